@@ -1,0 +1,61 @@
+/**
+ * Compiles a circom main with the circom2 package (circom 2.x in WebAssembly) into
+ * build/<name>.r1cs, build/<name>_js/<name>.wasm and build/<name>.sym.
+ */
+import { execFile } from "node:child_process";
+import { mkdirSync, existsSync } from "node:fs";
+import { createRequire } from "node:module";
+import path from "node:path";
+import { promisify } from "node:util";
+
+const run = promisify(execFile);
+const require = createRequire(import.meta.url);
+
+/** Root of the repository (scripts/circuit/ is two levels down). */
+export const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), "../..");
+export const CIRCUITS_LIB = path.join(ROOT, "circuits", "lib");
+
+export interface CircuitArtifacts {
+  name: string;
+  r1cs: string;
+  wasm: string;
+  sym: string;
+}
+
+export function artifactPaths(name: string, outDir: string): CircuitArtifacts {
+  return {
+    name,
+    r1cs: path.join(outDir, `${name}.r1cs`),
+    wasm: path.join(outDir, `${name}_js`, `${name}.wasm`),
+    sym: path.join(outDir, `${name}.sym`),
+  };
+}
+
+/**
+ * Runs circom on `circomFile` with full constraint simplification (--O2) and --inspect,
+ * which fails on under-constrained `<--` assignments it can detect.
+ * @returns the artifact paths and circom's report
+ */
+export async function compileCircuit(circomFile: string, outDir: string): Promise<CircuitArtifacts & { log: string }> {
+  if (!existsSync(circomFile)) throw new Error(`circuit ${circomFile} does not exist`);
+  mkdirSync(outDir, { recursive: true });
+  const name = path.basename(circomFile, ".circom");
+  const cli = require.resolve("circom2/cli.js");
+  const circomlibRoot = path.resolve(path.dirname(require.resolve("circomlib/package.json")), "..");
+  const args = [cli, circomFile, "--r1cs", "--wasm", "--sym", "--O2", "--inspect"];
+  args.push("-l", CIRCUITS_LIB, "-l", circomlibRoot, "-o", outDir);
+  let stdout = "";
+  let stderr = "";
+  try {
+    ({ stdout, stderr } = await run(process.execPath, args, { maxBuffer: 64 << 20, cwd: ROOT }));
+  } catch (err) {
+    const e = err as { stdout?: string; stderr?: string; message: string };
+    throw new Error(`circom failed on ${path.relative(ROOT, circomFile)}:\n${e.stderr || e.stdout || e.message}`);
+  }
+  const log = stdout + stderr;
+  // circom --inspect reports suspicious constraints as warnings and still exits 0.
+  if (/warning\[/i.test(log)) {
+    throw new Error(`circom --inspect found problems in ${path.relative(ROOT, circomFile)}:\n${log}`);
+  }
+  return { ...artifactPaths(name, outDir), log };
+}
