@@ -30,6 +30,11 @@ contract ReentrantToken is ERC20 {
         _armed = true;
     }
 
+    /// @notice Disarms the token: transfers behave like a plain ERC-20 again.
+    function disarm() external {
+        _armed = false;
+    }
+
     /// @notice Whether the token is still waiting to attack.
     function armed() external view returns (bool) {
         return _armed;

@@ -12,7 +12,9 @@ import {IInferenceVerifier} from "../interfaces/IInferenceVerifier.sol";
 contract SettableVerifier is IInferenceVerifier {
     bool private _answer;
     bool private _checkSignals;
+    bool private _checkProof;
     uint256[3] private _expectedSignals;
+    uint256[8] private _expectedProof;
 
     /// @param answer Initial answer of {verifyProof}.
     constructor(bool answer) {
@@ -30,18 +32,34 @@ contract SettableVerifier is IInferenceVerifier {
         _checkSignals = true;
     }
 
-    /// @notice Drops the expectation set by {expectPublicSignals}.
-    function clearExpectation() external {
+    /**
+     * @notice From now on, {verifyProof} returns false unless the proof points equal `proof`, read
+     * in the flat order `[a0, a1, b00, b01, b10, b11, c0, c1]` the market takes.
+     */
+    function expectProof(uint256[8] calldata proof) external {
+        _expectedProof = proof;
+        _checkProof = true;
+    }
+
+    /// @notice Drops the expectations set by {expectPublicSignals} and {expectProof}.
+    function clearExpectations() external {
         _checkSignals = false;
+        _checkProof = false;
     }
 
     /// @inheritdoc IInferenceVerifier
     function verifyProof(
-        uint256[2] calldata,
-        uint256[2][2] calldata,
-        uint256[2] calldata,
+        uint256[2] calldata _pA,
+        uint256[2][2] calldata _pB,
+        uint256[2] calldata _pC,
         uint256[3] calldata _pubSignals
     ) external view returns (bool) {
+        if (_checkProof) {
+            uint256[8] memory flat = [_pA[0], _pA[1], _pB[0][0], _pB[0][1], _pB[1][0], _pB[1][1], _pC[0], _pC[1]];
+            for (uint256 i = 0; i < 8; ++i) {
+                if (flat[i] != _expectedProof[i]) return false;
+            }
+        }
         if (_checkSignals) {
             for (uint256 i = 0; i < 3; ++i) {
                 if (_pubSignals[i] != _expectedSignals[i]) return false;

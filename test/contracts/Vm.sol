@@ -1,0 +1,22 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+/**
+ * @title Vm
+ * @notice The few cheatcodes the Solidity tests use. Hardhat 3 implements them at the address
+ * below; forge-std is not available offline, so they are declared here.
+ */
+interface Vm {
+    function warp(uint256 newTimestamp) external;
+
+    function prank(address msgSender) external;
+
+    function chainId(uint256 newChainId) external;
+
+    function assume(bool condition) external pure;
+
+    function expectRevert(bytes calldata revertData) external;
+}
+
+/// @dev keccak256("hevm cheat code") truncated to an address.
+Vm constant VM = Vm(address(uint160(uint256(keccak256("hevm cheat code")))));

@@ -1,0 +1,536 @@
+import { expect } from "chai";
+import type { AddressLike, BigNumberish } from "ethers";
+import { network } from "hardhat";
+
+const { ethers, networkHelpers } = await network.create();
+const { time } = networkHelpers;
+
+/** Order r of the BN254 scalar field. */
+const R = 21888242871839275222246405745257275088548364400416034343698204186575808495617n;
+const PRICE = 5n * 10n ** 18n;
+const VK_HASH = ethers.id("vk");
+const COMMITMENT = 123456789n;
+const INPUT = "0x0102030405";
+const OUTPUT = 7n;
+const PROOF: bigint[] = [1n, 2n, 3n, 4n, 5n, 6n, 7n, 8n];
+const HOUR = 3600;
+
+/** Mirror of ProofBinding.compute, written from the spec, not from the contract. */
+function expectedBinding(chainId: bigint, market: string, requestId: bigint, prover: string): bigint {
+  const encoded = ethers.AbiCoder.defaultAbiCoder().encode(
+    ["uint256", "address", "uint256", "address"],
+    [chainId, market, requestId, prover],
+  );
+  return BigInt(ethers.keccak256(encoded)) % R;
+}
+
+async function deployMarket() {
+  const [governance, modelOwner, requester, validator, other] = await ethers.getSigners();
+  const registry = await ethers.deployContract("ModelRegistry", [governance.address]);
+  const token = await ethers.deployContract("TestToken");
+  const verifier = await ethers.deployContract("SettableVerifier", [true]);
+  const market = await ethers.deployContract("InferenceMarket", [
+    await registry.getAddress(),
+    await token.getAddress(),
+  ]);
+  await registry.registerModel(await verifier.getAddress(), VK_HASH, modelOwner.address, PRICE);
+  const modelId = 1n;
+
+  for (const account of [requester, other]) {
+    await token.mint(account.address, 1000n * PRICE);
+    await token.connect(account).approve(await market.getAddress(), ethers.MaxUint256);
+  }
+  return { registry, token, verifier, market, modelId, governance, modelOwner, requester, validator, other };
+}
+
+/** A market with one Open request (id 1) whose deadline is an hour away. */
+async function deployWithRequest() {
+  const fixture = await deployMarket();
+  const deadline = BigInt((await time.latest()) + HOUR);
+  await fixture.market.connect(fixture.requester).requestInference(fixture.modelId, COMMITMENT, INPUT, deadline);
+  return { ...fixture, requestId: 1n, deadline };
+}
+
+async function inAnHour(): Promise<bigint> {
+  return BigInt((await time.latest()) + HOUR);
+}
+
+describe("InferenceMarket", function () {
+  describe("constructor", function () {
+    it("stores the registry and fee token", async function () {
+      const { market, registry, token } = await networkHelpers.loadFixture(deployMarket);
+      expect(await market.registry()).to.equal(await registry.getAddress());
+      expect(await market.feeToken()).to.equal(await token.getAddress());
+      expect(await market.requestCount()).to.equal(0n);
+    });
+
+    it("refuses zero addresses", async function () {
+      const { registry, token } = await networkHelpers.loadFixture(deployMarket);
+      const factory = await ethers.getContractFactory("InferenceMarket");
+      const cases: [AddressLike, AddressLike][] = [
+        [ethers.ZeroAddress, await token.getAddress()],
+        [await registry.getAddress(), ethers.ZeroAddress],
+      ];
+      for (const [reg, tok] of cases) {
+        await expect(factory.deploy(reg, tok)).to.be.revertedWithCustomError(factory, "InferenceMarketZeroAddress");
+      }
+    });
+  });
+
+  describe("requestInference", function () {
+    it("escrows the fee, stores the request and emits the input in the event only", async function () {
+      const { market, token, requester, modelId } = await networkHelpers.loadFixture(deployMarket);
+      const deadline = await inAnHour();
+      const tx = market.connect(requester).requestInference(modelId, COMMITMENT, INPUT, deadline);
+
+      await expect(tx)
+        .to.emit(market, "InferenceRequested")
+        .withArgs(1n, modelId, requester.address, COMMITMENT, PRICE, deadline, INPUT);
+      await expect(tx).to.changeTokenBalances(ethers, token, [requester, market], [-PRICE, PRICE]);
+
+      const req = await market.request(1n);
+      expect(req.requester).to.equal(requester.address);
+      expect(req.modelId).to.equal(modelId);
+      expect(req.inputCommitment).to.equal(COMMITMENT);
+      expect(req.fee).to.equal(PRICE);
+      expect(req.deadline).to.equal(deadline);
+      expect(req.status).to.equal(1n); // Open
+      expect(req.validator).to.equal(ethers.ZeroAddress);
+      expect(req.output).to.equal(0n);
+      expect(await market.requestCount()).to.equal(1n);
+    });
+
+    it("assigns ids incrementally and returns them", async function () {
+      const { market, requester, modelId } = await networkHelpers.loadFixture(deployWithRequest);
+      const deadline = await inAnHour();
+      expect(await market.connect(requester).requestInference.staticCall(modelId, 2n, "0x", deadline)).to.equal(2n);
+      await market.connect(requester).requestInference(modelId, 2n, "0x", deadline);
+      expect(await market.requestCount()).to.equal(2n);
+    });
+
+    it("charges the price at request time, not at fulfilment", async function () {
+      const { market, registry, modelOwner, validator, requestId } =
+        await networkHelpers.loadFixture(deployWithRequest);
+      await registry.connect(modelOwner).setPrice(1n, PRICE * 3n);
+      expect((await market.request(requestId)).fee).to.equal(PRICE);
+      await market.connect(validator).fulfil(requestId, OUTPUT, PROOF);
+      expect(await market.balanceOf(validator.address)).to.equal(PRICE);
+    });
+
+    it("accepts a free model", async function () {
+      const { market, token, registry, modelOwner, requester, modelId } =
+        await networkHelpers.loadFixture(deployMarket);
+      await registry.connect(modelOwner).setPrice(modelId, 0n);
+      const deadline = await inAnHour();
+      const tx = market.connect(requester).requestInference(modelId, COMMITMENT, INPUT, deadline);
+      await expect(tx)
+        .to.emit(market, "InferenceRequested")
+        .withArgs(1n, modelId, requester.address, COMMITMENT, 0n, deadline, INPUT);
+      await expect(tx).to.changeTokenBalance(ethers, token, requester, 0n);
+    });
+
+    it("refuses an unknown model", async function () {
+      const { market, requester } = await networkHelpers.loadFixture(deployMarket);
+      for (const id of [0n, 2n]) {
+        await expect(market.connect(requester).requestInference(id, COMMITMENT, INPUT, await inAnHour()))
+          .to.be.revertedWithCustomError(market, "InferenceMarketUnknownModel")
+          .withArgs(id);
+      }
+    });
+
+    it("refuses an inactive model", async function () {
+      const { market, registry, modelOwner, requester, modelId } = await networkHelpers.loadFixture(deployMarket);
+      await registry.connect(modelOwner).setActive(modelId, false);
+      await expect(market.connect(requester).requestInference(modelId, COMMITMENT, INPUT, await inAnHour()))
+        .to.be.revertedWithCustomError(market, "InferenceMarketModelInactive")
+        .withArgs(modelId);
+    });
+
+    it("refuses a zero or non-canonical input commitment", async function () {
+      const { market, requester, modelId } = await networkHelpers.loadFixture(deployMarket);
+      for (const bad of [0n, R, R + 1n, ethers.MaxUint256]) {
+        await expect(market.connect(requester).requestInference(modelId, bad, INPUT, await inAnHour()))
+          .to.be.revertedWithCustomError(market, "InferenceMarketInvalidInputCommitment")
+          .withArgs(bad);
+      }
+    });
+
+    it("accepts the largest canonical commitment r - 1", async function () {
+      const { market, requester, modelId } = await networkHelpers.loadFixture(deployMarket);
+      await expect(market.connect(requester).requestInference(modelId, R - 1n, INPUT, await inAnHour())).to.emit(
+        market,
+        "InferenceRequested",
+      );
+    });
+
+    it("refuses a deadline that is not in the future", async function () {
+      const { market, requester, modelId } = await networkHelpers.loadFixture(deployMarket);
+      const now = BigInt(await time.latest());
+      // The next block is mined at now + 1, so `now + 1` is "not in the future" too.
+      for (const deadline of [0n, now, now + 1n]) {
+        await time.setNextBlockTimestamp(now + 1n);
+        await expect(market.connect(requester).requestInference(modelId, COMMITMENT, INPUT, deadline))
+          .to.be.revertedWithCustomError(market, "InferenceMarketInvalidDeadline")
+          .withArgs(deadline);
+      }
+    });
+
+    it("refuses a requester who has not approved the fee", async function () {
+      const { market, token, validator, modelId } = await networkHelpers.loadFixture(deployMarket);
+      await token.mint(validator.address, PRICE);
+      await expect(
+        market.connect(validator).requestInference(modelId, COMMITMENT, INPUT, await inAnHour()),
+      ).to.be.revertedWithCustomError(token, "ERC20InsufficientAllowance");
+    });
+
+    it("refuses a fee-on-transfer token", async function () {
+      const { registry, requester } = await networkHelpers.loadFixture(deployMarket);
+      const fot = await ethers.deployContract("FeeOnTransferToken");
+      const market = await ethers.deployContract("InferenceMarket", [
+        await registry.getAddress(),
+        await fot.getAddress(),
+      ]);
+      await fot.mint(requester.address, 10n * PRICE);
+      await fot.connect(requester).approve(await market.getAddress(), ethers.MaxUint256);
+      const received = PRICE - PRICE / 100n;
+
+      await expect(market.connect(requester).requestInference(1n, COMMITMENT, INPUT, await inAnHour()))
+        .to.be.revertedWithCustomError(market, "InferenceMarketFeeMismatch")
+        .withArgs(PRICE, received);
+      expect(await fot.balanceOf(await market.getAddress())).to.equal(0n);
+      expect(await market.requestCount()).to.equal(0n);
+    });
+  });
+
+  describe("fulfil", function () {
+    it("verifies, records the output, credits the fee and emits InferenceFulfilled", async function () {
+      const { market, validator, requestId } = await networkHelpers.loadFixture(deployWithRequest);
+      await expect(market.connect(validator).fulfil(requestId, OUTPUT, PROOF))
+        .to.emit(market, "InferenceFulfilled")
+        .withArgs(requestId, validator.address, OUTPUT);
+
+      const req = await market.request(requestId);
+      expect(req.status).to.equal(2n); // Fulfilled
+      expect(req.validator).to.equal(validator.address);
+      expect(req.output).to.equal(OUTPUT);
+      expect(await market.balanceOf(validator.address)).to.equal(PRICE);
+    });
+
+    it("passes [inputCommitment, output, binding(requestId, msg.sender)] and the proof in snarkjs order", async function () {
+      const { market, verifier, validator, requestId } = await networkHelpers.loadFixture(deployWithRequest);
+      const bindingValue = await market.binding(requestId, validator.address);
+      await verifier.expectPublicSignals([COMMITMENT, OUTPUT, bindingValue]);
+      await verifier.expectProof(PROOF);
+
+      await expect(market.connect(validator).fulfil(requestId, OUTPUT, PROOF)).to.emit(market, "InferenceFulfilled");
+    });
+
+    it("rejects a proof bound to another prover (front-running)", async function () {
+      const { market, verifier, validator, other, requestId } = await networkHelpers.loadFixture(deployWithRequest);
+      // The verifier accepts only signals bound to `validator`, as a real proof made by them would be.
+      await verifier.expectPublicSignals([COMMITMENT, OUTPUT, await market.binding(requestId, validator.address)]);
+
+      await expect(market.connect(other).fulfil(requestId, OUTPUT, PROOF))
+        .to.be.revertedWithCustomError(market, "InferenceMarketInvalidProof")
+        .withArgs(requestId);
+      await expect(market.connect(validator).fulfil(requestId, OUTPUT, PROOF)).to.emit(market, "InferenceFulfilled");
+    });
+
+    it("rejects a proof made for another request (replay)", async function () {
+      const { market, verifier, requester, validator, modelId, requestId } =
+        await networkHelpers.loadFixture(deployWithRequest);
+      // Same commitment, so only the binding tells the two requests apart.
+      await market.connect(requester).requestInference(modelId, COMMITMENT, INPUT, await inAnHour());
+      await verifier.expectPublicSignals([COMMITMENT, OUTPUT, await market.binding(requestId, validator.address)]);
+
+      await expect(market.connect(validator).fulfil(2n, OUTPUT, PROOF))
+        .to.be.revertedWithCustomError(market, "InferenceMarketInvalidProof")
+        .withArgs(2n);
+      await market.connect(validator).fulfil(requestId, OUTPUT, PROOF);
+    });
+
+    it("rejects a proof of another output", async function () {
+      const { market, verifier, validator, requestId } = await networkHelpers.loadFixture(deployWithRequest);
+      await verifier.expectPublicSignals([COMMITMENT, OUTPUT, await market.binding(requestId, validator.address)]);
+      await expect(market.connect(validator).fulfil(requestId, OUTPUT + 1n, PROOF)).to.be.revertedWithCustomError(
+        market,
+        "InferenceMarketInvalidProof",
+      );
+    });
+
+    it("reverts when the verifier answers false", async function () {
+      const { market, verifier, validator, requestId } = await networkHelpers.loadFixture(deployWithRequest);
+      await verifier.setAnswer(false);
+      await expect(market.connect(validator).fulfil(requestId, OUTPUT, PROOF))
+        .to.be.revertedWithCustomError(market, "InferenceMarketInvalidProof")
+        .withArgs(requestId);
+      expect((await market.request(requestId)).status).to.equal(1n);
+      expect(await market.balanceOf(validator.address)).to.equal(0n);
+    });
+
+    it("refuses a non-canonical output", async function () {
+      const { market, validator, requestId } = await networkHelpers.loadFixture(deployWithRequest);
+      for (const bad of [R, R + OUTPUT, ethers.MaxUint256]) {
+        await expect(market.connect(validator).fulfil(requestId, bad, PROOF))
+          .to.be.revertedWithCustomError(market, "InferenceMarketInvalidOutput")
+          .withArgs(bad);
+      }
+      await expect(market.connect(validator).fulfil(requestId, R - 1n, PROOF)).to.emit(market, "InferenceFulfilled");
+    });
+
+    it("refuses a second fulfilment", async function () {
+      const { market, validator, other, requestId } = await networkHelpers.loadFixture(deployWithRequest);
+      await market.connect(validator).fulfil(requestId, OUTPUT, PROOF);
+      for (const account of [validator, other]) {
+        await expect(market.connect(account).fulfil(requestId, OUTPUT, PROOF))
+          .to.be.revertedWithCustomError(market, "InferenceMarketRequestNotOpen")
+          .withArgs(requestId, 2n);
+      }
+      expect(await market.balanceOf(validator.address)).to.equal(PRICE);
+    });
+
+    it("refuses a request that does not exist", async function () {
+      const { market, validator } = await networkHelpers.loadFixture(deployWithRequest);
+      for (const id of [0n, 2n]) {
+        await expect(market.connect(validator).fulfil(id, OUTPUT, PROOF))
+          .to.be.revertedWithCustomError(market, "InferenceMarketRequestNotOpen")
+          .withArgs(id, 0n);
+      }
+    });
+
+    it("accepts a proof at the deadline itself", async function () {
+      const { market, validator, requestId, deadline } = await networkHelpers.loadFixture(deployWithRequest);
+      await time.setNextBlockTimestamp(deadline);
+      await expect(market.connect(validator).fulfil(requestId, OUTPUT, PROOF)).to.emit(market, "InferenceFulfilled");
+    });
+
+    it("refuses a proof after the deadline", async function () {
+      const { market, validator, requestId, deadline } = await networkHelpers.loadFixture(deployWithRequest);
+      await time.setNextBlockTimestamp(deadline + 1n);
+      await expect(market.connect(validator).fulfil(requestId, OUTPUT, PROOF))
+        .to.be.revertedWithCustomError(market, "InferenceMarketDeadlinePassed")
+        .withArgs(requestId, deadline);
+    });
+
+    it("refuses a refunded request", async function () {
+      const { market, validator, requestId, deadline } = await networkHelpers.loadFixture(deployWithRequest);
+      await time.increaseTo(deadline + 1n);
+      await market.refund(requestId);
+      await expect(market.connect(validator).fulfil(requestId, OUTPUT, PROOF))
+        .to.be.revertedWithCustomError(market, "InferenceMarketRequestNotOpen")
+        .withArgs(requestId, 3n);
+    });
+
+    it("still settles an open request after the model is deactivated", async function () {
+      const { market, registry, modelOwner, validator, requestId } =
+        await networkHelpers.loadFixture(deployWithRequest);
+      await registry.connect(modelOwner).setActive(1n, false);
+      await expect(market.connect(validator).fulfil(requestId, OUTPUT, PROOF)).to.emit(market, "InferenceFulfilled");
+    });
+  });
+
+  describe("refund", function () {
+    it("refuses before and at the deadline", async function () {
+      const { market, requester, requestId, deadline } = await networkHelpers.loadFixture(deployWithRequest);
+      await expect(market.connect(requester).refund(requestId))
+        .to.be.revertedWithCustomError(market, "InferenceMarketDeadlineNotReached")
+        .withArgs(requestId, deadline);
+      await time.setNextBlockTimestamp(deadline);
+      await expect(market.connect(requester).refund(requestId))
+        .to.be.revertedWithCustomError(market, "InferenceMarketDeadlineNotReached")
+        .withArgs(requestId, deadline);
+    });
+
+    it("credits the requester after the deadline, whoever calls", async function () {
+      const { market, requester, other, requestId, deadline } = await networkHelpers.loadFixture(deployWithRequest);
+      await time.increaseTo(deadline + 1n);
+      await expect(market.connect(other).refund(requestId))
+        .to.emit(market, "InferenceRefunded")
+        .withArgs(requestId, requester.address, PRICE);
+      expect((await market.request(requestId)).status).to.equal(3n); // Refunded
+      expect(await market.balanceOf(requester.address)).to.equal(PRICE);
+      expect(await market.balanceOf(other.address)).to.equal(0n);
+    });
+
+    it("refuses a second refund", async function () {
+      const { market, requestId, deadline } = await networkHelpers.loadFixture(deployWithRequest);
+      await time.increaseTo(deadline + 1n);
+      await market.refund(requestId);
+      await expect(market.refund(requestId))
+        .to.be.revertedWithCustomError(market, "InferenceMarketRequestNotOpen")
+        .withArgs(requestId, 3n);
+    });
+
+    it("refuses a fulfilled request, so the fee is paid out once", async function () {
+      const { market, requester, validator, requestId, deadline } =
+        await networkHelpers.loadFixture(deployWithRequest);
+      await market.connect(validator).fulfil(requestId, OUTPUT, PROOF);
+      await time.increaseTo(deadline + 1n);
+      await expect(market.refund(requestId))
+        .to.be.revertedWithCustomError(market, "InferenceMarketRequestNotOpen")
+        .withArgs(requestId, 2n);
+      expect(await market.balanceOf(requester.address)).to.equal(0n);
+    });
+
+    it("refuses a request that does not exist", async function () {
+      const { market } = await networkHelpers.loadFixture(deployWithRequest);
+      await expect(market.refund(9n))
+        .to.be.revertedWithCustomError(market, "InferenceMarketRequestNotOpen")
+        .withArgs(9n, 0n);
+    });
+  });
+
+  describe("withdraw", function () {
+    it("pays the whole credited balance once and emits Withdrawn", async function () {
+      const { market, token, validator, requestId } = await networkHelpers.loadFixture(deployWithRequest);
+      await market.connect(validator).fulfil(requestId, OUTPUT, PROOF);
+
+      const tx = market.connect(validator).withdraw();
+      await expect(tx).to.emit(market, "Withdrawn").withArgs(validator.address, PRICE);
+      await expect(tx).to.changeTokenBalances(ethers, token, [validator, market], [PRICE, -PRICE]);
+      expect(await market.balanceOf(validator.address)).to.equal(0n);
+
+      await expect(market.connect(validator).withdraw())
+        .to.be.revertedWithCustomError(market, "InferenceMarketNothingToWithdraw")
+        .withArgs(validator.address);
+    });
+
+    it("lets a refunded requester withdraw", async function () {
+      const { market, token, requester, requestId, deadline } = await networkHelpers.loadFixture(deployWithRequest);
+      await time.increaseTo(deadline + 1n);
+      await market.refund(requestId);
+      await expect(market.connect(requester).withdraw()).to.changeTokenBalance(ethers, token, requester, PRICE);
+    });
+
+    it("refuses an account with nothing credited", async function () {
+      const { market, other } = await networkHelpers.loadFixture(deployWithRequest);
+      await expect(market.connect(other).withdraw())
+        .to.be.revertedWithCustomError(market, "InferenceMarketNothingToWithdraw")
+        .withArgs(other.address);
+    });
+
+    it("keeps the escrow solvent: balance = open fees + credited balances", async function () {
+      const { market, token, requester, validator, other, modelId } = await networkHelpers.loadFixture(deployMarket);
+      const deadline = await inAnHour();
+      for (let i = 0; i < 4; i++) {
+        await market.connect(i % 2 === 0 ? requester : other).requestInference(modelId, BigInt(i + 1), "0x", deadline);
+      }
+      await market.connect(validator).fulfil(1n, OUTPUT, PROOF);
+      await market.connect(validator).fulfil(2n, OUTPUT, PROOF);
+      await time.increaseTo(deadline + 1n);
+      await market.refund(3n);
+      await market.connect(validator).withdraw();
+
+      let owed = 0n;
+      for (const id of [1n, 2n, 3n, 4n]) {
+        if ((await market.request(id)).status === 1n) owed += PRICE;
+      }
+      for (const account of [requester, validator, other]) owed += await market.balanceOf(account.address);
+      expect(await token.balanceOf(await market.getAddress())).to.equal(owed);
+      expect(owed).to.equal(2n * PRICE);
+    });
+  });
+
+  describe("re-entrancy through a malicious fee token", function () {
+    async function deployReentrant() {
+      const { registry, requester, validator, modelId } = await deployMarket();
+      const token = await ethers.deployContract("ReentrantToken");
+      const market = await ethers.deployContract("InferenceMarket", [
+        await registry.getAddress(),
+        await token.getAddress(),
+      ]);
+      await token.mint(requester.address, 10n * PRICE);
+      await token.connect(requester).approve(await market.getAddress(), ethers.MaxUint256);
+      return { registry, token, market, requester, validator, modelId };
+    }
+
+    it("blocks a callback into the market during requestInference", async function () {
+      const { token, market, requester, modelId } = await networkHelpers.loadFixture(deployReentrant);
+      const deadline = await inAnHour();
+      await token.arm(
+        await market.getAddress(),
+        market.interface.encodeFunctionData("requestInference", [modelId, COMMITMENT, INPUT, deadline]),
+      );
+      await expect(
+        market.connect(requester).requestInference(modelId, COMMITMENT, INPUT, deadline),
+      ).to.be.revertedWithCustomError(market, "ReentrancyGuardReentrantCall");
+    });
+
+    it("blocks a callback into the market during withdraw", async function () {
+      const { token, market, requester, validator, modelId } = await networkHelpers.loadFixture(deployReentrant);
+      await market.connect(requester).requestInference(modelId, COMMITMENT, INPUT, await inAnHour());
+      await market.connect(validator).fulfil(1n, OUTPUT, PROOF);
+
+      for (const callData of [
+        market.interface.encodeFunctionData("withdraw"),
+        market.interface.encodeFunctionData("refund", [1n]),
+        market.interface.encodeFunctionData("fulfil", [1n, OUTPUT, PROOF]),
+      ]) {
+        await token.arm(await market.getAddress(), callData);
+        await expect(market.connect(validator).withdraw()).to.be.revertedWithCustomError(
+          market,
+          "ReentrancyGuardReentrantCall",
+        );
+      }
+      // Nothing moved: once the token behaves, the validator withdraws exactly what was credited.
+      await token.disarm();
+      expect(await market.balanceOf(validator.address)).to.equal(PRICE);
+      await expect(market.connect(validator).withdraw()).to.changeTokenBalance(ethers, token, validator, PRICE);
+    });
+  });
+
+  describe("binding", function () {
+    it("matches keccak256(abi.encode(chainid, market, requestId, prover)) mod r", async function () {
+      const { market, validator } = await networkHelpers.loadFixture(deployMarket);
+      const chainId = (await ethers.provider.getNetwork()).chainId;
+      const marketAddress = await market.getAddress();
+      for (const requestId of [0n, 1n, 2n ** 200n]) {
+        const b = await market.binding(requestId, validator.address);
+        expect(b).to.equal(expectedBinding(chainId, marketAddress, requestId, validator.address));
+        expect(b < R).to.equal(true);
+      }
+    });
+
+    it("differs per request, prover and market", async function () {
+      const { market, registry, token, validator, other } = await networkHelpers.loadFixture(deployMarket);
+      const market2 = await ethers.deployContract("InferenceMarket", [
+        await registry.getAddress(),
+        await token.getAddress(),
+      ]);
+      const values: BigNumberish[] = [
+        await market.binding(1n, validator.address),
+        await market.binding(2n, validator.address),
+        await market.binding(1n, other.address),
+        await market2.binding(1n, validator.address),
+      ];
+      expect(new Set(values.map(String)).size).to.equal(values.length);
+    });
+
+    it("differs per chain for the same market address, request and prover", async function () {
+      const { market, validator } = await networkHelpers.loadFixture(deployMarket);
+      const otherChain = await network.create({ override: { chainId: 4242 } });
+      try {
+        // Replay the same deployments so the market lands at the same address on the other chain.
+        const deployer = (await otherChain.ethers.getSigners())[0];
+        const [governance] = await ethers.getSigners();
+        expect(deployer.address).to.equal(governance.address);
+        const registry2 = await otherChain.ethers.deployContract("ModelRegistry", [deployer.address]);
+        const token2 = await otherChain.ethers.deployContract("TestToken");
+        await otherChain.ethers.deployContract("SettableVerifier", [true]);
+        const market2 = await otherChain.ethers.deployContract("InferenceMarket", [
+          await registry2.getAddress(),
+          await token2.getAddress(),
+        ]);
+        expect(await market2.getAddress()).to.equal(await market.getAddress());
+        expect((await otherChain.ethers.provider.getNetwork()).chainId).to.equal(4242n);
+
+        const here = await market.binding(1n, validator.address);
+        const there = await market2.binding(1n, validator.address);
+        expect(there).to.not.equal(here);
+        expect(there).to.equal(expectedBinding(4242n, await market2.getAddress(), 1n, validator.address));
+      } finally {
+        await otherChain.close();
+      }
+    });
+  });
+});
