@@ -126,7 +126,9 @@ export async function groth16Setup(o: SetupOptions): Promise<SetupResult> {
   const vkeyPath = path.join(o.outDir, `${o.name}.vkey.json`);
   writeFileSync(vkeyPath, JSON.stringify(vk, null, 2) + "\n");
 
-  const template = readFileSync(require.resolve("snarkjs/templates/verifier_groth16.sol.ejs"), "utf8");
+  // The template is not in snarkjs's package exports: find it next to the package's entry.
+  const snarkjsRoot = path.resolve(path.dirname(require.resolve("snarkjs")), "..");
+  const template = readFileSync(path.join(snarkjsRoot, "templates", "verifier_groth16.sol.ejs"), "utf8");
   const solidity = await snarkjs.zKey.exportSolidityVerifier(zkey, { groth16: template });
   writeVerifier(o.verifierPath, o.verifierContract, solidity, o.command, vk);
 

@@ -1,0 +1,55 @@
+/**
+ * Deploys the protocol contracts and registers a model whose verifier was exported by the
+ * trusted setup. Used by the demo and the tests; deploy/ holds the Ignition modules for
+ * real networks.
+ */
+import type { HardhatEthers } from "@nomicfoundation/hardhat-ethers/types";
+import type { Signer } from "ethers";
+import {
+  InferenceMarket__factory,
+  ModelRegistry__factory,
+  TestToken__factory,
+  type InferenceMarket,
+  type ModelRegistry,
+  type TestToken,
+} from "../../types/ethers-contracts/index.js";
+import type { Manifest } from "../setup/manifest.ts";
+
+export interface Protocol {
+  token: TestToken;
+  registry: ModelRegistry;
+  market: InferenceMarket;
+  verifier: string;
+  modelId: bigint;
+  /** Gas used by each deployment and the registration. */
+  gas: Record<string, bigint>;
+}
+
+/** Deploys a fee token, the registry and the market, deploys the verifier and registers the model. */
+export async function deployProtocol(
+  ethers: HardhatEthers,
+  governance: Signer,
+  options: { verifierContract: string; manifest: Manifest; modelOwner: string; price: bigint },
+): Promise<Protocol> {
+  const gas: Record<string, bigint> = {};
+  const used = async (name: string, tx: { wait(): Promise<{ gasUsed: bigint } | null> } | null) => {
+    const receipt = await tx?.wait();
+    if (receipt) gas[name] = receipt.gasUsed;
+  };
+  const token = await new TestToken__factory(governance).deploy();
+  await used("deploy TestToken", token.deploymentTransaction());
+  const registry = await new ModelRegistry__factory(governance).deploy(await governance.getAddress());
+  await used("deploy ModelRegistry", registry.deploymentTransaction());
+  const market = await new InferenceMarket__factory(governance).deploy(await registry.getAddress(), await token.getAddress());
+  await used("deploy InferenceMarket", market.deploymentTransaction());
+  const verifier = await ethers.deployContract(options.verifierContract, [], governance);
+  await used(`deploy ${options.verifierContract}`, verifier.deploymentTransaction());
+
+  const modelId = await registry.registerModel.staticCall(await verifier.getAddress(), options.manifest.vkHash, options.modelOwner, options.price);
+  await used("registerModel", await registry.registerModel(await verifier.getAddress(), options.manifest.vkHash, options.modelOwner, options.price));
+  return { token, registry, market, verifier: await verifier.getAddress(), modelId, gas };
+}
+
+export function connectMarket(address: string, signer: Signer): InferenceMarket {
+  return InferenceMarket__factory.connect(address, signer);
+}

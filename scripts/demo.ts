@@ -1,0 +1,136 @@
+/**
+ * The end-to-end demo on Hardhat's in-process chain: a real MNIST digit goes from a
+ * requester's escrowed request, through a validator's Groth16 proof, to an on-chain payout.
+ *
+ *   npm run demo [-- --digit <index of a held-out test digit>] [-- --ptau <file>]
+ */
+import path from "node:path";
+import hre from "hardhat";
+import { formatUnits } from "ethers";
+import { ROOT } from "./circuit/compile.ts";
+import { onnxAccuracy } from "./model/float-eval.ts";
+import { loadMnist } from "./model/mnist.ts";
+import { inferQuantized } from "./model/quantized-inference.ts";
+import { buildModel, REFERENCE_MODELS } from "./pipeline.ts";
+import { Prover, releaseProverThreads } from "./prove/prover.ts";
+import { deployProtocol } from "./chain/protocol.ts";
+import { postRequest } from "./chain/requester.ts";
+import { fulfilRequest, openRequests } from "./chain/validator.ts";
+
+const arg = (name: string): string | undefined => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+};
+
+let stageNo = 0;
+function stage(title: string, ms: number, lines: string[] = []): void {
+  stageNo++;
+  console.log(`\n[${stageNo}] ${title}  (${ms >= 1000 ? (ms / 1000).toFixed(2) + " s" : ms.toFixed(0) + " ms"})`);
+  for (const l of lines) console.log(`    ${l}`);
+}
+async function timed<T>(fn: () => Promise<T> | T): Promise<[T, number]> {
+  const t = performance.now();
+  const v = await fn();
+  return [v, performance.now() - t];
+}
+
+async function main(): Promise<void> {
+  const model = REFERENCE_MODELS["mnist-mlp"];
+  const digitIndex = Number(arg("digit") ?? 7);
+  console.log("poi demo: one MNIST inference, proven with Groth16 and settled on Hardhat's in-process chain");
+
+  const [{ test, train }, loadMs] = await timed(() => loadMnist());
+  if (!Number.isInteger(digitIndex) || digitIndex < 0 || digitIndex >= test.length) {
+    throw new Error(`--digit must be an index of a held-out digit, 0..${test.length - 1}`);
+  }
+  stage("load real MNIST digits (mnist package, 14x14 bytes)", loadMs, [`${train.length} training digits, ${test.length} held-out digits`]);
+
+  const built = await buildModel(model, {
+    ptauPath: arg("ptau"),
+    log: (m) => console.log(`    ${m}`),
+    onStage: (s, ms, detail) => stage(s, ms, [detail]),
+  });
+
+  const [accuracy, accMs] = await timed(async () => {
+    const float = await onnxAccuracy(path.join(ROOT, model.onnx), test);
+    let correct = 0;
+    let agree = 0;
+    test.forEach((d, i) => {
+      const p = inferQuantized(built.quantized, d.pixels).predicted;
+      if (p === d.label) correct++;
+      if (p === float.predictions[i]) agree++;
+    });
+    return { float: float.accuracy, quantized: correct / test.length, agree: agree / test.length };
+  });
+  stage("accuracy on the held-out digits", accMs, [
+    `float (onnxruntime on ${model.onnx}): ${(accuracy.float * 100).toFixed(1)}%`,
+    `quantized (integer reference = circuit): ${(accuracy.quantized * 100).toFixed(1)}%, top-1 agreement ${(accuracy.agree * 100).toFixed(1)}%`,
+  ]);
+
+  const [, buildMs] = await timed(() => hre.tasks.getTask("build").run({ quiet: true }));
+  stage("compile contracts (solc 0.8.37 from npm)", buildMs);
+
+  const { ethers } = await hre.network.connect();
+  const [governance, modelOwner, requester, validator] = await ethers.getSigners();
+  const price = 10n ** 18n;
+  const [protocol, deployMs] = await timed(() =>
+    deployProtocol(ethers, governance, {
+      verifierContract: model.verifierContract,
+      manifest: built.manifest,
+      modelOwner: modelOwner.address,
+      price,
+    }),
+  );
+  stage(
+    "deploy registry, market, fee token and verifier; register the model",
+    deployMs,
+    Object.entries(protocol.gas).map(([k, g]) => `${k}: ${g.toLocaleString("en-US")} gas`),
+  );
+
+  await (await protocol.token.mint(requester.address, 5n * price)).wait();
+  const digit = test[digitIndex];
+  const [posted, requestMs] = await timed(() => postRequest(protocol.market, requester, protocol.modelId, digit.pixels));
+  stage("requester escrows the fee and posts the request", requestMs, [
+    `request #${posted.requestId}: held-out digit ${digitIndex} (true label ${digit.label}), fee ${formatUnits(posted.fee)} POI`,
+    `input commitment ${posted.inputCommitment.toString().slice(0, 20)}...`,
+    `gas: ${posted.gasUsed.toLocaleString("en-US")}`,
+  ]);
+
+  const [prover, loadProverMs] = await timed(() => Prover.load(built.manifestFile));
+  stage("validator loads and checks the artifacts against the manifest", loadProverMs, [
+    `${built.manifest.constraints} constraints, zkey ${built.manifest.artifacts.zkey.sha256.slice(0, 16)}...`,
+  ]);
+
+  const [fulfilled, fulfilMs] = await timed(async () => {
+    const open = await openRequests(protocol.market.connect(validator), protocol.modelId);
+    const mine = open.find((r) => r.requestId === posted.requestId);
+    if (!mine) throw new Error(`request ${posted.requestId} is not open`);
+    return fulfilRequest(protocol.market, validator, prover, built.quantized, mine);
+  });
+  stage("validator picks up the event, computes the witness, proves, fulfils", fulfilMs, [
+    `witness ${fulfilled.witnessMs.toFixed(0)} ms, Groth16 proof ${fulfilled.proveMs.toFixed(0)} ms`,
+    `predicted digit ${fulfilled.predicted}, true label ${digit.label}${fulfilled.predicted === digit.label ? " (correct)" : " (wrong)"}`,
+    `fulfil gas (proof verified on-chain): ${fulfilled.gasUsed.toLocaleString("en-US")}`,
+  ]);
+
+  const [withdrawGas, withdrawMs] = await timed(async () => {
+    const receipt = await (await protocol.market.connect(validator).withdraw()).wait();
+    return receipt!.gasUsed;
+  });
+  const bal = async (a: string) => formatUnits(await protocol.token.balanceOf(a));
+  stage("validator withdraws its credited fee", withdrawMs, [
+    `withdraw gas: ${withdrawGas.toLocaleString("en-US")}`,
+    `final balances: requester ${await bal(requester.address)} POI, validator ${await bal(validator.address)} POI, ` +
+      `market ${await bal(await protocol.market.getAddress())} POI`,
+  ]);
+  await releaseProverThreads();
+  console.log(`\ndemo complete.${built.manifest.ptau.insecure ? " (setup used an INSECURE development ptau: fine for a demo, never for a deployment)" : ""}`);
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(`\ndemo failed: ${(err as Error).message}`);
+    process.exit(1);
+  },
+);
