@@ -1,0 +1,32 @@
+import { expect } from "chai";
+import { network } from "hardhat";
+
+import PoiModule from "../../deploy/modules/Poi.js";
+import PoiDevModule from "../../deploy/modules/PoiDev.js";
+
+const { ethers, ignition } = await network.create();
+
+describe("Ignition modules", function () {
+  it("PoiDev deploys a TestToken, the registry and a market wired to both", async function () {
+    const [, governance] = await ethers.getSigners();
+    const { token, registry, market } = await ignition.deploy(PoiDevModule, {
+      parameters: { PoiDev: { governance: governance.address } },
+    });
+
+    expect(await registry.owner()).to.equal(governance.address);
+    expect(await market.registry()).to.equal(await registry.getAddress());
+    expect(await market.feeToken()).to.equal(await token.getAddress());
+    expect(await token.symbol()).to.equal("POIT");
+  });
+
+  it("Poi deploys around an existing fee token, owned by the deployer by default", async function () {
+    const [deployer] = await ethers.getSigners();
+    const existing = await ethers.deployContract("TestToken");
+    const { registry, market } = await ignition.deploy(PoiModule, {
+      parameters: { Poi: { feeToken: await existing.getAddress() } },
+    });
+
+    expect(await registry.owner()).to.equal(deployer.address);
+    expect(await market.feeToken()).to.equal(await existing.getAddress());
+  });
+});
