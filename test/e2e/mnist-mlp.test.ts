@@ -1,0 +1,173 @@
+/**
+ * The foundation's end-to-end guarantees, with the real circuit, real proofs and the real
+ * generated verifier on Hardhat's in-process chain.
+ */
+import { expect } from "chai";
+import { network } from "hardhat";
+import { SNARK_SCALAR_FIELD } from "../../scripts/circuit/field.ts";
+import { loadMnist, type Digit } from "../../scripts/model/mnist.ts";
+import { inferQuantized, unpackOutput } from "../../scripts/model/quantized-inference.ts";
+import { buildModel, REFERENCE_MODELS, type BuiltModel } from "../../scripts/pipeline.ts";
+import { Prover, releaseProverThreads, type ProofResult } from "../../scripts/prove/prover.ts";
+import { deployProtocol, type Protocol } from "../../scripts/chain/protocol.ts";
+import { postRequest } from "../../scripts/chain/requester.ts";
+import { fulfilRequest, openRequests } from "../../scripts/chain/validator.ts";
+import { requestBinding } from "../../scripts/chain/binding.ts";
+import { readR1cs, firstViolated, type R1cs } from "../helpers/r1cs.ts";
+import { artifactPath } from "../../scripts/setup/manifest.ts";
+
+type Proof8 = [bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint];
+
+describe("MNIST MLP end to end (real circuit, real proofs, generated verifier)", function () {
+  let built: BuiltModel;
+  let prover: Prover;
+  let test: Digit[];
+  let r1cs: R1cs;
+
+  before(async function () {
+    built = await buildModel(REFERENCE_MODELS["mnist-mlp"]);
+    prover = await Prover.load(built.manifestFile);
+    test = loadMnist().test;
+    r1cs = readR1cs(artifactPath(built.manifestFile, built.manifest, "r1cs"));
+  });
+
+  after(async function () {
+    await releaseProverThreads();
+  });
+
+  describe("circuit", function () {
+    it("outputs exactly the integer reference on real held-out digits (one per 25, all classes)", async function () {
+      for (let i = 0; i < test.length; i += 25) {
+        const d = test[i];
+        const ref = inferQuantized(built.quantized, d.pixels);
+        const w = await prover.witness({ pixels: Array.from(d.pixels), binding: 42n });
+        const { exportJson } = (await import("snarkjs")).wtns;
+        const wires = await exportJson(w);
+        expect(firstViolated(r1cs, wires), `digit ${i}`).to.equal(-1);
+        expect(wires.slice(1, 4), `digit ${i}`).to.deep.equal([ref.inputCommitment, ref.output, 42n]);
+        expect(unpackOutput(built.quantized, ref.output)).to.deep.equal({ predicted: ref.predicted, logits: ref.logits });
+      }
+    });
+
+    it("rejects a forged witness that claims another output, and leaves no witness wire free", async function () {
+      const d = test[300];
+      const { exportJson } = (await import("snarkjs")).wtns;
+      const wires = await exportJson(await prover.witness({ pixels: Array.from(d.pixels), binding: 7n }));
+      const ref = inferQuantized(built.quantized, d.pixels);
+      // Claim another class with the same logits, and the honest class with a changed logit.
+      for (const lie of [ref.output + 1n, ref.output - 1n, ref.output + (1n << BigInt(built.quantized.classBits))]) {
+        const forged = wires.slice();
+        forged[2] = lie;
+        expect(firstViolated(r1cs, forged), `output ${lie}`).to.not.equal(-1);
+      }
+      // Every wire, changed alone, breaks a constraint it appears in.
+      for (let wire = 1; wire < r1cs.nWires; wire++) {
+        const forged = wires.slice();
+        forged[wire] = (forged[wire] + 1n) % SNARK_SCALAR_FIELD;
+        expect(firstViolated(r1cs, forged, r1cs.byWire[wire]), `wire ${wire}`).to.not.equal(-1);
+      }
+    });
+  });
+
+  describe("on-chain verification and settlement", function () {
+    let protocol: Protocol;
+    let signers: Awaited<ReturnType<Awaited<ReturnType<typeof network.connect>>["ethers"]["getSigners"]>>;
+    let ethersRef: Awaited<ReturnType<typeof network.connect>>["ethers"];
+    const price = 10n ** 18n;
+
+    beforeEach(async function () {
+      const { ethers } = await network.connect();
+      ethersRef = ethers;
+      signers = await ethers.getSigners();
+      const [governance, modelOwner, requester] = signers;
+      protocol = await deployProtocol(ethers, governance, {
+        verifierContract: "MnistMlpVerifier",
+        manifest: built.manifest,
+        modelOwner: modelOwner.address,
+        price,
+      });
+      await (await protocol.token.mint(requester.address, 10n * price)).wait();
+    });
+
+    async function proveFor(requestId: bigint, digit: Digit, prover_: string): Promise<ProofResult> {
+      const binding = requestBinding(31337n, await protocol.market.getAddress(), requestId, prover_);
+      return prover.prove({ pixels: Array.from(digit.pixels), binding });
+    }
+
+    it("request -> prove -> fulfil -> withdraw pays the validator exactly the fee", async function () {
+      const [, , requester, validator] = signers;
+      const digit = test[512];
+      const posted = await postRequest(protocol.market, requester, protocol.modelId, digit.pixels);
+      const [open] = await openRequests(protocol.market, protocol.modelId);
+      expect(open.requestId).to.equal(posted.requestId);
+      const result = await fulfilRequest(protocol.market, validator, prover, built.quantized, open);
+      expect(result.predicted).to.equal(inferQuantized(built.quantized, digit.pixels).predicted);
+
+      const req = await protocol.market.request(posted.requestId);
+      expect(req.status).to.equal(2n); // Fulfilled
+      expect(req.output).to.equal(result.output);
+      expect(await protocol.market.balanceOf(validator.address)).to.equal(price);
+      await (await protocol.market.connect(validator).withdraw()).wait();
+      expect(await protocol.token.balanceOf(validator.address)).to.equal(price);
+      expect(await protocol.token.balanceOf(await protocol.market.getAddress())).to.equal(0n);
+      expect(await protocol.token.balanceOf(requester.address)).to.equal(9n * price);
+    });
+
+    it("the verifier accepts the real proof and rejects a tampered one", async function () {
+      const [, , requester, validator] = signers;
+      const posted = await postRequest(protocol.market, requester, protocol.modelId, test[100].pixels);
+      const p = await proveFor(posted.requestId, test[100], validator.address);
+      const verifier = await ethersRef.getContractAt("MnistMlpVerifier", protocol.verifier);
+      const a = [p.calldata[0], p.calldata[1]] as [bigint, bigint];
+      const b = [[p.calldata[2], p.calldata[3]], [p.calldata[4], p.calldata[5]]] as [[bigint, bigint], [bigint, bigint]];
+      const c = [p.calldata[6], p.calldata[7]] as [bigint, bigint];
+      const pub = p.publicSignals as [bigint, bigint, bigint];
+      expect(await verifier.verifyProof(a, b, c, pub)).to.equal(true);
+      // Tampered proof points and tampered public signals both fail.
+      expect(await verifier.verifyProof([a[0], a[1] + 1n], b, c, pub)).to.equal(false);
+      expect(await verifier.verifyProof(a, b, [c[1], c[0]], pub)).to.equal(false);
+      expect(await verifier.verifyProof(a, b, c, [pub[0], pub[1] + 1n, pub[2]])).to.equal(false);
+
+      const tampered = p.calldata.slice() as Proof8;
+      tampered[6] += 1n;
+      await expect(protocol.market.connect(validator).fulfil(posted.requestId, p.publicSignals[1], tampered)).to.be.revert(ethersRef);
+      // The honest proof still settles afterwards: the failed attempt cost nothing.
+      await (await protocol.market.connect(validator).fulfil(posted.requestId, p.publicSignals[1], p.calldata as Proof8)).wait();
+      expect(await protocol.market.balanceOf(validator.address)).to.equal(price);
+    });
+
+    it("rejects a valid proof replayed on another request, and by another prover", async function () {
+      const [, , requester, validator, thief] = signers;
+      const first = await postRequest(protocol.market, requester, protocol.modelId, test[200].pixels);
+      // A second request for the very same input: same commitment, same output.
+      const second = await postRequest(protocol.market, requester, protocol.modelId, test[200].pixels);
+      const p = await proveFor(first.requestId, test[200], validator.address);
+      const proof = p.calldata as Proof8;
+      await expect(protocol.market.connect(validator).fulfil(second.requestId, p.publicSignals[1], proof))
+        .to.be.revertedWithCustomError(protocol.market, "InferenceMarketInvalidProof")
+        .withArgs(second.requestId);
+      // Front-running: the same calldata from another address binds another prover.
+      await expect(protocol.market.connect(thief).fulfil(first.requestId, p.publicSignals[1], proof))
+        .to.be.revertedWithCustomError(protocol.market, "InferenceMarketInvalidProof")
+        .withArgs(first.requestId);
+      await (await protocol.market.connect(validator).fulfil(first.requestId, p.publicSignals[1], proof)).wait();
+      expect(await protocol.market.balanceOf(thief.address)).to.equal(0n);
+    });
+
+    it("rejects a public input at or above the field modulus (output + r aliases the output)", async function () {
+      const [, , requester, validator] = signers;
+      const posted = await postRequest(protocol.market, requester, protocol.modelId, test[300].pixels);
+      const p = await proveFor(posted.requestId, test[300], validator.address);
+      const aliased = p.publicSignals[1] + SNARK_SCALAR_FIELD;
+      await expect(protocol.market.connect(validator).fulfil(posted.requestId, aliased, p.calldata as Proof8))
+        .to.be.revertedWithCustomError(protocol.market, "InferenceMarketInvalidOutput")
+        .withArgs(aliased);
+      // The generated verifier refuses it on its own too.
+      const verifier = await ethersRef.getContractAt("MnistMlpVerifier", protocol.verifier);
+      const c = p.calldata;
+      expect(
+        await verifier.verifyProof([c[0], c[1]], [[c[2], c[3]], [c[4], c[5]]], [c[6], c[7]], [p.publicSignals[0], aliased, p.publicSignals[2]]),
+      ).to.equal(false);
+    });
+  });
+});
