@@ -3,7 +3,9 @@
  * so that the number we report is what the standard runtime computes on the file we ship.
  */
 import { readFileSync } from "node:fs";
-import ort from "onnxruntime-node";
+// Named imports: the package is CommonJS compiled with __esModule, so a default import is
+// undefined whenever a loader transpiles this file to CommonJS (as mocha's does).
+import { InferenceSession, Tensor } from "onnxruntime-node";
 import { argmax } from "./float-model.ts";
 import { toFloatInput, type Digit } from "./mnist.ts";
 
@@ -24,7 +26,7 @@ export async function onnxAccuracy(onnxPath: string, digits: Digit[]): Promise<O
   } catch (err) {
     throw new Error(`cannot read ONNX model "${onnxPath}": ${(err as Error).message}`);
   }
-  const session = await ort.InferenceSession.create(bytes);
+  const session = await InferenceSession.create(bytes);
   try {
     const inputName = session.inputNames[0]!;
     const outputName = session.outputNames[0]!;
@@ -33,7 +35,7 @@ export async function onnxAccuracy(onnxPath: string, digits: Digit[]): Promise<O
     let correct = 0;
     for (const digit of digits) {
       const x = toFloatInput(digit.pixels);
-      const feeds = { [inputName]: new ort.Tensor("float32", x, [1, x.length]) };
+      const feeds = { [inputName]: new Tensor("float32", x, [1, x.length]) };
       const result = await session.run(feeds);
       const y = Float32Array.from(result[outputName]!.data as Float32Array);
       const predicted = argmax(y);

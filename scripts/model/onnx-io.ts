@@ -95,9 +95,7 @@ export function mlpToOnnx(model: FloatMlp, options: MlpToOnnxOptions = {}): Uint
         opType: "Gemm",
         input: [current, weightName, biasName],
         output: [gemmOut],
-        attribute: [
-          onnx.AttributeProto.create({ name: "transB", type: AttributeType.INT, i: 1 }),
-        ],
+        attribute: [onnx.AttributeProto.create({ name: "transB", type: AttributeType.INT, i: 1 })],
       }),
     );
     current = gemmOut;
@@ -245,7 +243,10 @@ export function onnxToMlp(bytes: Uint8Array, name: string): FloatMlp {
 
     // Every other node must consume the tensor the previous node produced: only sequential
     // chains have a meaning we can prove, so a branch or a skip connection is refused.
-    const dataInput = node.input[0];
+    // Add is commutative and exporters write the bias on either side; put the data first.
+    const inputs =
+      op === "Add" && node.input[1] === state.tensor ? [...node.input].reverse() : node.input;
+    const dataInput = inputs[0];
     if (dataInput !== state.tensor) {
       fail(
         `${where} reads "${dataInput ?? ""}" instead of "${state.tensor}"; ` +
@@ -280,8 +281,14 @@ export function onnxToMlp(bytes: Uint8Array, name: string): FloatMlp {
         break;
       }
       case "MatMul": {
-        if (state.shape.length < 1 || state.shape.length > 2 || product(state.shape) !== last(state.shape)) {
-          fail(`${where} needs a [1, N] or [N] input, got [${state.shape.join(", ")}]; add a Flatten`);
+        if (
+          state.shape.length < 1 ||
+          state.shape.length > 2 ||
+          product(state.shape) !== last(state.shape)
+        ) {
+          fail(
+            `${where} needs a [1, N] or [N] input, got [${state.shape.join(", ")}]; add a Flatten`,
+          );
         }
         const nIn = last(state.shape);
         // MatMul computes x W with W stored [nIn, nOut], the transpose of our row layout.
@@ -302,9 +309,11 @@ export function onnxToMlp(bytes: Uint8Array, name: string): FloatMlp {
       case "Add": {
         // Only a bias add is meaningful here: x + b right after a MatMul or Gemm.
         if (!state.openLayer || state.openLayer.relu) {
-          fail(`${where} must directly follow a MatMul or Gemm (only bias additions are supported)`);
+          fail(
+            `${where} must directly follow a MatMul or Gemm (only bias additions are supported)`,
+          );
         }
-        addBias(nodeCtx, state.openLayer!.bias, requireWeight(nodeCtx, node.input[1], "bias"));
+        addBias(nodeCtx, state.openLayer!.bias, requireWeight(nodeCtx, inputs[1], "bias"));
         state = { ...state, tensor: out! };
         break;
       }
@@ -319,16 +328,19 @@ export function onnxToMlp(bytes: Uint8Array, name: string): FloatMlp {
         const rank = state.shape.length;
         let axis = intAttr(attrs, "axis", 1);
         if (axis < 0) axis += rank;
-        if (axis < 0 || axis > rank) fail(`${where} has axis ${axis} out of range for rank ${rank}`);
+        if (axis < 0 || axis > rank)
+          fail(`${where} has axis ${axis} out of range for rank ${rank}`);
         const outer = product(state.shape.slice(0, axis));
-        if (outer !== 1) fail(`${where} would give a batch of ${outer}; only batch size 1 is supported`);
+        if (outer !== 1)
+          fail(`${where} would give a batch of ${outer}; only batch size 1 is supported`);
         // Reshaping keeps element order, so a pending bias or Relu may still follow.
         const flat = [1, product(state.shape.slice(axis))];
         state = { tensor: out!, shape: flat, openLayer: state.openLayer };
         break;
       }
       case "Reshape": {
-        if (intAttr(attrs, "allowzero", 0) !== 0) fail(`${where} has allowzero=1, which is not supported`);
+        if (intAttr(attrs, "allowzero", 0) !== 0)
+          fail(`${where} has allowzero=1, which is not supported`);
         const target = node.input[1] ? constants.get(node.input[1]) : undefined;
         if (!target || target.dataType !== DataType.INT64) {
           fail(`${where} needs a constant int64 shape; re-export with a fixed shape`);
@@ -344,7 +356,9 @@ export function onnxToMlp(bytes: Uint8Array, name: string): FloatMlp {
       case "Dropout": {
         // Inference-mode no-ops; Dropout's optional mask output must not be consumed.
         if (node.output.length > 1 && node.output[1]) {
-          fail(`${where} has its mask output "${node.output[1]}" used; only the data output is supported`);
+          fail(
+            `${where} has its mask output "${node.output[1]}" used; only the data output is supported`,
+          );
         }
         state = { ...state, tensor: out! };
         break;
@@ -399,7 +413,10 @@ interface Attribute {
 }
 
 function normalizeGraph(g: OnnxTypes.IGraphProto): Graph {
-  const valueInfo = (v: OnnxTypes.IValueInfoProto): ValueInfo => ({ name: v.name ?? "", type: v.type });
+  const valueInfo = (v: OnnxTypes.IValueInfoProto): ValueInfo => ({
+    name: v.name ?? "",
+    type: v.type,
+  });
   return {
     node: (g.node ?? []).map((n) => ({
       name: n.name ?? "",
@@ -407,7 +424,12 @@ function normalizeGraph(g: OnnxTypes.IGraphProto): Graph {
       domain: n.domain ?? "",
       input: n.input ?? [],
       output: n.output ?? [],
-      attribute: (n.attribute ?? []).map((a) => ({ name: a.name ?? "", f: a.f ?? 0, i: a.i ?? 0, t: a.t })),
+      attribute: (n.attribute ?? []).map((a) => ({
+        name: a.name ?? "",
+        f: a.f ?? 0,
+        i: a.i ?? 0,
+        t: a.t,
+      })),
     })),
     initializer: g.initializer ?? [],
     input: (g.input ?? []).map(valueInfo),
@@ -425,8 +447,12 @@ function decodeModel(bytes: Uint8Array, name: string) {
     model = onnx.ModelProto.decode(bytes);
   } catch (err) {
     // protobufjs reports truncation as "index out of range"; say what it means for a file.
-    const reason = err instanceof Error ? err.message : String(err);
-    invalid(`${reason} (the file is truncated or not protobuf)`);
+    const detail = err instanceof Error ? err.message : String(err);
+    invalid(
+      detail.startsWith("index out of range")
+        ? `the file is truncated (protobuf: ${detail}); copy or download it again`
+        : `the bytes are not an ONNX protobuf (${detail})`,
+    );
   }
   // Protobuf is permissive: random bytes can decode into a message with stray fields, so
   // require the fields every real ONNX file has.
@@ -436,10 +462,7 @@ function decodeModel(bytes: Uint8Array, name: string) {
   return model!;
 }
 
-function readTensor(
-  t: OnnxTypes.ITensorProto,
-  fail: (m: string) => never,
-): Tensor {
+function readTensor(t: OnnxTypes.ITensorProto, fail: (m: string) => never): Tensor {
   const name = t.name ?? "";
   const dims = (t.dims ?? []).map((d) => int64ToNumber(d));
   if (dims.some((d) => d < 0)) fail(`tensor "${name}" has a negative dimension`);
@@ -488,15 +511,13 @@ function readTensor(
 }
 
 /** The static shape of a graph input or output; any symbolic or unknown dimension is refused. */
-function staticShape(
-  v: ValueInfo,
-  what: string,
-  fail: (m: string) => never,
-): number[] {
+function staticShape(v: ValueInfo, what: string, fail: (m: string) => never): number[] {
   const tensorType = v.type?.tensorType;
   if (!tensorType) fail(`${what} "${v.name}" is not a tensor`);
   if (tensorType!.elemType !== DataType.FLOAT) {
-    fail(`${what} "${v.name}" has element type ${DataType[tensorType!.elemType ?? 0]}; expected FLOAT`);
+    fail(
+      `${what} "${v.name}" has element type ${DataType[tensorType!.elemType ?? 0]}; expected FLOAT`,
+    );
   }
   const dims = tensorType!.shape?.dim;
   if (!dims || dims.length === 0) {
@@ -510,11 +531,13 @@ function staticShape(
       );
     }
     const n = d.dimValue == null ? 0 : int64ToNumber(d.dimValue);
-    if (n <= 0) fail(`${what} "${v.name}" has unknown dimension at axis ${axis}; re-export with a fixed shape`);
+    if (n <= 0)
+      fail(
+        `${what} "${v.name}" has unknown dimension at axis ${axis}; re-export with a fixed shape`,
+      );
     return n;
   });
 }
-
 
 function readAttributes(
   node: Node,
@@ -562,7 +585,9 @@ function requireWeight(ctx: NodeCtx, tensorName: string | undefined, role: strin
   }
   const bad = t!.values.findIndex((v) => !Number.isFinite(v));
   if (bad >= 0) {
-    ctx.fail(`${ctx.where}: ${role} "${t!.name}" has ${t!.values[bad]} at index ${bad}; weights must be finite`);
+    ctx.fail(
+      `${ctx.where}: ${role} "${t!.name}" has ${t!.values[bad]} at index ${bad}; weights must be finite`,
+    );
   }
   return t!;
 }
@@ -599,16 +624,21 @@ function reshapeTarget(
   where: string,
   fail: (m: string) => never,
 ): number[] {
-  const shape = target.map((d, i) => (d === 0 ? from[i] ?? fail(`${where}: 0 at axis ${i} has no source dim`) : d));
+  const shape = target.map((d, i) =>
+    d === 0 ? (from[i] ?? fail(`${where}: 0 at axis ${i} has no source dim`)) : d,
+  );
   const inferred = shape.filter((d) => d === -1).length;
-  if (inferred > 1 || shape.some((d) => d < -1)) fail(`${where} has an invalid target shape [${target.join(", ")}]`);
+  if (inferred > 1 || shape.some((d) => d < -1))
+    fail(`${where} has an invalid target shape [${target.join(", ")}]`);
   const total = product(from);
   if (inferred === 1) {
     const known = product(shape.filter((d) => d !== -1));
-    if (known === 0 || total % known !== 0) fail(`${where} cannot reshape ${total} values to [${target.join(", ")}]`);
+    if (known === 0 || total % known !== 0)
+      fail(`${where} cannot reshape ${total} values to [${target.join(", ")}]`);
     return shape.map((d) => (d === -1 ? total / known : d));
   }
-  if (product(shape) !== total) fail(`${where} cannot reshape ${total} values to [${target.join(", ")}]`);
+  if (product(shape) !== total)
+    fail(`${where} cannot reshape ${total} values to [${target.join(", ")}]`);
   return shape;
 }
 
