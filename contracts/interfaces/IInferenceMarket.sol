@@ -38,6 +38,8 @@ interface IInferenceMarket {
      * @param validator Account that fulfilled the request (zero until then).
      * @param output Proven output: the second public signal (zero until fulfilled).
      */
+    // Field order is part of the ABI other components decode; keep it stable over packing.
+    // solhint-disable-next-line gas-struct-packing
     struct Request {
         address requester;
         uint256 modelId;

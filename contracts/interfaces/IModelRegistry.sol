@@ -17,6 +17,8 @@ interface IModelRegistry {
      * @param price Fee, in the market's fee token, for one inference.
      * @param active Whether new requests are accepted. Open requests stay fulfillable either way.
      */
+    // Field order is part of the ABI other components decode; keep it stable over packing.
+    // solhint-disable-next-line gas-struct-packing
     struct Model {
         address verifier;
         bytes32 vkHash;

@@ -10,12 +10,15 @@ import {TestToken} from "../../contracts/test/TestToken.sol";
 
 import {VM} from "./Vm.sol";
 
+// Test names follow the test_<function>_<outcome> / testFuzz_ convention, not mixedCase.
+// solhint-disable func-name-mixedcase
+
 /// @dev Fuzz tests of the market's field-element checks, binding and escrow accounting. The test
 /// contract itself is requester and validator.
 contract InferenceMarketTest {
-    uint256 private constant R = ProofBinding.SNARK_SCALAR_FIELD;
-    uint256 private constant COMMITMENT = 42;
-    uint64 private constant DURATION = 1 hours;
+    uint256 private constant _R = ProofBinding.SNARK_SCALAR_FIELD;
+    uint256 private constant _COMMITMENT = 42;
+    uint64 private constant _DURATION = 1 hours;
 
     ModelRegistry private _registry;
     TestToken private _token;
@@ -43,8 +46,8 @@ contract InferenceMarketTest {
         address prover
     ) public pure {
         uint256 b = ProofBinding.compute(chainId, market, requestId, prover);
-        _check(b < R, "binding not canonical");
-        _check(b == uint256(keccak256(abi.encode(chainId, market, requestId, prover))) % R, "binding spec");
+        _check(b < _R, "binding not canonical");
+        _check(b == uint256(keccak256(abi.encode(chainId, market, requestId, prover))) % _R, "binding spec");
     }
 
     function testFuzz_binding_differsPerRequestAndProver(
@@ -66,21 +69,21 @@ contract InferenceMarketTest {
     }
 
     function testFuzz_requestInference_revertsOnNonCanonicalCommitment(uint256 commitment) public {
-        VM.assume(commitment >= R);
+        VM.assume(commitment >= _R);
         VM.expectRevert(
             abi.encodeWithSelector(IInferenceMarket.InferenceMarketInvalidInputCommitment.selector, commitment)
         );
-        _market.requestInference(_modelId, commitment, "", uint64(block.timestamp) + DURATION);
+        _market.requestInference(_modelId, commitment, "", uint64(block.timestamp) + _DURATION);
     }
 
     function testFuzz_requestInference_acceptsCanonicalCommitment(uint256 commitment) public {
-        commitment = 1 + (commitment % (R - 1));
-        uint256 requestId = _market.requestInference(_modelId, commitment, "", uint64(block.timestamp) + DURATION);
+        commitment = 1 + (commitment % (_R - 1));
+        uint256 requestId = _market.requestInference(_modelId, commitment, "", uint64(block.timestamp) + _DURATION);
         _check(_market.request(requestId).inputCommitment == commitment, "commitment stored");
     }
 
     function testFuzz_fulfil_revertsOnNonCanonicalOutput(uint256 output) public {
-        VM.assume(output >= R);
+        VM.assume(output >= _R);
         uint256 requestId = _open();
         VM.expectRevert(abi.encodeWithSelector(IInferenceMarket.InferenceMarketInvalidOutput.selector, output));
         _market.fulfil(requestId, output, _proof);
@@ -91,7 +94,7 @@ contract InferenceMarketTest {
     function testFuzz_settlement_paysFeeExactlyOnce(uint128 price, uint32 delay, address validator) public {
         VM.assume(validator != address(this) && validator != address(_market) && validator != address(0));
         // Around the deadline, half on each side, so both outcomes are exercised.
-        delay = delay % (2 * uint32(DURATION) + 1);
+        delay = delay % (2 * uint32(_DURATION) + 1);
         _registry.setPrice(_modelId, price);
         uint256 requestId = _open();
         uint64 deadline = _market.request(requestId).deadline;
@@ -124,7 +127,7 @@ contract InferenceMarketTest {
     }
 
     function _open() private returns (uint256) {
-        return _market.requestInference(_modelId, COMMITMENT, "", uint64(block.timestamp) + DURATION);
+        return _market.requestInference(_modelId, _COMMITMENT, "", uint64(block.timestamp) + _DURATION);
     }
 
     function _check(bool condition, string memory what) private pure {

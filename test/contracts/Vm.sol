@@ -6,6 +6,7 @@ pragma solidity ^0.8.28;
  * @notice The few cheatcodes the Solidity tests use. Hardhat 3 implements them at the address
  * below; forge-std is not available offline, so they are declared here.
  */
+// solhint-disable-next-line interface-starts-with-i
 interface Vm {
     function warp(uint256 newTimestamp) external;
 

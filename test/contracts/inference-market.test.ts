@@ -362,8 +362,7 @@ describe("InferenceMarket", function () {
     });
 
     it("refuses a fulfilled request, so the fee is paid out once", async function () {
-      const { market, requester, validator, requestId, deadline } =
-        await networkHelpers.loadFixture(deployWithRequest);
+      const { market, requester, validator, requestId, deadline } = await networkHelpers.loadFixture(deployWithRequest);
       await market.connect(validator).fulfil(requestId, OUTPUT, PROOF);
       await time.increaseTo(deadline + 1n);
       await expect(market.refund(requestId))
