@@ -43,7 +43,9 @@ async function main(): Promise<void> {
   if (!Number.isInteger(digitIndex) || digitIndex < 0 || digitIndex >= test.length) {
     throw new Error(`--digit must be an index of a held-out digit, 0..${test.length - 1}`);
   }
-  stage("load real MNIST digits (mnist package, 14x14 bytes)", loadMs, [`${train.length} training digits, ${test.length} held-out digits`]);
+  stage("load real MNIST digits (mnist package, 14x14 bytes)", loadMs, [
+    `${train.length} training digits, ${test.length} held-out digits`,
+  ]);
 
   const built = await buildModel(model, {
     ptauPath: arg("ptau"),
@@ -70,7 +72,7 @@ async function main(): Promise<void> {
   const [, buildMs] = await timed(() => hre.tasks.getTask("build").run({ quiet: true }));
   stage("compile contracts (solc 0.8.37 from npm)", buildMs);
 
-  const { ethers } = await hre.network.connect();
+  const { ethers } = await hre.network.create();
   const [governance, modelOwner, requester, validator] = await ethers.getSigners();
   const price = 10n ** 18n;
   const [protocol, deployMs] = await timed(() =>
@@ -89,7 +91,9 @@ async function main(): Promise<void> {
 
   await (await protocol.token.mint(requester.address, 5n * price)).wait();
   const digit = test[digitIndex];
-  const [posted, requestMs] = await timed(() => postRequest(protocol.market, requester, protocol.modelId, digit.pixels));
+  const [posted, requestMs] = await timed(() =>
+    postRequest(protocol.market, requester, protocol.modelId, digit.pixels),
+  );
   stage("requester escrows the fee and posts the request", requestMs, [
     `request #${posted.requestId}: held-out digit ${digitIndex} (true label ${digit.label}), fee ${formatUnits(posted.fee)} POI`,
     `input commitment ${posted.inputCommitment.toString().slice(0, 20)}...`,
@@ -124,7 +128,9 @@ async function main(): Promise<void> {
       `market ${await bal(await protocol.market.getAddress())} POI`,
   ]);
   await releaseProverThreads();
-  console.log(`\ndemo complete.${built.manifest.ptau.insecure ? " (setup used an INSECURE development ptau: fine for a demo, never for a deployment)" : ""}`);
+  console.log(
+    `\ndemo complete.${built.manifest.ptau.insecure ? " (setup used an INSECURE development ptau: fine for a demo, never for a deployment)" : ""}`,
+  );
 }
 
 main().then(

@@ -15,7 +15,14 @@ import { loadMnist } from "./model/mnist.ts";
 import { onnxToMlp } from "./model/onnx-io.ts";
 import { quantizeMlp, type QuantizedMlp } from "./model/quantize.ts";
 import { groth16Setup } from "./setup/groth16-setup.ts";
-import { artifactEntry, readManifest, verifyArtifacts, writeManifest, type Manifest, MANIFEST_FORMAT } from "./setup/manifest.ts";
+import {
+  artifactEntry,
+  readManifest,
+  verifyArtifacts,
+  writeManifest,
+  type Manifest,
+  MANIFEST_FORMAT,
+} from "./setup/manifest.ts";
 import { ptauPowerFor, resolvePtau } from "./setup/ptau.ts";
 import * as snarkjs from "snarkjs";
 
@@ -27,7 +34,12 @@ export interface ReferenceModel {
 }
 
 export const REFERENCE_MODELS: Record<string, ReferenceModel> = {
-  "mnist-mlp": { name: "mnist-mlp", onnx: "models/mnist-mlp.onnx", template: "MnistMlp", verifierContract: "MnistMlpVerifier" },
+  "mnist-mlp": {
+    name: "mnist-mlp",
+    onnx: "models/mnist-mlp.onnx",
+    template: "MnistMlp",
+    verifierContract: "MnistMlpVerifier",
+  },
 };
 
 /** Number of training digits used to calibrate activation scales. */
@@ -45,11 +57,17 @@ export function verifierPath(model: ReferenceModel): string {
 }
 
 /** Quantizes the reference model and generates its circuit source (deterministic). */
-export function generateModel(model: ReferenceModel): { quantized: QuantizedMlp; circom: string; quantizedJson: string } {
+export function generateModel(model: ReferenceModel): {
+  quantized: QuantizedMlp;
+  circom: string;
+  quantizedJson: string;
+} {
   const onnxFile = path.join(ROOT, model.onnx);
   if (!existsSync(onnxFile)) throw new Error(`${model.onnx} does not exist; train it with npm run train`);
   const floatModel = onnxToMlp(readFileSync(onnxFile), model.name);
-  const calibration = loadMnist().train.slice(0, CALIBRATION_DIGITS).map((d) => d.pixels);
+  const calibration = loadMnist()
+    .train.slice(0, CALIBRATION_DIGITS)
+    .map((d) => d.pixels);
   const quantized = quantizeMlp(floatModel, calibration);
   const onnxSha = createHash("sha256").update(readFileSync(onnxFile)).digest("hex");
   const circom = generateMlpCircuit(quantized, {
@@ -95,8 +113,19 @@ export async function buildModel(model: ReferenceModel, options: BuildOptions = 
 
   const { quantized, circom, quantizedJson } = generateModel(model);
   mkdirSync(path.dirname(p.circom), { recursive: true });
-  if (!existsSync(p.circom) || readFileSync(p.circom, "utf8") !== circom) writeFileSync(p.circom, circom);
-  if (!existsSync(p.quantized) || readFileSync(p.quantized, "utf8") !== quantizedJson) writeFileSync(p.quantized, quantizedJson);
+  for (const [file, content] of [
+    [p.circom, circom],
+    [p.quantized, quantizedJson],
+  ]) {
+    if (existsSync(file) && readFileSync(file, "utf8") === content) continue;
+    // In CI a committed generated file must already match its sources.
+    if (process.env.CI && existsSync(file)) {
+      throw new Error(
+        `${path.relative(ROOT, file)} is out of date with its sources: run npm run build:circuit and commit it`,
+      );
+    }
+    writeFileSync(file, content);
+  }
   stage("quantize + generate circuit", lap(), `${model.onnx} -> circuits/generated/${model.name}.circom`);
 
   const hash = sourceHash(circom);

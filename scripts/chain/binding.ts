@@ -6,6 +6,9 @@ import { SNARK_SCALAR_FIELD } from "../circuit/field.ts";
  * keccak256(abi.encode(chainId, market, requestId, prover)) mod r.
  */
 export function requestBinding(chainId: bigint, market: string, requestId: bigint, prover: string): bigint {
-  const encoded = AbiCoder.defaultAbiCoder().encode(["uint256", "address", "uint256", "address"], [chainId, market, requestId, prover]);
+  const encoded = AbiCoder.defaultAbiCoder().encode(
+    ["uint256", "address", "uint256", "address"],
+    [chainId, market, requestId, prover],
+  );
   return BigInt(keccak256(encoded)) % SNARK_SCALAR_FIELD;
 }

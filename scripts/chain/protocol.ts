@@ -40,13 +40,29 @@ export async function deployProtocol(
   await used("deploy TestToken", token.deploymentTransaction());
   const registry = await new ModelRegistry__factory(governance).deploy(await governance.getAddress());
   await used("deploy ModelRegistry", registry.deploymentTransaction());
-  const market = await new InferenceMarket__factory(governance).deploy(await registry.getAddress(), await token.getAddress());
+  const market = await new InferenceMarket__factory(governance).deploy(
+    await registry.getAddress(),
+    await token.getAddress(),
+  );
   await used("deploy InferenceMarket", market.deploymentTransaction());
   const verifier = await ethers.deployContract(options.verifierContract, [], governance);
   await used(`deploy ${options.verifierContract}`, verifier.deploymentTransaction());
 
-  const modelId = await registry.registerModel.staticCall(await verifier.getAddress(), options.manifest.vkHash, options.modelOwner, options.price);
-  await used("registerModel", await registry.registerModel(await verifier.getAddress(), options.manifest.vkHash, options.modelOwner, options.price));
+  const modelId = await registry.registerModel.staticCall(
+    await verifier.getAddress(),
+    options.manifest.vkHash,
+    options.modelOwner,
+    options.price,
+  );
+  await used(
+    "registerModel",
+    await registry.registerModel(
+      await verifier.getAddress(),
+      options.manifest.vkHash,
+      options.modelOwner,
+      options.price,
+    ),
+  );
   return { token, registry, market, verifier: await verifier.getAddress(), modelId, gas };
 }
 

@@ -2,7 +2,11 @@
  * The requester's side: commit to an input, escrow the model's fee and open a request.
  */
 import type { Signer } from "ethers";
-import { IModelRegistry__factory, TestToken__factory, type InferenceMarket } from "../../types/ethers-contracts/index.js";
+import {
+  IModelRegistry__factory,
+  TestToken__factory,
+  type InferenceMarket,
+} from "../../types/ethers-contracts/index.js";
 import { packedCommitment } from "../circuit/reference.ts";
 
 export interface PostedRequest {
@@ -24,7 +28,8 @@ export async function postRequest(
   pixels: Uint8Array,
   ttlSeconds = 3600,
 ): Promise<PostedRequest> {
-  for (const p of pixels) if (!Number.isInteger(p) || p < 0 || p > 255) throw new RangeError(`input byte ${p} is outside 0..255`);
+  for (const p of pixels)
+    if (!Number.isInteger(p) || p < 0 || p > 255) throw new RangeError(`input byte ${p} is outside 0..255`);
   const m = market.connect(requester);
   const registry = IModelRegistry__factory.connect(await m.registry(), requester);
   const { price } = await registry.model(modelId);

@@ -72,9 +72,17 @@ export async function fulfilRequest(
   const proof = await prover.prove({ pixels, binding });
   const [inputCommitment, output, provenBinding] = proof.publicSignals;
   if (inputCommitment !== request.inputCommitment || output !== expected.output || provenBinding !== binding) {
-    throw new Error(`request ${request.requestId}: the circuit's public signals differ from the reference; refusing to submit`);
+    throw new Error(
+      `request ${request.requestId}: the circuit's public signals differ from the reference; refusing to submit`,
+    );
   }
-  const tx = await market.connect(validator).fulfil(request.requestId, output, proof.calldata as [bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint]);
+  const tx = await market
+    .connect(validator)
+    .fulfil(
+      request.requestId,
+      output,
+      proof.calldata as [bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint],
+    );
   const receipt = await tx.wait();
   return {
     requestId: request.requestId,

@@ -1,6 +1,5 @@
 /** The BN254 scalar field order r: every circuit value and public signal lives below it. */
-export const SNARK_SCALAR_FIELD =
-  21888242871839275222246405745257275088548364400416034343698204186575808495617n;
+export const SNARK_SCALAR_FIELD = 21888242871839275222246405745257275088548364400416034343698204186575808495617n;
 
 /** Maps a signed integer to its field representative (negative values wrap to r - |v|). */
 export function toField(value: bigint | number): bigint {

@@ -33,7 +33,9 @@ export function generateMlpCircuit(model: QuantizedMlp, options: GenerateOptions
   out.push(`pragma circom 2.2.0;`);
   out.push(``);
   out.push(`// GENERATED FILE, do not edit. Made by \`${options.command}\``);
-  out.push(`// from ${options.source}: quantized MLP ${[model.inputSize, ...model.layers.map((l) => l.nOut)].join("-")}, weights baked in.`);
+  out.push(
+    `// from ${options.source}: quantized MLP ${[model.inputSize, ...model.layers.map((l) => l.nOut)].join("-")}, weights baked in.`,
+  );
   out.push(``);
   for (const lib of ["binding", "commitment", "requantize", "argmax"]) out.push(`include "${lib}.circom";`);
   out.push(``);
@@ -71,7 +73,9 @@ export function generateMlpCircuit(model: QuantizedMlp, options: GenerateOptions
       );
       out.push(`    var logits[${layer.nOut}];`);
       for (let o = 0; o < layer.nOut; o++) {
-        out.push(`    logits[${o}] = ${linearCombination(layer.bias[o], layer.weight, o * layer.nIn, layer.nIn, input)};`);
+        out.push(
+          `    logits[${o}] = ${linearCombination(layer.bias[o], layer.weight, o * layer.nIn, layer.nIn, input)};`,
+        );
       }
     }
   });

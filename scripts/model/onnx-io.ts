@@ -79,9 +79,7 @@ export function mlpToOnnx(model: FloatMlp, options: MlpToOnnxOptions = {}): Uint
   let width = model.inputSize;
   model.layers.forEach((layer, i) => {
     if (layer.nIn !== width) {
-      throw new Error(
-        `model "${model.name}": layer ${i} takes ${layer.nIn} inputs but receives ${width}`,
-      );
+      throw new Error(`model "${model.name}": layer ${i} takes ${layer.nIn} inputs but receives ${width}`);
     }
     const isLast = i === model.layers.length - 1;
     const weightName = `layer${i}.weight`;
@@ -210,9 +208,7 @@ export function onnxToMlp(bytes: Uint8Array, name: string): FloatMlp {
     fail(`expected exactly one graph output, found ${graph.output.length}`);
   }
   const output = graph.output[0]!;
-  const declaredOutputShape = output.type?.tensorType?.shape
-    ? staticShape(output, "graph output", fail)
-    : undefined;
+  const declaredOutputShape = output.type?.tensorType?.shape ? staticShape(output, "graph output", fail) : undefined;
 
   const inputSize = product(inputShape.length >= 2 ? inputShape.slice(1) : inputShape);
   const layers: DenseLayer[] = [];
@@ -244,8 +240,7 @@ export function onnxToMlp(bytes: Uint8Array, name: string): FloatMlp {
     // Every other node must consume the tensor the previous node produced: only sequential
     // chains have a meaning we can prove, so a branch or a skip connection is refused.
     // Add is commutative and exporters write the bias on either side; put the data first.
-    const inputs =
-      op === "Add" && node.input[1] === state.tensor ? [...node.input].reverse() : node.input;
+    const inputs = op === "Add" && node.input[1] === state.tensor ? [...node.input].reverse() : node.input;
     const dataInput = inputs[0];
     if (dataInput !== state.tensor) {
       fail(
@@ -281,14 +276,8 @@ export function onnxToMlp(bytes: Uint8Array, name: string): FloatMlp {
         break;
       }
       case "MatMul": {
-        if (
-          state.shape.length < 1 ||
-          state.shape.length > 2 ||
-          product(state.shape) !== last(state.shape)
-        ) {
-          fail(
-            `${where} needs a [1, N] or [N] input, got [${state.shape.join(", ")}]; add a Flatten`,
-          );
+        if (state.shape.length < 1 || state.shape.length > 2 || product(state.shape) !== last(state.shape)) {
+          fail(`${where} needs a [1, N] or [N] input, got [${state.shape.join(", ")}]; add a Flatten`);
         }
         const nIn = last(state.shape);
         // MatMul computes x W with W stored [nIn, nOut], the transpose of our row layout.
@@ -309,9 +298,7 @@ export function onnxToMlp(bytes: Uint8Array, name: string): FloatMlp {
       case "Add": {
         // Only a bias add is meaningful here: x + b right after a MatMul or Gemm.
         if (!state.openLayer || state.openLayer.relu) {
-          fail(
-            `${where} must directly follow a MatMul or Gemm (only bias additions are supported)`,
-          );
+          fail(`${where} must directly follow a MatMul or Gemm (only bias additions are supported)`);
         }
         addBias(nodeCtx, state.openLayer!.bias, requireWeight(nodeCtx, inputs[1], "bias"));
         state = { ...state, tensor: out! };
@@ -328,19 +315,16 @@ export function onnxToMlp(bytes: Uint8Array, name: string): FloatMlp {
         const rank = state.shape.length;
         let axis = intAttr(attrs, "axis", 1);
         if (axis < 0) axis += rank;
-        if (axis < 0 || axis > rank)
-          fail(`${where} has axis ${axis} out of range for rank ${rank}`);
+        if (axis < 0 || axis > rank) fail(`${where} has axis ${axis} out of range for rank ${rank}`);
         const outer = product(state.shape.slice(0, axis));
-        if (outer !== 1)
-          fail(`${where} would give a batch of ${outer}; only batch size 1 is supported`);
+        if (outer !== 1) fail(`${where} would give a batch of ${outer}; only batch size 1 is supported`);
         // Reshaping keeps element order, so a pending bias or Relu may still follow.
         const flat = [1, product(state.shape.slice(axis))];
         state = { tensor: out!, shape: flat, openLayer: state.openLayer };
         break;
       }
       case "Reshape": {
-        if (intAttr(attrs, "allowzero", 0) !== 0)
-          fail(`${where} has allowzero=1, which is not supported`);
+        if (intAttr(attrs, "allowzero", 0) !== 0) fail(`${where} has allowzero=1, which is not supported`);
         const target = node.input[1] ? constants.get(node.input[1]) : undefined;
         if (!target || target.dataType !== DataType.INT64) {
           fail(`${where} needs a constant int64 shape; re-export with a fixed shape`);
@@ -356,9 +340,7 @@ export function onnxToMlp(bytes: Uint8Array, name: string): FloatMlp {
       case "Dropout": {
         // Inference-mode no-ops; Dropout's optional mask output must not be consumed.
         if (node.output.length > 1 && node.output[1]) {
-          fail(
-            `${where} has its mask output "${node.output[1]}" used; only the data output is supported`,
-          );
+          fail(`${where} has its mask output "${node.output[1]}" used; only the data output is supported`);
         }
         state = { ...state, tensor: out! };
         break;
@@ -515,9 +497,7 @@ function staticShape(v: ValueInfo, what: string, fail: (m: string) => never): nu
   const tensorType = v.type?.tensorType;
   if (!tensorType) fail(`${what} "${v.name}" is not a tensor`);
   if (tensorType!.elemType !== DataType.FLOAT) {
-    fail(
-      `${what} "${v.name}" has element type ${DataType[tensorType!.elemType ?? 0]}; expected FLOAT`,
-    );
+    fail(`${what} "${v.name}" has element type ${DataType[tensorType!.elemType ?? 0]}; expected FLOAT`);
   }
   const dims = tensorType!.shape?.dim;
   if (!dims || dims.length === 0) {
@@ -531,10 +511,7 @@ function staticShape(v: ValueInfo, what: string, fail: (m: string) => never): nu
       );
     }
     const n = d.dimValue == null ? 0 : int64ToNumber(d.dimValue);
-    if (n <= 0)
-      fail(
-        `${what} "${v.name}" has unknown dimension at axis ${axis}; re-export with a fixed shape`,
-      );
+    if (n <= 0) fail(`${what} "${v.name}" has unknown dimension at axis ${axis}; re-export with a fixed shape`);
     return n;
   });
 }
@@ -576,8 +553,7 @@ function requireWeight(ctx: NodeCtx, tensorName: string | undefined, role: strin
   const t = tensorName ? ctx.constants.get(tensorName) : undefined;
   if (!t) {
     ctx.fail(
-      `${ctx.where}: ${role} "${tensorName ?? ""}" is not an initializer; ` +
-        "only constant weights are supported",
+      `${ctx.where}: ${role} "${tensorName ?? ""}" is not an initializer; ` + "only constant weights are supported",
     );
   }
   if (t!.dataType !== DataType.FLOAT && t!.dataType !== DataType.DOUBLE) {
@@ -585,9 +561,7 @@ function requireWeight(ctx: NodeCtx, tensorName: string | undefined, role: strin
   }
   const bad = t!.values.findIndex((v) => !Number.isFinite(v));
   if (bad >= 0) {
-    ctx.fail(
-      `${ctx.where}: ${role} "${t!.name}" has ${t!.values[bad]} at index ${bad}; weights must be finite`,
-    );
+    ctx.fail(`${ctx.where}: ${role} "${t!.name}" has ${t!.values[bad]} at index ${bad}; weights must be finite`);
   }
   return t!;
 }
@@ -618,27 +592,17 @@ function addBias(ctx: NodeCtx, bias: Float64Array, b: Tensor): void {
   for (let o = 0; o < nOut; o++) bias[o] = bias[o]! + b.values[count === 1 ? 0 : o]!;
 }
 
-function reshapeTarget(
-  from: number[],
-  target: number[],
-  where: string,
-  fail: (m: string) => never,
-): number[] {
-  const shape = target.map((d, i) =>
-    d === 0 ? (from[i] ?? fail(`${where}: 0 at axis ${i} has no source dim`)) : d,
-  );
+function reshapeTarget(from: number[], target: number[], where: string, fail: (m: string) => never): number[] {
+  const shape = target.map((d, i) => (d === 0 ? (from[i] ?? fail(`${where}: 0 at axis ${i} has no source dim`)) : d));
   const inferred = shape.filter((d) => d === -1).length;
-  if (inferred > 1 || shape.some((d) => d < -1))
-    fail(`${where} has an invalid target shape [${target.join(", ")}]`);
+  if (inferred > 1 || shape.some((d) => d < -1)) fail(`${where} has an invalid target shape [${target.join(", ")}]`);
   const total = product(from);
   if (inferred === 1) {
     const known = product(shape.filter((d) => d !== -1));
-    if (known === 0 || total % known !== 0)
-      fail(`${where} cannot reshape ${total} values to [${target.join(", ")}]`);
+    if (known === 0 || total % known !== 0) fail(`${where} cannot reshape ${total} values to [${target.join(", ")}]`);
     return shape.map((d) => (d === -1 ? total / known : d));
   }
-  if (product(shape) !== total)
-    fail(`${where} cannot reshape ${total} values to [${target.join(", ")}]`);
+  if (product(shape) !== total) fail(`${where} cannot reshape ${total} values to [${target.join(", ")}]`);
   return shape;
 }
 

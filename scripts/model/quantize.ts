@@ -88,7 +88,11 @@ function weightScaleBits(weights: ArrayLike<number>, bits: number): number {
  * Quantizes a float MLP whose input is the 14x14 pixel bytes / 256.
  * @param calibration pixel vectors (bytes) used to choose each hidden layer's output scale
  */
-export function quantizeMlp(model: FloatMlp, calibration: ArrayLike<number>[], options: QuantizeOptions = {}): QuantizedMlp {
+export function quantizeMlp(
+  model: FloatMlp,
+  calibration: ArrayLike<number>[],
+  options: QuantizeOptions = {},
+): QuantizedMlp {
   const weightBits = options.weightBits ?? 8;
   const activationBits = options.activationBits ?? 8;
   if (calibration.length === 0) throw new Error("quantization needs at least one calibration input");
@@ -100,7 +104,10 @@ export function quantizeMlp(model: FloatMlp, calibration: ArrayLike<number>[], o
     if (pixels.length !== model.inputSize) {
       throw new Error(`calibration input has ${pixels.length} values, model "${model.name}" takes ${model.inputSize}`);
     }
-    const trace = floatTrace(model, Array.from(pixels, (p) => p / 256));
+    const trace = floatTrace(
+      model,
+      Array.from(pixels, (p) => p / 256),
+    );
     trace.forEach((acts, l) => {
       for (const a of acts) maxActivation[l] = Math.max(maxActivation[l], a);
     });

@@ -144,13 +144,7 @@ export function trainMlp(opts: TrainOptions): FloatMlp {
     }
   }
 
-  const layer = (
-    nI: number,
-    nO: number,
-    w: Float64Array,
-    b: Float64Array,
-    relu: boolean,
-  ): DenseLayer => ({
+  const layer = (nI: number, nO: number, w: Float64Array, b: Float64Array, relu: boolean): DenseLayer => ({
     kind: "dense",
     nIn: nI,
     nOut: nO,

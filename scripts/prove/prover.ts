@@ -28,7 +28,9 @@ export class Prover {
   static async load(manifestFile: string): Promise<Prover> {
     const manifest = readManifest(manifestFile);
     await verifyArtifacts(manifestFile, manifest, ["wasm", "zkey", "vkey"]);
-    const vk = JSON.parse(readFileSync(artifactPath(manifestFile, manifest, "vkey"), "utf8")) as snarkjs.VerificationKey;
+    const vk = JSON.parse(
+      readFileSync(artifactPath(manifestFile, manifest, "vkey"), "utf8"),
+    ) as snarkjs.VerificationKey;
     assertPhase2Contributed(vk, `verification key of ${manifest.circuit}`);
     return new Prover(
       manifest,
@@ -52,7 +54,13 @@ export class Prover {
     const t1 = performance.now();
     const { proof, publicSignals } = await snarkjs.groth16.prove({ type: "mem", data: this.zkey }, wtns);
     const t2 = performance.now();
-    return { proof, publicSignals: publicSignals.map(BigInt), calldata: proofCalldata(proof), witnessMs: t1 - t0, proveMs: t2 - t1 };
+    return {
+      proof,
+      publicSignals: publicSignals.map(BigInt),
+      calldata: proofCalldata(proof),
+      witnessMs: t1 - t0,
+      proveMs: t2 - t1,
+    };
   }
 
   /** Off-chain check of a proof against this circuit's verification key. */

@@ -60,7 +60,9 @@ export interface SetupResult {
 /** Refuses a verification key with gamma == delta: its proofs can be forged by anyone. */
 export function assertPhase2Contributed(vk: snarkjs.VerificationKey, what: string): void {
   if (JSON.stringify(vk.vk_gamma_2) === JSON.stringify(vk.vk_delta_2)) {
-    throw new Error(`${what}: gamma equals delta, so this key had no phase-2 contribution and proofs under it can be forged; run the setup with a contribution`);
+    throw new Error(
+      `${what}: gamma equals delta, so this key had no phase-2 contribution and proofs under it can be forged; run the setup with a contribution`,
+    );
   }
 }
 
@@ -105,7 +107,12 @@ export async function groth16Setup(o: SetupOptions): Promise<SetupResult> {
     for (let i = 0; i < o.contributors.length; i++) {
       log(`phase 2: contribution ${i + 1} by ${o.contributors[i]}`);
       const h = await snarkjs.zKey.contribute(step(i), step(i + 1), o.contributors[i], randomBytes(32).toString("hex"));
-      steps.push({ step: "contribute", by: o.contributors[i], contributionHash: hex(h), zkeySha256: await sha256File(step(i + 1)) });
+      steps.push({
+        step: "contribute",
+        by: o.contributors[i],
+        contributionHash: hex(h),
+        zkeySha256: await sha256File(step(i + 1)),
+      });
     }
     log(`phase 2: final beacon`);
     const last = step(o.contributors.length);
@@ -134,7 +141,12 @@ export async function groth16Setup(o: SetupOptions): Promise<SetupResult> {
 
   const transcript: Transcript = {
     circuit: o.name,
-    ptau: { file: path.basename(o.ptau.path), blake2b: o.ptau.blake2b, insecure: o.ptau.insecure, origin: o.ptau.origin },
+    ptau: {
+      file: path.basename(o.ptau.path),
+      blake2b: o.ptau.blake2b,
+      insecure: o.ptau.insecure,
+      origin: o.ptau.origin,
+    },
     steps,
     beacon: { hash: beaconHash, iterationsExp },
     verified: true,
@@ -144,8 +156,15 @@ export async function groth16Setup(o: SetupOptions): Promise<SetupResult> {
   return { zkey, vkeyPath, vk, vkHash: verificationKeyHash(vk), verifierPath: o.verifierPath, transcriptPath };
 }
 
-function writeVerifier(file: string, contract: string, solidity: string, command: string, vk: snarkjs.VerificationKey): void {
-  if (!/contract Groth16Verifier\b/.test(solidity)) throw new Error("unexpected snarkjs verifier template: no Groth16Verifier contract");
+function writeVerifier(
+  file: string,
+  contract: string,
+  solidity: string,
+  command: string,
+  vk: snarkjs.VerificationKey,
+): void {
+  if (!/contract Groth16Verifier\b/.test(solidity))
+    throw new Error("unexpected snarkjs verifier template: no Groth16Verifier contract");
   const header =
     `// GENERATED FILE, do not edit. Made by \`${command}\` with snarkjs's Groth16 template.\n` +
     `// It embeds the verification key (keccak ${verificationKeyHash(vk)}) of one trusted setup;\n` +

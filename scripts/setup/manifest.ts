@@ -45,9 +45,11 @@ export function writeManifest(file: string, manifest: Manifest): void {
 }
 
 export function readManifest(file: string): Manifest {
-  if (!existsSync(file)) throw new Error(`artifact manifest ${file} does not exist; build the circuit first (npm run build:circuit)`);
+  if (!existsSync(file))
+    throw new Error(`artifact manifest ${file} does not exist; build the circuit first (npm run build:circuit)`);
   const m = JSON.parse(readFileSync(file, "utf8")) as Manifest;
-  if (m.format !== MANIFEST_FORMAT) throw new Error(`${file} is not a poi artifact manifest (format ${String(m.format)})`);
+  if (m.format !== MANIFEST_FORMAT)
+    throw new Error(`${file} is not a poi artifact manifest (format ${String(m.format)})`);
   return m;
 }
 

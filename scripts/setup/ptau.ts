@@ -107,7 +107,11 @@ export async function resolvePtau(options: {
  * Makes a development ptau of the given power: one contribution with OS entropy, a beacon,
  * and phase-2 preparation. Cached by file name in `outDir`.
  */
-export async function generateDevPtau(power: number, outDir: string, log?: (msg: string) => void): Promise<ResolvedPtau> {
+export async function generateDevPtau(
+  power: number,
+  outDir: string,
+  log?: (msg: string) => void,
+): Promise<ResolvedPtau> {
   mkdirSync(outDir, { recursive: true });
   const final = path.join(outDir, `dev-insecure-generated-pot${power}.ptau`);
   const result = async (): Promise<ResolvedPtau> => ({

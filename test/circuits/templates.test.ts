@@ -1,12 +1,22 @@
 import { expect } from "chai";
 import { SNARK_SCALAR_FIELD, toField } from "../../scripts/circuit/field.ts";
-import { argmax, packedCommitment, requantize, requantReluClamp, valuesPerChunk } from "../../scripts/circuit/reference.ts";
+import {
+  argmax,
+  packedCommitment,
+  requantize,
+  requantReluClamp,
+  valuesPerChunk,
+} from "../../scripts/circuit/reference.ts";
 import { CircuitTester } from "../helpers/circuit-tester.ts";
 import { seededInts } from "../helpers/random.ts";
 import { checkConstraintSnapshot } from "../helpers/snapshot.ts";
 
 /** Honest witness must exist and give `expected`; then no single wire may move freely. */
-async function expectMatchesAndPinned(t: CircuitTester, input: Record<string, unknown>, expected: bigint[]): Promise<bigint[]> {
+async function expectMatchesAndPinned(
+  t: CircuitTester,
+  input: Record<string, unknown>,
+  expected: bigint[],
+): Promise<bigint[]> {
   const w = await t.witness(input);
   expect(t.satisfies(w), "honest witness satisfies the r1cs").to.equal(true);
   expect(t.outputs(w)).to.deep.equal(expected);
@@ -20,7 +30,10 @@ async function expectRejected(t: CircuitTester, input: Record<string, unknown>):
   } catch {
     failed = true;
   }
-  expect(failed, `input ${JSON.stringify(input, (_, v) => (typeof v === "bigint" ? v.toString() : v))} must have no witness`).to.equal(true);
+  expect(
+    failed,
+    `input ${JSON.stringify(input, (_, v) => (typeof v === "bigint" ? v.toString() : v))} must have no witness`,
+  ).to.equal(true);
 }
 
 /** Sets named signals in a copy of a witness (signals the optimiser removed are skipped). */
@@ -54,13 +67,25 @@ describe("circuits/lib templates against their TypeScript reference", function (
         const max = 2 ** (accBits - 1) - 1;
         const min = -(2 ** (accBits - 1));
         const clampEdge = 2 ** shift * 2 ** outBits;
-        const edges = [0, 1, -1, max, min, clampEdge - 1, clampEdge, clampEdge + 1, -clampEdge, 2 ** shift - 1, 2 ** shift].filter(
-          (v) => v >= min && v <= max,
-        );
+        const edges = [
+          0,
+          1,
+          -1,
+          max,
+          min,
+          clampEdge - 1,
+          clampEdge,
+          clampEdge + 1,
+          -clampEdge,
+          2 ** shift - 1,
+          2 ** shift,
+        ].filter((v) => v >= min && v <= max);
         const rnd = seededInts(accBits * 1000 + shift);
         const inputs = [...edges, ...Array.from({ length: 12 }, () => rnd(min, max))];
         for (const acc of inputs) {
-          const w = await expectMatchesAndPinned(t, { in: acc }, [BigInt(requantReluClamp(acc, accBits, shift, outBits))]);
+          const w = await expectMatchesAndPinned(t, { in: acc }, [
+            BigInt(requantReluClamp(acc, accBits, shift, outBits)),
+          ]);
           expect(t.unpinnedWires(w), `free wires at in=${acc}`).to.deep.equal([]);
         }
       });
@@ -103,7 +128,18 @@ describe("circuits/lib templates against their TypeScript reference", function (
     it("equals requantize (floor division, signed) on edge and random inputs, every wire pinned", async function () {
       const rnd = seededInts(7);
       const max = 2 ** (accBits - 1) - 1;
-      for (const acc of [0, 1, -1, 31, 32, -32, -33, max, -max - 1, ...Array.from({ length: 10 }, () => rnd(-max - 1, max))]) {
+      for (const acc of [
+        0,
+        1,
+        -1,
+        31,
+        32,
+        -32,
+        -33,
+        max,
+        -max - 1,
+        ...Array.from({ length: 10 }, () => rnd(-max - 1, max)),
+      ]) {
         const w = await expectMatchesAndPinned(t, { in: acc }, [toField(requantize(acc, accBits, shift))]);
         expect(t.unpinnedWires(w)).to.deep.equal([]);
       }

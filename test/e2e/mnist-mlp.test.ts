@@ -45,7 +45,10 @@ describe("MNIST MLP end to end (real circuit, real proofs, generated verifier)",
         const wires = await exportJson(w);
         expect(firstViolated(r1cs, wires), `digit ${i}`).to.equal(-1);
         expect(wires.slice(1, 4), `digit ${i}`).to.deep.equal([ref.inputCommitment, ref.output, 42n]);
-        expect(unpackOutput(built.quantized, ref.output)).to.deep.equal({ predicted: ref.predicted, logits: ref.logits });
+        expect(unpackOutput(built.quantized, ref.output)).to.deep.equal({
+          predicted: ref.predicted,
+          logits: ref.logits,
+        });
       }
     });
 
@@ -76,7 +79,7 @@ describe("MNIST MLP end to end (real circuit, real proofs, generated verifier)",
     const price = 10n ** 18n;
 
     beforeEach(async function () {
-      const { ethers } = await network.connect();
+      const { ethers } = await network.create();
       ethersRef = ethers;
       signers = await ethers.getSigners();
       const [governance, modelOwner, requester] = signers;
@@ -119,7 +122,10 @@ describe("MNIST MLP end to end (real circuit, real proofs, generated verifier)",
       const p = await proveFor(posted.requestId, test[100], validator.address);
       const verifier = await ethersRef.getContractAt("MnistMlpVerifier", protocol.verifier);
       const a = [p.calldata[0], p.calldata[1]] as [bigint, bigint];
-      const b = [[p.calldata[2], p.calldata[3]], [p.calldata[4], p.calldata[5]]] as [[bigint, bigint], [bigint, bigint]];
+      const b = [
+        [p.calldata[2], p.calldata[3]],
+        [p.calldata[4], p.calldata[5]],
+      ] as [[bigint, bigint], [bigint, bigint]];
       const c = [p.calldata[6], p.calldata[7]] as [bigint, bigint];
       const pub = p.publicSignals as [bigint, bigint, bigint];
       expect(await verifier.verifyProof(a, b, c, pub)).to.equal(true);
@@ -130,9 +136,13 @@ describe("MNIST MLP end to end (real circuit, real proofs, generated verifier)",
 
       const tampered = p.calldata.slice() as Proof8;
       tampered[6] += 1n;
-      await expect(protocol.market.connect(validator).fulfil(posted.requestId, p.publicSignals[1], tampered)).to.be.revert(ethersRef);
+      await expect(
+        protocol.market.connect(validator).fulfil(posted.requestId, p.publicSignals[1], tampered),
+      ).to.be.revert(ethersRef);
       // The honest proof still settles afterwards: the failed attempt cost nothing.
-      await (await protocol.market.connect(validator).fulfil(posted.requestId, p.publicSignals[1], p.calldata as Proof8)).wait();
+      await (
+        await protocol.market.connect(validator).fulfil(posted.requestId, p.publicSignals[1], p.calldata as Proof8)
+      ).wait();
       expect(await protocol.market.balanceOf(validator.address)).to.equal(price);
     });
 
@@ -166,7 +176,15 @@ describe("MNIST MLP end to end (real circuit, real proofs, generated verifier)",
       const verifier = await ethersRef.getContractAt("MnistMlpVerifier", protocol.verifier);
       const c = p.calldata;
       expect(
-        await verifier.verifyProof([c[0], c[1]], [[c[2], c[3]], [c[4], c[5]]], [c[6], c[7]], [p.publicSignals[0], aliased, p.publicSignals[2]]),
+        await verifier.verifyProof(
+          [c[0], c[1]],
+          [
+            [c[2], c[3]],
+            [c[4], c[5]],
+          ],
+          [c[6], c[7]],
+          [p.publicSignals[0], aliased, p.publicSignals[2]],
+        ),
       ).to.equal(false);
     });
   });

@@ -17,8 +17,11 @@ export function checkConstraintSnapshot(key: string, count: number): void {
     writeFileSync(FILE, JSON.stringify(sorted, null, 2) + "\n");
     return;
   }
-  if (!(key in snapshot)) throw new Error(`no constraint snapshot for ${key} (${count}); run with UPDATE_SNAPSHOTS=1 and commit the file`);
+  if (!(key in snapshot))
+    throw new Error(`no constraint snapshot for ${key} (${count}); run with UPDATE_SNAPSHOTS=1 and commit the file`);
   if (snapshot[key] !== count) {
-    throw new Error(`constraint count of ${key} changed: snapshot ${snapshot[key]}, now ${count}; if intended, run with UPDATE_SNAPSHOTS=1`);
+    throw new Error(
+      `constraint count of ${key} changed: snapshot ${snapshot[key]}, now ${count}; if intended, run with UPDATE_SNAPSHOTS=1`,
+    );
   }
 }

@@ -36,8 +36,7 @@ type TensorInit = {
 };
 
 function tensor({ name, dims, values, dataType = DataType.FLOAT, raw = false }: TensorInit) {
-  if (dataType === DataType.INT64)
-    return onnx.TensorProto.create({ name, dims, dataType, int64Data: values });
+  if (dataType === DataType.INT64) return onnx.TensorProto.create({ name, dims, dataType, int64Data: values });
   if (!raw) return onnx.TensorProto.create({ name, dims, dataType, floatData: values });
   const bytes = new Uint8Array(values.length * 4);
   const view = new DataView(bytes.buffer);
@@ -171,11 +170,7 @@ function matmulGraph(rng: Prng, nIn = 196, nHid = 12): GraphSpec {
 }
 
 /** Logits of onnxruntime on raw model bytes for one input vector. */
-async function ortLogits(
-  bytes: Uint8Array,
-  x: Float32Array,
-  shape: number[],
-): Promise<Float32Array> {
+async function ortLogits(bytes: Uint8Array, x: Float32Array, shape: number[]): Promise<Float32Array> {
   // Severity 3 (errors only): the PyTorch-layout graph makes ORT warn about weights as inputs.
   const session = await InferenceSession.create(bytes, { logSeverityLevel: 3 });
   try {
@@ -234,12 +229,8 @@ describe("model: MNIST data", function () {
     for (const d of [0, 5, 9]) {
       const cls = mnist[d]!;
       const testOfClass = data.test.filter((x) => x.label === d);
-      expect(Array.from(testOfClass[0]!.pixels)).to.deep.equal(
-        Array.from(downsample14(cls.get(cls.length - 100))),
-      );
-      expect(Array.from(testOfClass[99]!.pixels)).to.deep.equal(
-        Array.from(downsample14(cls.get(cls.length - 1))),
-      );
+      expect(Array.from(testOfClass[0]!.pixels)).to.deep.equal(Array.from(downsample14(cls.get(cls.length - 100))));
+      expect(Array.from(testOfClass[99]!.pixels)).to.deep.equal(Array.from(downsample14(cls.get(cls.length - 1))));
     }
     const hash = (x: Digit) => createHash("sha256").update(x.pixels).digest("hex");
     const trainHashes = new Set(data.train.map(hash));
@@ -250,16 +241,12 @@ describe("model: MNIST data", function () {
     const again = loadMnist();
     expect(again.test.map((d) => d.label)).to.deep.equal(data.test.map((d) => d.label));
     expect(
-      Buffer.concat(again.train.map((d) => d.pixels)).equals(
-        Buffer.concat(data.train.map((d) => d.pixels)),
-      ),
+      Buffer.concat(again.train.map((d) => d.pixels)).equals(Buffer.concat(data.train.map((d) => d.pixels))),
     ).to.equal(true);
   });
 
   it("test_downsample14_averagesTwoByTwoBlocks", function () {
-    expect(Array.from(downsample14(new Array(784).fill(1)))).to.deep.equal(
-      new Array(196).fill(255),
-    );
+    expect(Array.from(downsample14(new Array(784).fill(1)))).to.deep.equal(new Array(196).fill(255));
     expect(Array.from(downsample14(new Array(784).fill(0)))).to.deep.equal(new Array(196).fill(0));
     expect(downsample14(new Array(784).fill(0.5))[0]).to.equal(128); // round(127.5)
 
@@ -391,9 +378,7 @@ describe("model: training and ONNX", function () {
     const again = trainMlp({ train: subset, seed: 5, epochs: 3, hiddenSize: 8, name: "tiny" });
     expect(Buffer.from(mlpToOnnx(again)).equals(Buffer.from(mlpToOnnx(tiny)))).to.equal(true);
     const other = trainMlp({ train: subset, seed: 6, epochs: 3, hiddenSize: 8, name: "tiny" });
-    expect(Array.from(other.layers[0]!.weight)).to.not.deep.equal(
-      Array.from(tiny.layers[0]!.weight),
-    );
+    expect(Array.from(other.layers[0]!.weight)).to.not.deep.equal(Array.from(tiny.layers[0]!.weight));
 
     expect(tiny.layers.map((l) => [l.nIn, l.nOut, l.relu])).to.deep.equal([
       [196, 8, true],
@@ -424,9 +409,7 @@ describe("model: training and ONNX", function () {
       expect(Array.from(layer.weight)).to.deep.equal(Array.from(orig.weight));
       expect(Array.from(layer.bias)).to.deep.equal(Array.from(orig.bias));
     });
-    expect(
-      Buffer.from(mlpToOnnx(back)).equals(Buffer.from(mlpToOnnx({ ...tiny, name: "tiny.onnx" }))),
-    ).to.equal(true);
+    expect(Buffer.from(mlpToOnnx(back)).equals(Buffer.from(mlpToOnnx({ ...tiny, name: "tiny.onnx" })))).to.equal(true);
   });
 
   it("test_mlpToOnnx_writesTheDeclaredOnnxHeader", function () {
@@ -441,12 +424,7 @@ describe("model: training and ONNX", function () {
     expect(graph.output!.map((v) => v.name)).to.deep.equal(["logits"]);
     const transB = graph.node![0]!.attribute!.find((a) => a.name === "transB");
     expect(Number(transB?.i)).to.equal(1);
-    expect(graph.initializer!.map((t) => t.dims!.map(Number))).to.deep.equal([
-      [8, 196],
-      [8],
-      [10, 8],
-      [10],
-    ]);
+    expect(graph.initializer!.map((t) => t.dims!.map(Number))).to.deep.equal([[8, 196], [8], [10, 8], [10]]);
   });
 
   it("test_onnxAccuracy_onnxruntimeMatchesFloatForward", async function () {
@@ -504,9 +482,7 @@ describe("model: training and ONNX", function () {
     ]);
     for (const digit of data.test.slice(0, 5)) {
       const x = toFloatInput(digit.pixels);
-      expect(maxAbsDiff(await ortLogits(bytes, x, [1, 196]), floatForward(model, x))).to.be.below(
-        1e-4,
-      );
+      expect(maxAbsDiff(await ortLogits(bytes, x, [1, 196]), floatForward(model, x))).to.be.below(1e-4);
     }
   });
 
@@ -551,9 +527,7 @@ describe("model: training and ONNX", function () {
     const model = onnxToMlp(bytes, "gemm.onnx");
     expect(model.layers.map((l) => [l.nIn, l.nOut, l.relu])).to.deep.equal([[196, 10, false]]);
     const x = toFloatInput(data.test[1]!.pixels);
-    expect(maxAbsDiff(await ortLogits(bytes, x, [1, 14, 14]), floatForward(model, x))).to.be.below(
-      1e-4,
-    );
+    expect(maxAbsDiff(await ortLogits(bytes, x, [1, 14, 14]), floatForward(model, x))).to.be.below(1e-4);
   });
 
   it("test_committedModel_reachesAtLeast93PercentAndMatchesMetrics", async function () {
@@ -611,17 +585,12 @@ describe("model: ONNX import errors", function () {
 
   it("test_onnxToMlp_rejectsProtobufWithoutGraph", function () {
     const bytes = onnx.ModelProto.encode(onnx.ModelProto.create({ irVersion: 8 })).finish();
-    expectThrows(
-      () => onnxToMlp(bytes, "nograph.onnx"),
-      '"nograph.onnx" is not a valid ONNX model: missing graph',
-    );
+    expectThrows(() => onnxToMlp(bytes, "nograph.onnx"), '"nograph.onnx" is not a valid ONNX model: missing graph');
   });
 
   it("test_onnxToMlp_rejectsUnsupportedOperator", function () {
     const bytes = mutated((spec) => {
-      spec.nodes.push(
-        onnx.NodeProto.create({ name: "sm0", opType: "Softmax", input: ["9"], output: ["prob"] }),
-      );
+      spec.nodes.push(onnx.NodeProto.create({ name: "sm0", opType: "Softmax", input: ["9"], output: ["prob"] }));
       spec.outputs = [valueInfo("prob", [1, 10])];
     });
     expectThrows(
@@ -641,13 +610,7 @@ describe("model: ONNX import errors", function () {
         values[17] = bad;
         spec.initializers[2] = tensor({ name: "fc2.weight", dims: [10, 16], values });
       });
-      expectThrows(
-        () => onnxToMlp(bytes, "nan.onnx"),
-        'Gemm node "Gemm_4"',
-        '"fc2.weight"',
-        shown,
-        "index 17",
-      );
+      expectThrows(() => onnxToMlp(bytes, "nan.onnx"), 'Gemm node "Gemm_4"', '"fc2.weight"', shown, "index 17");
     }
   });
 
@@ -659,26 +622,14 @@ describe("model: ONNX import errors", function () {
         values: randomValues(new Prng(1), 16 * 195),
       });
     });
-    expectThrows(
-      () => onnxToMlp(bytes, "shape.onnx"),
-      'Gemm node "Gemm_1"',
-      '"fc1.weight"',
-      "[16, 195]",
-      "196",
-    );
+    expectThrows(() => onnxToMlp(bytes, "shape.onnx"), 'Gemm node "Gemm_1"', '"fc1.weight"', "[16, 195]", "196");
   });
 
   it("test_onnxToMlp_rejectsDynamicBatchDimension", function () {
     const bytes = mutated((spec) => {
       spec.inputs[0] = valueInfo("input.1", ["N", 1, 14, 14]);
     });
-    expectThrows(
-      () => onnxToMlp(bytes, "dyn.onnx"),
-      '"input.1"',
-      'dynamic dimension "N"',
-      "axis 0",
-      "fixed shape",
-    );
+    expectThrows(() => onnxToMlp(bytes, "dyn.onnx"), '"input.1"', 'dynamic dimension "N"', "axis 0", "fixed shape");
   });
 
   it("test_onnxToMlp_rejectsUnsupportedAttribute", function () {
@@ -689,11 +640,7 @@ describe("model: ONNX import errors", function () {
     const unknown = mutated((spec) => {
       spec.nodes[2]!.attribute.push(floatAttr("slope", 0.1));
     });
-    expectThrows(
-      () => onnxToMlp(unknown, "attr.onnx"),
-      'unsupported attribute "slope"',
-      'Relu node "Relu_2"',
-    );
+    expectThrows(() => onnxToMlp(unknown, "attr.onnx"), 'unsupported attribute "slope"', 'Relu node "Relu_2"');
   });
 
   it("test_onnxToMlp_rejectsNonSequentialGraph", function () {
@@ -701,12 +648,7 @@ describe("model: ONNX import errors", function () {
       // A skip connection: the second layer reads the Flatten output instead of the Relu.
       spec.nodes[4]!.input[0] = "5";
     });
-    expectThrows(
-      () => onnxToMlp(bytes, "skip.onnx"),
-      'Gemm node "Gemm_4"',
-      'reads "5"',
-      "sequential",
-    );
+    expectThrows(() => onnxToMlp(bytes, "skip.onnx"), 'Gemm node "Gemm_4"', 'reads "5"', "sequential");
   });
 
   it("test_onnxToMlp_rejectsBatchLargerThanOne", function () {
