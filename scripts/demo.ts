@@ -13,9 +13,6 @@ import { loadMnist } from "./model/mnist.ts";
 import { inferQuantized } from "./model/quantized-inference.ts";
 import { buildModel, REFERENCE_MODELS } from "./pipeline.ts";
 import { Prover, releaseProverThreads } from "./prove/prover.ts";
-import { deployProtocol } from "./chain/protocol.ts";
-import { postRequest } from "./chain/requester.ts";
-import { fulfilRequest, openRequests } from "./chain/validator.ts";
 
 const arg = (name: string): string | undefined => {
   const i = process.argv.indexOf(`--${name}`);
@@ -72,6 +69,10 @@ async function main(): Promise<void> {
   const [, buildMs] = await timed(() => hre.tasks.getTask("build").run({ quiet: true }));
   stage("compile contracts (solc 0.8.37 from npm)", buildMs);
 
+  // The chain modules use the TypeChain types that the build above generates: load them now.
+  const { deployProtocol } = await import("./chain/protocol.ts");
+  const { postRequest } = await import("./chain/requester.ts");
+  const { fulfilRequest, openRequests } = await import("./chain/validator.ts");
   const { ethers } = await hre.network.create();
   const [governance, modelOwner, requester, validator] = await ethers.getSigners();
   const price = 10n ** 18n;
