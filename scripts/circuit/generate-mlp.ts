@@ -15,15 +15,41 @@ export interface GenerateOptions {
   command: string;
   /** Where the model came from, for its header. */
   source: string;
+  /**
+   * Without the input commitment and the request binding: only the layers, for cost
+   * studies. Such a circuit proves nothing about which input it ran on; never deploy it.
+   */
+  layersOnly?: boolean;
 }
 
-function linearCombination(bias: number, weights: number[], offset: number, n: number, signal: string): string {
-  const terms: string[] = [String(bias)];
+/**
+ * Statements that set `target` to bias + sum_i w_i * signal[i] (zero weights skipped). The sum
+ * is split into statements of at most 32 terms: circom evaluates an expression recursively
+ * and its WebAssembly build runs out of stack on a single 784-term expression.
+ */
+function linearCombination(
+  target: string,
+  bias: number,
+  weights: number[],
+  offset: number,
+  n: number,
+  signal: string,
+): string[] {
+  const terms: string[] = [];
   for (let i = 0; i < n; i++) {
     const w = weights[offset + i];
     if (w !== 0) terms.push(`${w} * ${signal}[${i}]`);
   }
-  return terms.join(" + ").replace(/\+ -/g, "- ");
+  const lines = [`    ${target} = ${bias};`];
+  for (let i = 0; i < terms.length; i += 32) {
+    lines.push(
+      `    ${target} += ${terms
+        .slice(i, i + 32)
+        .join(" + ")
+        .replace(/\+ -/g, "- ")};`,
+    );
+  }
+  return lines;
 }
 
 /** Returns the circom source of the model's main circuit. */
@@ -40,15 +66,21 @@ export function generateMlpCircuit(model: QuantizedMlp, options: GenerateOptions
   for (const lib of ["binding", "commitment", "requantize", "argmax"]) out.push(`include "${lib}.circom";`);
   out.push(``);
   out.push(`template ${templateName}() {`);
-  out.push(`    // Input bytes, range-checked to ${model.inputBits} bits by the commitment.`);
-  out.push(`    signal input pixels[${model.inputSize}];`);
-  out.push(`    // keccak256(chainid, market, requestId, prover) mod r, rebuilt by the market.`);
-  out.push(`    signal input binding;`);
-  out.push(`    signal output inputCommitment;`);
-  out.push(`    signal output result;`);
-  out.push(``);
-  out.push(`    inputCommitment <== PackedCommitment(${model.inputSize}, ${model.inputBits})(pixels);`);
-  out.push(`    RequestBinding()(binding);`);
+  if (options.layersOnly) {
+    out.push(`    // COST STUDY ONLY: no input commitment, no binding, inputs not range-checked.`);
+    out.push(`    signal input pixels[${model.inputSize}];`);
+    out.push(`    signal output result;`);
+  } else {
+    out.push(`    // Input bytes, range-checked to ${model.inputBits} bits by the commitment.`);
+    out.push(`    signal input pixels[${model.inputSize}];`);
+    out.push(`    // keccak256(chainid, market, requestId, prover) mod r, rebuilt by the market.`);
+    out.push(`    signal input binding;`);
+    out.push(`    signal output inputCommitment;`);
+    out.push(`    signal output result;`);
+    out.push(``);
+    out.push(`    inputCommitment <== PackedCommitment(${model.inputSize}, ${model.inputBits})(pixels);`);
+    out.push(`    RequestBinding()(binding);`);
+  }
 
   let input = "pixels";
   model.layers.forEach((layer, l) => {
@@ -61,9 +93,10 @@ export function generateMlpCircuit(model: QuantizedMlp, options: GenerateOptions
           `(${layer.accBits} signed bits), then floor(/2^${shift}), ReLU, clamp to ${outBits} bits.`,
       );
       out.push(`    signal ${name}[${layer.nOut}];`);
+      out.push(`    var acc${l}[${layer.nOut}];`);
       for (let o = 0; o < layer.nOut; o++) {
-        const lc = linearCombination(layer.bias[o], layer.weight, o * layer.nIn, layer.nIn, input);
-        out.push(`    ${name}[${o}] <== RequantReluClamp(${layer.accBits}, ${shift}, ${outBits})(${lc});`);
+        out.push(...linearCombination(`acc${l}[${o}]`, layer.bias[o], layer.weight, o * layer.nIn, layer.nIn, input));
+        out.push(`    ${name}[${o}] <== RequantReluClamp(${layer.accBits}, ${shift}, ${outBits})(acc${l}[${o}]);`);
       }
       input = name;
     } else {
@@ -73,9 +106,7 @@ export function generateMlpCircuit(model: QuantizedMlp, options: GenerateOptions
       );
       out.push(`    var logits[${layer.nOut}];`);
       for (let o = 0; o < layer.nOut; o++) {
-        out.push(
-          `    logits[${o}] = ${linearCombination(layer.bias[o], layer.weight, o * layer.nIn, layer.nIn, input)};`,
-        );
+        out.push(...linearCombination(`logits[${o}]`, layer.bias[o], layer.weight, o * layer.nIn, layer.nIn, input));
       }
     }
   });
@@ -97,7 +128,7 @@ export function generateMlpCircuit(model: QuantizedMlp, options: GenerateOptions
   out.push(`    result <== packed;`);
   out.push(`}`);
   out.push(``);
-  out.push(`component main {public [binding]} = ${templateName}();`);
+  out.push(`component main${options.layersOnly ? "" : " {public [binding]}"} = ${templateName}();`);
   out.push(``);
   return out.join("\n");
 }

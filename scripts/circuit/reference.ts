@@ -85,5 +85,12 @@ export function packedCommitment(values: ArrayLike<number>, valueBits: number): 
     const c = Math.floor(i / perChunk);
     chunks[c] = (chunks[c] ?? 0n) + (BigInt(values[i]) << BigInt((i % perChunk) * valueBits));
   }
-  return poseidon(chunks);
+  return poseidonChain(chunks);
+}
+
+/** ChainedPoseidon(n): one Poseidon call up to 16 inputs, then chained 15 at a time. */
+export function poseidonChain(inputs: bigint[]): bigint {
+  let h = poseidon(inputs.slice(0, 16));
+  for (let next = 16; next < inputs.length; next += 15) h = poseidon([h, ...inputs.slice(next, next + 15)]);
+  return h;
 }

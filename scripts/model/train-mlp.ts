@@ -12,7 +12,7 @@ import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { onnxAccuracy } from "./float-eval.ts";
 import { argmax, floatForward, type DenseLayer, type FloatMlp } from "./float-model.ts";
-import { IMAGE_SIZE, NUM_CLASSES, loadMnist, toFloatInput, type Digit } from "./mnist.ts";
+import { NUM_CLASSES, loadMnist, toFloatInput, type Digit } from "./mnist.ts";
 import { mlpToOnnx } from "./onnx-io.ts";
 import { Prng } from "./prng.ts";
 
@@ -55,7 +55,8 @@ export function trainMlp(opts: TrainOptions): FloatMlp {
   const o = { ...DEFAULT_TRAIN_OPTIONS, ...opts };
   if (o.train.length === 0) throw new Error("trainMlp needs at least one training digit");
   const rng = new Prng(o.seed);
-  const nIn = IMAGE_SIZE;
+  // 196 for the reference model; any size works (the 28x28 cost study trains on 784).
+  const nIn = o.train[0].pixels.length;
   const nHid = o.hiddenSize;
   const nOut = NUM_CLASSES;
 

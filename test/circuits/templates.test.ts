@@ -243,6 +243,26 @@ describe("circuits/lib templates against their TypeScript reference", function (
     });
   });
 
+  describe("PackedCommitment beyond 16 chunks (chained Poseidon)", function () {
+    const [n, valueBits] = [600, 8]; // 20 chunks: Poseidon(16), then Poseidon(1 + 4)
+    let t: CircuitTester;
+    before(async function () {
+      t = await CircuitTester.compile(
+        `packed-commitment-${n}-${valueBits}`,
+        ["commitment.circom"],
+        `template T() { signal input in[${n}]; signal output out; component c = PackedCommitment(${n}, ${valueBits}); c.in <== in; out <== c.out; }\ncomponent main = T();`,
+      );
+    });
+
+    it("equals packedCommitment on a random tensor, every wire pinned, and counts as the snapshot says", async function () {
+      const rnd = seededInts(600);
+      const values = Array.from({ length: n }, () => rnd(0, 255));
+      const w = await expectMatchesAndPinned(t, { in: values }, [packedCommitment(values, valueBits)]);
+      expect(t.unpinnedWires(w)).to.deep.equal([]);
+      checkConstraintSnapshot(`PackedCommitment(${n},${valueBits})`, t.constraints);
+    });
+  });
+
   describe("RequestBinding", function () {
     let t: CircuitTester;
     before(async function () {

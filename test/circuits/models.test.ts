@@ -1,0 +1,13 @@
+import { expect } from "chai";
+import { buildModel, REFERENCE_MODELS } from "../../scripts/pipeline.ts";
+import { checkConstraintSnapshot } from "../helpers/snapshot.ts";
+
+describe("reference model circuits", function () {
+  for (const model of Object.values(REFERENCE_MODELS)) {
+    it(`${model.name}: constraint count matches the snapshot and fits the development ptau`, async function () {
+      const built = await buildModel(model);
+      checkConstraintSnapshot(`model ${model.name}`, built.manifest.constraints);
+      expect(built.manifest.constraints).to.be.below(2 ** 12);
+    });
+  }
+});
