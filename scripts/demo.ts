@@ -72,7 +72,7 @@ async function main(): Promise<void> {
   // The chain modules use the TypeChain types that the build above generates: load them now.
   const { deployProtocol } = await import("./chain/protocol.ts");
   const { postRequest } = await import("./chain/requester.ts");
-  const { fulfilRequest, openRequests } = await import("./chain/validator.ts");
+  const { claimRequest, ensureStaked, fulfilRequest, openRequests } = await import("./chain/validator.ts");
   const { ethers } = await hre.network.create();
   const [governance, modelOwner, requester, validator] = await ethers.getSigners();
   const price = 10n ** 18n;
@@ -106,6 +106,17 @@ async function main(): Promise<void> {
     `${built.manifest.constraints} constraints, zkey ${built.manifest.artifacts.zkey.sha256.slice(0, 16)}...`,
   ]);
 
+  const params = await protocol.market.params();
+  await (await protocol.token.mint(validator.address, params.minStake)).wait();
+  const [claimGas, claimMs] = await timed(async () => {
+    await ensureStaked(protocol.market, validator);
+    return claimRequest(protocol.market, validator, posted.requestId);
+  });
+  stage("validator stakes and claims the request (bond locked, exclusive window)", claimMs, [
+    `stake ${formatUnits(params.minStake)} POI, bond ${formatUnits(params.claimBond)} POI, window ${params.claimWindow} s`,
+    `claim gas: ${claimGas.toLocaleString("en-US")}`,
+  ]);
+
   const [fulfilled, fulfilMs] = await timed(async () => {
     const open = await openRequests(protocol.market.connect(validator), protocol.modelId);
     const mine = open.find((r) => r.requestId === posted.requestId);
@@ -115,18 +126,23 @@ async function main(): Promise<void> {
   stage("validator picks up the event, computes the witness, proves, fulfils", fulfilMs, [
     `witness ${fulfilled.witnessMs.toFixed(0)} ms, Groth16 proof ${fulfilled.proveMs.toFixed(0)} ms`,
     `predicted digit ${fulfilled.predicted}, true label ${digit.label}${fulfilled.predicted === digit.label ? " (correct)" : " (wrong)"}`,
-    `fulfil gas (proof verified on-chain): ${fulfilled.gasUsed.toLocaleString("en-US")}`,
+    `fulfil gas (proof verified on-chain, fee split, bond released, attestation recorded): ${fulfilled.gasUsed.toLocaleString("en-US")}`,
+    `attested on-chain: ${await protocol.market.isAttested(protocol.modelId, posted.inputCommitment, fulfilled.output)}`,
   ]);
 
   const [withdrawGas, withdrawMs] = await timed(async () => {
     const receipt = await (await protocol.market.connect(validator).withdraw()).wait();
+    await (await protocol.market.connect(modelOwner).withdraw()).wait();
     return receipt!.gasUsed;
   });
   const bal = async (a: string) => formatUnits(await protocol.token.balanceOf(a));
-  stage("validator withdraws its credited fee", withdrawMs, [
+  const [, , protocolFees] = await protocol.market.feeAccounts();
+  stage("validator and model owner withdraw their credited shares", withdrawMs, [
+    `split: protocol ${params.protocolFeeBps} bp, model-owner royalty ${params.royaltyBps} bp, validator the rest`,
     `withdraw gas: ${withdrawGas.toLocaleString("en-US")}`,
-    `final balances: requester ${await bal(requester.address)} POI, validator ${await bal(validator.address)} POI, ` +
-      `market ${await bal(await protocol.market.getAddress())} POI`,
+    `final balances: requester ${await bal(requester.address)} POI, validator ${await bal(validator.address)} POI ` +
+      `(+${formatUnits(params.minStake)} staked), model owner ${await bal(modelOwner.address)} POI, ` +
+      `market ${await bal(await protocol.market.getAddress())} POI (stake + ${formatUnits(protocolFees)} protocol fees)`,
   ]);
   await releaseProverThreads();
   console.log(

@@ -7,15 +7,24 @@ import {IModelRegistry} from "./IModelRegistry.sol";
 
 /**
  * @title IInferenceMarket
- * @notice Escrowed market for proven inferences. A requester escrows the model's fee with a
- * commitment to the input; the first validator to submit a valid proof before the deadline earns
- * the fee; after the deadline, an unanswered request is refunded.
- * @dev Payments are pulled: fulfilment and refund only credit balances, which each account
- * withdraws itself, so a reverting recipient never blocks anyone else. No account has any power
- * over escrowed funds.
+ * @notice Escrowed market for proven inferences, answered by staked validators.
  *
- * Request lifecycle: `None → Open → Fulfilled` or `None → Open → Refunded`. An Open request can
- * be fulfilled while `block.timestamp <= deadline` and refunded once `block.timestamp > deadline`,
+ * A requester escrows the model's fee with a commitment to the input. A staked validator may
+ * claim the request, locking a bond from its stake, for an exclusive window; after the window
+ * (or without a claim) any staked validator may fulfil. The first valid proof before the
+ * deadline earns the fee, split between the validator, the model owner (royalty) and the
+ * protocol. After the deadline, an unanswered request is refunded.
+ *
+ * A claimer that does not deliver (the request is refunded, or fulfilled by someone else after
+ * its window) loses its bond to the requester, unless the market was paused at some point since
+ * the claim: a pause is not the claimer's fault.
+ *
+ * @dev Payments are pulled: settlement only credits balances, which each account withdraws
+ * itself, so a reverting recipient never blocks anyone else. Pausing blocks new requests, claims,
+ * fulfilments and attestations; it never blocks refunds, withdrawals or unstaking. Request
+ * lifecycle (see docs/protocol.md):
+ * `None → Open → (Claimed →) Fulfilled` or `None → Open → (Claimed →) Refunded`. A request can be
+ * fulfilled while `block.timestamp <= deadline` and refunded once `block.timestamp > deadline`,
  * so the two outcomes never overlap.
  */
 interface IInferenceMarket {
@@ -23,6 +32,7 @@ interface IInferenceMarket {
     enum RequestStatus {
         None,
         Open,
+        Claimed,
         Fulfilled,
         Refunded
     }
@@ -37,6 +47,10 @@ interface IInferenceMarket {
      * @param status Lifecycle state.
      * @param validator Account that fulfilled the request (zero until then).
      * @param output Proven output: the second public signal (zero until fulfilled).
+     * @param claimer Validator holding the claim (zero if never claimed).
+     * @param claimedAt Timestamp of the claim.
+     * @param claimExpiresAt Last timestamp of the claimer's exclusive window.
+     * @param bond Stake locked by the claim, released or slashed at settlement.
      */
     // Field order is part of the ABI other components decode; keep it stable over packing.
     // solhint-disable-next-line gas-struct-packing
@@ -49,12 +63,51 @@ interface IInferenceMarket {
         RequestStatus status;
         address validator;
         uint256 output;
+        address claimer;
+        uint64 claimedAt;
+        uint64 claimExpiresAt;
+        uint256 bond;
+    }
+
+    /**
+     * @notice A validator's stake, in the stake token.
+     * @param amount Active stake, including `bonded`; counts towards `minStake`.
+     * @param bonded Part of `amount` locked by open claims; it cannot be unstaked.
+     * @param unbonding Stake on its way out: no longer active, withdrawable at `unbondingEndsAt`.
+     * @param unbondingEndsAt When `unbonding` may be withdrawn.
+     */
+    struct Stake {
+        uint256 amount;
+        uint256 bonded;
+        uint256 unbonding;
+        uint64 unbondingEndsAt;
+    }
+
+    /**
+     * @notice Governance-set parameters.
+     * @param protocolFeeBps Protocol's share of each fee, in basis points; at most 1,000 (10%).
+     * @param royaltyBps Model owner's share of each fee, in basis points; at most 3,000 (30%).
+     * @param claimWindow Length of a claim's exclusive window, in seconds; nonzero.
+     * @param maxRequestTtl Longest time from request to deadline, in seconds; nonzero. It bounds
+     * the slash window: a claim is settled (released or slashable) at most this long after it.
+     * @param unbondingDelay Time from {unstake} to {withdrawStake}; longer than `maxRequestTtl`.
+     * @param minStake Active stake a validator needs to claim or to fulfil an unclaimed request.
+     * @param claimBond Stake locked by each claim; nonzero, so griefing claims cost something.
+     */
+    struct Params {
+        uint16 protocolFeeBps;
+        uint16 royaltyBps;
+        uint64 claimWindow;
+        uint64 maxRequestTtl;
+        uint64 unbondingDelay;
+        uint128 minStake;
+        uint128 claimBond;
     }
 
     /**
      * @notice Emitted when request `requestId` is opened.
-     * @dev `input` is the inline input the commitment opens to; it is kept only in this event,
-     * where validators read it, never in storage.
+     * @dev `input` is the inline input the commitment opens to, or a URI where it can be fetched;
+     * it is kept only in this event, where validators read it, never in storage.
      */
     event InferenceRequested(
         uint256 indexed requestId,
@@ -66,17 +119,54 @@ interface IInferenceMarket {
         bytes input
     );
 
-    /// @notice Emitted when `validator` fulfils request `requestId` with a proven `output`.
-    event InferenceFulfilled(uint256 indexed requestId, address indexed validator, uint256 output);
+    /// @notice Emitted when `validator` claims request `requestId`, locking `bond` until settlement.
+    event InferenceClaimed(uint256 indexed requestId, address indexed validator, uint256 bond, uint64 expiresAt);
+
+    /**
+     * @notice Emitted when `validator` fulfils request `requestId` with a proven `output`. The fee
+     * is split into `validatorShare`, `royalty` (to the model owner) and `protocolFee`.
+     */
+    event InferenceFulfilled(
+        uint256 indexed requestId,
+        address indexed validator,
+        uint256 output,
+        uint256 validatorShare,
+        uint256 royalty,
+        uint256 protocolFee
+    );
 
     /// @notice Emitted when request `requestId` expires and `fee` is credited back to `requester`.
     event InferenceRefunded(uint256 indexed requestId, address indexed requester, uint256 fee);
 
-    /// @notice Emitted when `account` withdraws `amount` of the fee token.
-    event Withdrawn(address indexed account, uint256 amount);
+    /// @notice Emitted when the bond of `claimer` on request `requestId` is unlocked.
+    event BondReleased(uint256 indexed requestId, address indexed claimer, uint256 bond);
+
+    /// @notice Emitted when the bond of `claimer` on request `requestId` is credited to `beneficiary`.
+    event BondSlashed(uint256 indexed requestId, address indexed claimer, address indexed beneficiary, uint256 bond);
+
+    /// @notice Emitted when `validator` adds `amount` to its active stake.
+    event Staked(address indexed validator, uint256 amount);
+
+    /// @notice Emitted when `validator` starts unbonding `amount`, withdrawable from `endsAt`.
+    event UnstakeStarted(address indexed validator, uint256 amount, uint64 endsAt);
+
+    /// @notice Emitted when `validator` withdraws `amount` of unbonded stake.
+    event StakeWithdrawn(address indexed validator, uint256 amount);
+
+    /// @notice Emitted when `account` withdraws `feeAmount` of the fee token and `stakeAmount` of the stake token.
+    event Withdrawn(address indexed account, uint256 feeAmount, uint256 stakeAmount);
+
+    /// @notice Emitted when governance sends `amount` of accrued protocol fees to `to`.
+    event ProtocolFeesClaimed(address indexed to, uint256 amount);
+
+    /// @notice Emitted when governance sets the parameters.
+    event ParamsSet(Params params);
 
     /// @notice A constructor argument is the zero address.
     error InferenceMarketZeroAddress();
+
+    /// @notice `params` break a bound documented on {Params}.
+    error InferenceMarketInvalidParams(Params params);
 
     /// @notice No model has id `modelId`.
     error InferenceMarketUnknownModel(uint256 modelId);
@@ -84,29 +174,44 @@ interface IInferenceMarket {
     /// @notice Model `modelId` does not accept new requests.
     error InferenceMarketModelInactive(uint256 modelId);
 
+    /// @notice The model's `price` is above the `maxFee` the requester accepted.
+    error InferenceMarketPriceAboveMaxFee(uint256 price, uint256 maxFee);
+
     /// @notice `inputCommitment` is zero or not a canonical field element (>= r).
     error InferenceMarketInvalidInputCommitment(uint256 inputCommitment);
 
-    /// @notice `deadline` is not in the future.
+    /// @notice `deadline` is not in the future, or further than `maxRequestTtl` away.
     error InferenceMarketInvalidDeadline(uint64 deadline);
 
-    /// @notice The market received `received` tokens instead of the `expected` fee (e.g. a fee-on-transfer token).
-    error InferenceMarketFeeMismatch(uint256 expected, uint256 received);
+    /// @notice The market received `received` tokens instead of `expected` (e.g. a fee-on-transfer token).
+    error InferenceMarketTransferMismatch(uint256 expected, uint256 received);
 
-    /// @notice Request `requestId` is not Open (its status is `status`).
-    error InferenceMarketRequestNotOpen(uint256 requestId, RequestStatus status);
+    /// @notice Request `requestId` cannot do this in status `status`.
+    error InferenceMarketWrongStatus(uint256 requestId, RequestStatus status);
 
-    /// @notice Request `requestId` can no longer be fulfilled: its deadline `deadline` has passed.
+    /// @notice Request `requestId` can no longer be claimed or fulfilled: its deadline `deadline` has passed.
     error InferenceMarketDeadlinePassed(uint256 requestId, uint64 deadline);
 
     /// @notice Request `requestId` cannot be refunded before its deadline `deadline` has passed.
     error InferenceMarketDeadlineNotReached(uint256 requestId, uint64 deadline);
+
+    /// @notice Request `requestId` is claimed by `claimer` exclusively until `expiresAt`.
+    error InferenceMarketClaimedByOther(uint256 requestId, address claimer, uint64 expiresAt);
+
+    /// @notice `validator` has `stake` active stake, free or not, but needs `required`.
+    error InferenceMarketInsufficientStake(address validator, uint256 stake, uint256 required);
 
     /// @notice `output` is not a canonical field element (>= r).
     error InferenceMarketInvalidOutput(uint256 output);
 
     /// @notice The verifier rejected the proof submitted for request `requestId`.
     error InferenceMarketInvalidProof(uint256 requestId);
+
+    /// @notice `amount` is zero where a positive amount is required.
+    error InferenceMarketZeroAmount();
+
+    /// @notice Unbonding stake of `validator` is locked until `endsAt`.
+    error InferenceMarketUnbonding(address validator, uint64 endsAt);
 
     /// @notice `account` has no balance to withdraw.
     error InferenceMarketNothingToWithdraw(address account);
@@ -117,43 +222,90 @@ interface IInferenceMarket {
      * the amount transferred (fee-on-transfer) are refused. Emits {InferenceRequested}.
      * @param modelId Registered, active model.
      * @param inputCommitment Commitment to the input; nonzero and < r.
-     * @param input The input itself, published in the event for validators.
-     * @param deadline Last timestamp at which the request may be fulfilled; must be in the future.
+     * @param input The input itself, or a URI to it, published in the event for validators.
+     * @param deadline Last timestamp at which the request may be fulfilled; in the future and at
+     * most `maxRequestTtl` away.
+     * @param maxFee Highest fee the caller accepts: protects against a price raised in between.
      * @return requestId The new request's id (assigned incrementally from 1).
      */
     function requestInference(
         uint256 modelId,
         uint256 inputCommitment,
         bytes calldata input,
-        uint64 deadline
+        uint64 deadline,
+        uint256 maxFee
     ) external returns (uint256 requestId);
 
     /**
-     * @notice Fulfils an Open request with a proven output and credits its fee to the caller.
+     * @notice Claims an Open request: locks `claimBond` of the caller's stake and gives it the
+     * exclusive right to fulfil until `min(now + claimWindow, deadline)`.
+     * @dev The caller needs `minStake` active stake and `claimBond` of it free. A request is
+     * claimed at most once. Emits {InferenceClaimed}.
+     */
+    function claim(uint256 requestId) external;
+
+    /**
+     * @notice Fulfils a request with a proven output and splits its fee.
      * @dev The market builds the public signals itself:
      * `[inputCommitment, output, binding(requestId, msg.sender)]`, so the proof must have been
-     * made for this caller. Works whether or not the model is still active. Emits
-     * {InferenceFulfilled}.
-     * @param requestId Open request whose deadline has not passed.
+     * made for this caller. During a claim's window only the claimer may fulfil; otherwise the
+     * caller needs `minStake` active stake. Works whether or not the model is still active.
+     * Records the attestation. Emits {InferenceFulfilled}.
+     * @param requestId Open or Claimed request whose deadline has not passed.
      * @param output Proven output; < r.
      * @param proof Groth16 proof `[a0, a1, b00, b01, b10, b11, c0, c1]`, in snarkjs calldata order.
      */
     function fulfil(uint256 requestId, uint256 output, uint256[8] calldata proof) external;
 
     /**
-     * @notice Refunds an Open request whose deadline has passed, crediting the fee to its requester.
-     * @dev Anyone may call. Emits {InferenceRefunded}.
+     * @notice Refunds a request whose deadline has passed, crediting the fee to its requester and
+     * slashing the claimer's bond, if any, to the requester.
+     * @dev Anyone may call, even while paused. Emits {InferenceRefunded}.
      */
     function refund(uint256 requestId) external;
 
     /**
-     * @notice Pays the caller's whole credited balance.
-     * @dev Emits {Withdrawn}.
+     * @notice Pays the caller's whole credited balances: fees in the fee token and slashed bonds
+     * in the stake token.
+     * @dev Never paused. Emits {Withdrawn}.
      */
     function withdraw() external;
 
-    /// @notice Balance credited to `account` and not yet withdrawn.
+    /// @notice Adds `amount` of the stake token to the caller's active stake. Emits {Staked}.
+    function stake(uint256 amount) external;
+
+    /**
+     * @notice Moves `amount` of free (unbonded) active stake into unbonding, and restarts the
+     * unbonding clock for everything unbonding. Never paused. Emits {UnstakeStarted}.
+     */
+    function unstake(uint256 amount) external;
+
+    /// @notice Withdraws all unbonding stake once its delay has passed. Never paused. Emits {StakeWithdrawn}.
+    function withdrawStake() external;
+
+    /// @notice Sets the parameters. Restricted to governance. Emits {ParamsSet}.
+    function setParams(Params calldata params) external;
+
+    /// @notice Sends accrued protocol fees to `to`. Restricted to governance. Emits {ProtocolFeesClaimed}.
+    function claimProtocolFees(address to) external;
+
+    /// @notice Stops requests, claims, fulfilments and attestations. Restricted to governance.
+    function pause() external;
+
+    /// @notice Lifts {pause}. Restricted to governance.
+    function unpause() external;
+
+    /// @notice Fee-token balance credited to `account` and not yet withdrawn.
     function balanceOf(address account) external view returns (uint256);
+
+    /// @notice Stake-token balance (slashed bonds) credited to `account` and not yet withdrawn.
+    function stakeCreditOf(address account) external view returns (uint256);
+
+    /// @notice Stake of `validator`.
+    function stakeOf(address validator) external view returns (Stake memory);
+
+    /// @notice Whether `validator` has at least `minStake` active stake.
+    function isStaked(address validator) external view returns (bool);
 
     /// @notice Returns request `requestId` (zeroed, status None, if it does not exist).
     function request(uint256 requestId) external view returns (Request memory);
@@ -161,9 +313,23 @@ interface IInferenceMarket {
     /// @notice Number of requests made so far, which is also the highest request id.
     function requestCount() external view returns (uint256);
 
+    /// @notice Current parameters.
+    function params() external view returns (Params memory);
+
+    /**
+     * @notice Fee-token accounting: fees escrowed by unsettled requests, fees credited and not
+     * withdrawn, protocol fees not yet claimed. The fee-token balance equals their sum (plus
+     * the stake-token totals when both tokens are the same).
+     */
+    function feeAccounts() external view returns (uint256 escrowed, uint256 credited, uint256 protocolFees);
+
+    /// @notice Stake-token accounting: active plus unbonding stake, and slashed bonds credited.
+    function stakeAccounts() external view returns (uint256 staked, uint256 credited);
+
     /**
      * @notice The binding public signal a proof for `requestId` submitted by `prover` must carry.
      * @dev See {ProofBinding}: it commits to the chain id, this market, the request and the prover.
+     * Request id 0 is the domain of {IInferenceAttestations-attest}.
      */
     function binding(uint256 requestId, address prover) external view returns (uint256);
 
@@ -172,4 +338,7 @@ interface IInferenceMarket {
 
     /// @notice Token fees are paid in.
     function feeToken() external view returns (IERC20);
+
+    /// @notice Token validators stake.
+    function stakeToken() external view returns (IERC20);
 }

@@ -1,10 +1,14 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
+import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
+import {Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 
+import {IInferenceAttestations} from "../interfaces/IInferenceAttestations.sol";
 import {IInferenceMarket} from "../interfaces/IInferenceMarket.sol";
 import {IInferenceVerifier} from "../interfaces/IInferenceVerifier.sol";
 import {IModelRegistry} from "../interfaces/IModelRegistry.sol";
@@ -12,128 +16,324 @@ import {ProofBinding} from "../libraries/ProofBinding.sol";
 
 /**
  * @title InferenceMarket
- * @notice Escrows fees for inference requests and pays them out only against a valid proof.
- * @dev Invariant: the market's token balance is at least the sum of the fees of Open requests
- * plus the sum of credited balances. Every function that moves tokens is `nonReentrant`, and
- * state is written before any token transfer.
+ * @notice Escrows fees for inference requests, pays them out only against a valid proof, holds
+ * validator stake and bonds, and records every proven inference as an attestation.
+ * @dev Accounting invariants (docs/invariants.md), each kept by every function:
+ * - fee token held == escrowed + credited fees + protocol fees (+ stake totals if same token);
+ * - stake token held == staked + credited slashes (+ fee totals if same token);
+ * - for every validator, active stake >= bonded.
+ * Every function that moves tokens is `nonReentrant` and writes state before transferring.
+ * Governance (the owner) sets capped parameters, pauses, and claims protocol fees; it has no
+ * power over escrow, credits or stake.
  */
-contract InferenceMarket is IInferenceMarket, ReentrancyGuard {
+contract InferenceMarket is IInferenceMarket, IInferenceAttestations, Ownable2Step, Pausable, ReentrancyGuard {
     using SafeERC20 for IERC20;
+
+    /// @notice Highest protocol fee governance may set: 10%.
+    uint16 public constant MAX_PROTOCOL_FEE_BPS = 1_000;
+    /// @notice Highest model-owner royalty governance may set: 30%.
+    uint16 public constant MAX_ROYALTY_BPS = 3_000;
+    uint256 private constant _BPS = 10_000;
 
     IModelRegistry private immutable _registry;
     IERC20 private immutable _feeToken;
+    IERC20 private immutable _stakeToken;
 
+    Params private _params;
     mapping(uint256 requestId => Request) private _requests;
-    mapping(address account => uint256) private _balances;
     uint256 private _requestCount;
+
+    mapping(address account => uint256) private _feeCredits;
+    mapping(address account => uint256) private _stakeCredits;
+    mapping(address validator => Stake) private _stakes;
+
+    uint256 private _escrowed;
+    uint256 private _feeCredited;
+    uint256 private _protocolFees;
+    uint256 private _staked;
+    uint256 private _stakeCredited;
+
+    /// @dev Timestamp of the last {unpause}: a claim made at or before it overlapped a pause.
+    uint64 private _lastUnpausedAt;
+
+    mapping(bytes32 fact => uint256 blockNumber) private _attestedAt;
 
     /**
      * @param registry_ Registry the models are read from.
      * @param feeToken_ Token fees are paid in; must transfer exact amounts (no fee on transfer).
+     * @param stakeToken_ Token validators stake; may equal `feeToken_`; exact transfers too.
+     * @param governance Owner: sets parameters, pauses, claims protocol fees.
+     * @param params_ Initial parameters (see {Params} for their bounds).
      */
-    constructor(IModelRegistry registry_, IERC20 feeToken_) {
-        if (address(registry_) == address(0) || address(feeToken_) == address(0)) {
+    constructor(
+        IModelRegistry registry_,
+        IERC20 feeToken_,
+        IERC20 stakeToken_,
+        address governance,
+        Params memory params_
+    ) Ownable(governance) {
+        if (
+            address(registry_) == address(0) || address(feeToken_) == address(0) || address(stakeToken_) == address(0)
+        ) {
             revert InferenceMarketZeroAddress();
         }
         _registry = registry_;
         _feeToken = feeToken_;
+        _stakeToken = stakeToken_;
+        _setParams(params_);
     }
+
+    // ---------------------------------------------------------------- requests
 
     /// @inheritdoc IInferenceMarket
     function requestInference(
         uint256 modelId,
         uint256 inputCommitment,
         bytes calldata input,
-        uint64 deadline
-    ) external nonReentrant returns (uint256 requestId) {
+        uint64 deadline,
+        uint256 maxFee
+    ) external nonReentrant whenNotPaused returns (uint256 requestId) {
         IModelRegistry.Model memory m = _registry.model(modelId);
         if (m.verifier == address(0)) revert InferenceMarketUnknownModel(modelId);
         if (!m.active) revert InferenceMarketModelInactive(modelId);
+        if (m.price > maxFee) revert InferenceMarketPriceAboveMaxFee(m.price, maxFee);
         // Zero is what an uninitialised commitment looks like; a non-canonical value would let
         // two different integers stand for the same field element.
         if (inputCommitment == 0 || !ProofBinding.isCanonical(inputCommitment)) {
             revert InferenceMarketInvalidInputCommitment(inputCommitment);
         }
-        // solhint-disable-next-line gas-strict-inequalities
-        if (deadline <= block.timestamp) revert InferenceMarketInvalidDeadline(deadline);
+        // The deadline bounds how long a claim's bond can stay locked: the slash window.
+        if (deadline <= block.timestamp || deadline > block.timestamp + _params.maxRequestTtl) {
+            revert InferenceMarketInvalidDeadline(deadline);
+        }
 
         uint256 fee = m.price;
         requestId = ++_requestCount;
-        _requests[requestId] = Request({
-            requester: msg.sender,
-            modelId: modelId,
-            inputCommitment: inputCommitment,
-            fee: fee,
-            deadline: deadline,
-            status: RequestStatus.Open,
-            validator: address(0),
-            output: 0
-        });
+        Request storage req = _requests[requestId];
+        req.requester = msg.sender;
+        req.modelId = modelId;
+        req.inputCommitment = inputCommitment;
+        req.fee = fee;
+        req.deadline = deadline;
+        req.status = RequestStatus.Open;
+        _escrowed += fee;
         emit InferenceRequested(requestId, modelId, msg.sender, inputCommitment, fee, deadline, input);
 
-        // Measure what actually arrived: escrow must hold exactly the fee it will pay out.
-        uint256 balanceBefore = _feeToken.balanceOf(address(this));
-        _feeToken.safeTransferFrom(msg.sender, address(this), fee);
-        uint256 received = _feeToken.balanceOf(address(this)) - balanceBefore;
-        if (received != fee) revert InferenceMarketFeeMismatch(fee, received);
+        _pullExact(_feeToken, fee);
     }
 
     /// @inheritdoc IInferenceMarket
-    function fulfil(uint256 requestId, uint256 output, uint256[8] calldata proof) external nonReentrant {
+    function claim(uint256 requestId) external nonReentrant whenNotPaused {
         Request storage req = _requests[requestId];
-        if (req.status != RequestStatus.Open) revert InferenceMarketRequestNotOpen(requestId, req.status);
+        if (req.status != RequestStatus.Open) revert InferenceMarketWrongStatus(requestId, req.status);
         if (block.timestamp > req.deadline) revert InferenceMarketDeadlinePassed(requestId, req.deadline);
+
+        Stake storage s = _stakes[msg.sender];
+        uint256 bond = _params.claimBond;
+        _requireStaked(msg.sender, s.amount);
+        if (s.amount - s.bonded < bond) revert InferenceMarketInsufficientStake(msg.sender, s.amount, s.bonded + bond);
+
+        uint256 windowEnd = block.timestamp + _params.claimWindow;
+        uint64 expiresAt = windowEnd < req.deadline ? uint64(windowEnd) : req.deadline;
+        s.bonded += bond;
+        req.status = RequestStatus.Claimed;
+        req.claimer = msg.sender;
+        req.claimedAt = uint64(block.timestamp);
+        req.claimExpiresAt = expiresAt;
+        req.bond = bond;
+        emit InferenceClaimed(requestId, msg.sender, bond, expiresAt);
+    }
+
+    /// @inheritdoc IInferenceMarket
+    function fulfil(uint256 requestId, uint256 output, uint256[8] calldata proof) external nonReentrant whenNotPaused {
+        Request storage req = _requests[requestId];
+        RequestStatus status = req.status;
+        if (status != RequestStatus.Open && status != RequestStatus.Claimed) {
+            revert InferenceMarketWrongStatus(requestId, status);
+        }
+        if (block.timestamp > req.deadline) revert InferenceMarketDeadlinePassed(requestId, req.deadline);
+        address claimer = req.claimer;
+        if (msg.sender != claimer) {
+            if (status == RequestStatus.Claimed && block.timestamp <= req.claimExpiresAt) {
+                revert InferenceMarketClaimedByOther(requestId, claimer, req.claimExpiresAt);
+            }
+            _requireStaked(msg.sender, _stakes[msg.sender].amount);
+        }
         if (!ProofBinding.isCanonical(output)) revert InferenceMarketInvalidOutput(output);
 
         // The public signals are rebuilt here, never taken from the caller: the binding to
         // msg.sender is what stops a watcher from copying someone else's proof.
-        uint256[3] memory pubSignals = [
-            req.inputCommitment,
-            output,
-            ProofBinding.compute(block.chainid, address(this), requestId, msg.sender)
-        ];
-        // The verifier of a model is fixed at registration, so it is the one the request priced.
-        address verifier = _registry.model(req.modelId).verifier;
-        bool valid = IInferenceVerifier(verifier).verifyProof(
-            [proof[0], proof[1]],
-            [[proof[2], proof[3]], [proof[4], proof[5]]],
-            [proof[6], proof[7]],
-            pubSignals
-        );
-        if (!valid) revert InferenceMarketInvalidProof(requestId);
+        IModelRegistry.Model memory m = _registry.model(req.modelId);
+        if (!_verify(m.verifier, req.inputCommitment, output, requestId, proof)) {
+            revert InferenceMarketInvalidProof(requestId);
+        }
 
         req.status = RequestStatus.Fulfilled;
         req.validator = msg.sender;
         req.output = output;
-        _balances[msg.sender] += req.fee;
-        emit InferenceFulfilled(requestId, msg.sender, output);
+
+        uint256 fee = req.fee;
+        uint256 protocolFee = (fee * _params.protocolFeeBps) / _BPS;
+        uint256 royalty = (fee * _params.royaltyBps) / _BPS;
+        // The validator takes the rounding dust; the caps keep protocolFee + royalty <= fee.
+        uint256 validatorShare = fee - protocolFee - royalty;
+        _escrowed -= fee;
+        _protocolFees += protocolFee;
+        _creditFee(m.owner, royalty);
+        _creditFee(msg.sender, validatorShare);
+        emit InferenceFulfilled(requestId, msg.sender, output, validatorShare, royalty, protocolFee);
+
+        if (claimer != address(0)) _settleBond(requestId, req, claimer == msg.sender);
+        _record(req.modelId, req.inputCommitment, output, msg.sender, requestId);
     }
 
     /// @inheritdoc IInferenceMarket
     function refund(uint256 requestId) external nonReentrant {
         Request storage req = _requests[requestId];
-        if (req.status != RequestStatus.Open) revert InferenceMarketRequestNotOpen(requestId, req.status);
-        // solhint-disable-next-line gas-strict-inequalities
+        RequestStatus status = req.status;
+        if (status != RequestStatus.Open && status != RequestStatus.Claimed) {
+            revert InferenceMarketWrongStatus(requestId, status);
+        }
         if (block.timestamp <= req.deadline) revert InferenceMarketDeadlineNotReached(requestId, req.deadline);
 
         req.status = RequestStatus.Refunded;
-        _balances[req.requester] += req.fee;
-        emit InferenceRefunded(requestId, req.requester, req.fee);
+        uint256 fee = req.fee;
+        _escrowed -= fee;
+        _creditFee(req.requester, fee);
+        emit InferenceRefunded(requestId, req.requester, fee);
+
+        if (req.claimer != address(0)) _settleBond(requestId, req, false);
     }
 
     /// @inheritdoc IInferenceMarket
     function withdraw() external nonReentrant {
-        uint256 amount = _balances[msg.sender];
-        if (amount == 0) revert InferenceMarketNothingToWithdraw(msg.sender);
+        uint256 feeAmount = _feeCredits[msg.sender];
+        uint256 stakeAmount = _stakeCredits[msg.sender];
+        if (feeAmount == 0 && stakeAmount == 0) revert InferenceMarketNothingToWithdraw(msg.sender);
 
-        _balances[msg.sender] = 0;
-        emit Withdrawn(msg.sender, amount);
-        _feeToken.safeTransfer(msg.sender, amount);
+        _feeCredits[msg.sender] = 0;
+        _stakeCredits[msg.sender] = 0;
+        _feeCredited -= feeAmount;
+        _stakeCredited -= stakeAmount;
+        emit Withdrawn(msg.sender, feeAmount, stakeAmount);
+        if (feeAmount != 0) _feeToken.safeTransfer(msg.sender, feeAmount);
+        if (stakeAmount != 0) _stakeToken.safeTransfer(msg.sender, stakeAmount);
+    }
+
+    // ---------------------------------------------------------------- staking
+
+    /// @inheritdoc IInferenceMarket
+    function stake(uint256 amount) external nonReentrant {
+        if (amount == 0) revert InferenceMarketZeroAmount();
+        _stakes[msg.sender].amount += amount;
+        _staked += amount;
+        emit Staked(msg.sender, amount);
+        _pullExact(_stakeToken, amount);
     }
 
     /// @inheritdoc IInferenceMarket
+    function unstake(uint256 amount) external nonReentrant {
+        if (amount == 0) revert InferenceMarketZeroAmount();
+        Stake storage s = _stakes[msg.sender];
+        uint256 free = s.amount - s.bonded;
+        if (amount > free) revert InferenceMarketInsufficientStake(msg.sender, s.amount, s.bonded + amount);
+
+        s.amount -= amount;
+        s.unbonding += amount;
+        uint64 endsAt = uint64(block.timestamp) + _params.unbondingDelay;
+        s.unbondingEndsAt = endsAt;
+        emit UnstakeStarted(msg.sender, amount, endsAt);
+    }
+
+    /// @inheritdoc IInferenceMarket
+    function withdrawStake() external nonReentrant {
+        Stake storage s = _stakes[msg.sender];
+        uint256 amount = s.unbonding;
+        if (amount == 0) revert InferenceMarketNothingToWithdraw(msg.sender);
+        if (block.timestamp < s.unbondingEndsAt) revert InferenceMarketUnbonding(msg.sender, s.unbondingEndsAt);
+
+        s.unbonding = 0;
+        _staked -= amount;
+        emit StakeWithdrawn(msg.sender, amount);
+        _stakeToken.safeTransfer(msg.sender, amount);
+    }
+
+    // ---------------------------------------------------------------- attestations
+
+    /// @inheritdoc IInferenceAttestations
+    function attest(
+        uint256 modelId,
+        uint256 inputCommitment,
+        uint256 output,
+        uint256[8] calldata proof
+    ) external whenNotPaused returns (uint256) {
+        address verifier = _registry.model(modelId).verifier;
+        if (verifier == address(0)) revert InferenceAttestationsUnknownModel(modelId);
+        if (!ProofBinding.isCanonical(inputCommitment)) revert InferenceAttestationsNonCanonical(inputCommitment);
+        if (!ProofBinding.isCanonical(output)) revert InferenceAttestationsNonCanonical(output);
+        // Request id 0 is never assigned, so this proof domain is disjoint from every request's.
+        if (!_verify(verifier, inputCommitment, output, 0, proof)) revert InferenceAttestationsInvalidProof(modelId);
+        return _record(modelId, inputCommitment, output, msg.sender, 0);
+    }
+
+    /// @inheritdoc IInferenceAttestations
+    function isAttested(uint256 modelId, uint256 inputCommitment, uint256 output) external view returns (bool) {
+        return _attestedAt[_fact(modelId, inputCommitment, output)] != 0;
+    }
+
+    /// @inheritdoc IInferenceAttestations
+    function attestedAt(uint256 modelId, uint256 inputCommitment, uint256 output) external view returns (uint256) {
+        return _attestedAt[_fact(modelId, inputCommitment, output)];
+    }
+
+    // ---------------------------------------------------------------- governance
+
+    /// @inheritdoc IInferenceMarket
+    function setParams(Params calldata params_) external onlyOwner {
+        _setParams(params_);
+    }
+
+    /// @inheritdoc IInferenceMarket
+    function claimProtocolFees(address to) external onlyOwner nonReentrant {
+        if (to == address(0)) revert InferenceMarketZeroAddress();
+        uint256 amount = _protocolFees;
+        if (amount == 0) revert InferenceMarketNothingToWithdraw(to);
+        _protocolFees = 0;
+        emit ProtocolFeesClaimed(to, amount);
+        _feeToken.safeTransfer(to, amount);
+    }
+
+    /// @inheritdoc IInferenceMarket
+    function pause() external onlyOwner {
+        _pause();
+    }
+
+    /// @inheritdoc IInferenceMarket
+    function unpause() external onlyOwner {
+        _lastUnpausedAt = uint64(block.timestamp);
+        _unpause();
+    }
+
+    // ---------------------------------------------------------------- views
+
+    /// @inheritdoc IInferenceMarket
     function balanceOf(address account) external view returns (uint256) {
-        return _balances[account];
+        return _feeCredits[account];
+    }
+
+    /// @inheritdoc IInferenceMarket
+    function stakeCreditOf(address account) external view returns (uint256) {
+        return _stakeCredits[account];
+    }
+
+    /// @inheritdoc IInferenceMarket
+    function stakeOf(address validator) external view returns (Stake memory) {
+        return _stakes[validator];
+    }
+
+    /// @inheritdoc IInferenceMarket
+    function isStaked(address validator) external view returns (bool) {
+        return _stakes[validator].amount >= _params.minStake;
     }
 
     /// @inheritdoc IInferenceMarket
@@ -144,6 +344,21 @@ contract InferenceMarket is IInferenceMarket, ReentrancyGuard {
     /// @inheritdoc IInferenceMarket
     function requestCount() external view returns (uint256) {
         return _requestCount;
+    }
+
+    /// @inheritdoc IInferenceMarket
+    function params() external view returns (Params memory) {
+        return _params;
+    }
+
+    /// @inheritdoc IInferenceMarket
+    function feeAccounts() external view returns (uint256 escrowed, uint256 credited, uint256 protocolFees) {
+        return (_escrowed, _feeCredited, _protocolFees);
+    }
+
+    /// @inheritdoc IInferenceMarket
+    function stakeAccounts() external view returns (uint256 staked, uint256 credited) {
+        return (_staked, _stakeCredited);
     }
 
     /// @inheritdoc IInferenceMarket
@@ -159,5 +374,105 @@ contract InferenceMarket is IInferenceMarket, ReentrancyGuard {
     /// @inheritdoc IInferenceMarket
     function feeToken() external view returns (IERC20) {
         return _feeToken;
+    }
+
+    /// @inheritdoc IInferenceMarket
+    function stakeToken() external view returns (IERC20) {
+        return _stakeToken;
+    }
+
+    // ---------------------------------------------------------------- internals
+
+    function _setParams(Params memory p) private {
+        if (
+            p.protocolFeeBps > MAX_PROTOCOL_FEE_BPS ||
+            p.royaltyBps > MAX_ROYALTY_BPS ||
+            p.claimWindow == 0 ||
+            p.maxRequestTtl == 0 ||
+            // Stake that starts unbonding stays until every claim it could back has settled.
+            p.unbondingDelay <= p.maxRequestTtl ||
+            p.claimBond == 0
+        ) revert InferenceMarketInvalidParams(p);
+        _params = p;
+        emit ParamsSet(p);
+    }
+
+    /// @dev Takes `amount` of `token` from the caller and checks that exactly that much arrived.
+    function _pullExact(IERC20 token, uint256 amount) private {
+        uint256 balanceBefore = token.balanceOf(address(this));
+        token.safeTransferFrom(msg.sender, address(this), amount);
+        uint256 received = token.balanceOf(address(this)) - balanceBefore;
+        if (received != amount) revert InferenceMarketTransferMismatch(amount, received);
+    }
+
+    function _requireStaked(address validator, uint256 amount) private view {
+        if (amount < _params.minStake) revert InferenceMarketInsufficientStake(validator, amount, _params.minStake);
+    }
+
+    function _creditFee(address account, uint256 amount) private {
+        if (amount == 0) return;
+        _feeCredits[account] += amount;
+        _feeCredited += amount;
+    }
+
+    /**
+     * @dev Releases the claimer's bond if it delivered, or if a pause overlapped its claim (it
+     * could not deliver); otherwise slashes it to the requester, who bore the delay.
+     */
+    function _settleBond(uint256 requestId, Request storage req, bool delivered) private {
+        address claimer = req.claimer;
+        uint256 bond = req.bond;
+        Stake storage s = _stakes[claimer];
+        s.bonded -= bond;
+        if (delivered || paused() || _lastUnpausedAt >= req.claimedAt) {
+            emit BondReleased(requestId, claimer, bond);
+        } else {
+            s.amount -= bond;
+            _staked -= bond;
+            _stakeCredits[req.requester] += bond;
+            _stakeCredited += bond;
+            emit BondSlashed(requestId, claimer, req.requester, bond);
+        }
+    }
+
+    function _verify(
+        address verifier,
+        uint256 inputCommitment,
+        uint256 output,
+        uint256 requestId,
+        uint256[8] calldata proof
+    ) private view returns (bool) {
+        uint256[3] memory pubSignals = [
+            inputCommitment,
+            output,
+            ProofBinding.compute(block.chainid, address(this), requestId, msg.sender)
+        ];
+        return
+            IInferenceVerifier(verifier).verifyProof(
+                [proof[0], proof[1]],
+                [[proof[2], proof[3]], [proof[4], proof[5]]],
+                [proof[6], proof[7]],
+                pubSignals
+            );
+    }
+
+    function _record(
+        uint256 modelId,
+        uint256 inputCommitment,
+        uint256 output,
+        address prover,
+        uint256 requestId
+    ) private returns (uint256 blockNumber) {
+        bytes32 fact = _fact(modelId, inputCommitment, output);
+        blockNumber = _attestedAt[fact];
+        if (blockNumber == 0) {
+            blockNumber = block.number;
+            _attestedAt[fact] = blockNumber;
+            emit InferenceAttested(modelId, inputCommitment, output, prover, requestId);
+        }
+    }
+
+    function _fact(uint256 modelId, uint256 inputCommitment, uint256 output) private pure returns (bytes32) {
+        return keccak256(abi.encode(modelId, inputCommitment, output));
     }
 }

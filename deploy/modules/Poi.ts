@@ -5,25 +5,47 @@ type ModuleBuilder = Parameters<Parameters<typeof buildModule>[1]>[0];
 type DeployedAddress = Parameters<ModuleBuilder["send"]>[1];
 
 /**
- * Deploys the registry and the market around a given fee token. Shared by `Poi` (existing
- * token) and `PoiDev` (fresh TestToken): Ignition has no conditional futures, so the choice of
- * token is a choice of module.
- *
- * Parameter `governance`: owner of the ModelRegistry (default: the deploying account).
+ * Default market parameters (see IInferenceMarket.Params): 2% protocol fee, 10% royalty to the
+ * model owner, a 10-minute claim window, requests of up to a day, two days of unbonding (longer
+ * than the one-day slash window), 100 tokens of stake to validate and 10 locked per claim.
+ * Each can be overridden by a module parameter of the same name.
  */
-export function buildPoiCore(m: ModuleBuilder, feeToken: DeployedAddress) {
+export const DEFAULT_MARKET_PARAMS = {
+  protocolFeeBps: 200n,
+  royaltyBps: 1_000n,
+  claimWindow: 600n,
+  maxRequestTtl: 86_400n,
+  unbondingDelay: 172_800n,
+  minStake: 100n * 10n ** 18n,
+  claimBond: 10n * 10n ** 18n,
+};
+
+/**
+ * Deploys the registry and the market around given fee and stake tokens. Shared by `Poi`
+ * (existing tokens) and `PoiDev` (fresh TestToken): Ignition has no conditional futures, so the
+ * choice of token is a choice of module.
+ *
+ * Parameters: `governance` (owner of the ModelRegistry and the InferenceMarket; default: the
+ * deploying account) and every field of {@link DEFAULT_MARKET_PARAMS}.
+ */
+export function buildPoiCore(m: ModuleBuilder, feeToken: DeployedAddress, stakeToken: DeployedAddress) {
   const governance = m.getParameter("governance", m.getAccount(0));
+  const params = Object.fromEntries(
+    Object.entries(DEFAULT_MARKET_PARAMS).map(([name, value]) => [name, m.getParameter(name, value)]),
+  );
   const registry = m.contract("ModelRegistry", [governance]);
-  const market = m.contract("InferenceMarket", [registry, feeToken]);
+  const market = m.contract("InferenceMarket", [registry, feeToken, stakeToken, governance, params]);
   return { registry, market };
 }
 
 /**
- * Production deployment: ModelRegistry and InferenceMarket, paid in an existing ERC-20.
+ * Production deployment: ModelRegistry and InferenceMarket, paid and staked in existing ERC-20s.
  *
- * Parameters: `feeToken` (required, address of a token without fee on transfer), `governance`.
+ * Parameters: `feeToken` and `stakeToken` (required, addresses of tokens without fee on
+ * transfer; they may be the same), `governance`, and the market parameters.
  */
 export default buildModule("Poi", (m) => {
   const feeToken = m.getParameter<string>("feeToken");
-  return buildPoiCore(m, feeToken);
+  const stakeToken = m.getParameter<string>("stakeToken");
+  return buildPoiCore(m, feeToken, stakeToken);
 });

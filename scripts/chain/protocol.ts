@@ -15,6 +15,31 @@ import {
 } from "../../types/ethers-contracts/index.js";
 import type { Manifest } from "../setup/manifest.ts";
 
+/** Market parameters (see IInferenceMarket.Params). */
+export interface MarketParams {
+  protocolFeeBps: bigint;
+  royaltyBps: bigint;
+  claimWindow: bigint;
+  maxRequestTtl: bigint;
+  unbondingDelay: bigint;
+  minStake: bigint;
+  claimBond: bigint;
+}
+
+/**
+ * Parameters for local chains, demos and tests: 2% protocol fee, 10% royalty, a 10-minute claim
+ * window, requests of up to a day, two days of unbonding, 100 tokens to validate, 10 per claim.
+ */
+export const DEV_MARKET_PARAMS: MarketParams = {
+  protocolFeeBps: 200n,
+  royaltyBps: 1_000n,
+  claimWindow: 600n,
+  maxRequestTtl: 86_400n,
+  unbondingDelay: 172_800n,
+  minStake: 100n * 10n ** 18n,
+  claimBond: 10n * 10n ** 18n,
+};
+
 export interface Protocol {
   token: TestToken;
   registry: ModelRegistry;
@@ -25,11 +50,20 @@ export interface Protocol {
   gas: Record<string, bigint>;
 }
 
-/** Deploys a fee token, the registry and the market, deploys the verifier and registers the model. */
+/**
+ * Deploys a token (fees and stake alike), the registry and the market (governed by `governance`),
+ * deploys the verifier and registers the model.
+ */
 export async function deployProtocol(
   ethers: HardhatEthers,
   governance: Signer,
-  options: { verifierContract: string; manifest: Manifest; modelOwner: string; price: bigint },
+  options: {
+    verifierContract: string;
+    manifest: Manifest;
+    modelOwner: string;
+    price: bigint;
+    params?: MarketParams;
+  },
 ): Promise<Protocol> {
   const gas: Record<string, bigint> = {};
   const used = async (name: string, tx: { wait(): Promise<{ gasUsed: bigint } | null> } | null) => {
@@ -43,6 +77,9 @@ export async function deployProtocol(
   const market = await new InferenceMarket__factory(governance).deploy(
     await registry.getAddress(),
     await token.getAddress(),
+    await token.getAddress(),
+    await governance.getAddress(),
+    options.params ?? DEV_MARKET_PARAMS,
   );
   await used("deploy InferenceMarket", market.deploymentTransaction());
   const verifier = await ethers.deployContract(options.verifierContract, [], governance);

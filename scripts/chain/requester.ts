@@ -38,7 +38,8 @@ export async function postRequest(
   const inputCommitment = packedCommitment(pixels, 8);
   const block = await requester.provider!.getBlock("latest");
   const deadline = BigInt(block!.timestamp) + BigInt(ttlSeconds);
-  const requestId = await m.requestInference.staticCall(modelId, inputCommitment, pixels, deadline);
-  const receipt = await (await m.requestInference(modelId, inputCommitment, pixels, deadline)).wait();
+  // The price read above is the most this request may cost: a raise in between makes it revert.
+  const requestId = await m.requestInference.staticCall(modelId, inputCommitment, pixels, deadline, price);
+  const receipt = await (await m.requestInference(modelId, inputCommitment, pixels, deadline, price)).wait();
   return { requestId, inputCommitment, fee: price, gasUsed: receipt!.gasUsed };
 }

@@ -1,9 +1,10 @@
 /**
- * The validator's side of one request: read it from its event, check that the inline input
- * opens the commitment, compute the witness, prove, and submit the fulfilment.
+ * The validator's side of one request: stake, read the request from its event, claim it, check
+ * that the inline input opens the commitment, compute the witness, prove, and submit the
+ * fulfilment.
  */
 import { getBytes, type Signer } from "ethers";
-import type { InferenceMarket } from "../../types/ethers-contracts/index.js";
+import { TestToken__factory, type InferenceMarket } from "../../types/ethers-contracts/index.js";
 import { packedCommitment } from "../circuit/reference.ts";
 import { inferQuantized } from "../model/quantized-inference.ts";
 import type { QuantizedMlp } from "../model/quantize.ts";
@@ -18,7 +19,14 @@ export interface OpenRequest {
   deadline: bigint;
   input: Uint8Array;
   blockNumber: number;
+  /** Validator holding the claim, or the zero address. */
+  claimer: string;
+  /** End of the claimer's exclusive window (0 if unclaimed). */
+  claimExpiresAt: bigint;
 }
+
+/** Request statuses of IInferenceMarket.RequestStatus. */
+export const RequestStatus = { None: 0n, Open: 1n, Claimed: 2n, Fulfilled: 3n, Refunded: 4n } as const;
 
 export interface Fulfilment {
   requestId: bigint;
@@ -29,13 +37,35 @@ export interface Fulfilment {
   gasUsed: bigint;
 }
 
-/** InferenceRequested events for a model from `fromBlock` on, still open on-chain. */
+/**
+ * Tops the validator's active stake up to the market's `minStake` (approving the stake token),
+ * so that it may claim and fulfil. Returns the amount staked now (0 if it already had enough).
+ */
+export async function ensureStaked(market: InferenceMarket, validator: Signer): Promise<bigint> {
+  const m = market.connect(validator);
+  const { minStake } = await m.params();
+  const { amount } = await m.stakeOf(await validator.getAddress());
+  if (amount >= minStake) return 0n;
+  const missing = minStake - amount;
+  const token = TestToken__factory.connect(await m.stakeToken(), validator); // only its ERC-20 part is used
+  await (await token.approve(await m.getAddress(), missing)).wait();
+  await (await m.stake(missing)).wait();
+  return missing;
+}
+
+/** Claims a request for `validator`, locking its bond; returns the gas used. */
+export async function claimRequest(market: InferenceMarket, validator: Signer, requestId: bigint): Promise<bigint> {
+  const receipt = await (await market.connect(validator).claim(requestId)).wait();
+  return receipt!.gasUsed;
+}
+
+/** InferenceRequested events for a model from `fromBlock` on, still open or claimed on-chain. */
 export async function openRequests(market: InferenceMarket, modelId: bigint, fromBlock = 0): Promise<OpenRequest[]> {
   const events = await market.queryFilter(market.filters.InferenceRequested(undefined, modelId), fromBlock);
   const open: OpenRequest[] = [];
   for (const e of events) {
     const r = await market.request(e.args.requestId);
-    if (r.status !== 1n) continue; // 1 = Open
+    if (r.status !== RequestStatus.Open && r.status !== RequestStatus.Claimed) continue;
     open.push({
       requestId: e.args.requestId,
       modelId: e.args.modelId,
@@ -44,6 +74,8 @@ export async function openRequests(market: InferenceMarket, modelId: bigint, fro
       deadline: e.args.deadline,
       input: getBytes(e.args.input),
       blockNumber: e.blockNumber,
+      claimer: r.claimer,
+      claimExpiresAt: r.claimExpiresAt,
     });
   }
   return open;

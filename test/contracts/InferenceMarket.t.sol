@@ -1,53 +1,68 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
+import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
+
+import {IInferenceAttestations} from "../../contracts/interfaces/IInferenceAttestations.sol";
 import {IInferenceMarket} from "../../contracts/interfaces/IInferenceMarket.sol";
 import {ProofBinding} from "../../contracts/libraries/ProofBinding.sol";
 import {InferenceMarket} from "../../contracts/market/InferenceMarket.sol";
-import {ModelRegistry} from "../../contracts/registry/ModelRegistry.sol";
-import {SettableVerifier} from "../../contracts/test/SettableVerifier.sol";
-import {TestToken} from "../../contracts/test/TestToken.sol";
 
+import {MarketFixture} from "./MarketFixture.sol";
 import {VM} from "./Vm.sol";
 
 // Test names follow the test_<function>_<outcome> / testFuzz_ convention, not mixedCase.
 // solhint-disable func-name-mixedcase
 
-/// @dev Fuzz tests of the market's field-element checks, binding and escrow accounting. The test
-/// contract itself is requester and validator.
-contract InferenceMarketTest {
+/// @dev Unit and fuzz tests of the market: field checks, binding, staking, claims, fee split,
+/// refunds and slashing, pause, attestations and governance.
+contract InferenceMarketTest is MarketFixture {
     uint256 private constant _R = ProofBinding.SNARK_SCALAR_FIELD;
-    uint256 private constant _COMMITMENT = 42;
-    uint64 private constant _DURATION = 1 hours;
 
-    ModelRegistry private _registry;
-    TestToken private _token;
-    SettableVerifier private _verifier;
-    InferenceMarket private _market;
-    uint256 private _modelId;
-    uint256[8] private _proof;
+    // ------------------------------------------------------------ constructor and params
 
-    error AssertionFailed(string what);
-
-    function setUp() public {
-        _registry = new ModelRegistry(address(this));
-        _token = new TestToken();
-        _verifier = new SettableVerifier(true);
-        _market = new InferenceMarket(_registry, _token);
-        _modelId = _registry.registerModel(address(_verifier), bytes32(0), address(this), 1 ether);
-        _token.mint(address(this), type(uint128).max);
-        _token.approve(address(_market), type(uint256).max);
+    function test_constructor_revertsOnZeroAddress() public {
+        IInferenceMarket.Params memory p = defaultParams();
+        VM.expectRevert(IInferenceMarket.InferenceMarketZeroAddress.selector);
+        new InferenceMarket(registry, feeToken, IERC20(address(0)), address(this), p);
+        VM.expectRevert(IInferenceMarket.InferenceMarketZeroAddress.selector);
+        new InferenceMarket(registry, IERC20(address(0)), stakeToken, address(this), p);
     }
+
+    function testFuzz_setParams_acceptsExactlyTheDocumentedBounds(IInferenceMarket.Params memory p) public {
+        bool valid =
+            p.protocolFeeBps <= 1_000 &&
+                p.royaltyBps <= 3_000 &&
+                p.claimWindow != 0 &&
+                p.maxRequestTtl != 0 &&
+                p.unbondingDelay > p.maxRequestTtl &&
+                p.claimBond != 0;
+        if (!valid) {
+            VM.expectRevert(abi.encodeWithSelector(IInferenceMarket.InferenceMarketInvalidParams.selector, p));
+        }
+        market.setParams(p);
+        if (valid) check(market.params().claimBond == p.claimBond, "params stored");
+    }
+
+    function test_setParams_revertsForNonOwner() public {
+        VM.expectRevert(abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, NOBODY));
+        VM.prank(NOBODY);
+        market.setParams(defaultParams());
+    }
+
+    // ------------------------------------------------------------ binding
 
     function testFuzz_binding_isCanonicalAndMatchesSpec(
         uint256 chainId,
-        address market,
+        address market_,
         uint256 requestId,
         address prover
     ) public pure {
-        uint256 b = ProofBinding.compute(chainId, market, requestId, prover);
-        _check(b < _R, "binding not canonical");
-        _check(b == uint256(keccak256(abi.encode(chainId, market, requestId, prover))) % _R, "binding spec");
+        uint256 b = ProofBinding.compute(chainId, market_, requestId, prover);
+        check(b < _R, "binding not canonical");
+        check(b == uint256(keccak256(abi.encode(chainId, market_, requestId, prover))) % _R, "binding spec");
     }
 
     function testFuzz_binding_differsPerRequestAndProver(
@@ -57,80 +72,478 @@ contract InferenceMarketTest {
         address proverB
     ) public view {
         VM.assume(requestA != requestB && proverA != proverB);
-        _check(_market.binding(requestA, proverA) != _market.binding(requestB, proverA), "same across requests");
-        _check(_market.binding(requestA, proverA) != _market.binding(requestA, proverB), "same across provers");
+        check(market.binding(requestA, proverA) != market.binding(requestB, proverA), "same across requests");
+        check(market.binding(requestA, proverA) != market.binding(requestA, proverB), "same across provers");
     }
 
     function testFuzz_binding_differsPerChain(uint64 otherChainId) public {
         VM.assume(otherChainId != block.chainid && otherChainId != 0);
-        uint256 here = _market.binding(1, address(this));
+        uint256 here = market.binding(1, address(this));
         VM.chainId(otherChainId);
-        _check(_market.binding(1, address(this)) != here, "same across chains");
+        check(market.binding(1, address(this)) != here, "same across chains");
     }
+
+    // ------------------------------------------------------------ requestInference
 
     function testFuzz_requestInference_revertsOnNonCanonicalCommitment(uint256 commitment) public {
         VM.assume(commitment >= _R);
         VM.expectRevert(
             abi.encodeWithSelector(IInferenceMarket.InferenceMarketInvalidInputCommitment.selector, commitment)
         );
-        _market.requestInference(_modelId, commitment, "", uint64(block.timestamp) + _DURATION);
+        market.requestInference(modelId, commitment, "", uint64(block.timestamp) + TTL, PRICE);
     }
 
     function testFuzz_requestInference_acceptsCanonicalCommitment(uint256 commitment) public {
         commitment = 1 + (commitment % (_R - 1));
-        uint256 requestId = _market.requestInference(_modelId, commitment, "", uint64(block.timestamp) + _DURATION);
-        _check(_market.request(requestId).inputCommitment == commitment, "commitment stored");
+        VM.prank(REQUESTER);
+        uint256 requestId = market.requestInference(modelId, commitment, "", uint64(block.timestamp) + TTL, PRICE);
+        check(market.request(requestId).inputCommitment == commitment, "commitment stored");
+        check(market.request(requestId).status == IInferenceMarket.RequestStatus.Open, "open");
+    }
+
+    function testFuzz_requestInference_revertsAboveMaxFee(uint256 maxFee) public {
+        maxFee = maxFee % PRICE;
+        VM.expectRevert(
+            abi.encodeWithSelector(IInferenceMarket.InferenceMarketPriceAboveMaxFee.selector, PRICE, maxFee)
+        );
+        VM.prank(REQUESTER);
+        market.requestInference(modelId, COMMITMENT, "", uint64(block.timestamp) + TTL, maxFee);
+    }
+
+    function testFuzz_requestInference_deadlineWithinTtl(uint64 offset) public {
+        uint64 deadline = uint64(block.timestamp) + (offset % 3 days);
+        bool valid = deadline > block.timestamp && deadline <= block.timestamp + 1 days;
+        if (!valid) {
+            VM.expectRevert(abi.encodeWithSelector(IInferenceMarket.InferenceMarketInvalidDeadline.selector, deadline));
+        }
+        VM.prank(REQUESTER);
+        market.requestInference(modelId, COMMITMENT, "", deadline, PRICE);
+    }
+
+    function test_requestInference_revertsOnUnknownOrInactiveModel() public {
+        VM.expectRevert(abi.encodeWithSelector(IInferenceMarket.InferenceMarketUnknownModel.selector, 9));
+        market.requestInference(9, COMMITMENT, "", uint64(block.timestamp) + TTL, PRICE);
+        registry.setActive(modelId, false);
+        VM.expectRevert(abi.encodeWithSelector(IInferenceMarket.InferenceMarketModelInactive.selector, modelId));
+        market.requestInference(modelId, COMMITMENT, "", uint64(block.timestamp) + TTL, PRICE);
+    }
+
+    function test_requestInference_escrowsTheFee() public {
+        uint256 before = feeToken.balanceOf(REQUESTER);
+        uint256 requestId = open();
+        check(feeToken.balanceOf(REQUESTER) == before - PRICE, "requester paid");
+        (uint256 escrowed, , ) = market.feeAccounts();
+        check(escrowed == PRICE && market.request(requestId).fee == PRICE, "escrowed");
+        check(heldEqualsAccounts(), "accounts");
+    }
+
+    // ------------------------------------------------------------ staking
+
+    function test_stake_revertsOnZero() public {
+        VM.expectRevert(IInferenceMarket.InferenceMarketZeroAmount.selector);
+        market.stake(0);
+        VM.expectRevert(IInferenceMarket.InferenceMarketZeroAmount.selector);
+        market.unstake(0);
+    }
+
+    function testFuzz_unstake_onlyFreeStakeThenWaitsForTheDelay(uint256 amount, uint32 wait) public {
+        claimAs(VALIDATOR, open());
+        uint256 free = MIN_STAKE - BOND;
+        amount = 1 + (amount % MIN_STAKE);
+        if (amount > free) {
+            VM.expectRevert(
+                abi.encodeWithSelector(
+                    IInferenceMarket.InferenceMarketInsufficientStake.selector,
+                    VALIDATOR,
+                    MIN_STAKE,
+                    BOND + amount
+                )
+            );
+            VM.prank(VALIDATOR);
+            market.unstake(amount);
+            return;
+        }
+        VM.prank(VALIDATOR);
+        market.unstake(amount);
+        IInferenceMarket.Stake memory s = market.stakeOf(VALIDATOR);
+        check(s.amount == MIN_STAKE - amount && s.unbonding == amount && s.bonded == BOND, "moved to unbonding");
+        check(s.amount >= s.bonded, "bond still covered");
+
+        VM.warp(block.timestamp + (wait % (4 days)));
+        uint256 before = stakeToken.balanceOf(VALIDATOR);
+        if (block.timestamp < s.unbondingEndsAt) {
+            VM.expectRevert(
+                abi.encodeWithSelector(IInferenceMarket.InferenceMarketUnbonding.selector, VALIDATOR, s.unbondingEndsAt)
+            );
+        }
+        VM.prank(VALIDATOR);
+        market.withdrawStake();
+        if (block.timestamp >= s.unbondingEndsAt) {
+            check(stakeToken.balanceOf(VALIDATOR) == before + amount, "stake returned");
+        }
+        check(heldEqualsAccounts(), "accounts");
+    }
+
+    function test_withdrawStake_revertsWithNothingUnbonding() public {
+        VM.expectRevert(abi.encodeWithSelector(IInferenceMarket.InferenceMarketNothingToWithdraw.selector, VALIDATOR));
+        VM.prank(VALIDATOR);
+        market.withdrawStake();
+    }
+
+    // ------------------------------------------------------------ claim
+
+    function test_claim_locksTheBondForAnExclusiveWindow() public {
+        uint256 requestId = open();
+        claimAs(VALIDATOR, requestId);
+        IInferenceMarket.Request memory r = market.request(requestId);
+        check(r.status == IInferenceMarket.RequestStatus.Claimed && r.claimer == VALIDATOR, "claimed");
+        check(r.claimExpiresAt == block.timestamp + 10 minutes && r.bond == BOND, "window and bond");
+        check(market.stakeOf(VALIDATOR).bonded == BOND, "bonded");
+
+        VM.expectRevert(
+            abi.encodeWithSelector(
+                IInferenceMarket.InferenceMarketClaimedByOther.selector,
+                requestId,
+                VALIDATOR,
+                r.claimExpiresAt
+            )
+        );
+        fulfilAs(OTHER_VALIDATOR, requestId);
+        VM.expectRevert(
+            abi.encodeWithSelector(
+                IInferenceMarket.InferenceMarketWrongStatus.selector,
+                requestId,
+                IInferenceMarket.RequestStatus.Claimed
+            )
+        );
+        claimAs(OTHER_VALIDATOR, requestId);
+    }
+
+    function test_claim_windowEndsAtTheDeadline() public {
+        VM.prank(REQUESTER);
+        uint256 requestId = market.requestInference(modelId, COMMITMENT, "", uint64(block.timestamp) + 60, PRICE);
+        claimAs(VALIDATOR, requestId);
+        check(market.request(requestId).claimExpiresAt == block.timestamp + 60, "capped by the deadline");
+    }
+
+    function test_claim_revertsWithoutStakeOrFreeStake() public {
+        uint256 requestId = open();
+        VM.expectRevert(
+            abi.encodeWithSelector(IInferenceMarket.InferenceMarketInsufficientStake.selector, NOBODY, 0, MIN_STAKE)
+        );
+        claimAs(NOBODY, requestId);
+
+        // Enough to be staked, but every unit bonded already.
+        IInferenceMarket.Params memory p = defaultParams();
+        p.claimBond = MIN_STAKE;
+        market.setParams(p);
+        claimAs(VALIDATOR, requestId);
+        uint256 second = open();
+        VM.expectRevert(
+            abi.encodeWithSelector(
+                IInferenceMarket.InferenceMarketInsufficientStake.selector,
+                VALIDATOR,
+                MIN_STAKE,
+                2 * uint256(MIN_STAKE)
+            )
+        );
+        claimAs(VALIDATOR, second);
+    }
+
+    function test_claim_revertsAfterTheDeadlineOrOnAMissingRequest() public {
+        uint256 requestId = open();
+        uint64 deadline = market.request(requestId).deadline;
+        VM.warp(deadline + 1);
+        VM.expectRevert(
+            abi.encodeWithSelector(IInferenceMarket.InferenceMarketDeadlinePassed.selector, requestId, deadline)
+        );
+        claimAs(VALIDATOR, requestId);
+        VM.expectRevert(
+            abi.encodeWithSelector(
+                IInferenceMarket.InferenceMarketWrongStatus.selector,
+                99,
+                IInferenceMarket.RequestStatus.None
+            )
+        );
+        claimAs(VALIDATOR, 99);
+    }
+
+    // ------------------------------------------------------------ fulfil
+
+    function testFuzz_fulfil_splitsTheFeeExactly(uint128 price, uint16 protocolBps, uint16 royaltyBps) public {
+        IInferenceMarket.Params memory p = defaultParams();
+        p.protocolFeeBps = protocolBps % 1_001;
+        p.royaltyBps = royaltyBps % 3_001;
+        market.setParams(p);
+        VM.prank(MODEL_OWNER);
+        registry.setPrice(modelId, price);
+        VM.prank(REQUESTER);
+        uint256 requestId = market.requestInference(modelId, COMMITMENT, "", uint64(block.timestamp) + TTL, price);
+        fulfilAs(VALIDATOR, requestId);
+
+        uint256 protocolFee = (uint256(price) * p.protocolFeeBps) / 10_000;
+        uint256 royalty = (uint256(price) * p.royaltyBps) / 10_000;
+        (uint256 escrowed, uint256 credited, uint256 protocolFees) = market.feeAccounts();
+        check(market.balanceOf(MODEL_OWNER) == royalty, "royalty");
+        check(protocolFees == protocolFee, "protocol fee");
+        check(market.balanceOf(VALIDATOR) == price - protocolFee - royalty, "validator share");
+        check(escrowed == 0 && credited + protocolFees == price, "nothing lost or created");
+        check(heldEqualsAccounts(), "accounts");
     }
 
     function testFuzz_fulfil_revertsOnNonCanonicalOutput(uint256 output) public {
         VM.assume(output >= _R);
-        uint256 requestId = _open();
+        uint256 requestId = open();
         VM.expectRevert(abi.encodeWithSelector(IInferenceMarket.InferenceMarketInvalidOutput.selector, output));
-        _market.fulfil(requestId, output, _proof);
+        VM.prank(VALIDATOR);
+        market.fulfil(requestId, output, proof);
     }
+
+    function test_fulfil_passesTheRebuiltPublicSignals() public {
+        uint256 requestId = open();
+        verifier.expectPublicSignals([COMMITMENT, OUTPUT, market.binding(requestId, VALIDATOR)]);
+        // Another staked validator submitting the same proof binds another prover: rejected.
+        VM.expectRevert(abi.encodeWithSelector(IInferenceMarket.InferenceMarketInvalidProof.selector, requestId));
+        fulfilAs(OTHER_VALIDATOR, requestId);
+        fulfilAs(VALIDATOR, requestId);
+        check(market.request(requestId).validator == VALIDATOR, "fulfilled by the bound prover");
+        check(market.isAttested(modelId, COMMITMENT, OUTPUT), "attested");
+        check(market.attestedAt(modelId, COMMITMENT, OUTPUT) == block.number, "attested at this block");
+    }
+
+    function test_fulfil_revertsForAnUnstakedCaller() public {
+        uint256 requestId = open();
+        VM.expectRevert(
+            abi.encodeWithSelector(IInferenceMarket.InferenceMarketInsufficientStake.selector, NOBODY, 0, MIN_STAKE)
+        );
+        fulfilAs(NOBODY, requestId);
+    }
+
+    function test_fulfil_byTheClaimerReleasesItsBond() public {
+        uint256 requestId = open();
+        claimAs(VALIDATOR, requestId);
+        fulfilAs(VALIDATOR, requestId);
+        check(market.stakeOf(VALIDATOR).bonded == 0 && market.stakeOf(VALIDATOR).amount == MIN_STAKE, "released");
+        check(market.stakeCreditOf(REQUESTER) == 0, "nothing slashed");
+    }
+
+    function test_fulfil_byAnotherAfterTheWindowSlashesTheClaimer() public {
+        uint256 requestId = open();
+        claimAs(VALIDATOR, requestId);
+        VM.warp(market.request(requestId).claimExpiresAt + 1);
+        fulfilAs(OTHER_VALIDATOR, requestId);
+        check(market.request(requestId).validator == OTHER_VALIDATOR, "other validator paid");
+        check(market.stakeOf(VALIDATOR).amount == MIN_STAKE - BOND, "claimer slashed");
+        check(market.stakeOf(VALIDATOR).bonded == 0, "no bond left");
+        check(market.stakeCreditOf(REQUESTER) == BOND, "requester compensated");
+        check(heldEqualsAccounts(), "accounts");
+    }
+
+    function test_fulfil_revertsWhenSettledOrExpired() public {
+        uint256 requestId = open();
+        fulfilAs(VALIDATOR, requestId);
+        VM.expectRevert(
+            abi.encodeWithSelector(
+                IInferenceMarket.InferenceMarketWrongStatus.selector,
+                requestId,
+                IInferenceMarket.RequestStatus.Fulfilled
+            )
+        );
+        fulfilAs(VALIDATOR, requestId);
+
+        uint256 late = open();
+        uint64 deadline = market.request(late).deadline;
+        VM.warp(deadline + 1);
+        VM.expectRevert(
+            abi.encodeWithSelector(IInferenceMarket.InferenceMarketDeadlinePassed.selector, late, deadline)
+        );
+        fulfilAs(VALIDATOR, late);
+    }
+
+    function test_fulfil_revertsOnARejectedProof() public {
+        uint256 requestId = open();
+        verifier.setAnswer(false);
+        VM.expectRevert(abi.encodeWithSelector(IInferenceMarket.InferenceMarketInvalidProof.selector, requestId));
+        fulfilAs(VALIDATOR, requestId);
+    }
+
+    // ------------------------------------------------------------ refund and slashing
 
     /// Whatever the price and however long the validator takes, the fee is paid out exactly once:
     /// to the validator up to the deadline, to the requester after it, never to both.
-    function testFuzz_settlement_paysFeeExactlyOnce(uint128 price, uint32 delay, address validator) public {
-        VM.assume(validator != address(this) && validator != address(_market) && validator != address(0));
-        // Around the deadline, half on each side, so both outcomes are exercised.
-        delay = delay % (2 * uint32(_DURATION) + 1);
-        _registry.setPrice(_modelId, price);
-        uint256 requestId = _open();
-        uint64 deadline = _market.request(requestId).deadline;
+    function testFuzz_settlement_paysFeeExactlyOnce(uint128 price, uint32 delay) public {
+        delay = delay % (2 * uint32(TTL) + 1);
+        VM.prank(MODEL_OWNER);
+        registry.setPrice(modelId, price);
+        VM.prank(REQUESTER);
+        uint256 requestId = market.requestInference(modelId, COMMITMENT, "", uint64(block.timestamp) + TTL, price);
+        uint64 deadline = market.request(requestId).deadline;
         VM.warp(block.timestamp + delay);
 
         if (block.timestamp <= deadline) {
-            VM.prank(validator);
-            _market.fulfil(requestId, 7, _proof);
+            fulfilAs(VALIDATOR, requestId);
             VM.expectRevert(
                 abi.encodeWithSelector(
-                    IInferenceMarket.InferenceMarketRequestNotOpen.selector,
+                    IInferenceMarket.InferenceMarketWrongStatus.selector,
                     requestId,
                     IInferenceMarket.RequestStatus.Fulfilled
                 )
             );
-            _market.refund(requestId);
-            _check(_market.balanceOf(validator) == price, "validator paid");
-            _check(_market.balanceOf(address(this)) == 0, "requester not refunded");
+            market.refund(requestId);
+            check(market.balanceOf(REQUESTER) == 0, "requester not refunded");
         } else {
             VM.expectRevert(
                 abi.encodeWithSelector(IInferenceMarket.InferenceMarketDeadlinePassed.selector, requestId, deadline)
             );
-            VM.prank(validator);
-            _market.fulfil(requestId, 7, _proof);
-            _market.refund(requestId);
-            _check(_market.balanceOf(validator) == 0, "validator not paid");
-            _check(_market.balanceOf(address(this)) == price, "requester refunded");
+            fulfilAs(VALIDATOR, requestId);
+            market.refund(requestId);
+            check(market.balanceOf(VALIDATOR) == 0, "validator not paid");
+            check(market.balanceOf(REQUESTER) == price, "requester refunded");
         }
-        _check(_token.balanceOf(address(_market)) == price, "escrow holds the fee");
+        (uint256 escrowed, uint256 credited, uint256 protocolFees) = market.feeAccounts();
+        check(escrowed == 0 && credited + protocolFees == price, "paid once");
+        check(heldEqualsAccounts(), "accounts");
     }
 
-    function _open() private returns (uint256) {
-        return _market.requestInference(_modelId, _COMMITMENT, "", uint64(block.timestamp) + _DURATION);
+    function test_refund_revertsBeforeTheDeadline() public {
+        uint256 requestId = open();
+        uint64 deadline = market.request(requestId).deadline;
+        VM.warp(deadline);
+        VM.expectRevert(
+            abi.encodeWithSelector(IInferenceMarket.InferenceMarketDeadlineNotReached.selector, requestId, deadline)
+        );
+        market.refund(requestId);
     }
 
-    function _check(bool condition, string memory what) private pure {
-        if (!condition) revert AssertionFailed(what);
+    function test_refund_slashesAClaimerThatMissedTheDeadline() public {
+        uint256 requestId = open();
+        claimAs(VALIDATOR, requestId);
+        VM.warp(market.request(requestId).deadline + 1);
+        market.refund(requestId);
+        check(market.balanceOf(REQUESTER) == PRICE, "fee refunded");
+        check(market.stakeCreditOf(REQUESTER) == BOND, "bond to the requester");
+        check(market.stakeOf(VALIDATOR).amount == MIN_STAKE - BOND, "claimer slashed");
+
+        uint256 feeBefore = feeToken.balanceOf(REQUESTER);
+        uint256 stakeBefore = stakeToken.balanceOf(REQUESTER);
+        VM.prank(REQUESTER);
+        market.withdraw();
+        check(feeToken.balanceOf(REQUESTER) == feeBefore + PRICE, "fee withdrawn");
+        check(stakeToken.balanceOf(REQUESTER) == stakeBefore + BOND, "bond withdrawn");
+        check(heldEqualsAccounts(), "accounts");
+    }
+
+    function test_refund_releasesTheBondWhenAPauseOverlappedTheClaim() public {
+        uint256 requestId = open();
+        claimAs(VALIDATOR, requestId);
+        market.pause();
+        VM.warp(block.timestamp + 5 minutes);
+        market.unpause();
+        VM.warp(market.request(requestId).deadline + 1);
+        market.refund(requestId);
+        check(market.stakeOf(VALIDATOR).amount == MIN_STAKE && market.stakeOf(VALIDATOR).bonded == 0, "released");
+        check(market.stakeCreditOf(REQUESTER) == 0, "nothing slashed");
+    }
+
+    // ------------------------------------------------------------ pause
+
+    function test_pause_blocksNewWorkButNeverRefundsWithdrawalsOrUnstaking() public {
+        uint256 done = open();
+        fulfilAs(VALIDATOR, done);
+        uint256 pending = open();
+        market.pause();
+
+        bytes memory paused = abi.encodeWithSelector(Pausable.EnforcedPause.selector);
+        VM.expectRevert(paused);
+        market.requestInference(modelId, COMMITMENT, "", uint64(block.timestamp) + TTL, PRICE);
+        VM.expectRevert(paused);
+        claimAs(VALIDATOR, pending);
+        VM.expectRevert(paused);
+        fulfilAs(VALIDATOR, pending);
+        VM.expectRevert(paused);
+        market.attest(modelId, COMMITMENT, OUTPUT, proof);
+
+        VM.prank(VALIDATOR);
+        market.withdraw();
+        VM.prank(VALIDATOR);
+        market.unstake(1);
+        VM.warp(market.request(pending).deadline + 1);
+        market.refund(pending);
+        check(market.balanceOf(REQUESTER) == PRICE, "refunded while paused");
+    }
+
+    function test_pause_isGovernanceOnly() public {
+        VM.expectRevert(abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, NOBODY));
+        VM.prank(NOBODY);
+        market.pause();
+        market.pause();
+        VM.expectRevert(abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, NOBODY));
+        VM.prank(NOBODY);
+        market.unpause();
+    }
+
+    // ------------------------------------------------------------ withdraw and protocol fees
+
+    function test_withdraw_revertsWithNothingCredited() public {
+        VM.expectRevert(abi.encodeWithSelector(IInferenceMarket.InferenceMarketNothingToWithdraw.selector, NOBODY));
+        VM.prank(NOBODY);
+        market.withdraw();
+    }
+
+    function test_claimProtocolFees_paysGovernanceOnce() public {
+        fulfilAs(VALIDATOR, open());
+        uint256 expected = (PRICE * 500) / 10_000;
+        VM.expectRevert(abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, NOBODY));
+        VM.prank(NOBODY);
+        market.claimProtocolFees(NOBODY);
+        VM.expectRevert(IInferenceMarket.InferenceMarketZeroAddress.selector);
+        market.claimProtocolFees(address(0));
+
+        uint256 before = feeToken.balanceOf(MODEL_OWNER);
+        market.claimProtocolFees(MODEL_OWNER);
+        check(feeToken.balanceOf(MODEL_OWNER) == before + expected, "protocol fees paid");
+        VM.expectRevert(
+            abi.encodeWithSelector(IInferenceMarket.InferenceMarketNothingToWithdraw.selector, MODEL_OWNER)
+        );
+        market.claimProtocolFees(MODEL_OWNER);
+        check(heldEqualsAccounts(), "accounts");
+    }
+
+    // ------------------------------------------------------------ attestations
+
+    function test_attest_bindsRequestZeroAndIsIdempotent() public {
+        verifier.expectPublicSignals([COMMITMENT, OUTPUT, market.binding(0, NOBODY)]);
+        VM.prank(NOBODY);
+        uint256 at = market.attest(modelId, COMMITMENT, OUTPUT, proof);
+        check(at == block.number && market.isAttested(modelId, COMMITMENT, OUTPUT), "recorded");
+        check(!market.isAttested(modelId, COMMITMENT, OUTPUT + 1), "only this output");
+
+        VM.warp(block.timestamp + 1);
+        VM.prank(NOBODY);
+        check(market.attest(modelId, COMMITMENT, OUTPUT, proof) == at, "first block kept");
+
+        // The same proof from another account binds another prover.
+        VM.expectRevert(
+            abi.encodeWithSelector(IInferenceAttestations.InferenceAttestationsInvalidProof.selector, modelId)
+        );
+        VM.prank(VALIDATOR);
+        market.attest(modelId, COMMITMENT, OUTPUT, proof);
+    }
+
+    function testFuzz_attest_revertsOnNonCanonicalValues(uint256 value) public {
+        VM.assume(value >= _R);
+        VM.expectRevert(
+            abi.encodeWithSelector(IInferenceAttestations.InferenceAttestationsNonCanonical.selector, value)
+        );
+        market.attest(modelId, value, OUTPUT, proof);
+        VM.expectRevert(
+            abi.encodeWithSelector(IInferenceAttestations.InferenceAttestationsNonCanonical.selector, value)
+        );
+        market.attest(modelId, COMMITMENT, value, proof);
+    }
+
+    function test_attest_revertsOnUnknownModel() public {
+        VM.expectRevert(abi.encodeWithSelector(IInferenceAttestations.InferenceAttestationsUnknownModel.selector, 9));
+        market.attest(9, COMMITMENT, OUTPUT, proof);
     }
 }

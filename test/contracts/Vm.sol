@@ -12,11 +12,17 @@ interface Vm {
 
     function prank(address msgSender) external;
 
+    function startPrank(address msgSender) external;
+
+    function stopPrank() external;
+
     function chainId(uint256 newChainId) external;
 
     function assume(bool condition) external pure;
 
     function expectRevert(bytes calldata revertData) external;
+
+    function expectRevert(bytes4 revertData) external;
 }
 
 /// @dev keccak256("hevm cheat code") truncated to an address.

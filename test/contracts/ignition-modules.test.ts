@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { network } from "hardhat";
 
-import PoiModule from "../../deploy/modules/Poi.js";
+import PoiModule, { DEFAULT_MARKET_PARAMS } from "../../deploy/modules/Poi.js";
 import PoiDevModule from "../../deploy/modules/PoiDev.js";
 
 const { ethers, ignition } = await network.create();
@@ -14,19 +14,31 @@ describe("Ignition modules", function () {
     });
 
     expect(await registry.owner()).to.equal(governance.address);
+    expect(await market.owner()).to.equal(governance.address);
     expect(await market.registry()).to.equal(await registry.getAddress());
     expect(await market.feeToken()).to.equal(await token.getAddress());
+    expect(await market.stakeToken()).to.equal(await token.getAddress());
     expect(await token.symbol()).to.equal("POIT");
+    const params = await market.params();
+    expect(params.protocolFeeBps).to.equal(DEFAULT_MARKET_PARAMS.protocolFeeBps);
+    expect(params.unbondingDelay).to.equal(DEFAULT_MARKET_PARAMS.unbondingDelay);
+    expect(params.claimBond).to.equal(DEFAULT_MARKET_PARAMS.claimBond);
   });
 
   it("Poi deploys around an existing fee token, owned by the deployer by default", async function () {
     const [deployer] = await ethers.getSigners();
     const existing = await ethers.deployContract("TestToken");
+    const stake = await ethers.deployContract("TestToken");
     const { registry, market } = await ignition.deploy(PoiModule, {
-      parameters: { Poi: { feeToken: await existing.getAddress() } },
+      parameters: {
+        Poi: { feeToken: await existing.getAddress(), stakeToken: await stake.getAddress(), protocolFeeBps: 50n },
+      },
     });
 
     expect(await registry.owner()).to.equal(deployer.address);
+    expect(await market.owner()).to.equal(deployer.address);
     expect(await market.feeToken()).to.equal(await existing.getAddress());
+    expect(await market.stakeToken()).to.equal(await stake.getAddress());
+    expect((await market.params()).protocolFeeBps).to.equal(50n);
   });
 });

@@ -1,6 +1,8 @@
 import { expect } from "chai";
+import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
 import type { AddressLike, BigNumberish } from "ethers";
 import { network } from "hardhat";
+import type { InferenceMarket } from "../../types/ethers-contracts/index.js";
 
 const { ethers, networkHelpers } = await network.create();
 const { time } = networkHelpers;
@@ -24,15 +26,49 @@ function expectedBinding(chainId: bigint, market: string, requestId: bigint, pro
   return BigInt(ethers.keccak256(encoded)) % R;
 }
 
+/**
+ * Market parameters for these tests: no protocol fee and no royalty, so a fulfilment credits the
+ * whole fee to the validator (the split is tested on its own, and fuzzed in InferenceMarket.t.sol).
+ */
+const PARAMS = {
+  protocolFeeBps: 0n,
+  royaltyBps: 0n,
+  claimWindow: 600n,
+  maxRequestTtl: 86_400n,
+  unbondingDelay: 172_800n,
+  minStake: 100n * 10n ** 18n,
+  claimBond: 10n * 10n ** 18n,
+};
+
+/** Constructor arguments of a market over `registry` and `feeToken`, staking in a fresh token. */
+async function marketArgs(registry: { getAddress(): Promise<string> }, feeToken: { getAddress(): Promise<string> }) {
+  const [governance] = await ethers.getSigners();
+  const stakeToken = await ethers.deployContract("TestToken");
+  return [
+    await registry.getAddress(),
+    await feeToken.getAddress(),
+    await stakeToken.getAddress(),
+    governance.address,
+    PARAMS,
+  ];
+}
+
+/** Stakes `minStake` of the market's stake token for each validator. */
+async function stakeAll(market: InferenceMarket, validators: HardhatEthersSigner[]) {
+  const stakeToken = await ethers.getContractAt("TestToken", await market.stakeToken());
+  for (const v of validators) {
+    await stakeToken.mint(v.address, 10n * PARAMS.minStake);
+    await stakeToken.connect(v).approve(await market.getAddress(), ethers.MaxUint256);
+    await market.connect(v).stake(PARAMS.minStake);
+  }
+}
+
 async function deployMarket() {
   const [governance, modelOwner, requester, validator, other] = await ethers.getSigners();
   const registry = await ethers.deployContract("ModelRegistry", [governance.address]);
   const token = await ethers.deployContract("TestToken");
   const verifier = await ethers.deployContract("SettableVerifier", [true]);
-  const market = await ethers.deployContract("InferenceMarket", [
-    await registry.getAddress(),
-    await token.getAddress(),
-  ]);
+  const market = await ethers.deployContract("InferenceMarket", await marketArgs(registry, token));
   await registry.registerModel(await verifier.getAddress(), VK_HASH, modelOwner.address, PRICE);
   const modelId = 1n;
 
@@ -40,6 +76,7 @@ async function deployMarket() {
     await token.mint(account.address, 1000n * PRICE);
     await token.connect(account).approve(await market.getAddress(), ethers.MaxUint256);
   }
+  await stakeAll(market, [validator, other]);
   return { registry, token, verifier, market, modelId, governance, modelOwner, requester, validator, other };
 }
 
@@ -47,7 +84,7 @@ async function deployMarket() {
 async function deployWithRequest() {
   const fixture = await deployMarket();
   const deadline = BigInt((await time.latest()) + HOUR);
-  await fixture.market.connect(fixture.requester).requestInference(fixture.modelId, COMMITMENT, INPUT, deadline);
+  await fixture.market.connect(fixture.requester).requestInference(fixture.modelId, COMMITMENT, INPUT, deadline, PRICE);
   return { ...fixture, requestId: 1n, deadline };
 }
 
@@ -65,15 +102,24 @@ describe("InferenceMarket", function () {
     });
 
     it("refuses zero addresses", async function () {
-      const { registry, token } = await networkHelpers.loadFixture(deployMarket);
+      const { registry, token, governance } = await networkHelpers.loadFixture(deployMarket);
       const factory = await ethers.getContractFactory("InferenceMarket");
-      const cases: [AddressLike, AddressLike][] = [
-        [ethers.ZeroAddress, await token.getAddress()],
-        [await registry.getAddress(), ethers.ZeroAddress],
+      const [reg, tok] = [await registry.getAddress(), await token.getAddress()];
+      const zero = ethers.ZeroAddress;
+      const cases: [AddressLike, AddressLike, AddressLike][] = [
+        [zero, tok, tok],
+        [reg, zero, tok],
+        [reg, tok, zero],
       ];
-      for (const [reg, tok] of cases) {
-        await expect(factory.deploy(reg, tok)).to.be.revertedWithCustomError(factory, "InferenceMarketZeroAddress");
+      for (const [r, f, st] of cases) {
+        await expect(factory.deploy(r, f, st, governance.address, PARAMS)).to.be.revertedWithCustomError(
+          factory,
+          "InferenceMarketZeroAddress",
+        );
       }
+      await expect(factory.deploy(reg, tok, tok, zero, PARAMS))
+        .to.be.revertedWithCustomError(factory, "OwnableInvalidOwner")
+        .withArgs(zero);
     });
   });
 
@@ -81,7 +127,7 @@ describe("InferenceMarket", function () {
     it("escrows the fee, stores the request and emits the input in the event only", async function () {
       const { market, token, requester, modelId } = await networkHelpers.loadFixture(deployMarket);
       const deadline = await inAnHour();
-      const tx = market.connect(requester).requestInference(modelId, COMMITMENT, INPUT, deadline);
+      const tx = market.connect(requester).requestInference(modelId, COMMITMENT, INPUT, deadline, PRICE);
 
       await expect(tx)
         .to.emit(market, "InferenceRequested")
@@ -103,8 +149,10 @@ describe("InferenceMarket", function () {
     it("assigns ids incrementally and returns them", async function () {
       const { market, requester, modelId } = await networkHelpers.loadFixture(deployWithRequest);
       const deadline = await inAnHour();
-      expect(await market.connect(requester).requestInference.staticCall(modelId, 2n, "0x", deadline)).to.equal(2n);
-      await market.connect(requester).requestInference(modelId, 2n, "0x", deadline);
+      expect(await market.connect(requester).requestInference.staticCall(modelId, 2n, "0x", deadline, PRICE)).to.equal(
+        2n,
+      );
+      await market.connect(requester).requestInference(modelId, 2n, "0x", deadline, PRICE);
       expect(await market.requestCount()).to.equal(2n);
     });
 
@@ -122,7 +170,7 @@ describe("InferenceMarket", function () {
         await networkHelpers.loadFixture(deployMarket);
       await registry.connect(modelOwner).setPrice(modelId, 0n);
       const deadline = await inAnHour();
-      const tx = market.connect(requester).requestInference(modelId, COMMITMENT, INPUT, deadline);
+      const tx = market.connect(requester).requestInference(modelId, COMMITMENT, INPUT, deadline, PRICE);
       await expect(tx)
         .to.emit(market, "InferenceRequested")
         .withArgs(1n, modelId, requester.address, COMMITMENT, 0n, deadline, INPUT);
@@ -132,7 +180,7 @@ describe("InferenceMarket", function () {
     it("refuses an unknown model", async function () {
       const { market, requester } = await networkHelpers.loadFixture(deployMarket);
       for (const id of [0n, 2n]) {
-        await expect(market.connect(requester).requestInference(id, COMMITMENT, INPUT, await inAnHour()))
+        await expect(market.connect(requester).requestInference(id, COMMITMENT, INPUT, await inAnHour(), PRICE))
           .to.be.revertedWithCustomError(market, "InferenceMarketUnknownModel")
           .withArgs(id);
       }
@@ -141,7 +189,7 @@ describe("InferenceMarket", function () {
     it("refuses an inactive model", async function () {
       const { market, registry, modelOwner, requester, modelId } = await networkHelpers.loadFixture(deployMarket);
       await registry.connect(modelOwner).setActive(modelId, false);
-      await expect(market.connect(requester).requestInference(modelId, COMMITMENT, INPUT, await inAnHour()))
+      await expect(market.connect(requester).requestInference(modelId, COMMITMENT, INPUT, await inAnHour(), PRICE))
         .to.be.revertedWithCustomError(market, "InferenceMarketModelInactive")
         .withArgs(modelId);
     });
@@ -149,7 +197,7 @@ describe("InferenceMarket", function () {
     it("refuses a zero or non-canonical input commitment", async function () {
       const { market, requester, modelId } = await networkHelpers.loadFixture(deployMarket);
       for (const bad of [0n, R, R + 1n, ethers.MaxUint256]) {
-        await expect(market.connect(requester).requestInference(modelId, bad, INPUT, await inAnHour()))
+        await expect(market.connect(requester).requestInference(modelId, bad, INPUT, await inAnHour(), PRICE))
           .to.be.revertedWithCustomError(market, "InferenceMarketInvalidInputCommitment")
           .withArgs(bad);
       }
@@ -157,7 +205,7 @@ describe("InferenceMarket", function () {
 
     it("accepts the largest canonical commitment r - 1", async function () {
       const { market, requester, modelId } = await networkHelpers.loadFixture(deployMarket);
-      await expect(market.connect(requester).requestInference(modelId, R - 1n, INPUT, await inAnHour())).to.emit(
+      await expect(market.connect(requester).requestInference(modelId, R - 1n, INPUT, await inAnHour(), PRICE)).to.emit(
         market,
         "InferenceRequested",
       );
@@ -169,7 +217,7 @@ describe("InferenceMarket", function () {
       // The next block is mined at now + 1, so `now + 1` is "not in the future" too.
       for (const deadline of [0n, now, now + 1n]) {
         await time.setNextBlockTimestamp(now + 1n);
-        await expect(market.connect(requester).requestInference(modelId, COMMITMENT, INPUT, deadline))
+        await expect(market.connect(requester).requestInference(modelId, COMMITMENT, INPUT, deadline, PRICE))
           .to.be.revertedWithCustomError(market, "InferenceMarketInvalidDeadline")
           .withArgs(deadline);
       }
@@ -179,23 +227,20 @@ describe("InferenceMarket", function () {
       const { market, token, validator, modelId } = await networkHelpers.loadFixture(deployMarket);
       await token.mint(validator.address, PRICE);
       await expect(
-        market.connect(validator).requestInference(modelId, COMMITMENT, INPUT, await inAnHour()),
+        market.connect(validator).requestInference(modelId, COMMITMENT, INPUT, await inAnHour(), PRICE),
       ).to.be.revertedWithCustomError(token, "ERC20InsufficientAllowance");
     });
 
     it("refuses a fee-on-transfer token", async function () {
       const { registry, requester } = await networkHelpers.loadFixture(deployMarket);
       const fot = await ethers.deployContract("FeeOnTransferToken");
-      const market = await ethers.deployContract("InferenceMarket", [
-        await registry.getAddress(),
-        await fot.getAddress(),
-      ]);
+      const market = await ethers.deployContract("InferenceMarket", await marketArgs(registry, fot));
       await fot.mint(requester.address, 10n * PRICE);
       await fot.connect(requester).approve(await market.getAddress(), ethers.MaxUint256);
       const received = PRICE - PRICE / 100n;
 
-      await expect(market.connect(requester).requestInference(1n, COMMITMENT, INPUT, await inAnHour()))
-        .to.be.revertedWithCustomError(market, "InferenceMarketFeeMismatch")
+      await expect(market.connect(requester).requestInference(1n, COMMITMENT, INPUT, await inAnHour(), PRICE))
+        .to.be.revertedWithCustomError(market, "InferenceMarketTransferMismatch")
         .withArgs(PRICE, received);
       expect(await fot.balanceOf(await market.getAddress())).to.equal(0n);
       expect(await market.requestCount()).to.equal(0n);
@@ -207,10 +252,10 @@ describe("InferenceMarket", function () {
       const { market, validator, requestId } = await networkHelpers.loadFixture(deployWithRequest);
       await expect(market.connect(validator).fulfil(requestId, OUTPUT, PROOF))
         .to.emit(market, "InferenceFulfilled")
-        .withArgs(requestId, validator.address, OUTPUT);
+        .withArgs(requestId, validator.address, OUTPUT, PRICE, 0n, 0n);
 
       const req = await market.request(requestId);
-      expect(req.status).to.equal(2n); // Fulfilled
+      expect(req.status).to.equal(3n); // Fulfilled
       expect(req.validator).to.equal(validator.address);
       expect(req.output).to.equal(OUTPUT);
       expect(await market.balanceOf(validator.address)).to.equal(PRICE);
@@ -240,7 +285,7 @@ describe("InferenceMarket", function () {
       const { market, verifier, requester, validator, modelId, requestId } =
         await networkHelpers.loadFixture(deployWithRequest);
       // Same commitment, so only the binding tells the two requests apart.
-      await market.connect(requester).requestInference(modelId, COMMITMENT, INPUT, await inAnHour());
+      await market.connect(requester).requestInference(modelId, COMMITMENT, INPUT, await inAnHour(), PRICE);
       await verifier.expectPublicSignals([COMMITMENT, OUTPUT, await market.binding(requestId, validator.address)]);
 
       await expect(market.connect(validator).fulfil(2n, OUTPUT, PROOF))
@@ -283,8 +328,8 @@ describe("InferenceMarket", function () {
       await market.connect(validator).fulfil(requestId, OUTPUT, PROOF);
       for (const account of [validator, other]) {
         await expect(market.connect(account).fulfil(requestId, OUTPUT, PROOF))
-          .to.be.revertedWithCustomError(market, "InferenceMarketRequestNotOpen")
-          .withArgs(requestId, 2n);
+          .to.be.revertedWithCustomError(market, "InferenceMarketWrongStatus")
+          .withArgs(requestId, 3n);
       }
       expect(await market.balanceOf(validator.address)).to.equal(PRICE);
     });
@@ -293,7 +338,7 @@ describe("InferenceMarket", function () {
       const { market, validator } = await networkHelpers.loadFixture(deployWithRequest);
       for (const id of [0n, 2n]) {
         await expect(market.connect(validator).fulfil(id, OUTPUT, PROOF))
-          .to.be.revertedWithCustomError(market, "InferenceMarketRequestNotOpen")
+          .to.be.revertedWithCustomError(market, "InferenceMarketWrongStatus")
           .withArgs(id, 0n);
       }
     });
@@ -317,8 +362,8 @@ describe("InferenceMarket", function () {
       await time.increaseTo(deadline + 1n);
       await market.refund(requestId);
       await expect(market.connect(validator).fulfil(requestId, OUTPUT, PROOF))
-        .to.be.revertedWithCustomError(market, "InferenceMarketRequestNotOpen")
-        .withArgs(requestId, 3n);
+        .to.be.revertedWithCustomError(market, "InferenceMarketWrongStatus")
+        .withArgs(requestId, 4n);
     });
 
     it("still settles an open request after the model is deactivated", async function () {
@@ -347,7 +392,7 @@ describe("InferenceMarket", function () {
       await expect(market.connect(other).refund(requestId))
         .to.emit(market, "InferenceRefunded")
         .withArgs(requestId, requester.address, PRICE);
-      expect((await market.request(requestId)).status).to.equal(3n); // Refunded
+      expect((await market.request(requestId)).status).to.equal(4n); // Refunded
       expect(await market.balanceOf(requester.address)).to.equal(PRICE);
       expect(await market.balanceOf(other.address)).to.equal(0n);
     });
@@ -357,8 +402,8 @@ describe("InferenceMarket", function () {
       await time.increaseTo(deadline + 1n);
       await market.refund(requestId);
       await expect(market.refund(requestId))
-        .to.be.revertedWithCustomError(market, "InferenceMarketRequestNotOpen")
-        .withArgs(requestId, 3n);
+        .to.be.revertedWithCustomError(market, "InferenceMarketWrongStatus")
+        .withArgs(requestId, 4n);
     });
 
     it("refuses a fulfilled request, so the fee is paid out once", async function () {
@@ -366,15 +411,15 @@ describe("InferenceMarket", function () {
       await market.connect(validator).fulfil(requestId, OUTPUT, PROOF);
       await time.increaseTo(deadline + 1n);
       await expect(market.refund(requestId))
-        .to.be.revertedWithCustomError(market, "InferenceMarketRequestNotOpen")
-        .withArgs(requestId, 2n);
+        .to.be.revertedWithCustomError(market, "InferenceMarketWrongStatus")
+        .withArgs(requestId, 3n);
       expect(await market.balanceOf(requester.address)).to.equal(0n);
     });
 
     it("refuses a request that does not exist", async function () {
       const { market } = await networkHelpers.loadFixture(deployWithRequest);
       await expect(market.refund(9n))
-        .to.be.revertedWithCustomError(market, "InferenceMarketRequestNotOpen")
+        .to.be.revertedWithCustomError(market, "InferenceMarketWrongStatus")
         .withArgs(9n, 0n);
     });
   });
@@ -385,7 +430,7 @@ describe("InferenceMarket", function () {
       await market.connect(validator).fulfil(requestId, OUTPUT, PROOF);
 
       const tx = market.connect(validator).withdraw();
-      await expect(tx).to.emit(market, "Withdrawn").withArgs(validator.address, PRICE);
+      await expect(tx).to.emit(market, "Withdrawn").withArgs(validator.address, PRICE, 0n);
       await expect(tx).to.changeTokenBalances(ethers, token, [validator, market], [PRICE, -PRICE]);
       expect(await market.balanceOf(validator.address)).to.equal(0n);
 
@@ -412,7 +457,9 @@ describe("InferenceMarket", function () {
       const { market, token, requester, validator, other, modelId } = await networkHelpers.loadFixture(deployMarket);
       const deadline = await inAnHour();
       for (let i = 0; i < 4; i++) {
-        await market.connect(i % 2 === 0 ? requester : other).requestInference(modelId, BigInt(i + 1), "0x", deadline);
+        await market
+          .connect(i % 2 === 0 ? requester : other)
+          .requestInference(modelId, BigInt(i + 1), "0x", deadline, PRICE);
       }
       await market.connect(validator).fulfil(1n, OUTPUT, PROOF);
       await market.connect(validator).fulfil(2n, OUTPUT, PROOF);
@@ -430,14 +477,100 @@ describe("InferenceMarket", function () {
     });
   });
 
+  describe("staking, claims, fee split and pause (events)", function () {
+    it("stake, unstake and withdrawStake emit their events and move the stake token", async function () {
+      const { market, validator } = await networkHelpers.loadFixture(deployMarket);
+      const stakeToken = await ethers.getContractAt("TestToken", await market.stakeToken());
+      await expect(market.connect(validator).stake(5n)).to.emit(market, "Staked").withArgs(validator.address, 5n);
+      const endsAt = BigInt((await time.latest()) + 1) + PARAMS.unbondingDelay;
+      await time.setNextBlockTimestamp(endsAt - PARAMS.unbondingDelay);
+      await expect(market.connect(validator).unstake(5n))
+        .to.emit(market, "UnstakeStarted")
+        .withArgs(validator.address, 5n, endsAt);
+      await time.increaseTo(endsAt);
+      await expect(market.connect(validator).withdrawStake()).to.changeTokenBalance(ethers, stakeToken, validator, 5n);
+    });
+
+    it("claim emits InferenceClaimed; a missed claim is slashed to the requester on refund", async function () {
+      const { market, requester, validator, requestId, deadline } = await networkHelpers.loadFixture(deployWithRequest);
+      const claimAt = BigInt((await time.latest()) + 1);
+      await time.setNextBlockTimestamp(claimAt);
+      await expect(market.connect(validator).claim(requestId))
+        .to.emit(market, "InferenceClaimed")
+        .withArgs(requestId, validator.address, PARAMS.claimBond, claimAt + PARAMS.claimWindow);
+      expect((await market.request(requestId)).status).to.equal(2n); // Claimed
+      await time.increaseTo(deadline + 1n);
+      await expect(market.refund(requestId))
+        .to.emit(market, "BondSlashed")
+        .withArgs(requestId, validator.address, requester.address, PARAMS.claimBond);
+      const stakeToken = await ethers.getContractAt("TestToken", await market.stakeToken());
+      await expect(market.connect(requester).withdraw())
+        .to.emit(market, "Withdrawn")
+        .withArgs(requester.address, PRICE, PARAMS.claimBond);
+      expect(await stakeToken.balanceOf(requester.address)).to.equal(PARAMS.claimBond);
+    });
+
+    it("the claimer's own fulfilment releases its bond", async function () {
+      const { market, validator, requestId } = await networkHelpers.loadFixture(deployWithRequest);
+      await market.connect(validator).claim(requestId);
+      await expect(market.connect(validator).fulfil(requestId, OUTPUT, PROOF))
+        .to.emit(market, "BondReleased")
+        .withArgs(requestId, validator.address, PARAMS.claimBond);
+      expect((await market.stakeOf(validator.address)).bonded).to.equal(0n);
+    });
+
+    it("splits the fee between validator, model owner and protocol, and pays governance the protocol share", async function () {
+      const { market, token, governance, modelOwner, validator, requestId } =
+        await networkHelpers.loadFixture(deployWithRequest);
+      await expect(
+        market.connect(governance).setParams({ ...PARAMS, protocolFeeBps: 1_000n, royaltyBps: 3_000n }),
+      ).to.emit(market, "ParamsSet");
+      await expect(market.connect(validator).fulfil(requestId, OUTPUT, PROOF))
+        .to.emit(market, "InferenceFulfilled")
+        .withArgs(requestId, validator.address, OUTPUT, (PRICE * 6n) / 10n, (PRICE * 3n) / 10n, PRICE / 10n);
+      expect(await market.balanceOf(modelOwner.address)).to.equal((PRICE * 3n) / 10n);
+      await expect(market.connect(governance).claimProtocolFees(governance.address))
+        .to.emit(market, "ProtocolFeesClaimed")
+        .withArgs(governance.address, PRICE / 10n);
+      expect(await token.balanceOf(governance.address)).to.equal(PRICE / 10n);
+    });
+
+    it("refuses fee caps above 10% (protocol) and 30% (royalty)", async function () {
+      const { market, governance } = await networkHelpers.loadFixture(deployMarket);
+      for (const bad of [
+        { ...PARAMS, protocolFeeBps: 1_001n },
+        { ...PARAMS, royaltyBps: 3_001n },
+        { ...PARAMS, unbondingDelay: PARAMS.maxRequestTtl },
+      ]) {
+        await expect(market.connect(governance).setParams(bad)).to.be.revertedWithCustomError(
+          market,
+          "InferenceMarketInvalidParams",
+        );
+      }
+    });
+
+    it("pause blocks requests and fulfilments but not refunds", async function () {
+      const { market, governance, requester, validator, modelId, requestId, deadline } =
+        await networkHelpers.loadFixture(deployWithRequest);
+      await market.connect(governance).pause();
+      await expect(
+        market.connect(requester).requestInference(modelId, COMMITMENT, INPUT, await inAnHour(), PRICE),
+      ).to.be.revertedWithCustomError(market, "EnforcedPause");
+      await expect(market.connect(validator).fulfil(requestId, OUTPUT, PROOF)).to.be.revertedWithCustomError(
+        market,
+        "EnforcedPause",
+      );
+      await time.increaseTo(deadline + 1n);
+      await expect(market.refund(requestId)).to.emit(market, "InferenceRefunded");
+    });
+  });
+
   describe("re-entrancy through a malicious fee token", function () {
     async function deployReentrant() {
       const { registry, requester, validator, modelId } = await deployMarket();
       const token = await ethers.deployContract("ReentrantToken");
-      const market = await ethers.deployContract("InferenceMarket", [
-        await registry.getAddress(),
-        await token.getAddress(),
-      ]);
+      const market = await ethers.deployContract("InferenceMarket", await marketArgs(registry, token));
+      await stakeAll(market, [validator]);
       await token.mint(requester.address, 10n * PRICE);
       await token.connect(requester).approve(await market.getAddress(), ethers.MaxUint256);
       return { registry, token, market, requester, validator, modelId };
@@ -448,16 +581,16 @@ describe("InferenceMarket", function () {
       const deadline = await inAnHour();
       await token.arm(
         await market.getAddress(),
-        market.interface.encodeFunctionData("requestInference", [modelId, COMMITMENT, INPUT, deadline]),
+        market.interface.encodeFunctionData("requestInference", [modelId, COMMITMENT, INPUT, deadline, PRICE]),
       );
       await expect(
-        market.connect(requester).requestInference(modelId, COMMITMENT, INPUT, deadline),
+        market.connect(requester).requestInference(modelId, COMMITMENT, INPUT, deadline, PRICE),
       ).to.be.revertedWithCustomError(market, "ReentrancyGuardReentrantCall");
     });
 
     it("blocks a callback into the market during withdraw", async function () {
       const { token, market, requester, validator, modelId } = await networkHelpers.loadFixture(deployReentrant);
-      await market.connect(requester).requestInference(modelId, COMMITMENT, INPUT, await inAnHour());
+      await market.connect(requester).requestInference(modelId, COMMITMENT, INPUT, await inAnHour(), PRICE);
       await market.connect(validator).fulfil(1n, OUTPUT, PROOF);
 
       for (const callData of [
@@ -492,10 +625,7 @@ describe("InferenceMarket", function () {
 
     it("differs per request, prover and market", async function () {
       const { market, registry, token, validator, other } = await networkHelpers.loadFixture(deployMarket);
-      const market2 = await ethers.deployContract("InferenceMarket", [
-        await registry.getAddress(),
-        await token.getAddress(),
-      ]);
+      const market2 = await ethers.deployContract("InferenceMarket", await marketArgs(registry, token));
       const values: BigNumberish[] = [
         await market.binding(1n, validator.address),
         await market.binding(2n, validator.address),
@@ -516,9 +646,13 @@ describe("InferenceMarket", function () {
         const registry2 = await otherChain.ethers.deployContract("ModelRegistry", [deployer.address]);
         const token2 = await otherChain.ethers.deployContract("TestToken");
         await otherChain.ethers.deployContract("SettableVerifier", [true]);
+        const stake2 = await otherChain.ethers.deployContract("TestToken");
         const market2 = await otherChain.ethers.deployContract("InferenceMarket", [
           await registry2.getAddress(),
           await token2.getAddress(),
+          await stake2.getAddress(),
+          deployer.address,
+          PARAMS,
         ]);
         expect(await market2.getAddress()).to.equal(await market.getAddress());
         expect((await otherChain.ethers.provider.getNetwork()).chainId).to.equal(4242n);

@@ -9,14 +9,26 @@ import { loadMnist, type Digit } from "../../scripts/model/mnist.ts";
 import { inferQuantized, unpackOutput } from "../../scripts/model/quantized-inference.ts";
 import { buildModel, REFERENCE_MODELS, type BuiltModel } from "../../scripts/pipeline.ts";
 import { Prover, releaseProverThreads, type ProofResult } from "../../scripts/prove/prover.ts";
-import { deployProtocol, type Protocol } from "../../scripts/chain/protocol.ts";
+import { deployProtocol, DEV_MARKET_PARAMS, type Protocol } from "../../scripts/chain/protocol.ts";
 import { postRequest } from "../../scripts/chain/requester.ts";
-import { fulfilRequest, openRequests } from "../../scripts/chain/validator.ts";
+import { ensureStaked, fulfilRequest, openRequests, RequestStatus } from "../../scripts/chain/validator.ts";
 import { requestBinding } from "../../scripts/chain/binding.ts";
 import { readR1cs, firstViolated, type R1cs } from "../helpers/r1cs.ts";
 import { artifactPath } from "../../scripts/setup/manifest.ts";
 
 type Proof8 = [bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint];
+
+/** Order p of the BN254 base field, over which the proof points' coordinates live. */
+const BASE_FIELD = 21888242871839275222246405745257275088696311157297823662689037894645226208583n;
+
+/**
+ * Groth16 proofs are malleable: (-A, -B, C) satisfies the same pairing equation as (A, B, C),
+ * because e(-A, -B) = e(A, B). Negating a point negates its y coordinate(s).
+ */
+function malleate(p: Proof8): Proof8 {
+  const neg = (y: bigint) => (BASE_FIELD - y) % BASE_FIELD;
+  return [p[0], neg(p[1]), p[2], p[3], neg(p[4]), neg(p[5]), p[6], p[7]];
+}
 
 describe("MNIST MLP end to end (real circuit, real proofs, generated verifier)", function () {
   let built: BuiltModel;
@@ -77,6 +89,9 @@ describe("MNIST MLP end to end (real circuit, real proofs, generated verifier)",
     let signers: Awaited<ReturnType<Awaited<ReturnType<typeof network.connect>>["ethers"]["getSigners"]>>;
     let ethersRef: Awaited<ReturnType<typeof network.connect>>["ethers"];
     const price = 10n ** 18n;
+    const protocolFee = (price * DEV_MARKET_PARAMS.protocolFeeBps) / 10_000n;
+    const royalty = (price * DEV_MARKET_PARAMS.royaltyBps) / 10_000n;
+    const validatorShare = price - protocolFee - royalty;
 
     beforeEach(async function () {
       const { ethers } = await network.create();
@@ -90,6 +105,11 @@ describe("MNIST MLP end to end (real circuit, real proofs, generated verifier)",
         price,
       });
       await (await protocol.token.mint(requester.address, 10n * price)).wait();
+      // Validator and thief are both staked: the thief fails on the proof's binding, not on stake.
+      for (const v of [signers[3], signers[4]]) {
+        await (await protocol.token.mint(v.address, DEV_MARKET_PARAMS.minStake)).wait();
+        await ensureStaked(protocol.market, v);
+      }
     });
 
     async function proveFor(requestId: bigint, digit: Digit, prover_: string): Promise<ProofResult> {
@@ -97,8 +117,8 @@ describe("MNIST MLP end to end (real circuit, real proofs, generated verifier)",
       return prover.prove({ pixels: Array.from(digit.pixels), binding });
     }
 
-    it("request -> prove -> fulfil -> withdraw pays the validator exactly the fee", async function () {
-      const [, , requester, validator] = signers;
+    it("request -> prove -> fulfil -> withdraw splits the fee and records the attestation", async function () {
+      const [, modelOwner, requester, validator] = signers;
       const digit = test[512];
       const posted = await postRequest(protocol.market, requester, protocol.modelId, digit.pixels);
       const [open] = await openRequests(protocol.market, protocol.modelId);
@@ -107,12 +127,19 @@ describe("MNIST MLP end to end (real circuit, real proofs, generated verifier)",
       expect(result.predicted).to.equal(inferQuantized(built.quantized, digit.pixels).predicted);
 
       const req = await protocol.market.request(posted.requestId);
-      expect(req.status).to.equal(2n); // Fulfilled
+      expect(req.status).to.equal(RequestStatus.Fulfilled);
       expect(req.output).to.equal(result.output);
-      expect(await protocol.market.balanceOf(validator.address)).to.equal(price);
+      expect(await protocol.market.isAttested(protocol.modelId, posted.inputCommitment, result.output)).to.equal(true);
+      expect(await protocol.market.balanceOf(validator.address)).to.equal(validatorShare);
+      expect(await protocol.market.balanceOf(modelOwner.address)).to.equal(royalty);
       await (await protocol.market.connect(validator).withdraw()).wait();
-      expect(await protocol.token.balanceOf(validator.address)).to.equal(price);
-      expect(await protocol.token.balanceOf(await protocol.market.getAddress())).to.equal(0n);
+      await (await protocol.market.connect(modelOwner).withdraw()).wait();
+      expect(await protocol.token.balanceOf(validator.address)).to.equal(validatorShare);
+      expect(await protocol.token.balanceOf(modelOwner.address)).to.equal(royalty);
+      // What stays: the two validators' stake and the protocol's fee.
+      expect(await protocol.token.balanceOf(await protocol.market.getAddress())).to.equal(
+        2n * DEV_MARKET_PARAMS.minStake + protocolFee,
+      );
       expect(await protocol.token.balanceOf(requester.address)).to.equal(9n * price);
     });
 
@@ -143,7 +170,7 @@ describe("MNIST MLP end to end (real circuit, real proofs, generated verifier)",
       await (
         await protocol.market.connect(validator).fulfil(posted.requestId, p.publicSignals[1], p.calldata as Proof8)
       ).wait();
-      expect(await protocol.market.balanceOf(validator.address)).to.equal(price);
+      expect(await protocol.market.balanceOf(validator.address)).to.equal(validatorShare);
     });
 
     it("rejects a valid proof replayed on another request, and by another prover", async function () {
@@ -186,6 +213,93 @@ describe("MNIST MLP end to end (real circuit, real proofs, generated verifier)",
           [p.publicSignals[0], aliased, p.publicSignals[2]],
         ),
       ).to.equal(false);
+    });
+
+    it("a malleated but valid proof cannot settle an already-settled request a second time", async function () {
+      const [, , requester, validator] = signers;
+      const posted = await postRequest(protocol.market, requester, protocol.modelId, test[400].pixels);
+      const p = await proveFor(posted.requestId, test[400], validator.address);
+      const proof = p.calldata as Proof8;
+      const twin = malleate(proof);
+      expect(twin).to.not.deep.equal(proof);
+      // The twin really is valid: the defence is the request's status, not proof uniqueness.
+      const verifier = await ethersRef.getContractAt("MnistMlpVerifier", protocol.verifier);
+      const pub = p.publicSignals as [bigint, bigint, bigint];
+      const split = (q: Proof8) =>
+        [
+          [q[0], q[1]],
+          [
+            [q[2], q[3]],
+            [q[4], q[5]],
+          ],
+          [q[6], q[7]],
+        ] as [[bigint, bigint], [[bigint, bigint], [bigint, bigint]], [bigint, bigint]];
+      expect(await verifier.verifyProof(...split(twin), pub)).to.equal(true);
+
+      await (await protocol.market.connect(validator).fulfil(posted.requestId, pub[1], proof)).wait();
+      await expect(protocol.market.connect(validator).fulfil(posted.requestId, pub[1], twin))
+        .to.be.revertedWithCustomError(protocol.market, "InferenceMarketWrongStatus")
+        .withArgs(posted.requestId, RequestStatus.Fulfilled);
+      expect(await protocol.market.balanceOf(validator.address)).to.equal(validatorShare);
+    });
+
+    it("rejects a proof replayed on a second deployment of the market", async function () {
+      const [governance, modelOwner, requester, validator] = signers;
+      const other = await deployProtocol(ethersRef, governance, {
+        verifierContract: "MnistMlpVerifier",
+        manifest: built.manifest,
+        modelOwner: modelOwner.address,
+        price,
+      });
+      await (await other.token.mint(requester.address, price)).wait();
+      await (await other.token.mint(validator.address, DEV_MARKET_PARAMS.minStake)).wait();
+      await ensureStaked(other.market, validator);
+      const here = await postRequest(protocol.market, requester, protocol.modelId, test[450].pixels);
+      const there = await postRequest(other.market, requester, other.modelId, test[450].pixels);
+      expect(there.requestId).to.equal(here.requestId);
+      const p = await proveFor(here.requestId, test[450], validator.address);
+      await expect(other.market.connect(validator).fulfil(there.requestId, p.publicSignals[1], p.calldata as Proof8))
+        .to.be.revertedWithCustomError(other.market, "InferenceMarketInvalidProof")
+        .withArgs(there.requestId);
+    });
+
+    it("attest records a proven inference without a request; request and attestation proofs do not mix", async function () {
+      const [, , requester, validator, attester] = signers;
+      const digit = test[600];
+      const ref = inferQuantized(built.quantized, digit.pixels);
+      const market = protocol.market;
+      const attestProof = await prover.prove({
+        pixels: Array.from(digit.pixels),
+        binding: requestBinding(31337n, await market.getAddress(), 0n, attester.address),
+      });
+      expect(await market.isAttested(protocol.modelId, ref.inputCommitment, ref.output)).to.equal(false);
+
+      // An attestation proof (request id 0) cannot settle a request for the same input.
+      const posted = await postRequest(market, requester, protocol.modelId, digit.pixels);
+      await expect(
+        market.connect(attester).fulfil(posted.requestId, ref.output, attestProof.calldata as Proof8),
+      ).to.be.revertedWithCustomError(market, "InferenceMarketInvalidProof");
+
+      await expect(
+        market
+          .connect(attester)
+          .attest(protocol.modelId, ref.inputCommitment, ref.output, attestProof.calldata as Proof8),
+      )
+        .to.emit(market, "InferenceAttested")
+        .withArgs(protocol.modelId, ref.inputCommitment, ref.output, attester.address, 0n);
+      expect(await market.isAttested(protocol.modelId, ref.inputCommitment, ref.output)).to.equal(true);
+      // A wrong output is not attested by the same proof.
+      await expect(
+        market
+          .connect(attester)
+          .attest(protocol.modelId, ref.inputCommitment, ref.output + 1n, attestProof.calldata as Proof8),
+      ).to.be.revertedWithCustomError(market, "InferenceAttestationsInvalidProof");
+
+      // A request proof cannot be passed off as an attestation.
+      const p = await proveFor(posted.requestId, digit, validator.address);
+      await expect(
+        market.connect(validator).attest(protocol.modelId, ref.inputCommitment, ref.output, p.calldata as Proof8),
+      ).to.be.revertedWithCustomError(market, "InferenceAttestationsInvalidProof");
     });
   });
 });
