@@ -166,7 +166,8 @@ export function renderReport(r: BenchResult): string {
         "multiplications for the public signals, and the calldata); the rest is the intrinsic 21,000, the binding hash and the market's " +
         "bookkeeping (request status, fee split credits, bond release, attestation). The pairing check alone " +
         "is 181,000 gas whatever the circuit, so only batching (one verification for K requests) moves it " +
-        "substantially.",
+        "substantially. " +
+        `Later fulfils, whose fee-credit slots are already non-zero, still use ${int(loopGas)} gas.`,
     );
   }
   if (warmMiss > 0) {
@@ -174,19 +175,22 @@ export function renderReport(r: BenchResult): string {
     limits.push(
       `**Warm witness + proof.** The proof is ${(share * 100).toFixed(0)}% of the ${ms(warmTwo)}: snarkjs runs ` +
         "its multi-scalar multiplications and FFTs in WebAssembly (ffjavascript) on its worker threads. With " +
-        `${int(r.model.constraints)} constraints the second thread buys little: a pool of 1 proved in ` +
-        `${ms(median(one.proveMs))}, a pool of 2 in ${ms(median(two.proveMs))}, and the 2-thread witness + proof ` +
-        `used ${ms(median(two.cpuMs))} of CPU, so even a perfect split over two otherwise idle cores would leave ` +
-        `about ${ms(median(two.cpuMs) / 2)}. ` +
-        (loaded
-          ? `This run shared the machine (load average up to ${Math.max(m.loadStart, r.loadEnd).toFixed(1)} on ${m.cores} cores), ` +
-            "which inflates every wall time; the CPU column is the steadier guide. "
-          : "") +
-        "The witness (" +
-        `${ms(median(two.witnessMs))}) includes snarkjs compiling and instantiating the circuit's WebAssembly ` +
-        `on every call (compiling alone takes ${ms(median(two.wasmCompileMs))}). ` +
-        "A native prover (rapidsnark, not installable here), a witness calculator instantiated once and kept, " +
-        "and batching several inferences into one proof are what would close the gap.",
+        `${int(r.model.constraints)} constraints a pool of 1 proved in ${ms(median(one.proveMs))} and a pool of 2 ` +
+        `in ${ms(median(two.proveMs))}. The 2-thread process spent ${ms(median(two.cpuMs))} of CPU on a ` +
+        `${ms(warmTwo)} witness + proof, ${(median(two.cpuMs) / warmTwo).toFixed(2)} cores on average: ` +
+        (median(two.cpuMs) / warmTwo >= 1.3
+          ? "the second thread did share the work. "
+          : loaded
+            ? "the second thread hardly ever ran in parallel. With other work on both cores (load average up to " +
+              `${Math.max(m.loadStart, r.loadEnd).toFixed(1)} on ${m.cores} cores) it had no core to itself, so this ` +
+              "run cannot say how much an idle second core gives; at best it would halve the proof part. "
+            : "the second thread hardly ever ran in parallel, so at this size the proof is bound by one core's " +
+              "WebAssembly speed. ") +
+        `The witness (${ms(median(two.witnessMs))}) is circom's witness calculator in WebAssembly, which ` +
+        "snarkjs's `wtns.calculate` compiles and instantiates again on every call; compiling takes only " +
+        `${ms(median(two.wasmCompileMs))}, so the rest is instantiating and running it. ` +
+        "A native prover (rapidsnark, not installable here) and batching several inferences into one proof " +
+        "are what would close the gap.",
     );
   }
   if (rateMiss > 0) {
@@ -198,7 +202,10 @@ export function renderReport(r: BenchResult): string {
         "event, claiming it and sending the fulfilment to the in-process chain, which shares the same two cores and the " +
         "same Node event loop. One request per proof caps one validator at 60,000 / (witness + proof) ms per " +
         `minute, ${(60_000 / warmTwo).toFixed(0)} here, before any chain work; reaching ${GOALS.perMinute}/min ` +
-        "needs either proofs under 200 ms or batching several requests into one proof and one fulfilment.",
+        "needs a whole settlement in under 200 ms, or batching several requests into one proof and one " +
+        "fulfilment. Proving inside the loop is also slower than in the proving table " +
+        `(${((loop.witnessMs + loop.proveMs) / Math.max(loop.settled, 1)).toFixed(0)} ms against ${ms(warmTwo)}), ` +
+        "because the chain runs in the same process.",
     );
   }
   if (limits.length) lines.push("### What limits the missed goals", "", ...limits.flatMap((l) => [l, ""]));
