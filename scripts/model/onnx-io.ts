@@ -50,7 +50,7 @@ const { AttributeType } = onnx.AttributeProto;
 /** protobufjs decodes int64 fields as numbers or Long objects. */
 type Int64 = number | { toNumber(): number };
 
-function int64ToNumber(v: Int64): number {
+export function int64ToNumber(v: Int64): number {
   const n = typeof v === "number" ? v : v.toNumber();
   if (!Number.isSafeInteger(n)) throw new Error(`integer ${String(v)} is out of range`);
   return n;
@@ -129,7 +129,7 @@ export function mlpToOnnx(model: FloatMlp, options: MlpToOnnxOptions = {}): Uint
   return onnx.ModelProto.encode(proto).finish();
 }
 
-function floatTensor(name: string, dims: number[], values: ArrayLike<number>) {
+export function floatTensor(name: string, dims: number[], values: ArrayLike<number>) {
   // raw_data is little-endian by the ONNX spec; DataView makes that explicit on any host.
   const raw = new Uint8Array(values.length * 4);
   const view = new DataView(raw.buffer);
@@ -137,7 +137,7 @@ function floatTensor(name: string, dims: number[], values: ArrayLike<number>) {
   return onnx.TensorProto.create({ name, dims, dataType: DataType.FLOAT, rawData: raw });
 }
 
-function floatValueInfo(name: string, dims: number[]) {
+export function floatValueInfo(name: string, dims: number[]) {
   return onnx.ValueInfoProto.create({
     name,
     type: onnx.TypeProto.create({
@@ -154,7 +154,7 @@ function floatValueInfo(name: string, dims: number[]) {
 // ---------------------------------------------------------------------------------------------
 // Import
 
-interface Tensor {
+export interface Tensor {
   name: string;
   dims: number[];
   dataType: number;
@@ -382,7 +382,7 @@ interface Node {
   attribute: Attribute[];
 }
 
-interface ValueInfo {
+export interface ValueInfo {
   name: string;
   type: OnnxTypes.ITypeProto | null | undefined;
 }
@@ -419,7 +419,7 @@ function normalizeGraph(g: OnnxTypes.IGraphProto): Graph {
   };
 }
 
-function decodeModel(bytes: Uint8Array, name: string) {
+export function decodeModel(bytes: Uint8Array, name: string) {
   const invalid = (reason: string): never => {
     throw new Error(`"${name}" is not a valid ONNX model: ${reason}`);
   };
@@ -444,7 +444,7 @@ function decodeModel(bytes: Uint8Array, name: string) {
   return model!;
 }
 
-function readTensor(t: OnnxTypes.ITensorProto, fail: (m: string) => never): Tensor {
+export function readTensor(t: OnnxTypes.ITensorProto, fail: (m: string) => never): Tensor {
   const name = t.name ?? "";
   const dims = (t.dims ?? []).map((d) => int64ToNumber(d));
   if (dims.some((d) => d < 0)) fail(`tensor "${name}" has a negative dimension`);
@@ -493,7 +493,7 @@ function readTensor(t: OnnxTypes.ITensorProto, fail: (m: string) => never): Tens
 }
 
 /** The static shape of a graph input or output; any symbolic or unknown dimension is refused. */
-function staticShape(v: ValueInfo, what: string, fail: (m: string) => never): number[] {
+export function staticShape(v: ValueInfo, what: string, fail: (m: string) => never): number[] {
   const tensorType = v.type?.tensorType;
   if (!tensorType) fail(`${what} "${v.name}" is not a tensor`);
   if (tensorType!.elemType !== DataType.FLOAT) {
@@ -542,14 +542,14 @@ function intAttr(attrs: Map<string, Attribute>, name: string, fallback: number):
   return a ? int64ToNumber(a.i) : fallback;
 }
 
-interface NodeCtx {
+export interface NodeCtx {
   where: string;
   constants: Map<string, Tensor>;
   fail: (m: string) => never;
 }
 
 /** A float initializer that a layer uses as weight or bias, checked to be finite. */
-function requireWeight(ctx: NodeCtx, tensorName: string | undefined, role: string): Tensor {
+export function requireWeight(ctx: NodeCtx, tensorName: string | undefined, role: string): Tensor {
   const t = tensorName ? ctx.constants.get(tensorName) : undefined;
   if (!t) {
     ctx.fail(
@@ -567,7 +567,7 @@ function requireWeight(ctx: NodeCtx, tensorName: string | undefined, role: strin
 }
 
 /** Checks a 2-D weight against the layer's input width and returns its output width. */
-function checkMatrix(ctx: NodeCtx, w: Tensor, nIn: number, transposed: boolean): number {
+export function checkMatrix(ctx: NodeCtx, w: Tensor, nIn: number, transposed: boolean): number {
   const expected = transposed ? `[nOut, ${nIn}]` : `[${nIn}, nOut]`;
   const inAxis = transposed ? 1 : 0;
   if (w.dims.length !== 2 || w.dims[inAxis] !== nIn || w.dims[1 - inAxis]! <= 0) {
@@ -580,7 +580,7 @@ function checkMatrix(ctx: NodeCtx, w: Tensor, nIn: number, transposed: boolean):
 }
 
 /** Adds a bias of shape [nOut], [1, nOut] or a broadcast scalar into `bias`. */
-function addBias(ctx: NodeCtx, bias: Float64Array, b: Tensor): void {
+export function addBias(ctx: NodeCtx, bias: Float64Array, b: Tensor): void {
   const nOut = bias.length;
   const count = product(b.dims);
   const shapeOk =
@@ -592,7 +592,7 @@ function addBias(ctx: NodeCtx, bias: Float64Array, b: Tensor): void {
   for (let o = 0; o < nOut; o++) bias[o] = bias[o]! + b.values[count === 1 ? 0 : o]!;
 }
 
-function reshapeTarget(from: number[], target: number[], where: string, fail: (m: string) => never): number[] {
+export function reshapeTarget(from: number[], target: number[], where: string, fail: (m: string) => never): number[] {
   const shape = target.map((d, i) => (d === 0 ? (from[i] ?? fail(`${where}: 0 at axis ${i} has no source dim`)) : d));
   const inferred = shape.filter((d) => d === -1).length;
   if (inferred > 1 || shape.some((d) => d < -1)) fail(`${where} has an invalid target shape [${target.join(", ")}]`);
@@ -606,7 +606,7 @@ function reshapeTarget(from: number[], target: number[], where: string, fail: (m
   return shape;
 }
 
-function transpose(values: Float64Array, rows: number, cols: number): Float64Array {
+export function transpose(values: Float64Array, rows: number, cols: number): Float64Array {
   const out = new Float64Array(values.length);
   for (let r = 0; r < rows; r++) {
     for (let c = 0; c < cols; c++) out[c * rows + r] = values[r * cols + c]!;

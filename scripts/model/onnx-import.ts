@@ -1,0 +1,547 @@
+/**
+ * ONNX import and export for sequential graphs (graph.ts): Conv (with BatchNormalization
+ * folded in), Gemm / MatMul (+ Add for the bias), Relu, MaxPool, AveragePool, Flatten and
+ * Reshape, and the inference no-ops Identity and Dropout.
+ *
+ * Like onnx-io.ts (the MLP-only importer it shares its tensor reading with), this is the trust
+ * boundary between a model file and the circuit generator: it accepts only graphs whose
+ * meaning it models exactly, at batch size 1, and refuses everything else with a message
+ * naming the node, the operator and what to change.
+ */
+import onnxProto from "onnx-proto";
+import type { onnx as OnnxTypes } from "onnx-proto";
+import { outputSide, product, type ConvLayer, type FloatGraph, type GraphLayer } from "./graph.ts";
+import {
+  ONNX_IR_VERSION,
+  ONNX_OPSET,
+  addBias,
+  checkMatrix,
+  decodeModel,
+  floatTensor,
+  floatValueInfo,
+  int64ToNumber,
+  requireWeight,
+  reshapeTarget,
+  readTensor,
+  staticShape,
+  transpose,
+  type NodeCtx,
+  type Tensor,
+} from "./onnx-io.ts";
+
+const { onnx } = onnxProto;
+const { DataType } = onnx.TensorProto;
+const { AttributeType } = onnx.AttributeProto;
+
+export const GRAPH_OPS = [
+  "Conv",
+  "BatchNormalization",
+  "Gemm",
+  "MatMul",
+  "Add",
+  "Relu",
+  "MaxPool",
+  "AveragePool",
+  "Flatten",
+  "Reshape",
+  "Identity",
+  "Dropout",
+  "Constant",
+] as const;
+type GraphOp = (typeof GRAPH_OPS)[number];
+
+/** Attributes each operator may carry; any other attribute changes semantics we do not model. */
+const ALLOWED_ATTRIBUTES: Record<GraphOp, readonly string[]> = {
+  Conv: ["kernel_shape", "strides", "pads", "dilations", "group", "auto_pad"],
+  // momentum only matters in training; spatial is opset < 9 and must be 1.
+  BatchNormalization: ["epsilon", "momentum", "training_mode", "spatial"],
+  Gemm: ["alpha", "beta", "transA", "transB"],
+  MatMul: [],
+  Add: [],
+  Relu: [],
+  MaxPool: ["kernel_shape", "strides", "pads", "dilations", "ceil_mode", "storage_order", "auto_pad"],
+  AveragePool: ["kernel_shape", "strides", "pads", "ceil_mode", "count_include_pad", "auto_pad"],
+  Flatten: ["axis"],
+  Reshape: ["allowzero"],
+  Identity: [],
+  Dropout: ["seed", "ratio", "is_test"],
+  Constant: ["value"],
+};
+
+type Int64 = number | { toNumber(): number };
+
+interface Attribute {
+  name: string;
+  f: number;
+  i: Int64;
+  ints: Int64[];
+  s: Uint8Array | undefined;
+  t: OnnxTypes.ITensorProto | null | undefined;
+}
+
+interface Node {
+  name: string;
+  opType: string;
+  domain: string;
+  input: string[];
+  output: string[];
+  attribute: Attribute[];
+}
+
+/** The layer whose output is still affine, so that an Add or a BatchNormalization can fold into it. */
+type OpenLayer = ConvLayer | Extract<GraphLayer, { kind: "dense" }>;
+
+/**
+ * Parses an ONNX model into a FloatGraph. `name` names the model in messages (use the file
+ * name). Throws `"<name>" is not a valid ONNX model: ...` for bytes that are not a ModelProto
+ * and `"<name>": <problem> at node "<node>" ...` for anything outside the supported subset.
+ */
+export function onnxToGraph(bytes: Uint8Array, name: string): FloatGraph {
+  const model = decodeModel(bytes, name);
+  const g = model.graph!;
+  const fail = (message: string): never => {
+    throw new Error(`"${name}": ${message}`);
+  };
+
+  const constants = new Map<string, Tensor>();
+  for (const t of g.initializer ?? []) {
+    const tensor = readTensor(t, fail);
+    constants.set(tensor.name, tensor);
+  }
+  const valueInfo = (v: OnnxTypes.IValueInfoProto) => ({ name: v.name ?? "", type: v.type });
+  // PyTorch's older exporters also list every initializer as a graph input; those are weights.
+  const dataInputs = (g.input ?? []).map(valueInfo).filter((v) => !constants.has(v.name));
+  if (dataInputs.length !== 1) {
+    fail(
+      `expected exactly one graph input besides the initializers, found ${dataInputs.length}` +
+        (dataInputs.length ? ` (${dataInputs.map((v) => `"${v.name}"`).join(", ")})` : ""),
+    );
+  }
+  const input = dataInputs[0]!;
+  const onnxInputShape = staticShape(input, "graph input", fail);
+  if (onnxInputShape.length >= 2 && onnxInputShape[0] !== 1) {
+    fail(
+      `graph input "${input.name}" has batch size ${onnxInputShape[0]}; ` +
+        "re-export with batch size 1 (one input per proof)",
+    );
+  }
+  if (onnxInputShape.length !== 1 && onnxInputShape.length !== 2 && onnxInputShape.length !== 4) {
+    fail(
+      `graph input "${input.name}" has shape [${onnxInputShape.join(", ")}]; ` +
+        "expected [1, N] or [1, C, H, W] (batch size 1)",
+    );
+  }
+  const outputs = (g.output ?? []).map(valueInfo);
+  if (outputs.length !== 1) fail(`expected exactly one graph output, found ${outputs.length}`);
+  const output = outputs[0]!;
+  const declaredOutputShape = output.type?.tensorType?.shape ? staticShape(output, "graph output", fail) : undefined;
+
+  const layers: GraphLayer[] = [];
+  // Shapes include the batch dimension (1) when the tensor has rank >= 2.
+  let tensor = input.name;
+  let shape = onnxInputShape;
+  let open: OpenLayer | undefined;
+
+  (g.node ?? []).forEach((raw, index) => {
+    const node = normalizeNode(raw);
+    const op = node.opType;
+    const label = node.name || `#${index}`;
+    const at = `at node "${label}"`;
+    const where = `${op} node "${label}"`;
+    if (node.domain && node.domain !== "ai.onnx") {
+      fail(`unsupported operator domain "${node.domain}" for "${op}" ${at}`);
+    }
+    if (!(GRAPH_OPS as readonly string[]).includes(op)) {
+      fail(`unsupported operator "${op}" ${at} (supported: ${GRAPH_OPS.join(", ")})`);
+    }
+    const attrs = new Map<string, Attribute>();
+    for (const a of node.attribute) {
+      if (!ALLOWED_ATTRIBUTES[op as GraphOp].includes(a.name)) fail(`unsupported attribute "${a.name}" on ${where}`);
+      attrs.set(a.name, a);
+    }
+    const ctx: NodeCtx = { where, constants, fail };
+    const int = (attr: string, fallback: number) => {
+      const a = attrs.get(attr);
+      return a ? int64ToNumber(a.i) : fallback;
+    };
+    const ints = (attr: string): number[] | undefined => attrs.get(attr)?.ints.map((v) => int64ToNumber(v));
+    const float = (attr: string, fallback: number) => attrs.get(attr)?.f ?? fallback;
+
+    if (op === "Constant") {
+      const value = attrs.get("value");
+      if (!value?.t || node.output.length !== 1) fail(`${where} must have a tensor "value" attribute and one output`);
+      const t = readTensor(value!.t!, fail);
+      constants.set(node.output[0]!, { ...t, name: node.output[0]! });
+      return;
+    }
+
+    // Only a sequential chain has a meaning we prove: every node reads what the previous produced.
+    // Add is commutative and exporters put the bias on either side; put the data first.
+    const inputs = op === "Add" && node.input[1] === tensor ? [...node.input].reverse() : node.input;
+    if (inputs[0] !== tensor) {
+      fail(
+        `${where} reads "${inputs[0] ?? ""}" instead of "${tensor}"; only a sequential chain of layers is supported`,
+      );
+    }
+    const out = node.output[0];
+    if (!out) fail(`${where} has no output`);
+    const needImage = () => {
+      if (shape.length !== 4) fail(`${where} needs a [1, C, H, W] input, got [${shape.join(", ")}]`);
+      return { C: shape[1]!, H: shape[2]!, W: shape[3]! };
+    };
+    const checkAutoPad = () => {
+      const a = attrs.get("auto_pad");
+      const mode = a?.s ? new TextDecoder().decode(a.s) : "NOTSET";
+      if (mode !== "NOTSET" && mode !== "VALID") {
+        fail(`${where} has auto_pad=${mode}; re-export with explicit pads (auto_pad NOTSET)`);
+      }
+      return mode;
+    };
+    const squareKernel = (declared: number[] | undefined, fallback?: number[]) => {
+      const k = declared ?? fallback;
+      if (!k || k.length !== 2 || k[0] !== k[1]) {
+        fail(`${where} has kernel_shape [${(k ?? []).join(", ")}]; only square 2-D kernels are supported`);
+      }
+      return k![0]!;
+    };
+    const equalStrides = () => {
+      const s = ints("strides") ?? [1, 1];
+      if (s.length !== 2 || s[0] !== s[1] || s[0]! < 1) {
+        fail(`${where} has strides [${s.join(", ")}]; only equal strides along both axes are supported`);
+      }
+      return s[0]!;
+    };
+    const unitDilations = () => {
+      const d = ints("dilations");
+      if (d && d.some((v) => v !== 1)) fail(`${where} has dilations [${d.join(", ")}]; only dilation 1 is supported`);
+    };
+
+    switch (op as Exclude<GraphOp, "Constant">) {
+      case "Conv": {
+        const { C, H, W } = needImage();
+        checkAutoPad();
+        unitDilations();
+        if (int("group", 1) !== 1) fail(`${where} has group=${int("group", 1)}; only group=1 is supported`);
+        const w = requireWeight(ctx, node.input[1], "weight W");
+        if (w.dims.length !== 4 || w.dims[1] !== C) {
+          fail(
+            `${where}: weight "${w.name}" has shape [${w.dims.join(", ")}], expected [outC, ${C}, k, k] ` +
+              `for an input of ${C} channels`,
+          );
+        }
+        const k = squareKernel(ints("kernel_shape"), w.dims.slice(2));
+        if (w.dims[2] !== k || w.dims[3] !== k) {
+          fail(`${where}: weight "${w.name}" has shape [${w.dims.join(", ")}] but kernel_shape is [${k}, ${k}]`);
+        }
+        const stride = equalStrides();
+        const pads = ints("pads") ?? [0, 0, 0, 0];
+        if (pads.length !== 4 || pads.some((p) => p !== pads[0]) || pads[0]! < 0) {
+          fail(`${where} has pads [${pads.join(", ")}]; only the same padding on every side is supported`);
+        }
+        const pad = pads[0]!;
+        const outC = w.dims[0]!;
+        const outH = outputSide(H, k, stride, pad);
+        const outW = outputSide(W, k, stride, pad);
+        if (outH < 1 || outW < 1) fail(`${where}: a ${k}x${k} kernel does not fit a ${H}x${W} input`);
+        const bias = new Float64Array(outC);
+        if (node.input[2]) {
+          const b = requireWeight(ctx, node.input[2], "bias B");
+          if (product(b.dims) !== outC) {
+            fail(`${where}: bias "${b.name}" has shape [${b.dims.join(", ")}], expected [${outC}]`);
+          }
+          bias.set(b.values);
+        }
+        const layer: ConvLayer = {
+          kind: "conv",
+          node: label,
+          inC: C,
+          inH: H,
+          inW: W,
+          outC,
+          k,
+          stride,
+          pad,
+          weight: Float64Array.from(w.values),
+          bias,
+        };
+        layers.push(layer);
+        open = layer;
+        shape = [1, outC, outH, outW];
+        break;
+      }
+      case "Gemm": {
+        const alpha = float("alpha", 1);
+        const beta = float("beta", 1);
+        const transA = int("transA", 0);
+        const transB = int("transB", 0);
+        if (alpha !== 1) fail(`${where} has alpha=${alpha}; only alpha=1 is supported`);
+        if (beta !== 1) fail(`${where} has beta=${beta}; only beta=1 is supported`);
+        if (transA !== 0) fail(`${where} has transA=${transA}; only transA=0 is supported`);
+        if (transB !== 0 && transB !== 1) fail(`${where} has transB=${transB}; expected 0 or 1`);
+        if (shape.length !== 2 || shape[0] !== 1) {
+          fail(`${where} needs a [1, N] input, got [${shape.join(", ")}]; add a Flatten`);
+        }
+        const nIn = shape[1]!;
+        const w = requireWeight(ctx, node.input[1], "weight B");
+        const nOut = checkMatrix(ctx, w, nIn, transB === 1);
+        const weight = transB === 1 ? Float64Array.from(w.values) : transpose(w.values, nIn, nOut);
+        const bias = new Float64Array(nOut);
+        if (node.input[2]) addBias(ctx, bias, requireWeight(ctx, node.input[2], "bias C"));
+        open = { kind: "dense", node: label, nIn, nOut, weight, bias };
+        layers.push(open);
+        shape = [1, nOut];
+        break;
+      }
+      case "MatMul": {
+        if (shape.length > 2 || product(shape) !== shape[shape.length - 1]) {
+          fail(`${where} needs a [1, N] or [N] input, got [${shape.join(", ")}]; add a Flatten`);
+        }
+        const nIn = shape[shape.length - 1]!;
+        const w = requireWeight(ctx, node.input[1], "weight B");
+        const nOut = checkMatrix(ctx, w, nIn, false);
+        open = {
+          kind: "dense",
+          node: label,
+          nIn,
+          nOut,
+          weight: transpose(w.values, nIn, nOut),
+          bias: new Float64Array(nOut),
+        };
+        layers.push(open);
+        shape = [...shape.slice(0, -1), nOut];
+        break;
+      }
+      case "Add": {
+        if (!open) fail(`${where} must directly follow a Conv, MatMul or Gemm (only bias additions are supported)`);
+        const b = requireWeight(ctx, inputs[1], "bias");
+        if (open!.kind === "dense") {
+          addBias(ctx, open!.bias, b);
+        } else {
+          // A per-channel bias broadcast over H and W: [C], [C, 1, 1] or [1, C, 1, 1], or a scalar.
+          const count = product(b.dims);
+          const perChannel = count === open!.outC && b.dims.filter((d) => d !== 1).length <= 1;
+          const channelAxisOk = b.dims.length < 3 || b.dims[b.dims.length - 3] === count;
+          if (!(count === 1 || (perChannel && channelAxisOk))) {
+            fail(`${where}: bias "${b.name}" has shape [${b.dims.join(", ")}], expected [${open!.outC}, 1, 1]`);
+          }
+          for (let c = 0; c < open!.outC; c++) open!.bias[c] = open!.bias[c]! + b.values[count === 1 ? 0 : c]!;
+        }
+        break;
+      }
+      case "BatchNormalization": {
+        if (!open) fail(`${where} must directly follow a Conv, MatMul or Gemm, into which it is folded`);
+        if (int("training_mode", 0) !== 0) fail(`${where} has training_mode=1; export the model in eval mode`);
+        if (int("spatial", 1) !== 1) fail(`${where} has spatial=0, which is not supported`);
+        if (node.output.slice(1).some((o) => o)) {
+          fail(`${where} has its running statistics outputs used; export the model in eval mode`);
+        }
+        const channels = open!.kind === "conv" ? open!.outC : open!.nOut;
+        const [scale, beta, mean, variance] = ["scale", "B", "input_mean", "input_var"].map((role, j) => {
+          const t = requireWeight(ctx, node.input[j + 1], role);
+          if (product(t.dims) !== channels) {
+            fail(`${where}: ${role} "${t.name}" has shape [${t.dims.join(", ")}], expected [${channels}]`);
+          }
+          return t.values;
+        }) as [Float64Array, Float64Array, Float64Array, Float64Array];
+        const epsilon = float("epsilon", 1e-5);
+        // y = scale * (x - mean) / sqrt(var + eps) + beta, folded into the affine layer: per
+        // output channel, weights times s and bias (b - mean) * s + beta, s = scale / sqrt(var + eps).
+        const perChannel = open!.weight.length / channels;
+        for (let c = 0; c < channels; c++) {
+          if (variance[c]! + epsilon <= 0) fail(`${where}: input_var + epsilon is not positive for channel ${c}`);
+          const s = scale[c]! / Math.sqrt(variance[c]! + epsilon);
+          for (let i = 0; i < perChannel; i++) open!.weight[c * perChannel + i] = open!.weight[c * perChannel + i]! * s;
+          open!.bias[c] = (open!.bias[c]! - mean[c]!) * s + beta[c]!;
+        }
+        break;
+      }
+      case "Relu": {
+        layers.push({ kind: "relu", node: label });
+        open = undefined;
+        break;
+      }
+      case "MaxPool":
+      case "AveragePool": {
+        const { C, H, W } = needImage();
+        checkAutoPad();
+        if (op === "MaxPool") unitDilations();
+        if (op === "MaxPool" && int("storage_order", 0) !== 0)
+          fail(`${where} has storage_order=1, which is not supported`);
+        if (node.output.length > 1 && node.output[1]) {
+          fail(`${where} has its Indices output "${node.output[1]}" used; only the pooled values are supported`);
+        }
+        const k = squareKernel(ints("kernel_shape"));
+        const stride = equalStrides();
+        const pads = ints("pads") ?? [0, 0, 0, 0];
+        if (pads.some((p) => p !== 0))
+          fail(`${where} has pads [${pads.join(", ")}]; only unpadded pooling is supported`);
+        if (k > H || k > W) fail(`${where}: a ${k}x${k} window does not fit a ${H}x${W} input`);
+        // ceil_mode changes the output only when the last window would run past the edge.
+        if (int("ceil_mode", 0) !== 0 && ((H - k) % stride !== 0 || (W - k) % stride !== 0)) {
+          fail(`${where} has ceil_mode=1 with partial windows; re-export with ceil_mode=0`);
+        }
+        layers.push({ kind: op === "MaxPool" ? "maxpool" : "avgpool", node: label, C, inH: H, inW: W, k, stride });
+        open = undefined;
+        shape = [1, C, outputSide(H, k, stride, 0), outputSide(W, k, stride, 0)];
+        break;
+      }
+      case "Flatten": {
+        const rank = shape.length;
+        let axis = int("axis", 1);
+        if (axis < 0) axis += rank;
+        if (axis < 0 || axis > rank) fail(`${where} has axis ${axis} out of range for rank ${rank}`);
+        const outer = product(shape.slice(0, axis));
+        if (outer !== 1) fail(`${where} would give a batch of ${outer}; only batch size 1 is supported`);
+        shape = [1, product(shape.slice(axis))];
+        break;
+      }
+      case "Reshape": {
+        if (int("allowzero", 0) !== 0) fail(`${where} has allowzero=1, which is not supported`);
+        const target = node.input[1] ? constants.get(node.input[1]) : undefined;
+        if (!target || target.dataType !== DataType.INT64) {
+          fail(`${where} needs a constant int64 shape; re-export with a fixed shape`);
+        }
+        const next = reshapeTarget(shape, Array.from(target!.values), where, fail);
+        if (!(next.length === 1 || ((next.length === 2 || next.length === 4) && next[0] === 1))) {
+          fail(`${where} reshapes to [${next.join(", ")}]; only [N], [1, N] or [1, C, H, W] are supported`);
+        }
+        shape = next;
+        break;
+      }
+      case "Identity":
+      case "Dropout": {
+        if (node.output.length > 1 && node.output[1]) {
+          fail(`${where} has its mask output "${node.output[1]}" used; only the data output is supported`);
+        }
+        break;
+      }
+    }
+    tensor = out!;
+  });
+
+  if (!layers.some((l) => l.kind === "conv" || l.kind === "dense")) {
+    fail("the graph has no Conv, Gemm or MatMul layer");
+  }
+  if (tensor !== output.name) {
+    fail(`the graph output "${output.name}" is not the end of the layer chain ("${tensor}")`);
+  }
+  const outputSize = product(shape);
+  if (declaredOutputShape && product(declaredOutputShape) !== outputSize) {
+    fail(
+      `graph output "${output.name}" is declared [${declaredOutputShape.join(", ")}] ` +
+        `but the layer chain gives [${shape.join(", ")}]`,
+    );
+  }
+  return {
+    name,
+    inputShape: onnxInputShape.length >= 2 ? onnxInputShape.slice(1) : onnxInputShape,
+    onnxInputShape,
+    layers,
+    outputSize,
+  };
+}
+
+function normalizeNode(n: OnnxTypes.INodeProto): Node {
+  return {
+    name: n.name ?? "",
+    opType: n.opType ?? "",
+    domain: n.domain ?? "",
+    input: n.input ?? [],
+    output: n.output ?? [],
+    attribute: (n.attribute ?? []).map((a) => ({
+      name: a.name ?? "",
+      f: a.f ?? 0,
+      i: (a.i as Int64 | null | undefined) ?? 0,
+      ints: (a.ints as Int64[] | null | undefined) ?? [],
+      s: a.s ?? undefined,
+      t: a.t,
+    })),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Export
+
+/**
+ * Serializes a FloatGraph as ONNX: input "input" [1, ...inputShape] float32, one node per layer
+ * (Conv with explicit kernel_shape, strides and pads; Gemm with transB = 1; a Flatten before
+ * the first Gemm that follows an image), output "logits". Weights are stored as float32.
+ */
+export function graphToOnnx(graph: FloatGraph, options: { docString?: string } = {}): Uint8Array {
+  const nodes: OnnxTypes.NodeProto[] = [];
+  const initializers: OnnxTypes.TensorProto[] = [];
+  const intsAttr = (name: string, v: number[]) =>
+    onnx.AttributeProto.create({ name, type: AttributeType.INTS, ints: v });
+  let current = "input";
+  let rank = graph.inputShape.length + 1;
+  graph.layers.forEach((layer, i) => {
+    const outName = i === graph.layers.length - 1 ? "logits" : `t${i}`;
+    const node = (opType: string, input: string[], attribute: OnnxTypes.AttributeProto[] = []) =>
+      nodes.push(onnx.NodeProto.create({ name: `${layer.node}`, opType, input, output: [outName], attribute }));
+    switch (layer.kind) {
+      case "conv": {
+        const w = `${layer.node}.weight`;
+        const b = `${layer.node}.bias`;
+        initializers.push(floatTensor(w, [layer.outC, layer.inC, layer.k, layer.k], layer.weight));
+        initializers.push(floatTensor(b, [layer.outC], layer.bias));
+        node(
+          "Conv",
+          [current, w, b],
+          [
+            intsAttr("kernel_shape", [layer.k, layer.k]),
+            intsAttr("strides", [layer.stride, layer.stride]),
+            intsAttr("pads", [layer.pad, layer.pad, layer.pad, layer.pad]),
+          ],
+        );
+        break;
+      }
+      case "dense": {
+        if (rank !== 2) {
+          nodes.push(
+            onnx.NodeProto.create({
+              name: `${layer.node}.flatten`,
+              opType: "Flatten",
+              input: [current],
+              output: [`${current}.flat`],
+              attribute: [onnx.AttributeProto.create({ name: "axis", type: AttributeType.INT, i: 1 })],
+            }),
+          );
+          current = `${current}.flat`;
+          rank = 2;
+        }
+        const w = `${layer.node}.weight`;
+        const b = `${layer.node}.bias`;
+        initializers.push(floatTensor(w, [layer.nOut, layer.nIn], layer.weight));
+        initializers.push(floatTensor(b, [layer.nOut], layer.bias));
+        node("Gemm", [current, w, b], [onnx.AttributeProto.create({ name: "transB", type: AttributeType.INT, i: 1 })]);
+        break;
+      }
+      case "relu":
+        node("Relu", [current]);
+        break;
+      case "maxpool":
+      case "avgpool":
+        node(
+          layer.kind === "maxpool" ? "MaxPool" : "AveragePool",
+          [current],
+          [intsAttr("kernel_shape", [layer.k, layer.k]), intsAttr("strides", [layer.stride, layer.stride])],
+        );
+        break;
+    }
+    current = outName;
+  });
+  const proto = onnx.ModelProto.create({
+    irVersion: ONNX_IR_VERSION,
+    producerName: "poi",
+    docString: options.docString ?? "",
+    opsetImport: [onnx.OperatorSetIdProto.create({ domain: "", version: ONNX_OPSET })],
+    graph: onnx.GraphProto.create({
+      name: graph.name,
+      node: nodes,
+      initializer: initializers,
+      input: [floatValueInfo("input", [1, ...graph.inputShape])],
+      output: [floatValueInfo("logits", [1, graph.outputSize])],
+    }),
+  });
+  return onnx.ModelProto.encode(proto).finish();
+}
