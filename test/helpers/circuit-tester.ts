@@ -75,15 +75,18 @@ export class CircuitTester {
    */
   unpinnedWires(w: bigint[], deltas: bigint[] = [1n, -1n, 2n]): number[] {
     const loose: number[] = [];
+    // One copy, changed and restored wire by wire: copying per wire is quadratic.
+    const forged = w.slice();
     for (let wire = 1; wire < this.r1cs.nWires; wire++) {
+      const original = forged[wire];
       for (const d of deltas) {
-        const forged = w.slice();
-        forged[wire] = (((forged[wire] + d) % this.r1cs.prime) + this.r1cs.prime) % this.r1cs.prime;
+        forged[wire] = (((original + d) % this.r1cs.prime) + this.r1cs.prime) % this.r1cs.prime;
         if (firstViolated(this.r1cs, forged, this.r1cs.byWire[wire]) === -1) {
           loose.push(wire);
           break;
         }
       }
+      forged[wire] = original;
     }
     return loose;
   }
