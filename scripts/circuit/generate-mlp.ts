@@ -20,6 +20,11 @@ export interface GenerateOptions {
    * studies. Such a circuit proves nothing about which input it ran on; never deploy it.
    */
   layersOnly?: boolean;
+  /**
+   * Batch of K inferences in one proof (see generateBatch below): the per-request values are
+   * folded into one public signal with a challenge the market derives from them.
+   */
+  batch?: number;
 }
 
 /**
@@ -65,7 +70,8 @@ export function generateMlpCircuit(model: QuantizedMlp, options: GenerateOptions
   out.push(``);
   for (const lib of ["binding", "commitment", "requantize", "argmax"]) out.push(`include "${lib}.circom";`);
   out.push(``);
-  out.push(`template ${templateName}() {`);
+  const batch = options.batch;
+  out.push(`template ${batch ? `${templateName}Inference` : templateName}() {`);
   if (options.layersOnly) {
     out.push(`    // COST STUDY ONLY: no input commitment, no binding, inputs not range-checked.`);
     out.push(`    signal input pixels[${model.inputSize}];`);
@@ -73,13 +79,15 @@ export function generateMlpCircuit(model: QuantizedMlp, options: GenerateOptions
   } else {
     out.push(`    // Input bytes, range-checked to ${model.inputBits} bits by the commitment.`);
     out.push(`    signal input pixels[${model.inputSize}];`);
-    out.push(`    // keccak256(chainid, market, requestId, prover) mod r, rebuilt by the market.`);
-    out.push(`    signal input binding;`);
+    if (!batch) {
+      out.push(`    // keccak256(chainid, market, requestId, prover) mod r, rebuilt by the market.`);
+      out.push(`    signal input binding;`);
+    }
     out.push(`    signal output inputCommitment;`);
     out.push(`    signal output result;`);
     out.push(``);
     out.push(`    inputCommitment <== PackedCommitment(${model.inputSize}, ${model.inputBits})(pixels);`);
-    out.push(`    RequestBinding()(binding);`);
+    if (!batch) out.push(`    RequestBinding()(binding);`);
   }
 
   let input = "pixels";
@@ -128,7 +136,55 @@ export function generateMlpCircuit(model: QuantizedMlp, options: GenerateOptions
   out.push(`    result <== packed;`);
   out.push(`}`);
   out.push(``);
-  out.push(`component main${options.layersOnly ? "" : " {public [binding]}"} = ${templateName}();`);
+  if (batch) {
+    out.push(...batchMain(model, templateName, batch));
+  } else {
+    out.push(`component main${options.layersOnly ? "" : " {public [binding]}"} = ${templateName}();`);
+  }
   out.push(``);
   return out.join("\n");
+}
+
+/**
+ * The batch main: K inferences, each with its own input commitment and output. Instead of 2K
+ * public signals (about 7k gas each to verify), the circuit outputs one fold
+ *   fold = sum_i c^(2i+1) * inputCommitment_i + c^(2i+2) * output_i   (mod r)
+ * for a public challenge c that the market computes as keccak256 of the batch binding and all
+ * claimed commitments and outputs (mod r), and rebuilds with 2K mulmods. Every folded value
+ * is computed by the circuit (a Poseidon commitment or an inference), none is free, so a
+ * prover who lies about one value must hit a root of a nonzero polynomial of degree 2K in a
+ * challenge fixed by its own claims: probability at most 2K / r. The batch binding
+ * (keccak of chain id, market, prover and the request ids, mod r) is the third public signal.
+ * Public signals: [fold, challenge, batchBinding].
+ */
+function batchMain(model: QuantizedMlp, templateName: string, k: number): string[] {
+  return [
+    `template ${templateName}(K) {`,
+    `    signal input pixels[K][${model.inputSize}];`,
+    `    signal input challenge;`,
+    `    signal input batchBinding;`,
+    `    signal output fold;`,
+    ``,
+    `    RequestBinding()(batchBinding);`,
+    `    // power[j] = challenge^(j+1)`,
+    `    signal power[2 * K];`,
+    `    power[0] <== challenge;`,
+    `    for (var j = 1; j < 2 * K; j++) {`,
+    `        power[j] <== power[j - 1] * challenge;`,
+    `    }`,
+    `    component inference[K];`,
+    `    signal term[2 * K];`,
+    `    var sum = 0;`,
+    `    for (var i = 0; i < K; i++) {`,
+    `        inference[i] = ${templateName}Inference();`,
+    `        inference[i].pixels <== pixels[i];`,
+    `        term[2 * i] <== power[2 * i] * inference[i].inputCommitment;`,
+    `        term[2 * i + 1] <== power[2 * i + 1] * inference[i].result;`,
+    `        sum += term[2 * i] + term[2 * i + 1];`,
+    `    }`,
+    `    fold <== sum;`,
+    `}`,
+    ``,
+    `component main {public [challenge, batchBinding]} = ${templateName}(${k});`,
+  ];
 }
