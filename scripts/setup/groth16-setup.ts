@@ -156,7 +156,8 @@ export async function groth16Setup(o: SetupOptions): Promise<SetupResult> {
   return { zkey, vkeyPath, vk, vkHash: verificationKeyHash(vk), verifierPath: o.verifierPath, transcriptPath };
 }
 
-function writeVerifier(
+/** Writes the Solidity verifier with its generated-file header, renamed to `contract`. */
+export function writeVerifier(
   file: string,
   contract: string,
   solidity: string,
