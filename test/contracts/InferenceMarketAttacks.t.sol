@@ -1,0 +1,240 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+
+import {IInferenceMarket} from "../../contracts/interfaces/IInferenceMarket.sol";
+import {ProofBinding} from "../../contracts/libraries/ProofBinding.sol";
+import {InferenceMarket} from "../../contracts/market/InferenceMarket.sol";
+import {FeeOnTransferToken} from "../../contracts/test/FeeOnTransferToken.sol";
+import {ReentrantToken} from "../../contracts/test/ReentrantToken.sol";
+
+import {MarketFixture} from "./MarketFixture.sol";
+import {VM} from "./Vm.sol";
+
+// Test names follow the test_<attack>_<outcome> convention, not mixedCase.
+// solhint-disable func-name-mixedcase
+
+/// @dev A validator contract that, when its token transfer calls back, tries to withdraw again.
+contract GreedyRecipient {
+    InferenceMarket private immutable _market;
+
+    constructor(InferenceMarket market_) {
+        _market = market_;
+    }
+
+    function stakeAndFulfil(IERC20 stakeToken, uint256 amount, uint256 requestId) external {
+        stakeToken.approve(address(_market), amount);
+        _market.stake(amount);
+        uint256[8] memory proof;
+        _market.fulfil(requestId, 7, proof);
+    }
+
+    function withdraw() external {
+        _market.withdraw();
+    }
+
+    /// @notice Called by the malicious token in the middle of the transfer that pays this contract.
+    function reenter() external {
+        _market.withdraw();
+    }
+}
+
+/**
+ * @dev Each test mounts one attack from issue 5 and shows the defence holds. Proof-specific
+ * attacks with real proofs (replay on another request or deployment, front-running, malleated
+ * proofs, public input + r) live in test/e2e/mnist-mlp.test.ts.
+ */
+contract InferenceMarketAttacksTest is MarketFixture {
+    ReentrantToken private _evilToken;
+    InferenceMarket private _evilMarket;
+
+    /// @dev A second market whose fee and stake token is the malicious, call-back-on-transfer one.
+    function _deployEvilMarket() private {
+        _evilToken = new ReentrantToken();
+        _evilMarket = new InferenceMarket(registry, _evilToken, _evilToken, address(this), defaultParams());
+        address[2] memory actors = [REQUESTER, VALIDATOR];
+        for (uint256 i = 0; i < actors.length; ++i) {
+            _evilToken.mint(actors[i], 1_000 ether);
+            VM.prank(actors[i]);
+            _evilToken.approve(address(_evilMarket), type(uint256).max);
+        }
+        VM.prank(VALIDATOR);
+        _evilMarket.stake(MIN_STAKE);
+    }
+
+    function _evilRequest() private returns (uint256) {
+        VM.prank(REQUESTER);
+        return _evilMarket.requestInference(modelId, COMMITMENT, "", uint64(block.timestamp) + TTL, PRICE);
+    }
+
+    function test_reentry_maliciousTokenCannotCallBackIntoAnyEntryPoint() public {
+        _deployEvilMarket();
+        uint256 requestId = _evilRequest();
+        VM.prank(VALIDATOR);
+        _evilMarket.fulfil(requestId, OUTPUT, proof);
+
+        bytes[6] memory callbacks = [
+            abi.encodeCall(IInferenceMarket.withdraw, ()),
+            abi.encodeCall(IInferenceMarket.refund, (requestId)),
+            abi.encodeCall(IInferenceMarket.fulfil, (requestId, OUTPUT, proof)),
+            abi.encodeCall(IInferenceMarket.claim, (requestId)),
+            abi.encodeCall(IInferenceMarket.stake, (1)),
+            abi.encodeCall(IInferenceMarket.withdrawStake, ())
+        ];
+        for (uint256 i = 0; i < callbacks.length; ++i) {
+            _evilToken.arm(address(_evilMarket), callbacks[i]);
+            VM.expectRevert(ReentrancyGuard.ReentrancyGuardReentrantCall.selector);
+            VM.prank(VALIDATOR);
+            _evilMarket.withdraw();
+        }
+        _evilToken.disarm();
+        uint256 credited = _evilMarket.balanceOf(VALIDATOR);
+        check(credited == (PRICE * 85) / 100, "credit untouched by the failed attempts");
+        uint256 before = _evilToken.balanceOf(VALIDATOR);
+        VM.prank(VALIDATOR);
+        _evilMarket.withdraw();
+        check(_evilToken.balanceOf(VALIDATOR) == before + credited, "paid exactly once");
+    }
+
+    function test_reentry_maliciousTokenCannotReenterStaking() public {
+        _deployEvilMarket();
+        VM.prank(VALIDATOR);
+        _evilMarket.unstake(MIN_STAKE);
+        VM.warp(block.timestamp + 2 days);
+        _evilToken.arm(address(_evilMarket), abi.encodeCall(IInferenceMarket.withdrawStake, ()));
+        VM.expectRevert(ReentrancyGuard.ReentrancyGuardReentrantCall.selector);
+        VM.prank(VALIDATOR);
+        _evilMarket.withdrawStake();
+        _evilToken.disarm();
+        VM.prank(VALIDATOR);
+        _evilMarket.withdrawStake();
+        (uint256 staked, ) = _evilMarket.stakeAccounts();
+        check(staked == 0 && _evilToken.balanceOf(address(_evilMarket)) == 0, "stake out once");
+    }
+
+    function test_reentry_maliciousRecipientCannotDoubleWithdrawNorBlockOthers() public {
+        _deployEvilMarket();
+        GreedyRecipient greedy = new GreedyRecipient(_evilMarket);
+        _evilToken.mint(address(greedy), MIN_STAKE);
+        uint256 requestId = _evilRequest();
+        greedy.stakeAndFulfil(_evilToken, MIN_STAKE, requestId);
+        // A second request expires and is refunded to the requester: an innocent credit.
+        uint256 expired = _evilRequest();
+        VM.warp(block.timestamp + TTL + 1);
+        _evilMarket.refund(expired);
+
+        // When the market pays the recipient, the recipient tries to withdraw again.
+        _evilToken.arm(address(greedy), abi.encodeCall(GreedyRecipient.reenter, ()));
+        VM.expectRevert(ReentrancyGuard.ReentrancyGuardReentrantCall.selector);
+        greedy.withdraw();
+
+        // The attacker's failure blocks nobody: the requester withdraws its refund untouched.
+        _evilToken.disarm();
+        uint256 before = _evilToken.balanceOf(REQUESTER);
+        VM.prank(REQUESTER);
+        _evilMarket.withdraw();
+        check(_evilToken.balanceOf(REQUESTER) == before + PRICE, "requester paid");
+        check(_evilMarket.balanceOf(address(greedy)) == (PRICE * 85) / 100, "greedy credit intact");
+    }
+
+    function test_feeOnTransfer_refusedAsFeeAndAsStake() public {
+        FeeOnTransferToken fot = new FeeOnTransferToken();
+        InferenceMarket fotMarket = new InferenceMarket(registry, fot, fot, address(this), defaultParams());
+        fot.mint(REQUESTER, 1_000 ether);
+        VM.startPrank(REQUESTER);
+        fot.approve(address(fotMarket), type(uint256).max);
+        VM.expectRevert(
+            abi.encodeWithSelector(
+                IInferenceMarket.InferenceMarketTransferMismatch.selector,
+                PRICE,
+                PRICE - PRICE / 100
+            )
+        );
+        fotMarket.requestInference(modelId, COMMITMENT, "", uint64(block.timestamp) + TTL, PRICE);
+        VM.expectRevert(
+            abi.encodeWithSelector(
+                IInferenceMarket.InferenceMarketTransferMismatch.selector,
+                MIN_STAKE,
+                MIN_STAKE - MIN_STAKE / 100
+            )
+        );
+        fotMarket.stake(MIN_STAKE);
+        VM.stopPrank();
+        check(fot.balanceOf(address(fotMarket)) == 0, "nothing kept");
+    }
+
+    /// A griefer claims every request it can and never fulfils. Each claim costs it a bond; it can
+    /// block a request only for the claim window, never to its deadline; it cannot pull its bonded
+    /// stake out from under the claims; and the requester ends up compensated.
+    function test_claimGriefer_losesItsBondsAndBlocksOnlyForTheWindow() public {
+        address griefer = NOBODY;
+        stakeAs(griefer, MIN_STAKE);
+        uint256 maxClaims = MIN_STAKE / BOND;
+        uint256[] memory ids = new uint256[](maxClaims + 1);
+        for (uint256 i = 0; i <= maxClaims; ++i) ids[i] = open();
+        for (uint256 i = 0; i < maxClaims; ++i) claimAs(griefer, ids[i]);
+        // Its stake bounds how many requests it can hold at once.
+        VM.expectRevert(
+            abi.encodeWithSelector(
+                IInferenceMarket.InferenceMarketInsufficientStake.selector,
+                griefer,
+                MIN_STAKE,
+                MIN_STAKE + BOND
+            )
+        );
+        claimAs(griefer, ids[maxClaims]);
+        // Nor can it withdraw the bonded stake to escape the slashes.
+        VM.expectRevert(
+            abi.encodeWithSelector(
+                IInferenceMarket.InferenceMarketInsufficientStake.selector,
+                griefer,
+                MIN_STAKE,
+                MIN_STAKE + 1
+            )
+        );
+        VM.prank(griefer);
+        market.unstake(1);
+
+        // After the window, an honest validator answers the first request.
+        VM.warp(market.request(ids[0]).claimExpiresAt + 1);
+        fulfilAs(VALIDATOR, ids[0]);
+        // The others expire.
+        VM.warp(market.request(ids[1]).deadline + 1);
+        for (uint256 i = 1; i < maxClaims; ++i) market.refund(ids[i]);
+
+        check(market.stakeOf(griefer).amount == 0 && market.stakeOf(griefer).bonded == 0, "griefer lost it all");
+        check(market.stakeCreditOf(REQUESTER) == maxClaims * BOND, "requester compensated");
+        check(!market.isStaked(griefer), "griefer can no longer claim");
+        check(heldEqualsAccounts(), "accounts");
+    }
+
+    /// Whatever proof is submitted (a malleated twin of the winning proof, in particular), a settled
+    /// request is never paid again: the status, not proof uniqueness, is the defence.
+    function testFuzz_settledRequest_neverPaysAgain(uint256[8] memory anyProof, uint256 output) public {
+        uint256 requestId = open();
+        fulfilAs(VALIDATOR, requestId);
+        output = output % ProofBinding.SNARK_SCALAR_FIELD;
+        VM.expectRevert(
+            abi.encodeWithSelector(
+                IInferenceMarket.InferenceMarketWrongStatus.selector,
+                requestId,
+                IInferenceMarket.RequestStatus.Fulfilled
+            )
+        );
+        VM.prank(OTHER_VALIDATOR);
+        market.fulfil(requestId, output, anyProof);
+        (uint256 escrowed, uint256 credited, uint256 protocolFees) = market.feeAccounts();
+        check(escrowed == 0 && credited + protocolFees == PRICE, "paid once");
+    }
+
+    /// The same fulfilment calldata sent from another (staked) address binds another prover.
+    function test_frontRun_copiedCalldataFails() public {
+        uint256 requestId = open();
+        verifier.expectPublicSignals([COMMITMENT, OUTPUT, market.binding(requestId, VALIDATOR)]);
+        VM.expectRevert(abi.encodeWithSelector(IInferenceMarket.InferenceMarketInvalidProof.selector, requestId));
+        fulfilAs(OTHER_VALIDATOR, requestId);
+        fulfilAs(VALIDATOR, requestId);
+    }
+}

@@ -1,0 +1,286 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {IInferenceMarket} from "../../contracts/interfaces/IInferenceMarket.sol";
+import {InferenceMarket} from "../../contracts/market/InferenceMarket.sol";
+import {ModelRegistry} from "../../contracts/registry/ModelRegistry.sol";
+import {SettableVerifier} from "../../contracts/test/SettableVerifier.sol";
+import {TestToken} from "../../contracts/test/TestToken.sol";
+
+import {VM} from "./Vm.sol";
+
+// Test names follow the invariant_<property> convention, not mixedCase.
+// solhint-disable func-name-mixedcase
+
+/**
+ * @dev The fuzzer's only target. Each action picks its actor and request from a seed, acts as
+ * that actor, and records what succeeded in ghost variables; reverts are expected (most random
+ * actions are invalid) and swallowed. The handler is governance and model owner, so pausing,
+ * fee changes and price changes are part of the random walk too.
+ */
+contract MarketHandler {
+    uint256 private constant _ACTORS = 4;
+
+    InferenceMarket public immutable market;
+    TestToken public immutable feeToken;
+    TestToken public immutable stakeToken;
+    ModelRegistry public immutable registry;
+    uint256 public immutable modelId;
+
+    /// @dev How many times each request was paid out (fulfilled or refunded): must stay <= 1.
+    mapping(uint256 requestId => uint256) public settlements;
+    mapping(uint256 requestId => bool) public fulfilled;
+    mapping(uint256 requestId => bool) public refunded;
+    uint256 public settledTwice;
+    /// @dev Settlements that slashed a claimer: shows the random walk reaches slashing at all.
+    uint256 public slashes;
+
+    constructor(
+        InferenceMarket market_,
+        TestToken feeToken_,
+        TestToken stakeToken_,
+        ModelRegistry registry_,
+        uint256 modelId_
+    ) {
+        market = market_;
+        feeToken = feeToken_;
+        stakeToken = stakeToken_;
+        registry = registry_;
+        modelId = modelId_;
+        for (uint256 i = 0; i < _ACTORS; ++i) {
+            address a = actor(i);
+            feeToken_.mint(a, type(uint96).max);
+            stakeToken_.mint(a, type(uint96).max);
+            VM.startPrank(a);
+            feeToken_.approve(address(market_), type(uint256).max);
+            stakeToken_.approve(address(market_), type(uint256).max);
+            VM.stopPrank();
+        }
+    }
+
+    /// @dev Completes the two-step transfer of the market's ownership to this handler.
+    function acceptGovernance() external {
+        market.acceptOwnership();
+    }
+
+    function actor(uint256 seed) public pure returns (address) {
+        return address(uint160(0x1000 + (seed % _ACTORS)));
+    }
+
+    function request(uint256 actorSeed, uint32 ttl) external {
+        VM.prank(actor(actorSeed));
+        try market.requestInference(modelId, 42, "", uint64(block.timestamp) + 1 + (ttl % 2 days), type(uint256).max) {
+            // Nothing to record: the request starts Open.
+        } catch {}
+    }
+
+    function claim(uint256 actorSeed, uint256 requestSeed) external {
+        uint256 id = _id(requestSeed); // before the prank, which applies to the next call only
+        VM.prank(actor(actorSeed));
+        try market.claim(id) {} catch {}
+    }
+
+    function fulfil(uint256 actorSeed, uint256 requestSeed) external {
+        uint256 id = _id(requestSeed);
+        uint256[8] memory proof;
+        uint256 claimerStake = _claimerStake(id);
+        VM.prank(actor(actorSeed));
+        try market.fulfil(id, 7, proof) {
+            fulfilled[id] = true;
+            _settled(id);
+            if (_claimerStake(id) < claimerStake) ++slashes;
+        } catch {}
+    }
+
+    function refund(uint256 requestSeed) external {
+        uint256 id = _id(requestSeed);
+        uint256 claimerStake = _claimerStake(id);
+        try market.refund(id) {
+            refunded[id] = true;
+            _settled(id);
+            if (_claimerStake(id) < claimerStake) ++slashes;
+        } catch {}
+    }
+
+    function stake(uint256 actorSeed, uint96 amount) external {
+        VM.prank(actor(actorSeed));
+        try market.stake(amount % 300 ether) {} catch {}
+    }
+
+    function unstake(uint256 actorSeed, uint96 amount) external {
+        VM.prank(actor(actorSeed));
+        try market.unstake(amount % 300 ether) {} catch {}
+    }
+
+    function withdrawStake(uint256 actorSeed) external {
+        VM.prank(actor(actorSeed));
+        try market.withdrawStake() {} catch {}
+    }
+
+    function withdraw(uint256 actorSeed) external {
+        VM.prank(actor(actorSeed));
+        try market.withdraw() {} catch {}
+    }
+
+    function warp(uint32 seconds_) external {
+        VM.warp(block.timestamp + (seconds_ % 1 days));
+    }
+
+    /// @dev Rare (1 call in 16), or nearly every claim would overlap a pause and never be slashed.
+    function togglePause(uint8 seed) external {
+        if (seed % 16 != 0) return;
+        if (market.paused()) market.unpause();
+        else market.pause();
+    }
+
+    function setFees(uint16 protocolBps, uint16 royaltyBps) external {
+        IInferenceMarket.Params memory p = market.params();
+        p.protocolFeeBps = protocolBps % 1_001;
+        p.royaltyBps = royaltyBps % 3_001;
+        market.setParams(p);
+    }
+
+    function setPrice(uint96 price) external {
+        registry.setPrice(modelId, price % 10 ether);
+    }
+
+    function claimProtocolFees() external {
+        try market.claimProtocolFees(address(this)) {} catch {}
+    }
+
+    function _id(uint256 seed) private view returns (uint256) {
+        uint256 count = market.requestCount();
+        return count == 0 ? 0 : 1 + (seed % count);
+    }
+
+    function _claimerStake(uint256 id) private view returns (uint256) {
+        return market.stakeOf(market.request(id).claimer).amount;
+    }
+
+    function _settled(uint256 id) private {
+        if (++settlements[id] > 1) ++settledTwice;
+    }
+}
+
+/**
+ * @dev Invariants of docs/invariants.md, checked after every step of random action sequences
+ * (64 sequences of 100 calls each, enough to reach claims, slashes, refunds and fee splits in
+ * every campaign while keeping `npm test` fast).
+ */
+contract InferenceMarketInvariantsTest {
+    InferenceMarket private _market;
+    TestToken private _feeToken;
+    TestToken private _stakeToken;
+    MarketHandler private _handler;
+
+    error InvariantBroken(string what);
+
+    function setUp() public {
+        ModelRegistry registry = new ModelRegistry(address(this));
+        _feeToken = new TestToken();
+        _stakeToken = new TestToken();
+        SettableVerifier verifier = new SettableVerifier(true);
+        _market = new InferenceMarket(
+            registry,
+            _feeToken,
+            _stakeToken,
+            address(this),
+            IInferenceMarket.Params({
+                protocolFeeBps: 500,
+                royaltyBps: 1_000,
+                claimWindow: 10 minutes,
+                maxRequestTtl: 2 days,
+                unbondingDelay: 3 days,
+                minStake: 100 ether,
+                claimBond: 10 ether
+            })
+        );
+        _handler = new MarketHandler(_market, _feeToken, _stakeToken, registry, 1);
+        // The handler is governance of the market and owner of the model.
+        registry.registerModel(address(verifier), bytes32(0), address(_handler), 1 ether);
+        _market.transferOwnership(address(_handler));
+        _handler.acceptGovernance();
+    }
+
+    function targetContracts() public view returns (address[] memory targets) {
+        targets = new address[](1);
+        targets[0] = address(_handler);
+    }
+
+    /// forge-config: default.invariant.runs = 64
+    /// forge-config: default.invariant.depth = 100
+    function invariant_tokensHeldEqualEscrowedPlusCreditedPlusProtocolFees() public view {
+        (uint256 escrowed, uint256 credited, uint256 protocolFees) = _market.feeAccounts();
+        (uint256 staked, uint256 stakeCredited) = _market.stakeAccounts();
+        _check(_feeToken.balanceOf(address(_market)) == escrowed + credited + protocolFees, "fee token accounts");
+        _check(_stakeToken.balanceOf(address(_market)) == staked + stakeCredited, "stake token accounts");
+
+        // The totals are the sums of the per-account entries (actors, plus the handler as model owner).
+        uint256 stakes;
+        uint256 feeCredits = _market.balanceOf(address(_handler));
+        uint256 stakeCredits;
+        for (uint256 i = 0; i < 4; ++i) {
+            address a = _handler.actor(i);
+            IInferenceMarket.Stake memory s = _market.stakeOf(a);
+            stakes += s.amount + s.unbonding;
+            feeCredits += _market.balanceOf(a);
+            stakeCredits += _market.stakeCreditOf(a);
+        }
+        _check(staked == stakes, "staked is the sum of stakes");
+        _check(credited == feeCredits, "credited is the sum of fee credits");
+        _check(stakeCredited == stakeCredits, "stake credited is the sum of slashes credited");
+    }
+
+    /// forge-config: default.invariant.runs = 64
+    /// forge-config: default.invariant.depth = 100
+    function invariant_escrowedIsTheFeesOfUnsettledRequests() public view {
+        uint256 open;
+        for (uint256 id = 1; id <= _market.requestCount(); ++id) {
+            IInferenceMarket.Request memory r = _market.request(id);
+            if (r.status == IInferenceMarket.RequestStatus.Open || r.status == IInferenceMarket.RequestStatus.Claimed) {
+                open += r.fee;
+            }
+        }
+        (uint256 escrowed, , ) = _market.feeAccounts();
+        _check(escrowed == open, "escrow");
+    }
+
+    /// forge-config: default.invariant.runs = 64
+    /// forge-config: default.invariant.depth = 100
+    function invariant_requestPaidAtMostOnce() public view {
+        _check(_handler.settledTwice() == 0, "a request was settled twice");
+    }
+
+    /// forge-config: default.invariant.runs = 64
+    /// forge-config: default.invariant.depth = 100
+    function invariant_refundAndPayoutExclusive() public view {
+        for (uint256 id = 1; id <= _market.requestCount(); ++id) {
+            bool paid = _handler.fulfilled(id);
+            bool refunded = _handler.refunded(id);
+            _check(!(paid && refunded), "fulfilled and refunded");
+            IInferenceMarket.RequestStatus s = _market.request(id).status;
+            _check(paid == (s == IInferenceMarket.RequestStatus.Fulfilled), "status agrees with payout");
+            _check(refunded == (s == IInferenceMarket.RequestStatus.Refunded), "status agrees with refund");
+        }
+    }
+
+    /// forge-config: default.invariant.runs = 64
+    /// forge-config: default.invariant.depth = 100
+    function invariant_stakeCoversBondedObligations() public view {
+        for (uint256 i = 0; i < 4; ++i) {
+            address v = _handler.actor(i);
+            IInferenceMarket.Stake memory s = _market.stakeOf(v);
+            _check(s.amount >= s.bonded, "stake below bonds");
+            uint256 owed;
+            for (uint256 id = 1; id <= _market.requestCount(); ++id) {
+                IInferenceMarket.Request memory r = _market.request(id);
+                if (r.status == IInferenceMarket.RequestStatus.Claimed && r.claimer == v) owed += r.bond;
+            }
+            _check(s.bonded == owed, "bonded equals the bonds of open claims");
+        }
+    }
+
+    function _check(bool condition, string memory what) private pure {
+        if (!condition) revert InvariantBroken(what);
+    }
+}
