@@ -31,6 +31,8 @@ export interface ReferenceModel {
   onnx: string;
   template: string;
   verifierContract: string;
+  /** K inferences per proof (a batch circuit), absent for single inferences. */
+  batch?: number;
 }
 
 export const REFERENCE_MODELS: Record<string, ReferenceModel> = {
@@ -40,7 +42,20 @@ export const REFERENCE_MODELS: Record<string, ReferenceModel> = {
     template: "MnistMlp",
     verifierContract: "MnistMlpVerifier",
   },
+  // Four inferences of the same model per proof, settled by the market's fulfilBatch.
+  "mnist-mlp-batch4": {
+    name: "mnist-mlp-batch4",
+    onnx: "models/mnist-mlp.onnx",
+    template: "BatchMnistMlp",
+    verifierContract: "MnistMlpBatch4Verifier",
+    batch: 4,
+  },
 };
+
+/** Public signals of a circuit, in order. */
+export function publicSignalNames(model: ReferenceModel): string[] {
+  return model.batch ? ["fold", "challenge", "batchBinding"] : ["inputCommitment", "output", "binding"];
+}
 
 /** Number of training digits used to calibrate activation scales. */
 export const CALIBRATION_DIGITS = 1000;
@@ -74,6 +89,7 @@ export function generateModel(model: ReferenceModel): {
     templateName: model.template,
     command: "npm run build:circuit",
     source: `${model.onnx} (sha256 ${onnxSha.slice(0, 16)}...), calibrated on ${CALIBRATION_DIGITS} training digits`,
+    batch: model.batch,
   });
   return { quantized, circom, quantizedJson: JSON.stringify(quantized) + "\n" };
 }
@@ -178,7 +194,7 @@ export async function buildModel(model: ReferenceModel, options: BuildOptions = 
     circuit: model.name,
     sourceHash: hash,
     constraints: info.nConstraints,
-    publicSignals: ["inputCommitment", "output", "binding"],
+    publicSignals: publicSignalNames(model),
     vkHash: setup.vkHash,
     ptau: { file: path.basename(ptau.path), blake2b: ptau.blake2b, insecure: ptau.insecure, origin: ptau.origin },
     artifacts: {
