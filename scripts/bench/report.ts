@@ -176,7 +176,12 @@ export function renderReport(r: BenchResult): string {
       `**Warm witness + proof.** The proof is ${(share * 100).toFixed(0)}% of the ${ms(warmTwo)}: snarkjs runs ` +
         "its multi-scalar multiplications and FFTs in WebAssembly (ffjavascript) on its worker threads. With " +
         `${int(r.model.constraints)} constraints a pool of 1 proved in ${ms(median(one.proveMs))} and a pool of 2 ` +
-        `in ${ms(median(two.proveMs))}. The 2-thread process spent ${ms(median(two.cpuMs))} of CPU on a ` +
+        `in ${ms(median(two.proveMs))}. ` +
+        (median(two.cpuMs) > 1.1 * median(one.cpuMs)
+          ? `The pool of 2 also used more CPU in all than the pool of 1 (${ms(median(two.cpuMs))} against ` +
+            `${ms(median(one.cpuMs))} for witness + proof), so splitting the work adds CPU time of its own. `
+          : "") +
+        `The 2-thread process spent ${ms(median(two.cpuMs))} of CPU on a ` +
         `${ms(warmTwo)} witness + proof, ${(median(two.cpuMs) / warmTwo).toFixed(2)} cores on average: ` +
         (median(two.cpuMs) / warmTwo >= 1.3
           ? "the second thread did share the work. "
