@@ -25,17 +25,20 @@ export const DEFAULT_MARKET_PARAMS = {
  * (existing tokens) and `PoiDev` (fresh TestToken): Ignition has no conditional futures, so the
  * choice of token is a choice of module.
  *
- * Parameters: `governance` (owner of the ModelRegistry and the InferenceMarket; default: the
- * deploying account) and every field of {@link DEFAULT_MARKET_PARAMS}.
+ * Parameters: `governance` (owner of the registries and the InferenceMarket; default: the
+ * deploying account), `circuitAdminDelay` (seconds between a CircuitRegistry registration and its
+ * activation, and of every admin transfer; default two days) and every field of
+ * {@link DEFAULT_MARKET_PARAMS}.
  */
 export function buildPoiCore(m: ModuleBuilder, feeToken: DeployedAddress, stakeToken: DeployedAddress) {
   const governance = m.getParameter("governance", m.getAccount(0));
+  const circuitRegistry = m.contract("CircuitRegistry", [m.getParameter("circuitAdminDelay", 172_800n), governance]);
   const params = Object.fromEntries(
     Object.entries(DEFAULT_MARKET_PARAMS).map(([name, value]) => [name, m.getParameter(name, value)]),
   );
   const registry = m.contract("ModelRegistry", [governance]);
   const market = m.contract("InferenceMarket", [registry, feeToken, stakeToken, governance, params]);
-  return { registry, market };
+  return { circuitRegistry, registry, market };
 }
 
 /**

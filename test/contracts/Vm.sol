@@ -23,6 +23,9 @@ interface Vm {
     function expectRevert(bytes calldata revertData) external;
 
     function expectRevert(bytes4 revertData) external;
+
+    /// @dev Records the gas of the last call under `group`/`name` (snapshots/<group>.json).
+    function snapshotGasLastCall(string calldata group, string calldata name) external returns (uint256 gasUsed);
 }
 
 /// @dev keccak256("hevm cheat code") truncated to an address.

@@ -9,12 +9,14 @@ const { ethers, ignition } = await network.create();
 describe("Ignition modules", function () {
   it("PoiDev deploys a TestToken, the registry and a market wired to both", async function () {
     const [, governance] = await ethers.getSigners();
-    const { token, registry, market } = await ignition.deploy(PoiDevModule, {
+    const { token, circuitRegistry, registry, market } = await ignition.deploy(PoiDevModule, {
       parameters: { PoiDev: { governance: governance.address } },
     });
 
     expect(await registry.owner()).to.equal(governance.address);
     expect(await market.owner()).to.equal(governance.address);
+    expect(await circuitRegistry.defaultAdmin()).to.equal(governance.address);
+    expect(await circuitRegistry.defaultAdminDelay()).to.equal(172_800n);
     expect(await market.registry()).to.equal(await registry.getAddress());
     expect(await market.feeToken()).to.equal(await token.getAddress());
     expect(await market.stakeToken()).to.equal(await token.getAddress());

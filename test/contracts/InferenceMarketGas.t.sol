@@ -1,0 +1,74 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {MarketFixture} from "./MarketFixture.sol";
+import {VM} from "./Vm.sol";
+
+// Test names follow the test_<function>_<outcome> convention, not mixedCase.
+// solhint-disable func-name-mixedcase
+
+/**
+ * @dev Gas of each market operation, recorded in snapshots/InferenceMarket.json by
+ * `hardhat test --snapshot` and checked by `npm test` (`--snapshot-check`): a change shows up in
+ * review. The verifier here is the test double, so `fulfil` and `attest` exclude the pairing check
+ * (the demo and docs/benchmarks.md give the figures with the real Groth16 verifier).
+ */
+contract InferenceMarketGasTest is MarketFixture {
+    string private constant _GROUP = "InferenceMarket";
+
+    function test_gas_requestClaimFulfilWithdraw() public {
+        VM.prank(REQUESTER);
+        uint256 requestId = market.requestInference(modelId, COMMITMENT, "", uint64(block.timestamp) + TTL, PRICE);
+        VM.snapshotGasLastCall(_GROUP, "requestInference");
+
+        VM.prank(VALIDATOR);
+        market.claim(requestId);
+        VM.snapshotGasLastCall(_GROUP, "claim");
+
+        VM.prank(VALIDATOR);
+        market.fulfil(requestId, OUTPUT, proof);
+        VM.snapshotGasLastCall(_GROUP, "fulfil (claimed, split, bond released, attested)");
+
+        uint256 unclaimed = open();
+        VM.prank(OTHER_VALIDATOR);
+        market.fulfil(unclaimed, OUTPUT + 1, proof);
+        VM.snapshotGasLastCall(_GROUP, "fulfil (unclaimed)");
+
+        VM.prank(VALIDATOR);
+        market.withdraw();
+        VM.snapshotGasLastCall(_GROUP, "withdraw");
+    }
+
+    function test_gas_refundWithSlash() public {
+        uint256 requestId = open();
+        claimAs(VALIDATOR, requestId);
+        VM.warp(block.timestamp + TTL + 1);
+        market.refund(requestId);
+        VM.snapshotGasLastCall(_GROUP, "refund (claimer slashed)");
+
+        VM.prank(REQUESTER);
+        market.withdraw();
+        VM.snapshotGasLastCall(_GROUP, "withdraw (fee and slashed bond)");
+    }
+
+    function test_gas_staking() public {
+        VM.prank(NOBODY);
+        market.stake(MIN_STAKE);
+        VM.snapshotGasLastCall(_GROUP, "stake");
+
+        VM.prank(NOBODY);
+        market.unstake(MIN_STAKE);
+        VM.snapshotGasLastCall(_GROUP, "unstake");
+
+        VM.warp(block.timestamp + 2 days);
+        VM.prank(NOBODY);
+        market.withdrawStake();
+        VM.snapshotGasLastCall(_GROUP, "withdrawStake");
+    }
+
+    function test_gas_attest() public {
+        VM.prank(NOBODY);
+        market.attest(modelId, COMMITMENT, OUTPUT, proof);
+        VM.snapshotGasLastCall(_GROUP, "attest");
+    }
+}
