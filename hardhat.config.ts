@@ -1,7 +1,7 @@
 import { createRequire } from "node:module";
 
 import hardhatToolboxMochaEthers from "@nomicfoundation/hardhat-toolbox-mocha-ethers";
-import { defineConfig } from "hardhat/config";
+import { configVariable, defineConfig } from "hardhat/config";
 
 // The compiler comes from the pinned `solc` npm package, so builds never download anything.
 // The path is resolved at runtime: it differs per checkout and must not be committed.
@@ -46,6 +46,16 @@ export default defineConfig({
       type: "http",
       chainType: "l1",
       url: "http://127.0.0.1:8545",
+    },
+    // Any EVM RPC. The url and key come from Hardhat's encrypted keystore (or the environment),
+    // never from a file in the repository:
+    //   npx hardhat keystore set POI_RPC_URL && npx hardhat keystore set POI_PRIVATE_KEY
+    // then `npx poi <command> --network remote`. Resolved only when this network is used.
+    remote: {
+      type: "http",
+      chainType: "l1",
+      url: configVariable("POI_RPC_URL"),
+      accounts: [configVariable("POI_PRIVATE_KEY")],
     },
   },
 });

@@ -1,0 +1,113 @@
+/**
+ * `poi setup`: the phase-2 setup of a compiled circuit. With --contributors it runs the whole
+ * ceremony here (each named contribution, the beacon, verification, manifest); without, it
+ * starts a ceremony for `poi contribute` and `poi beacon` to continue.
+ */
+import { randomBytes } from "node:crypto";
+import path from "node:path";
+import { applyBeacon, contribute, initCeremony } from "../../setup/ceremony.ts";
+import { checkPtauForSetup } from "../../setup/ptau.ts";
+import { existingFile, flag, integrity, note, progress, required, usageError, type Command } from "../support.ts";
+
+export const setupCommand: Command = {
+  name: "setup",
+  usage: [
+    'poi setup --r1cs FILE --wasm FILE --ptau FILE [--name NAME] [--out DIR] [--contributors "Alice,Bob"]',
+    "          [--beacon HEX] [--verifier FILE.sol] [--verifier-contract NAME] [--allow-insecure-ptau]",
+    "",
+    "  --r1cs, --wasm        the compiled circuit (circom --r1cs --wasm)",
+    "  --ptau                a ceremony file, checked against the known blake2b hashes (exit 3 if unknown)",
+    "  --contributors        run every phase-2 contribution here, then the beacon, and write the manifest;",
+    "                        without it, only start the ceremony: then poi contribute ..., poi beacon ...",
+    "  --beacon HEX          the final beacon (a public ceremony uses a future block hash); random if absent",
+    "  --verifier            where the Solidity verifier goes (default contracts/verifiers/<Name>Verifier.sol)",
+    "  --allow-insecure-ptau accept an unlisted ptau (e.g. from poi ptau new), labelled INSECURE",
+    "",
+    "Writes <name>.ceremony.json and, once finished, the zkey, vkey, verifier, <name>.transcript.json",
+    "and manifest.json (sha256 of every artifact, transcript included) into --out.",
+  ].join("\n"),
+  summary: "phase-2 trusted setup of a compiled circuit: contributions, beacon, transcript, manifest",
+  valueFlags: ["r1cs", "wasm", "ptau", "name", "out", "contributors", "beacon", "verifier", "verifier-contract"],
+  booleanFlags: ["allow-insecure-ptau"],
+  async run(args) {
+    const r1cs = existingFile(required(args, "r1cs", "the compiled circuit's r1cs"), "r1cs");
+    const wasm = existingFile(required(args, "wasm", "the circuit's witness wasm"), "wasm");
+    const ptauPath = existingFile(required(args, "ptau", "a powers-of-tau file"), "ptau");
+    const name = flag(args, "name") ?? path.basename(r1cs, ".r1cs");
+    const outDir = flag(args, "out") ?? path.dirname(r1cs);
+    const ptau = await integrity(() => checkPtauForSetup(ptauPath, args.flags.has("allow-insecure-ptau")));
+    if (ptau.insecure)
+      note(args, `WARNING: ${path.basename(ptauPath)} is an INSECURE development ptau (${ptau.origin})`);
+    const file = await progress(args, "phase 2: new zkey", (_r, logger) =>
+      initCeremony({ name, r1cs, wasm, ptau, outDir, logger }),
+    );
+    const contributors = (flag(args, "contributors") ?? "")
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean);
+    if (contributors.length === 0) {
+      const text = [
+        `started the ceremony ${file}`,
+        `next: poi contribute --ceremony ${file} --name <contributor>   (once per contributor)`,
+        `then: poi beacon --ceremony ${file} --ptau ${ptauPath} --beacon <hex>`,
+      ].join("\n");
+      return { json: { ceremony: file, insecurePtau: ptau.insecure }, text };
+    }
+    for (const by of contributors) {
+      await progress(args, `phase 2: contribution by ${by}`, (_r, logger) =>
+        integrity(() => contribute(file, by, { logger })),
+      );
+    }
+    const result = await finish(args, file, ptauPath, name);
+    return result;
+  },
+};
+
+/** The beacon and everything after it; shared with `poi beacon`. */
+export async function finish(
+  args: Parameters<Command["run"]>[0],
+  file: string,
+  ptauPath: string,
+  name: string,
+): Promise<{ json: unknown; text: string }> {
+  const beacon = flag(args, "beacon") ?? randomBytes(32).toString("hex");
+  const contract = flag(args, "verifier-contract") ?? `${pascal(name)}Verifier`;
+  const verifierPath = flag(args, "verifier") ?? path.join("contracts", "verifiers", `${contract}.sol`);
+  if (!/^[A-Z][A-Za-z0-9_]*$/.test(contract))
+    throw usageError(`--verifier-contract ${contract} is not a Solidity contract name`);
+  const final = await progress(args, "phase 2: beacon, verification, verifier and manifest", (_r, logger) =>
+    integrity(() =>
+      applyBeacon(file, {
+        beacon,
+        ptauPath,
+        verifierPath,
+        verifierContract: contract,
+        command: `poi beacon (${name})`,
+        logger,
+      }),
+    ),
+  );
+  const m = final.manifest;
+  const text = [
+    `setup of ${m.circuit} complete: ${m.constraints} constraints, vkHash ${m.vkHash}`,
+    `  manifest ${final.manifestFile}`,
+    `  transcript ${final.transcriptPath}`,
+    `  verifier ${verifierPath} (contract ${contract})`,
+    m.ptau.insecure
+      ? `  WARNING: built on an INSECURE development ptau (${m.ptau.file}): never deploy it for real`
+      : "",
+  ]
+    .filter(Boolean)
+    .join("\n");
+  return {
+    json: { manifest: final.manifestFile, transcript: final.transcriptPath, verifier: verifierPath, ...m },
+    text,
+  };
+}
+
+const pascal = (s: string) =>
+  s
+    .split(/[^A-Za-z0-9]+/)
+    .filter(Boolean)
+    .map((w) => w[0].toUpperCase() + w.slice(1))
+    .join("");

@@ -1,0 +1,111 @@
+/** `poi status`: the market, an account, a request, and (with --journal) a validator's journal. */
+import { formatUnits } from "ethers";
+import {
+  bigintFlag,
+  connect,
+  existingFile,
+  flag,
+  NETWORK_FLAGS,
+  NETWORK_HELP,
+  onChain,
+  plain,
+  readDeployment,
+  quietSqliteWarning,
+  type Command,
+} from "../support.ts";
+
+const STATUS = ["None", "Open", "Claimed", "Fulfilled", "Refunded"];
+
+export const statusCommand: Command = {
+  name: "status",
+  usage: [
+    "poi status [--request ID] [--journal FILE] [--deployment FILE] [--network NAME] [--rpc-url URL] [--account N|ADDR]",
+    "",
+    "  --request ID    one request's on-chain state",
+    "  --journal FILE  a validator's journal: requests by state, and the unfinished ones",
+    NETWORK_HELP,
+  ].join("\n"),
+  summary: "show the market, the account, a request or a validator journal",
+  valueFlags: ["request", "journal", "deployment", ...NETWORK_FLAGS],
+  booleanFlags: [],
+  async run(args) {
+    const out: Record<string, unknown> = {};
+    const lines: string[] = [];
+    const journalFile = flag(args, "journal");
+    if (journalFile) {
+      existingFile(journalFile, "journal");
+      quietSqliteWarning();
+      const { Journal } = await import("../../validator/journal.ts");
+      const j = Journal.open(journalFile);
+      const all = j.all();
+      const cursor = j.cursor();
+      j.close();
+      const counts: Record<string, number> = {};
+      for (const r of all) counts[r.state] = (counts[r.state] ?? 0) + 1;
+      const pending = all.filter((r) => !["fulfilled", "lost", "expired", "skipped", "failed"].includes(r.state));
+      out.journal = {
+        file: journalFile,
+        cursor,
+        counts,
+        pending: pending.map((r) => ({ requestId: r.requestId, state: r.state, detail: r.detail })),
+      };
+      lines.push(`journal ${journalFile}: last block ${cursor ?? "none"}, ${JSON.stringify(counts)}`);
+      for (const r of pending) lines.push(`  #${r.requestId} ${r.state}${r.detail ? `: ${r.detail}` : ""}`);
+      if (!flag(args, "deployment") && !flag(args, "network")) return { json: plain(out), text: lines.join("\n") };
+    }
+    const dep = readDeployment(args);
+    const { signer } = await connect(args);
+    const { connectMarket } = await import("../../chain/protocol.ts");
+    const market = connectMarket(dep.deployment.market, signer);
+    const who = await signer.getAddress();
+    const [count, params, fees, stake, balance] = await onChain("cannot read the market", () =>
+      Promise.all([
+        market.requestCount(),
+        market.params(),
+        market.feeAccounts(),
+        market.stakeOf(who),
+        market.balanceOf(who),
+      ]),
+    );
+    out.market = {
+      address: dep.deployment.market,
+      requests: count,
+      escrowed: fees[0],
+      credited: fees[1],
+      protocolFees: fees[2],
+      minStake: params.minStake,
+      claimBond: params.claimBond,
+    };
+    out.account = {
+      address: who,
+      credited: balance,
+      stake: stake.amount,
+      bonded: stake.bonded,
+      unbonding: stake.unbonding,
+    };
+    lines.push(
+      `market ${dep.deployment.market}: ${count} requests, ${formatUnits(fees[0])} escrowed, ${formatUnits(fees[1])} credited`,
+      `account ${who}: ${formatUnits(balance)} withdrawable, stake ${formatUnits(stake.amount)} (${formatUnits(stake.bonded)} bonded)`,
+    );
+    const id = bigintFlag(args, "request");
+    if (id !== undefined) {
+      const r = await market.request(id);
+      out.request = {
+        id,
+        status: STATUS[Number(r.status)],
+        requester: r.requester,
+        fee: r.fee,
+        deadline: r.deadline,
+        validator: r.validator,
+        output: r.output,
+        claimer: r.claimer,
+        claimExpiresAt: r.claimExpiresAt,
+      };
+      lines.push(
+        `request #${id}: ${STATUS[Number(r.status)]}, fee ${formatUnits(r.fee)}, deadline ${new Date(Number(r.deadline) * 1000).toISOString()}` +
+          (r.status === 3n ? `, fulfilled by ${r.validator}` : r.status === 2n ? `, claimed by ${r.claimer}` : ""),
+      );
+    }
+    return { json: plain(out), text: lines.join("\n") };
+  },
+};

@@ -1,0 +1,143 @@
+/**
+ * `poi validator`: the validator daemon's front. Checks the artifacts against the manifest,
+ * loads the warm prover, connects, and runs scripts/validator/daemon.ts until SIGINT/SIGTERM
+ * (or, with --exit-when-idle, until nothing is left to do).
+ */
+import { existsSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { ROOT } from "../../circuit/compile.ts";
+import type { QuantizedMlp } from "../../model/quantize.ts";
+import {
+  bigintFlag,
+  CliError,
+  connect,
+  EXIT,
+  flag,
+  intFlag,
+  integrity,
+  manifestFile,
+  NETWORK_FLAGS,
+  NETWORK_HELP,
+  onChain,
+  readDeployment,
+  tokenFlag,
+  usageError,
+  quietSqliteWarning,
+  type Command,
+} from "../support.ts";
+
+export const validatorCommand: Command = {
+  name: "validator",
+  usage: [
+    "poi validator [--deployment FILE] [--manifest FILE] [--quantized FILE] [--journal FILE] [--min-fee TOKENS]",
+    "              [--model-id N] [--threads N] [--from-block N] [--poll-ms N] [--deadline-margin S] [--exit-when-idle]",
+    "              [--network NAME] [--rpc-url URL] [--account N|ADDR]",
+    "",
+    "  --deployment FILE      addresses from poi deploy (default poi-deployment.<network>.json)",
+    "  --manifest FILE        artifact manifest (default: the deployment's); every artifact is sha256-checked",
+    "  --quantized FILE       the quantized model, the integer reference (default circuits/generated/<circuit>.quantized.json)",
+    "  --journal FILE         crash-safe state (node:sqlite; default .poi/validator-<chain>-<account>.sqlite)",
+    "  --min-fee TOKENS       skip requests paying less (default 0)",
+    "  --threads N            snarkjs worker threads (default: one per core)",
+    "  --from-block N         first block to scan when the journal is new (default: the deployment block)",
+    "  --poll-ms N            pause between passes (default 1000)",
+    "  --deadline-margin S    never send anything within S seconds of a deadline (default 10)",
+    "  --exit-when-idle       stop once every request seen is settled",
+    "  --mint-stake           mint the market's minimum stake first (development TestToken only)",
+    NETWORK_HELP,
+    "",
+    "Logs are JSON lines on stdout, one `request-summary` line per request. Exit 3 on a corrupted",
+    "artifact or a journal made for another chain, 4 when staking is impossible.",
+  ].join("\n"),
+  summary: "run the validator daemon: watch, claim, prove, fulfil (crash-safe journal)",
+  valueFlags: [
+    "deployment",
+    "manifest",
+    "quantized",
+    "journal",
+    "min-fee",
+    "model-id",
+    "threads",
+    "from-block",
+    "poll-ms",
+    "deadline-margin",
+    ...NETWORK_FLAGS,
+  ],
+  booleanFlags: ["exit-when-idle", "mint-stake"],
+  async run(args) {
+    const dep = readDeployment(args);
+    const manifest = manifestFile(args, dep);
+    const modelId =
+      bigintFlag(args, "model-id") ?? (dep.deployment.modelId ? BigInt(dep.deployment.modelId) : undefined);
+    if (modelId === undefined) throw usageError("--model-id is required (the deployment file names no model)");
+    const threads = intFlag(args, "threads");
+    const { setProverThreads } = await import("../../prove/threads.ts");
+    if (threads !== undefined) setProverThreads(threads);
+
+    // Artifacts first: a corrupted zkey or wasm is refused before anything touches the chain.
+    const { Prover } = await import("../../prove/prover.ts");
+    const prover = await integrity(() => Prover.load(manifest));
+    const quantizedFile =
+      flag(args, "quantized") ?? path.join(ROOT, "circuits", "generated", `${prover.manifest.circuit}.quantized.json`);
+    if (!existsSync(quantizedFile))
+      throw usageError(
+        `quantized model ${quantizedFile} does not exist; pass --quantized or run npm run build:circuit`,
+      );
+    const model = JSON.parse(readFileSync(quantizedFile, "utf8")) as QuantizedMlp;
+
+    const { ethers, signer } = await connect(args);
+    const { connectMarket } = await import("../../chain/protocol.ts");
+    const market = connectMarket(dep.deployment.market, signer);
+    const address = await signer.getAddress();
+    const { chainId } = await onChain("cannot reach the node", () => ethers.provider.getNetwork());
+    if (args.flags.has("mint-stake")) {
+      const { TestToken__factory } = await import("../../../types/ethers-contracts/index.js");
+      await onChain("minting the stake failed (is the stake token a TestToken?)", async () => {
+        const { minStake } = await market.params();
+        await (await TestToken__factory.connect(await market.stakeToken(), signer).mint(address, minStake)).wait();
+      });
+    }
+    const journalFile =
+      flag(args, "journal") ?? path.join(".poi", `validator-${chainId}-${address.toLowerCase()}.sqlite`);
+
+    quietSqliteWarning();
+    const { Journal } = await import("../../validator/journal.ts");
+    const { ValidatorDaemon, DaemonFatalError, jsonLogger } = await import("../../validator/daemon.ts");
+    const journal = Journal.open(journalFile);
+    const daemon = new ValidatorDaemon({
+      market,
+      signer,
+      prover,
+      model,
+      modelId,
+      journal,
+      minFee: tokenFlag(args, "min-fee", 0n)!,
+      fromBlock: intFlag(args, "from-block", dep.deployment.deployedAtBlock ?? 0),
+      pollMs: intFlag(args, "poll-ms", 1000),
+      deadlineMarginSeconds: intFlag(args, "deadline-margin", 10),
+      exitWhenIdle: args.flags.has("exit-when-idle"),
+      log: jsonLogger(),
+    });
+    const stop = () => daemon.stop();
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
+    const counts: Record<string, number> = {};
+    try {
+      await daemon.run();
+      for (const r of journal.all()) counts[r.state] = (counts[r.state] ?? 0) + 1;
+    } catch (err) {
+      if (err instanceof DaemonFatalError) {
+        throw new CliError(err.message, /stake/.test(err.message) ? EXIT.chain : EXIT.integrity);
+      }
+      throw err;
+    } finally {
+      process.off("SIGINT", stop);
+      process.off("SIGTERM", stop);
+      journal.close();
+    }
+    return {
+      json: { journal: journalFile, requests: counts },
+      text: `validator stopped; journal ${journalFile}: ${JSON.stringify(counts)}`,
+    };
+  },
+};
