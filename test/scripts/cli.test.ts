@@ -1,0 +1,173 @@
+/**
+ * The `poi` command line as a user runs it: real processes, their exit codes and outputs, and
+ * one deployer-requester-validator round trip against a `hardhat node` of the test's own.
+ */
+import { expect } from "chai";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { buildModel, REFERENCE_MODELS, type BuiltModel } from "../../scripts/pipeline.ts";
+import { startHardhatNode, startPoi, type Child } from "../helpers/processes.ts";
+
+const EXIT = { ok: 0, usage: 2, integrity: 3, chain: 4, invalid: 5 };
+
+async function poi(args: string[]): Promise<{ code: number | null; out: string; err: string; child: Child }> {
+  const child = startPoi(args);
+  const { code } = await child.exited;
+  return { code, out: child.stdout.join("\n"), err: child.stderr.join("\n"), child };
+}
+
+describe("poi command line", function () {
+  let built: BuiltModel;
+  let dir: string;
+
+  before(async function () {
+    built = await buildModel(REFERENCE_MODELS["mnist-mlp"]);
+    dir = mkdtempSync(path.join(os.tmpdir(), "poi-cli-"));
+  });
+
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("answers --help for every toolkit command", async function () {
+    const names = [
+      "ptau",
+      "setup",
+      "contribute",
+      "beacon",
+      "verify-setup",
+      "deploy",
+      "register",
+      "request",
+      "prove",
+      "verify",
+      "validator",
+      "withdraw",
+      "status",
+    ];
+    const results = await Promise.all(names.map((n) => poi([n, "--help"])));
+    results.forEach((r, i) => {
+      expect(r.code, names[i]).to.equal(EXIT.ok);
+      expect(r.out, names[i]).to.match(new RegExp(`^usage: poi ${names[i]}`));
+    });
+  });
+
+  it("refuses an unknown ptau with exit 3, and labels a new development ptau insecure", async function () {
+    const garbage = path.join(dir, "garbage.ptau");
+    writeFileSync(garbage, "not a ptau");
+    const bad = await poi(["ptau", "check", garbage]);
+    expect(bad.code).to.equal(EXIT.integrity);
+    expect(bad.err).to.match(/not a known ceremony or development file/);
+
+    const made = await poi(["ptau", "new", "--power", "4", "--out", dir, "--json"]);
+    expect(made.code, made.err).to.equal(EXIT.ok);
+    const result = JSON.parse(made.out) as { path: string; insecure: boolean; warning: string };
+    expect(path.basename(result.path)).to.match(/insecure/);
+    expect(result.insecure).to.equal(true);
+    expect(result.warning).to.match(/^INSECURE/);
+  });
+
+  it("proves and verifies off-chain; a tampered proof exits 5, a corrupted artifact 3, a missing flag 2", async function () {
+    const input = path.join(dir, "input.json");
+    writeFileSync(input, JSON.stringify({ pixels: new Array(196).fill(7) }));
+    const proofFile = path.join(dir, "proof.json");
+    const proved = await poi([
+      "prove",
+      "--manifest",
+      built.manifestFile,
+      "--input",
+      input,
+      "--binding",
+      "42",
+      "--out",
+      proofFile,
+      "--threads",
+      "1",
+    ]);
+    expect(proved.code, proved.err).to.equal(EXIT.ok);
+    expect((await poi(["verify", "--manifest", built.manifestFile, "--proof", proofFile])).code).to.equal(EXIT.ok);
+
+    const proof = JSON.parse(readFileSync(proofFile, "utf8")) as { publicSignals: string[] };
+    proof.publicSignals[2] = "43"; // another binding: someone else's request
+    writeFileSync(proofFile, JSON.stringify(proof));
+    expect((await poi(["verify", "--manifest", built.manifestFile, "--proof", proofFile])).code).to.equal(EXIT.invalid);
+
+    const copy = path.join(dir, "artifacts");
+    const m = built.manifest.artifacts;
+    for (const name of ["zkey", "wasm", "vkey"] as const) {
+      mkdirSync(path.dirname(path.join(copy, m[name].path)), { recursive: true });
+      copyFileSync(path.resolve(path.dirname(built.manifestFile), m[name].path), path.join(copy, m[name].path));
+    }
+    copyFileSync(built.manifestFile, path.join(copy, "manifest.json"));
+    writeFileSync(path.join(copy, m.wasm.path), "corrupted");
+    const refused = await poi([
+      "prove",
+      "--manifest",
+      path.join(copy, "manifest.json"),
+      "--input",
+      input,
+      "--binding",
+      "1",
+    ]);
+    expect(refused.code).to.equal(EXIT.integrity);
+    expect(refused.err).to.match(/artifact wasm .* refusing to use it/);
+
+    const missing = await poi(["prove", "--manifest", built.manifestFile]);
+    expect(missing.code).to.equal(EXIT.usage);
+    expect(missing.err).to.match(/--input is required/);
+  });
+
+  it("deploys, requests, validates, reports and withdraws against a hardhat node", async function () {
+    const node = await startHardhatNode();
+    try {
+      const net = ["--network", "localhost", "--rpc-url", node.url, "--deployment", path.join(dir, "dep.json")];
+      const deployed = await poi(["deploy", "--manifest", built.manifestFile, "--price", "2", ...net, "--json"]);
+      expect(deployed.code, deployed.err).to.equal(EXIT.ok);
+      expect(JSON.parse(deployed.out).modelId).to.equal("1");
+
+      const requested = await poi(["request", "--digit", "11", "--mint", "--account", "2", ...net, "--json"]);
+      expect(requested.code, requested.err).to.equal(EXIT.ok);
+      const { requestId } = JSON.parse(requested.out) as { requestId: string };
+
+      const journal = path.join(dir, "validator.sqlite");
+      const v = await poi([
+        "validator",
+        "--mint-stake",
+        "--exit-when-idle",
+        "--account",
+        "3",
+        "--journal",
+        journal,
+        ...net,
+      ]);
+      expect(v.code, v.err).to.equal(EXIT.ok);
+      const summary = v.child.entries.find((e) => e.event === "request-summary" && e.requestId === requestId);
+      expect(summary?.outcome).to.equal("fulfilled");
+
+      const status = await poi([
+        "status",
+        "--request",
+        requestId,
+        "--journal",
+        journal,
+        "--account",
+        "3",
+        ...net,
+        "--json",
+      ]);
+      expect(status.code, status.err).to.equal(EXIT.ok);
+      const s = JSON.parse(status.out) as { request: { status: string }; journal: { counts: Record<string, number> } };
+      expect(s.request.status).to.equal("Fulfilled");
+      expect(s.journal.counts).to.deep.equal({ fulfilled: 1 });
+
+      const withdrawn = await poi(["withdraw", "--account", "3", ...net, "--json"]);
+      expect(withdrawn.code, withdrawn.err).to.equal(EXIT.ok);
+      expect(BigInt(JSON.parse(withdrawn.out).fees)).to.be.greaterThan(0n);
+
+      await node.stop();
+      const down = await poi(["status", ...net]);
+      expect(down.code).to.equal(EXIT.chain);
+    } finally {
+      await node.stop();
+    }
+  });
+});
