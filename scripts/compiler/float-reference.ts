@@ -26,7 +26,8 @@ export async function onnxLogits(
   } else {
     bytes = model;
   }
-  const session = await InferenceSession.create(bytes);
+  // Errors only: PyTorch-layout files (initializers listed as inputs) make ORT warn on every load.
+  const session = await InferenceSession.create(bytes, { logSeverityLevel: 3 });
   try {
     const inputName = session.inputNames[0]!;
     const outputName = session.outputNames[0]!;

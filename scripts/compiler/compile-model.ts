@@ -1,0 +1,299 @@
+/**
+ * `poi compile`: ONNX file in, quantized model, circuit main and fidelity report out.
+ *
+ *   import (onnx-import.ts) -> calibrate and quantize (quantize-graph.ts) -> generate the circom
+ *   main (generate-graph.ts) -> fidelity against onnxruntime (fidelity.ts) -> compile the
+ *   circuit with circom and check its witnesses against the integer reference
+ *
+ * Everything is written into a temporary directory next to the output directory and renamed
+ * into place only when every step succeeded, so an error leaves nothing behind.
+ */
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import * as snarkjs from "snarkjs";
+import { compileCircuit } from "../circuit/compile.ts";
+import { generateGraphCircuit } from "../circuit/generate-graph.ts";
+import { inferQuantizedGraph } from "../model/graph-inference.ts";
+import { product, type FloatGraph } from "../model/graph.ts";
+import { IMAGE_SIZE, loadMnist } from "../model/mnist.ts";
+import { onnxToGraph } from "../model/onnx-import.ts";
+import { OUTPUT_MODES, quantizeGraph, type OutputMode, type QuantizedGraph } from "../model/quantize-graph.ts";
+import { estimateConstraints } from "./costs.ts";
+import { fidelityMarkdown, measureFidelity, type FidelityReport, type LabelledInput } from "./fidelity.ts";
+
+export const COMPILE_FORMAT = "poi-compiled-model/1";
+/** Training digits used for calibration when no --calibration file is given. */
+export const DEFAULT_CALIBRATION_DIGITS = 1000;
+export const MODES = ["baked", "committed"] as const;
+
+export interface CompileOptions {
+  onnxPath: string;
+  /** Output directory (default build/compiled/<name>). */
+  outDir?: string;
+  /** JSON file of calibration inputs (pixel bytes). */
+  calibrationPath?: string;
+  mode?: string;
+  output?: string;
+  weightBits?: number;
+  activationBits?: number;
+  /** Compile the circuit with circom and compare witnesses (default true). */
+  circuit?: boolean;
+  /** Held-out inputs whose witness is compared with the integer reference (default 100). */
+  witnessChecks?: number;
+  /** The command line, for the generated file's header. */
+  command?: string;
+  log?: (message: string) => void;
+}
+
+/** compile.json: what was compiled, from what, and how. */
+export interface CompiledModelInfo {
+  format: typeof COMPILE_FORMAT;
+  name: string;
+  source: string;
+  onnxSha256: string;
+  mode: "baked";
+  output: OutputMode;
+  inputShape: number[];
+  files: { quantized: string; circom: string; fidelityJson: string; fidelityMarkdown: string };
+  estimatedConstraints: number;
+  /** From the compiled r1cs, when the circuit was compiled. */
+  constraints?: number;
+  publicSignals: ["inputCommitment", "output", "binding"];
+}
+
+export interface CompileResult {
+  outDir: string;
+  info: CompiledModelInfo;
+  quantized: QuantizedGraph;
+  fidelity: FidelityReport;
+}
+
+/** "mnist-cnn" -> "MnistCnn". */
+export function templateNameFor(name: string): string {
+  const pascal = name
+    .split(/[^A-Za-z0-9]+/)
+    .filter(Boolean)
+    .map((w) => w[0]!.toUpperCase() + w.slice(1))
+    .join("");
+  return /^[A-Za-z]/.test(pascal) ? pascal : `Model${pascal}`;
+}
+
+/** The file name without .onnx, in kebab-case, as the name of every artifact. */
+export function modelNameFor(onnxPath: string): string {
+  const base = path.basename(onnxPath).replace(/\.onnx$/i, "");
+  const kebab = base
+    .replace(/([a-z0-9])([A-Z])/g, "$1-$2")
+    .replace(/[^A-Za-z0-9]+/g, "-")
+    .replace(/^-+|-+$/g, "")
+    .toLowerCase();
+  return kebab || "model";
+}
+
+/**
+ * Reads a calibration file: a JSON array of inputs, or { "inputs": [...], "labels"?: [...] };
+ * each input is an array of pixel bytes (0..255) in the model's flat input order.
+ */
+export function readCalibrationFile(file: string): LabelledInput[] {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (err) {
+    throw new Error(`cannot read calibration file "${file}": ${(err as Error).message}`);
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (err) {
+    throw new Error(`calibration file "${file}" is not JSON: ${(err as Error).message}`);
+  }
+  const obj = data as { inputs?: unknown; labels?: unknown };
+  const inputs = Array.isArray(data) ? data : obj?.inputs;
+  const labels = Array.isArray(data) ? undefined : obj?.labels;
+  if (!Array.isArray(inputs) || inputs.length === 0) {
+    throw new Error(
+      `calibration file "${file}" must hold a non-empty JSON array of inputs (arrays of pixel bytes), ` +
+        `or { "inputs": [...], "labels": [...] }`,
+    );
+  }
+  if (labels !== undefined && (!Array.isArray(labels) || labels.length !== inputs.length)) {
+    throw new Error(`calibration file "${file}": "labels" must be an array with one label per input`);
+  }
+  return inputs.map((input, n) => {
+    if (!Array.isArray(input) || input.some((v) => typeof v !== "number")) {
+      throw new Error(`calibration file "${file}": input ${n} is not an array of numbers`);
+    }
+    const label = labels ? (labels as unknown[])[n] : undefined;
+    if (label !== undefined && !Number.isInteger(label)) {
+      throw new Error(`calibration file "${file}": label ${n} is not an integer`);
+    }
+    return { pixels: input as number[], label: label as number | undefined };
+  });
+}
+
+function sha256(bytes: Uint8Array | string): string {
+  return createHash("sha256").update(bytes).digest("hex");
+}
+
+/** Reads and imports the ONNX file; the error names the path if it cannot be read. */
+export function loadGraph(onnxPath: string): { bytes: Uint8Array; graph: FloatGraph } {
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(onnxPath);
+  } catch (err) {
+    throw new Error(`cannot read ONNX model "${onnxPath}": ${(err as Error).message}`);
+  }
+  return { bytes, graph: onnxToGraph(bytes, path.basename(onnxPath)) };
+}
+
+/** Compiles the model; throws (having written nothing) on any problem. */
+export async function compileModel(o: CompileOptions): Promise<CompileResult> {
+  const log = o.log ?? (() => {});
+  const mode = o.mode ?? "baked";
+  if (mode !== "baked") {
+    throw new Error(
+      mode === "committed"
+        ? "--mode committed is not supported by poi compile yet; use --mode baked"
+        : `unknown --mode "${mode}"; expected baked`,
+    );
+  }
+  const output = (o.output ?? "both") as OutputMode;
+  if (!OUTPUT_MODES.includes(output)) {
+    throw new Error(`unknown --output "${o.output}"; expected one of ${OUTPUT_MODES.join(", ")}`);
+  }
+  const weightBits = o.weightBits ?? 8;
+  const activationBits = o.activationBits ?? 8;
+  const name = modelNameFor(o.onnxPath);
+  const outDir = path.resolve(o.outDir ?? path.join("build", "compiled", name));
+
+  const { bytes, graph } = loadGraph(o.onnxPath);
+  const onnxSha256 = sha256(bytes);
+  const inputSize = product(graph.inputShape);
+  const isDigitModel = inputSize === IMAGE_SIZE;
+  const mnist = isDigitModel || !o.calibrationPath ? loadMnist() : undefined;
+  if (!isDigitModel && !o.calibrationPath) {
+    throw new Error(
+      `"${graph.name}" takes ${inputSize} inputs (shape [${graph.inputShape.join(", ")}]); the default calibration ` +
+        `and held-out set are 14x14 MNIST digits (${IMAGE_SIZE} values): pass --calibration <file> with inputs of ${inputSize} values`,
+    );
+  }
+  const calibration = o.calibrationPath
+    ? readCalibrationFile(o.calibrationPath)
+    : mnist!.train.slice(0, DEFAULT_CALIBRATION_DIGITS);
+  const calibrationText = o.calibrationPath
+    ? `${calibration.length} inputs from ${path.basename(o.calibrationPath)} (sha256 ${sha256(readFileSync(o.calibrationPath)).slice(0, 16)}...)`
+    : `the first ${DEFAULT_CALIBRATION_DIGITS} training digits of the fixed MNIST split (scripts/model/mnist.ts)`;
+  log(`imported ${o.onnxPath}: ${graph.layers.map((l) => l.kind).join(" -> ")}`);
+
+  const quantized = quantizeGraph(
+    graph,
+    calibration.map((c) => c.pixels),
+    { weightBits, activationBits, output },
+  );
+  // Messages above name the file; the artifacts carry the kebab-case model name.
+  quantized.name = name;
+  const estimate = estimateConstraints(quantized);
+  const command = o.command ?? `poi compile ${path.basename(o.onnxPath)}`;
+  const circom = generateGraphCircuit(quantized, {
+    templateName: templateNameFor(name),
+    command,
+    source: `${path.basename(o.onnxPath)} (sha256 ${onnxSha256.slice(0, 16)}...), calibrated on ${calibrationText}`,
+  });
+
+  const evalInputs: LabelledInput[] = isDigitModel ? mnist!.test : calibration;
+  const fidelity = await measureFidelity({
+    model: quantized,
+    onnx: bytes,
+    onnxSha256,
+    onnxInputShape: graph.onnxInputShape,
+    inputs: evalInputs,
+    evaluatedOn: isDigitModel
+      ? `${evalInputs.length.toLocaleString("en-US")} held-out MNIST digits (14x14, the last 100 of each class)`
+      : `the ${evalInputs.length} calibration inputs (no held-out set for a ${inputSize}-value input)`,
+    calibration: calibrationText,
+    weightBits,
+    activationBits,
+  });
+  log(
+    `fidelity: top-1 agreement ${(fidelity.top1Agreement * 100).toFixed(1)}%, ` +
+      `largest logit error ${fidelity.largestLogitError.value}`,
+  );
+
+  // Build everything in a sibling temporary directory; rename it into place at the very end.
+  mkdirSync(path.dirname(outDir), { recursive: true });
+  const tmp = `${outDir}.tmp-${process.pid}`;
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp, { recursive: true });
+  try {
+    const files = {
+      quantized: `${name}.quantized.json`,
+      circom: `${name}.circom`,
+      fidelityJson: `${name}.fidelity.json`,
+      fidelityMarkdown: `${name}.fidelity.md`,
+    };
+    writeFileSync(path.join(tmp, files.circom), circom);
+    const info: CompiledModelInfo = {
+      format: COMPILE_FORMAT,
+      name,
+      source: path.basename(o.onnxPath),
+      onnxSha256,
+      mode: "baked",
+      output,
+      inputShape: graph.inputShape,
+      files,
+      estimatedConstraints: estimate.total,
+      publicSignals: ["inputCommitment", "output", "binding"],
+    };
+
+    if (o.circuit ?? true) {
+      const compiled = await compileCircuit(path.join(tmp, files.circom), path.join(tmp, "build"));
+      const r1cs = await snarkjs.r1cs.info(compiled.r1cs);
+      info.constraints = r1cs.nConstraints;
+      const checks = Math.min(o.witnessChecks ?? 100, evalInputs.length);
+      let equal = 0;
+      for (let n = 0; n < checks; n++) {
+        const pixels = Array.from(evalInputs[n]!.pixels);
+        const expected = inferQuantizedGraph(quantized, pixels);
+        const wtns: { type: "mem"; data?: Uint8Array } = { type: "mem" };
+        await snarkjs.wtns.calculate({ pixels, binding: 1 }, compiled.wasm, wtns);
+        const w = await snarkjs.wtns.exportJson(wtns);
+        if (w[1] !== expected.inputCommitment || w[2] !== expected.output) {
+          throw new Error(
+            `the circuit's witness differs from the integer reference on input ${n} ` +
+              `(output ${w[2]} vs ${expected.output}); this is a compiler bug, please report it`,
+          );
+        }
+        equal++;
+      }
+      fidelity.circuit = {
+        constraints: r1cs.nConstraints,
+        estimatedConstraints: estimate.total,
+        witnessesChecked: checks,
+        witnessesEqualToReference: equal,
+      };
+      log(`circuit: ${r1cs.nConstraints} constraints; ${equal} witnesses equal the integer reference`);
+    }
+
+    writeFileSync(path.join(tmp, files.quantized), `${JSON.stringify(quantized)}\n`);
+    writeFileSync(path.join(tmp, files.fidelityJson), `${JSON.stringify(fidelity, null, 2)}\n`);
+    writeFileSync(path.join(tmp, files.fidelityMarkdown), fidelityMarkdown(fidelity));
+    writeFileSync(path.join(tmp, "compile.json"), `${JSON.stringify(info, null, 2)}\n`);
+
+    // Replace a previous compile of the same directory only once the new one is complete.
+    if (existsSync(outDir)) {
+      if (!existsSync(path.join(outDir, "compile.json"))) {
+        throw new Error(`output directory "${outDir}" exists and is not a poi compile output; choose another --out`);
+      }
+      const old = `${outDir}.old-${process.pid}`;
+      renameSync(outDir, old);
+      renameSync(tmp, outDir);
+      rmSync(old, { recursive: true, force: true });
+    } else {
+      renameSync(tmp, outDir);
+    }
+    return { outDir, info, quantized, fidelity };
+  } catch (err) {
+    rmSync(tmp, { recursive: true, force: true });
+    throw err;
+  }
+}

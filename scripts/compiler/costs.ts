@@ -1,0 +1,107 @@
+/**
+ * Constraint counts of a quantized graph's circuit, from the cost formulas of the templates in
+ * circuits/lib (the ones docs/circuits.md gives and circuits/constraint-counts.json snapshots).
+ * Baked Conv and dense layers cost nothing themselves: their multiply-accumulates are linear
+ * combinations folded into the RequantReluClamp that follows. Tests check the total against
+ * the compiled r1cs of the reference models.
+ */
+import { valuesPerChunk } from "../circuit/reference.ts";
+import { outputSide } from "../model/graph.ts";
+import type { QuantizedGraph } from "../model/quantize-graph.ts";
+
+export interface CostItem {
+  /** Template and parameters, e.g. "RequantReluClamp(18, 8, 8)". */
+  template: string;
+  /** The layer (ONNX node) it implements, or "input" / "output". */
+  node: string;
+  instances: number;
+  constraintsEach: number;
+  constraints: number;
+}
+
+/** circomlib's partial-round counts for Poseidon with t = 2..17 (poseidon_constants). */
+const POSEIDON_PARTIAL_ROUNDS = [56, 57, 56, 60, 60, 63, 64, 63, 60, 66, 60, 65, 70, 60, 64, 68];
+
+/** Poseidon(nInputs) of circomlib: 3 per S-box, t S-boxes in each of 8 full rounds, 1 per partial round. */
+export function poseidonConstraints(nInputs: number): number {
+  const t = nInputs + 1;
+  const partial = POSEIDON_PARTIAL_ROUNDS[t - 2];
+  if (partial === undefined) throw new RangeError(`Poseidon takes 1 to 16 inputs, got ${nInputs}`);
+  // The last full round's MDS output is only needed for one element: 3 constraints fewer.
+  return 3 * (8 * t + partial) - 3;
+}
+
+/** PackedCommitment(n, valueBits): n * valueBits range checks plus the chained Poseidon calls. */
+export function packedCommitmentConstraints(n: number, valueBits: number): number {
+  const chunks = Math.ceil(n / valuesPerChunk(valueBits));
+  let poseidon = poseidonConstraints(Math.min(chunks, 16));
+  for (let next = 16; next < chunks; next += 15) poseidon += poseidonConstraints(Math.min(chunks - next, 15) + 1);
+  return n * valueBits + poseidon;
+}
+
+/** RequantReluClamp(accBits, shift, outBits): accBits + min(max(nHigh, 0), 4) + 1. */
+export function requantReluClampConstraints(accBits: number, shift: number, outBits: number): number {
+  const top = accBits - 1;
+  const nHigh = top - Math.min(shift + outBits, top);
+  return accBits + Math.min(Math.max(nHigh, 0), 4) + 1;
+}
+
+/** Per window: k^2 gap range checks of inBits bits and k^2 - 1 products. */
+export function maxPoolWindowConstraints(k: number, inBits: number): number {
+  return k * k * inBits + k * k - 1;
+}
+
+/** Per window: one decomposition of the sum into inBits + log2(k^2) bits. */
+export function avgPoolWindowConstraints(k: number, inBits: number): number {
+  return inBits + Math.log2(k * k);
+}
+
+/** ArgMax(n, diffBits): n selector bits + n selected values + n gap range checks. */
+export function argMaxConstraints(n: number, diffBits: number): number {
+  return 2 * n + n * diffBits;
+}
+
+/** Every template instance of the model's circuit with its cost. */
+export function estimateConstraints(model: QuantizedGraph): { items: CostItem[]; total: number } {
+  const items: CostItem[] = [];
+  const add = (template: string, node: string, instances: number, constraintsEach: number) =>
+    items.push({ template, node, instances, constraintsEach, constraints: instances * constraintsEach });
+  add(
+    `PackedCommitment(${model.inputSize}, ${model.inputBits})`,
+    "input",
+    1,
+    packedCommitmentConstraints(model.inputSize, model.inputBits),
+  );
+  add("RequestBinding()", "input", 1, 1);
+  for (const layer of model.layers) {
+    if (layer.kind === "conv" || layer.kind === "dense") {
+      if (!layer.requant) continue;
+      const outputs =
+        layer.kind === "dense"
+          ? layer.nOut
+          : layer.outC *
+            outputSide(layer.inH, layer.k, layer.stride, layer.pad) *
+            outputSide(layer.inW, layer.k, layer.stride, layer.pad);
+      const { shift, outBits } = layer.requant;
+      add(
+        `RequantReluClamp(${layer.accBits}, ${shift}, ${outBits})`,
+        layer.node,
+        outputs,
+        requantReluClampConstraints(layer.accBits, shift, outBits),
+      );
+    } else {
+      const windows =
+        layer.C * outputSide(layer.inH, layer.k, layer.stride, 0) * outputSide(layer.inW, layer.k, layer.stride, 0);
+      const params = `${layer.inH}, ${layer.inW}, ${layer.C}, ${layer.k}, ${layer.stride}, ${layer.bits}`;
+      if (layer.kind === "maxpool") {
+        add(`MaxPool2D(${params}) windows`, layer.node, windows, maxPoolWindowConstraints(layer.k, layer.bits));
+      } else {
+        add(`AvgPool2D(${params}) windows`, layer.node, windows, avgPoolWindowConstraints(layer.k, layer.bits));
+      }
+    }
+  }
+  if (model.output !== "logits") {
+    add(`ArgMax(${model.nClasses}, ${model.diffBits})`, "output", 1, argMaxConstraints(model.nClasses, model.diffBits));
+  }
+  return { items, total: items.reduce((s, i) => s + i.constraints, 0) };
+}

@@ -1,0 +1,168 @@
+/**
+ * `poi inspect`: a preflight that runs before any trusted setup. For an ONNX file (quantized
+ * on the default calibration digits) or a `poi compile` output directory it estimates the
+ * circuit's constraints from the templates' cost formulas (costs.ts), the powers-of-tau file
+ * it needs, and the memory and time a Groth16 proof takes on this machine.
+ *
+ * Proving estimates are scaled from measurements, not derived from first principles; `basis`
+ * in the result says which, so that nobody mistakes them for guarantees.
+ */
+import { existsSync, readFileSync, statSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import * as snarkjs from "snarkjs";
+import { IMAGE_SIZE, loadMnist } from "../model/mnist.ts";
+import { product } from "../model/graph.ts";
+import { QUANTIZED_GRAPH_FORMAT, quantizeGraph, type QuantizedGraph } from "../model/quantize-graph.ts";
+import { ptauPowerFor } from "../setup/ptau.ts";
+import {
+  COMPILE_FORMAT,
+  DEFAULT_CALIBRATION_DIGITS,
+  loadGraph,
+  modelNameFor,
+  type CompiledModelInfo,
+} from "./compile-model.ts";
+import { estimateConstraints, type CostItem } from "./costs.ts";
+
+/**
+ * Groth16 proofs measured with snarkjs on a 2-core AMD EPYC (the project's reference machine):
+ * constraints, warm proving time with a worker pool of 2, and peak RSS of the proving process.
+ * The first point is docs/benchmarks.md (mnist-mlp); the second is the mnist-cnn circuit (second
+ * snarkjs groth16.prove of one process, default worker pool, zkey from dev-insecure-pot16.ptau,
+ * load average above 2 from other work, so an upper bound).
+ */
+export const PROVING_MEASUREMENTS = [
+  { circuit: "mnist-mlp", constraints: 2864, proveMs: 513, peakRssMiB: 229, cores: 2 },
+  { circuit: "mnist-cnn", constraints: 24720, proveMs: 3153, peakRssMiB: 407, cores: 2 },
+] as const;
+
+export interface InspectReport {
+  model: string;
+  /** "onnx" when quantized here on the default calibration, "compiled" when read from a compile output. */
+  source: "onnx" | "compiled";
+  inputShape: number[];
+  layers: string[];
+  constraints: {
+    estimated: number;
+    items: CostItem[];
+    /** From the compiled r1cs, when a compile output with a circuit was inspected. */
+    compiled?: number;
+  };
+  /** Smallest power p such that 2^p >= constraints + public inputs + 1. */
+  ptauPower: number;
+  provingMemoryMiB: number;
+  provingTimeMs: number;
+  cores: number;
+  basis: string[];
+}
+
+/** Linear fit through the two measurements, scaled by the core count (MSMs parallelise well). */
+function provingEstimate(constraints: number, cores: number): { ms: number; mib: number } {
+  const [a, b] = PROVING_MEASUREMENTS;
+  const slope = (b.proveMs - a.proveMs) / (b.constraints - a.constraints);
+  const ms = Math.max(a.proveMs + slope * (constraints - a.constraints), 50) * (a.cores / Math.max(cores, 1));
+  const memSlope = (b.peakRssMiB - a.peakRssMiB) / (b.constraints - a.constraints);
+  const mib = Math.max(a.peakRssMiB + memSlope * (constraints - a.constraints), 150);
+  return { ms: Math.round(ms), mib: Math.round(mib) };
+}
+
+function describeLayers(model: QuantizedGraph): string[] {
+  return model.layers.map((l) => {
+    switch (l.kind) {
+      case "conv":
+        return `${l.node}: Conv ${l.k}x${l.k} ${l.inC}->${l.outC} stride ${l.stride} pad ${l.pad}${l.requant ? " + ReLU" : ""} (acc ${l.accBits} bits)`;
+      case "dense":
+        return `${l.node}: Dense ${l.nIn}->${l.nOut}${l.requant ? " + ReLU" : " (logits)"} (acc ${l.accBits} bits)`;
+      default:
+        return `${l.node}: ${l.kind === "maxpool" ? "MaxPool" : "AveragePool"} ${l.k}x${l.k} stride ${l.stride} on ${l.C}x${l.inH}x${l.inW}`;
+    }
+  });
+}
+
+/** Inspects an ONNX file or a `poi compile` output directory. */
+export async function inspectModel(target: string): Promise<InspectReport> {
+  if (!existsSync(target))
+    throw new Error(`"${target}" does not exist; pass an .onnx file or a poi compile output directory`);
+  let model: QuantizedGraph;
+  let compiled: number | undefined;
+  let source: InspectReport["source"];
+  const basis: string[] = [];
+  if (statSync(target).isDirectory()) {
+    const infoFile = path.join(target, "compile.json");
+    if (!existsSync(infoFile)) throw new Error(`"${target}" is not a poi compile output (no compile.json)`);
+    const info = JSON.parse(readFileSync(infoFile, "utf8")) as CompiledModelInfo;
+    if (info.format !== COMPILE_FORMAT)
+      throw new Error(`"${infoFile}" has format "${info.format}", expected ${COMPILE_FORMAT}`);
+    model = JSON.parse(readFileSync(path.join(target, info.files.quantized), "utf8")) as QuantizedGraph;
+    if (model.format !== QUANTIZED_GRAPH_FORMAT) throw new Error(`"${info.files.quantized}" is not a quantized graph`);
+    const r1cs = path.join(target, "build", `${info.name}.r1cs`);
+    if (existsSync(r1cs)) compiled = (await snarkjs.r1cs.info(r1cs)).nConstraints;
+    source = "compiled";
+    basis.push(`quantized model read from ${path.join(path.basename(target), info.files.quantized)}`);
+  } else {
+    const { graph } = loadGraph(target);
+    const size = product(graph.inputShape);
+    if (size !== IMAGE_SIZE) {
+      throw new Error(
+        `"${graph.name}" takes ${size} inputs; inspect quantizes on 14x14 MNIST digits (${IMAGE_SIZE} values): ` +
+          "run poi compile with --calibration first and inspect its output directory",
+      );
+    }
+    const calibration = loadMnist()
+      .train.slice(0, DEFAULT_CALIBRATION_DIGITS)
+      .map((d) => d.pixels);
+    model = quantizeGraph(graph, calibration);
+    model.name = modelNameFor(target);
+    source = "onnx";
+    basis.push(
+      `quantized here with 8-bit weights and activations on ${DEFAULT_CALIBRATION_DIGITS} MNIST training digits`,
+    );
+  }
+  const estimate = estimateConstraints(model);
+  const constraints = compiled ?? estimate.total;
+  // Public inputs: binding; public outputs: inputCommitment and result.
+  const ptauPower = ptauPowerFor(constraints, 3);
+  const cores = os.availableParallelism();
+  const proving = provingEstimate(constraints, cores);
+  basis.push(
+    "constraints: sum of the cost formulas of the circuits/lib templates the circuit instantiates (docs/circuits.md); " +
+      "baked multiply-accumulates cost none",
+    `ptau power: smallest p with 2^p >= constraints + 3 public signals + 1`,
+    `proving time and memory: linear in constraints through snarkjs Groth16 measurements on a 2-core AMD EPYC ` +
+      `(${PROVING_MEASUREMENTS.map((m) => `${m.circuit}: ${m.constraints} constraints, ${m.proveMs} ms, ${m.peakRssMiB} MiB`).join("; ")}), ` +
+      `time scaled by 2 / ${cores} cores here; witness generation and loading the zkey are extra`,
+  );
+  return {
+    model: model.name,
+    source,
+    inputShape: model.inputShape,
+    layers: describeLayers(model),
+    constraints: { estimated: estimate.total, items: estimate.items, compiled },
+    ptauPower,
+    provingMemoryMiB: proving.mib,
+    provingTimeMs: proving.ms,
+    cores,
+    basis,
+  };
+}
+
+/** Plain-text rendering for the terminal. */
+export function formatInspectReport(r: InspectReport): string {
+  const n = (v: number) => v.toLocaleString("en-US");
+  const lines = [
+    `${r.model} (${r.source === "onnx" ? "ONNX file" : "compiled model"}), input [${r.inputShape.join(", ")}]`,
+    ...r.layers.map((l) => `  ${l}`),
+    ``,
+    `constraints (estimated): ${n(r.constraints.estimated)}${r.constraints.compiled !== undefined ? `; compiled r1cs: ${n(r.constraints.compiled)}` : ""}`,
+    ...r.constraints.items.map(
+      (i) => `  ${i.template} [${i.node}]: ${n(i.instances)} x ${n(i.constraintsEach)} = ${n(i.constraints)}`,
+    ),
+    `ptau power needed: ${r.ptauPower} (2^${r.ptauPower} = ${n(2 ** r.ptauPower)})`,
+    `proving memory: ~${n(r.provingMemoryMiB)} MiB`,
+    `proving time on this machine (${r.cores} cores): ~${n(r.provingTimeMs)} ms`,
+    ``,
+    `basis:`,
+    ...r.basis.map((b) => `  - ${b}`),
+  ];
+  return lines.join("\n");
+}

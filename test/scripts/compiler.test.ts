@@ -1,0 +1,725 @@
+import { expect } from "chai";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import onnxProto from "onnx-proto";
+import * as snarkjs from "snarkjs";
+import { main as poi } from "../../scripts/cli/poi.ts";
+import { compileCircuit } from "../../scripts/circuit/compile.ts";
+import { generateGraphCircuit } from "../../scripts/circuit/generate-graph.ts";
+import { compileModel, readCalibrationFile } from "../../scripts/compiler/compile-model.ts";
+import { estimateConstraints, packedCommitmentConstraints } from "../../scripts/compiler/costs.ts";
+import { measureFidelity, type FidelityReport } from "../../scripts/compiler/fidelity.ts";
+import { onnxLogits } from "../../scripts/compiler/float-reference.ts";
+import { inspectModel } from "../../scripts/compiler/inspect-model.ts";
+import { floatForward } from "../../scripts/model/float-model.ts";
+import { inferQuantizedGraph, packGraphOutput, unpackGraphOutput } from "../../scripts/model/graph-inference.ts";
+import { graphForward, type FloatGraph } from "../../scripts/model/graph.ts";
+import { loadMnist, toFloatInput, type Digit } from "../../scripts/model/mnist.ts";
+import { onnxToMlp } from "../../scripts/model/onnx-io.ts";
+import { graphToOnnx, onnxToGraph } from "../../scripts/model/onnx-import.ts";
+import { Prng } from "../../scripts/model/prng.ts";
+import { quantizeGraph, type OutputMode, type QuantizedGraph } from "../../scripts/model/quantize-graph.ts";
+import { inferQuantized } from "../../scripts/model/quantized-inference.ts";
+import { quantizeMlp } from "../../scripts/model/quantize.ts";
+import { graphAccuracy, trainCnn } from "../../scripts/model/train-cnn.ts";
+
+const { onnx } = onnxProto;
+const { DataType } = onnx.TensorProto;
+const { AttributeType } = onnx.AttributeProto;
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+const CNN = path.join(ROOT, "models/mnist-cnn.onnx");
+const MLP = path.join(ROOT, "models/mnist-mlp.onnx");
+
+// ---------------------------------------------------------------------------------------------
+// Hand-built ONNX graphs
+
+function tensor(name: string, dims: number[], values: number[], raw = false) {
+  if (!raw) return onnx.TensorProto.create({ name, dims, dataType: DataType.FLOAT, floatData: values });
+  const bytes = new Uint8Array(values.length * 4);
+  const view = new DataView(bytes.buffer);
+  values.forEach((v, i) => view.setFloat32(i * 4, v, true));
+  return onnx.TensorProto.create({ name, dims, dataType: DataType.FLOAT, rawData: bytes });
+}
+
+function valueInfo(name: string, dims: (number | string)[]) {
+  return onnx.ValueInfoProto.create({
+    name,
+    type: {
+      tensorType: {
+        elemType: DataType.FLOAT,
+        shape: { dim: dims.map((d) => (typeof d === "number" ? { dimValue: d } : { dimParam: d })) },
+      },
+    },
+  });
+}
+
+const ints = (name: string, v: number[]) => onnx.AttributeProto.create({ name, type: AttributeType.INTS, ints: v });
+const int = (name: string, i: number) => onnx.AttributeProto.create({ name, type: AttributeType.INT, i });
+const float = (name: string, f: number) => onnx.AttributeProto.create({ name, type: AttributeType.FLOAT, f });
+const node = (
+  name: string,
+  opType: string,
+  input: string[],
+  output: string[],
+  attribute = [] as ReturnType<typeof int>[],
+) => onnx.NodeProto.create({ name, opType, input, output, attribute });
+
+interface Spec {
+  nodes: ReturnType<typeof node>[];
+  initializers: ReturnType<typeof tensor>[];
+  inputs: ReturnType<typeof valueInfo>[];
+  outputs: ReturnType<typeof valueInfo>[];
+}
+
+function encode(s: Spec): Uint8Array {
+  return onnx.ModelProto.encode(
+    onnx.ModelProto.create({
+      irVersion: 7,
+      producerName: "pytorch",
+      producerVersion: "2.1.0",
+      opsetImport: [{ domain: "", version: 13 }],
+      graph: { name: "main_graph", node: s.nodes, initializer: s.initializers, input: s.inputs, output: s.outputs },
+    }),
+  ).finish();
+}
+
+function randomValues(rng: Prng, n: number, scale = 0.3): number[] {
+  return Array.from({ length: n }, () => Math.fround(rng.normal() * scale));
+}
+
+/**
+ * The layout of torch.onnx.export (older versions, keep_initializers_as_inputs=True): input
+ * "input.1" [1, 1, 14, 14], node names like "/conv/Conv", Gemm with transB = 1, every initializer
+ * also listed as a graph input, and a Conv -> BatchNormalization -> Relu -> MaxPool -> Flatten
+ * -> Gemm chain (with `bn` the BatchNormalization is left in, as torch does without fusion).
+ */
+function pytorchCnn(rng: Prng, options: { bn?: boolean; pool?: "MaxPool" | "AveragePool" } = {}): Spec {
+  const C = 3;
+  const pool = options.pool ?? "MaxPool";
+  const nodes = [
+    node(
+      "/conv/Conv",
+      "Conv",
+      ["input.1", "conv.weight", "conv.bias"],
+      ["/conv/Conv_output_0"],
+      [
+        ints("dilations", [1, 1]),
+        int("group", 1),
+        ints("kernel_shape", [3, 3]),
+        ints("pads", [1, 1, 1, 1]),
+        ints("strides", [1, 1]),
+      ],
+    ),
+  ];
+  const initializers = [
+    tensor("conv.weight", [C, 1, 3, 3], randomValues(rng, C * 9, 0.5), true),
+    tensor("conv.bias", [C], randomValues(rng, C, 0.1)),
+  ];
+  let current = "/conv/Conv_output_0";
+  if (options.bn) {
+    nodes.push(
+      node(
+        "/bn/BatchNormalization",
+        "BatchNormalization",
+        [current, "bn.weight", "bn.bias", "bn.running_mean", "bn.running_var"],
+        ["/bn/out"],
+        [float("epsilon", 1e-5), float("momentum", 0.9)],
+      ),
+    );
+    initializers.push(
+      tensor("bn.weight", [C], [1.5, 0.7, 1.1]),
+      tensor("bn.bias", [C], [0.1, -0.2, 0.05]),
+      tensor("bn.running_mean", [C], [0.2, -0.1, 0.3]),
+      tensor("bn.running_var", [C], [0.5, 2.0, 1.2]),
+    );
+    current = "/bn/out";
+  }
+  nodes.push(
+    node("/relu/Relu", "Relu", [current], ["/relu/out"]),
+    node(`/pool/${pool}`, pool, ["/relu/out"], ["/pool/out"], [ints("kernel_shape", [2, 2]), ints("strides", [2, 2])]),
+    node("/Flatten", "Flatten", ["/pool/out"], ["/flat"], [int("axis", 1)]),
+    node(
+      "/fc/Gemm",
+      "Gemm",
+      ["/flat", "fc.weight", "fc.bias"],
+      ["logits"],
+      [float("alpha", 1), float("beta", 1), int("transB", 1)],
+    ),
+  );
+  initializers.push(
+    tensor("fc.weight", [10, C * 49], randomValues(rng, 10 * C * 49, 0.2), true),
+    tensor("fc.bias", [10], randomValues(rng, 10, 0.1)),
+  );
+  return {
+    nodes,
+    initializers,
+    inputs: [
+      valueInfo("input.1", [1, 1, 14, 14]),
+      ...initializers.map((t) =>
+        valueInfo(
+          t.name,
+          t.dims.map((d) => Number(d)),
+        ),
+      ),
+    ],
+    outputs: [valueInfo("logits", [1, 10])],
+  };
+}
+
+/** The reference MLP's weights in PyTorch's layout: Flatten of [1, 1, 14, 14], Gemm transB = 1, weights as inputs. */
+function pytorchMlpFromReference(): Uint8Array {
+  const mlp = onnxToMlp(readFileSync(MLP), "mnist-mlp");
+  const [l0, l1] = mlp.layers as [(typeof mlp.layers)[0], (typeof mlp.layers)[0]];
+  const initializers = [
+    tensor("fc1.weight", [l0.nOut, l0.nIn], Array.from(l0.weight), true),
+    tensor("fc1.bias", [l0.nOut], Array.from(l0.bias)),
+    tensor("fc2.weight", [l1.nOut, l1.nIn], Array.from(l1.weight), true),
+    tensor("fc2.bias", [l1.nOut], Array.from(l1.bias)),
+  ];
+  return encode({
+    nodes: [
+      node("/Flatten", "Flatten", ["input.1"], ["/Flatten_output_0"], [int("axis", 1)]),
+      node(
+        "/fc1/Gemm",
+        "Gemm",
+        ["/Flatten_output_0", "fc1.weight", "fc1.bias"],
+        ["/fc1/Gemm_output_0"],
+        [float("alpha", 1), float("beta", 1), int("transB", 1)],
+      ),
+      node("/Relu", "Relu", ["/fc1/Gemm_output_0"], ["/Relu_output_0"]),
+      node("/dropout/Dropout", "Dropout", ["/Relu_output_0"], ["/dropout/Dropout_output_0"]),
+      node(
+        "/fc2/Gemm",
+        "Gemm",
+        ["/dropout/Dropout_output_0", "fc2.weight", "fc2.bias"],
+        ["19"],
+        [float("alpha", 1), float("beta", 1), int("transB", 1)],
+      ),
+    ],
+    initializers,
+    inputs: [valueInfo("input.1", [1, 1, 14, 14]), ...initializers.map((t) => valueInfo(t.name, t.dims.map(Number)))],
+    outputs: [valueInfo("19", [1, 10])],
+  });
+}
+
+function errorOf(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (err) {
+    return (err as Error).message;
+  }
+  throw new Error("expected an error");
+}
+
+async function asyncErrorOf(fn: () => Promise<unknown>): Promise<string> {
+  try {
+    await fn();
+  } catch (err) {
+    return (err as Error).message;
+  }
+  throw new Error("expected an error");
+}
+
+/** Runs the CLI with console output captured. */
+async function runPoi(argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const log = console.log;
+  const error = console.error;
+  console.log = (...a: unknown[]) => void out.push(a.join(" "));
+  console.error = (...a: unknown[]) => void err.push(a.join(" "));
+  try {
+    const code = await poi(argv);
+    return { code, out: out.join("\n"), err: err.join("\n") };
+  } finally {
+    console.log = log;
+    console.error = error;
+  }
+}
+
+/** Compiles a generated circuit (cached by content under circuits/build/test) and returns a witness function. */
+async function circuitOf(model: QuantizedGraph, tag: string) {
+  const source = generateGraphCircuit(model, { templateName: "Model", command: "test", source: tag });
+  const { createHash } = await import("node:crypto");
+  const dir = path.join(
+    ROOT,
+    "circuits/build/test",
+    `graph-${tag}-${createHash("sha256").update(source).digest("hex").slice(0, 12)}`,
+  );
+  const file = path.join(dir, `${tag}.circom`);
+  let art: { r1cs: string; wasm: string };
+  if (existsSync(path.join(dir, `${tag}.r1cs`)) && existsSync(path.join(dir, `${tag}_js`, `${tag}.wasm`))) {
+    art = { r1cs: path.join(dir, `${tag}.r1cs`), wasm: path.join(dir, `${tag}_js`, `${tag}.wasm`) };
+  } else {
+    (await import("node:fs")).mkdirSync(dir, { recursive: true });
+    writeFileSync(file, source);
+    art = await compileCircuit(file, dir);
+  }
+  const constraints = (await snarkjs.r1cs.info(art.r1cs)).nConstraints;
+  const witness = async (pixels: number[]) => {
+    const wtns: { type: "mem"; data?: Uint8Array } = { type: "mem" };
+    await snarkjs.wtns.calculate({ pixels, binding: 12345 }, art.wasm, wtns);
+    return snarkjs.wtns.exportJson(wtns);
+  };
+  return { constraints, witness };
+}
+
+/** Held-out digits plus the edge inputs: all 0, all 255, and a checkerboard of both. */
+function testInputs(digits: Digit[], n: number, size: number): number[][] {
+  return [
+    ...digits.slice(0, n).map((d) => Array.from(d.pixels)),
+    new Array(size).fill(0),
+    new Array(size).fill(255),
+    Array.from({ length: size }, (_, i) => (i % 2 ? 255 : 0)),
+  ];
+}
+
+// ---------------------------------------------------------------------------------------------
+
+describe("compiler: graph import and the reference CNN", function () {
+  let mnist: { train: Digit[]; test: Digit[] };
+  before(function () {
+    mnist = loadMnist();
+  });
+
+  it("test_onnxToGraph_mlpMatchesTheMlpImporter", function () {
+    const bytes = readFileSync(MLP);
+    const graph = onnxToGraph(bytes, "mnist-mlp.onnx");
+    const mlp = onnxToMlp(bytes, "mnist-mlp.onnx");
+    expect(graph.layers.map((l) => l.kind)).to.deep.equal(["dense", "relu", "dense"]);
+    for (const d of mnist.test.slice(0, 20)) {
+      const x = toFloatInput(d.pixels);
+      expect(Array.from(graphForward(graph, x))).to.deep.equal(Array.from(floatForward(mlp, x)));
+    }
+  });
+
+  it("test_graphQuantizer_equalsTheMlpQuantizerOnTheMlp", function () {
+    const bytes = readFileSync(MLP);
+    const calibration = mnist.train.slice(0, 1000).map((d) => d.pixels);
+    const q = quantizeGraph(onnxToGraph(bytes, "mnist-mlp"), calibration);
+    const qm = quantizeMlp(onnxToMlp(bytes, "mnist-mlp"), calibration);
+    for (const d of mnist.test.slice(0, 100)) {
+      const a = inferQuantizedGraph(q, d.pixels);
+      const b = inferQuantized(qm, d.pixels);
+      expect(a.output).to.equal(b.output);
+      expect(a.inputCommitment).to.equal(b.inputCommitment);
+    }
+  });
+
+  it("test_referenceCnn_floatForwardMatchesOnnxruntime", async function () {
+    const graph = onnxToGraph(readFileSync(CNN), "mnist-cnn.onnx");
+    expect(graph.onnxInputShape).to.deep.equal([1, 1, 14, 14]);
+    expect(graph.layers.map((l) => l.kind)).to.deep.equal(["conv", "relu", "maxpool", "dense"]);
+    const digits = mnist.test.slice(0, 50);
+    const ort = await onnxLogits(
+      CNN,
+      [1, 1, 14, 14],
+      digits.map((d) => d.pixels),
+    );
+    digits.forEach((d, i) => {
+      const ours = graphForward(graph, toFloatInput(d.pixels));
+      ours.forEach((v, c) => expect(Math.abs(v - ort[i]![c]!)).to.be.below(1e-4));
+    });
+  });
+
+  it("test_referenceCnn_metricsMatchTheCommittedFile", async function () {
+    const metrics = JSON.parse(readFileSync(path.join(ROOT, "models/mnist-cnn.metrics.json"), "utf8"));
+    const { createHash } = await import("node:crypto");
+    expect(createHash("sha256").update(readFileSync(CNN)).digest("hex")).to.equal(metrics.onnxSha256);
+    const graph = onnxToGraph(readFileSync(CNN), "mnist-cnn.onnx");
+    expect(graphAccuracy(graph, mnist.test)).to.equal(metrics.floatAccuracy);
+    expect(metrics.floatAccuracy).to.be.at.least(0.95);
+  });
+
+  it("test_trainCnn_isDeterministicAndExportsExactly", async function () {
+    const train = mnist.train.filter((_, i) => i % 10 === 0);
+    const a = trainCnn({ train, epochs: 2 });
+    const b = trainCnn({ train, epochs: 2 });
+    const bytes = graphToOnnx(a);
+    expect(Buffer.from(bytes).equals(Buffer.from(graphToOnnx(b)))).to.equal(true);
+    const back = onnxToGraph(bytes, "cnn");
+    const ort = await onnxLogits(
+      bytes,
+      [1, 1, 14, 14],
+      mnist.test.slice(0, 5).map((d) => d.pixels),
+    );
+    mnist.test.slice(0, 5).forEach((d, i) => {
+      const x = toFloatInput(d.pixels);
+      expect(Array.from(graphForward(back, x))).to.deep.equal(Array.from(graphForward(a, x)));
+      graphForward(a, x).forEach((v, c) => expect(Math.abs(v - ort[i]![c]!)).to.be.below(1e-4));
+    });
+  });
+
+  it("test_onnxToGraph_foldsBatchNormalizationLikeOnnxruntime", async function () {
+    const bytes = encode(pytorchCnn(new Prng(5), { bn: true }));
+    const graph = onnxToGraph(bytes, "bn.onnx");
+    expect(graph.layers.map((l) => l.kind)).to.deep.equal(["conv", "relu", "maxpool", "dense"]);
+    const digits = mnist.test.slice(0, 10);
+    const ort = await onnxLogits(
+      bytes,
+      [1, 1, 14, 14],
+      digits.map((d) => d.pixels),
+    );
+    digits.forEach((d, i) => {
+      graphForward(graph, toFloatInput(d.pixels)).forEach((v, c) =>
+        expect(Math.abs(v - ort[i]![c]!)).to.be.below(1e-4),
+      );
+    });
+  });
+
+  it("test_onnxToGraph_averagePoolMatchesOnnxruntime", async function () {
+    const bytes = encode(pytorchCnn(new Prng(6), { pool: "AveragePool" }));
+    const graph = onnxToGraph(bytes, "avg.onnx");
+    expect(graph.layers.map((l) => l.kind)).to.deep.equal(["conv", "relu", "avgpool", "dense"]);
+    const digits = mnist.test.slice(0, 10);
+    const ort = await onnxLogits(
+      bytes,
+      [1, 1, 14, 14],
+      digits.map((d) => d.pixels),
+    );
+    digits.forEach((d, i) => {
+      graphForward(graph, toFloatInput(d.pixels)).forEach((v, c) =>
+        expect(Math.abs(v - ort[i]![c]!)).to.be.below(1e-4),
+      );
+    });
+  });
+
+  it("test_quantizeGraph_movesMaxPoolBeforeReluUnchanged", function () {
+    const graph = onnxToGraph(readFileSync(CNN), "mnist-cnn.onnx");
+    const swapped: FloatGraph = {
+      ...graph,
+      layers: [graph.layers[0]!, graph.layers[2]!, graph.layers[1]!, graph.layers[3]!],
+    };
+    const calibration = mnist.train.slice(0, 200).map((d) => d.pixels);
+    expect(quantizeGraph(swapped, calibration)).to.deep.equal(quantizeGraph(graph, calibration));
+  });
+
+  it("test_packGraphOutput_roundTripsEveryMode", function () {
+    const logits = [-5, 0, 1234, -65536, 65535, 7, 8, 9, 10, 11];
+    for (const output of ["both", "class", "logits"] as OutputMode[]) {
+      const m = { output, logitBits: 18, classBits: 4, nClasses: 10 };
+      const un = unpackGraphOutput(m, packGraphOutput(m, 4, logits));
+      if (output !== "logits") expect(un.predicted).to.equal(4);
+      if (output !== "class") expect(un.logits).to.deep.equal(logits);
+    }
+  });
+});
+
+describe("compiler: circuits equal the integer reference", function () {
+  let mnist: { train: Digit[]; test: Digit[] };
+  let calibration: Uint8Array[];
+  before(function () {
+    mnist = loadMnist();
+    calibration = mnist.train.slice(0, 1000).map((d) => d.pixels);
+  });
+
+  const cases: { tag: string; build: () => FloatGraph; output: OutputMode }[] = [
+    { tag: "cnn-both", build: () => onnxToGraph(readFileSync(CNN), "mnist-cnn"), output: "both" },
+    { tag: "cnn-class", build: () => onnxToGraph(readFileSync(CNN), "mnist-cnn"), output: "class" },
+    { tag: "mlp-logits", build: () => onnxToGraph(readFileSync(MLP), "mnist-mlp"), output: "logits" },
+    {
+      tag: "bn-avgpool",
+      build: () => onnxToGraph(encode(pytorchCnn(new Prng(8), { bn: true, pool: "AveragePool" })), "bn-avg"),
+      output: "both",
+    },
+  ];
+  for (const c of cases) {
+    it(`test_generateGraphCircuit_${c.tag}_witnessEqualsReferenceAndEstimateIsExact`, async function () {
+      const q = quantizeGraph(c.build(), calibration, { output: c.output });
+      const circuit = await circuitOf(q, c.tag);
+      expect(circuit.constraints).to.equal(estimateConstraints(q).total);
+      for (const pixels of testInputs(
+        mnist.test.filter((_, i) => i % 50 === 0),
+        20,
+        q.inputSize,
+      )) {
+        const expected = inferQuantizedGraph(q, pixels);
+        const w = await circuit.witness(pixels);
+        expect(w[1]).to.equal(expected.inputCommitment);
+        expect(w[2]).to.equal(expected.output);
+      }
+    });
+  }
+
+  it("test_packedCommitmentConstraints_matchesTheSnapshot", function () {
+    const snapshot = JSON.parse(readFileSync(path.join(ROOT, "circuits/constraint-counts.json"), "utf8"));
+    expect(packedCommitmentConstraints(40, 8)).to.equal(snapshot["PackedCommitment(40,8)"]);
+    expect(packedCommitmentConstraints(600, 8)).to.equal(snapshot["PackedCommitment(600,8)"]);
+  });
+});
+
+describe("compiler: poi compile and poi inspect", function () {
+  let tmp: string;
+  before(function () {
+    tmp = mkdtempSync(path.join(os.tmpdir(), "poi-compiler-"));
+  });
+  after(function () {
+    rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it("test_compile_pytorchLayoutMlp_writesModelCircuitAndFidelity", async function () {
+    const onnxPath = path.join(tmp, "TorchMlp.onnx");
+    writeFileSync(onnxPath, pytorchMlpFromReference());
+    const out = path.join(tmp, "torch-mlp");
+    const { code, out: stdout } = await runPoi(["compile", onnxPath, "--out", out, "--witness-checks", "10", "--json"]);
+    expect(code).to.equal(0);
+    const result = JSON.parse(stdout);
+    expect(readdirSync(out).sort()).to.deep.equal([
+      "build",
+      "compile.json",
+      "torch-mlp.circom",
+      "torch-mlp.fidelity.json",
+      "torch-mlp.fidelity.md",
+      "torch-mlp.quantized.json",
+    ]);
+    const fidelity = JSON.parse(readFileSync(path.join(out, "torch-mlp.fidelity.json"), "utf8")) as FidelityReport;
+    expect(fidelity).to.deep.equal(result.fidelity);
+    expect(fidelity.inputs).to.equal(1000);
+    expect(fidelity.top1Agreement).to.be.at.least(0.99);
+    expect(fidelity.floatAccuracy).to.equal(0.95);
+    expect(fidelity.circuit).to.deep.equal({
+      constraints: 2864,
+      estimatedConstraints: 2864,
+      witnessesChecked: 10,
+      witnessesEqualToReference: 10,
+    });
+    expect(readFileSync(path.join(out, "torch-mlp.circom"), "utf8")).to.include("template TorchMlp()");
+    expect(readFileSync(path.join(out, "torch-mlp.fidelity.md"), "utf8")).to.include(
+      "| top-1 agreement, float vs quantized",
+    );
+
+    const inspected = await runPoi(["inspect", out, "--json"]);
+    expect(inspected.code).to.equal(0);
+    const report = JSON.parse(inspected.out);
+    expect(report.constraints.compiled).to.equal(2864);
+    expect(report.constraints.estimated).to.equal(2864);
+    expect(report.ptauPower).to.equal(12);
+  });
+
+  it("test_inspect_referenceCnn_estimatesBeforeAnySetup", async function () {
+    const r = await inspectModel(CNN);
+    expect(r.source).to.equal("onnx");
+    expect(r.constraints.estimated).to.equal(24720);
+    expect(r.ptauPower).to.equal(15);
+    expect(r.provingTimeMs).to.be.above(0);
+    expect(r.provingMemoryMiB).to.be.above(0);
+    expect(r.basis.join(" ")).to.include("measurements");
+    const text = await runPoi(["inspect", CNN]);
+    expect(text.code).to.equal(0);
+    expect(text.out).to.include("ptau power needed: 15");
+  });
+
+  it("test_committedFidelityReports_meetTheAgreementBarAndAreCurrent", async function () {
+    const mnist = loadMnist();
+    for (const name of ["mnist-mlp", "mnist-cnn"]) {
+      const committed = JSON.parse(
+        readFileSync(path.join(ROOT, `models/${name}.fidelity.json`), "utf8"),
+      ) as FidelityReport;
+      expect(committed.inputs).to.equal(1000);
+      expect(committed.top1Agreement, name).to.be.at.least(0.99);
+      expect(committed.circuit?.witnessesEqualToReference).to.equal(1000);
+      const bytes = readFileSync(path.join(ROOT, `models/${name}.onnx`));
+      const graph = onnxToGraph(bytes, name);
+      const q = quantizeGraph(
+        graph,
+        mnist.train.slice(0, 1000).map((d) => d.pixels),
+      );
+      const fresh = await measureFidelity({
+        model: q,
+        onnx: bytes,
+        onnxSha256: committed.onnxSha256,
+        onnxInputShape: graph.onnxInputShape,
+        inputs: mnist.test,
+        evaluatedOn: committed.evaluatedOn,
+        calibration: committed.calibration,
+        weightBits: 8,
+        activationBits: 8,
+      });
+      const { circuit: _circuit, ...rest } = committed;
+      expect(fresh).to.deep.equal(rest);
+    }
+  });
+
+  it("test_cli_helpAndUnknownCommand", async function () {
+    const help = await runPoi(["--help"]);
+    expect(help.code).to.equal(0);
+    expect(help.out).to.include("compile").and.include("inspect");
+    const unknown = await runPoi(["frobnicate"]);
+    expect(unknown.code).to.not.equal(0);
+    expect(unknown.err).to.match(/^poi: unknown command "frobnicate"; commands: compile, inspect/);
+    const badFlag = await runPoi(["compile", CNN, "--bogus"]);
+    expect(badFlag.code).to.not.equal(0);
+    expect(badFlag.err).to.equal("poi: unknown option --bogus for poi compile; see poi --help");
+  });
+});
+
+describe("compiler: bad input (exact messages, non-zero exit, nothing written)", function () {
+  let tmp: string;
+  before(function () {
+    tmp = mkdtempSync(path.join(os.tmpdir(), "poi-bad-"));
+  });
+  after(function () {
+    rmSync(tmp, { recursive: true, force: true });
+  });
+
+  /** Writes `bytes` as `file`, runs poi compile on it, and checks the message and that nothing was written. */
+  async function expectCompileError(file: string, bytes: Uint8Array, message: string, extra: string[] = []) {
+    const onnxPath = path.join(tmp, file);
+    writeFileSync(onnxPath, bytes);
+    const out = path.join(tmp, `out-${file}`);
+    const before = readdirSync(tmp).sort();
+    const r = await runPoi(["compile", onnxPath, "--out", out, "--no-circuit", ...extra]);
+    expect(r.code).to.not.equal(0);
+    // Progress lines may precede the error; the error is the last line.
+    expect(r.err.split("\n").pop()).to.equal(`poi: ${message}`);
+    expect(readdirSync(tmp).sort()).to.deep.equal(before);
+  }
+
+  const spec = () => pytorchCnn(new Prng(11));
+
+  it("test_compile_rejectsTruncatedFile", async function () {
+    const bytes = readFileSync(CNN);
+    await expectCompileError(
+      "cut.onnx",
+      bytes.subarray(0, 4000),
+      '"cut.onnx" is not a valid ONNX model: the file is truncated (protobuf: index out of range: 645 + 7840 > 4000); copy or download it again',
+    );
+  });
+
+  it("test_compile_rejectsGarbageFile", async function () {
+    await expectCompileError(
+      "notes.onnx",
+      Buffer.from("this is not an onnx model, just some text\n"),
+      '"notes.onnx" is not a valid ONNX model: the bytes are not an ONNX protobuf (invalid wire type 6 at offset 14)',
+    );
+  });
+
+  it("test_compile_rejectsEmptyGraph", async function () {
+    const s = spec();
+    await expectCompileError(
+      "empty.onnx",
+      encode({ ...s, nodes: [] }),
+      '"empty.onnx" is not a valid ONNX model: the graph has no nodes',
+    );
+  });
+
+  it("test_compile_rejectsUnsupportedOperator", async function () {
+    const s = spec();
+    s.nodes[1] = node("/act/Sigmoid", "Sigmoid", ["/conv/Conv_output_0"], ["/relu/out"]);
+    await expectCompileError(
+      "sigmoid.onnx",
+      encode(s),
+      '"sigmoid.onnx": unsupported operator "Sigmoid" at node "/act/Sigmoid" (supported: Conv, BatchNormalization, ' +
+        "Gemm, MatMul, Add, Relu, MaxPool, AveragePool, Flatten, Reshape, Identity, Dropout, Constant)",
+    );
+  });
+
+  it("test_compile_rejectsUnsupportedAttribute", async function () {
+    const s = spec();
+    s.nodes[0]!.attribute.push(ints("output_padding", [1, 1]));
+    await expectCompileError(
+      "attr.onnx",
+      encode(s),
+      '"attr.onnx": unsupported attribute "output_padding" on Conv node "/conv/Conv"',
+    );
+    const g = spec();
+    g.nodes[0]!.attribute[1] = int("group", 2);
+    await expectCompileError(
+      "group.onnx",
+      encode(g),
+      '"group.onnx": Conv node "/conv/Conv" has group=2; only group=1 is supported',
+    );
+  });
+
+  it("test_compile_rejectsDynamicBatchDimension", async function () {
+    const s = spec();
+    s.inputs[0] = valueInfo("input.1", ["batch_size", 1, 14, 14]);
+    await expectCompileError(
+      "dynamic.onnx",
+      encode(s),
+      '"dynamic.onnx": graph input "input.1" has dynamic dimension "batch_size" at axis 0; ' +
+        "re-export with a fixed shape (batch size 1, no dynamic_axes)",
+    );
+  });
+
+  it("test_compile_rejectsWrongShapeWeight", async function () {
+    const s = spec();
+    s.initializers[0] = tensor("conv.weight", [3, 2, 3, 3], randomValues(new Prng(1), 54));
+    await expectCompileError(
+      "shape.onnx",
+      encode(s),
+      '"shape.onnx": Conv node "/conv/Conv": weight "conv.weight" has shape [3, 2, 3, 3], expected [outC, 1, k, k] ' +
+        "for an input of 1 channels",
+    );
+    const g = spec();
+    g.initializers[2] = tensor("fc.weight", [10, 100], randomValues(new Prng(1), 1000));
+    await expectCompileError(
+      "gemm.onnx",
+      encode(g),
+      '"gemm.onnx": Gemm node "/fc/Gemm": weight "fc.weight" has shape [10, 100], expected [nOut, 147] for an input of 147 values',
+    );
+  });
+
+  it("test_compile_rejectsNaNAndInfWeights", async function () {
+    for (const [bad, text] of [
+      [NaN, "NaN"],
+      [Infinity, "Infinity"],
+    ] as const) {
+      const s = spec();
+      const values = randomValues(new Prng(2), 27, 0.5);
+      values[4] = bad;
+      s.initializers[0] = tensor("conv.weight", [3, 1, 3, 3], values, true);
+      await expectCompileError(
+        `bad-${text}.onnx`,
+        encode(s),
+        `"bad-${text}.onnx": Conv node "/conv/Conv": weight W "conv.weight" has ${text} at index 4; weights must be finite`,
+      );
+    }
+  });
+
+  it("test_compile_rejectsWrongSizeCalibrationSample", async function () {
+    const calibration = path.join(tmp, "calibration.json");
+    writeFileSync(calibration, JSON.stringify([new Array(196).fill(3), new Array(100).fill(7)]));
+    try {
+      await expectCompileError(
+        "ok.onnx",
+        encode(spec()),
+        '"ok.onnx": calibration input 1 has 100 values; the model takes 196 (shape [1, 14, 14])',
+        ["--calibration", calibration],
+      );
+    } finally {
+      rmSync(calibration);
+    }
+    expect(errorOf(() => readCalibrationFile(path.join(tmp, "missing.json")))).to.match(
+      /^cannot read calibration file ".*missing\.json": ENOENT/,
+    );
+  });
+
+  it("test_compile_rejectsCommittedModeAndUnknownOutput", async function () {
+    const onnxPath = path.join(tmp, "m.onnx");
+    writeFileSync(onnxPath, encode(spec()));
+    try {
+      expect(await asyncErrorOf(() => compileModel({ onnxPath, mode: "committed", circuit: false }))).to.equal(
+        "--mode committed is not supported by poi compile yet; use --mode baked",
+      );
+      expect(await asyncErrorOf(() => compileModel({ onnxPath, output: "probabilities", circuit: false }))).to.equal(
+        'unknown --output "probabilities"; expected one of logits, class, both',
+      );
+    } finally {
+      rmSync(onnxPath);
+    }
+  });
+
+  it("test_quantizeGraph_rejectsHiddenLayerWithoutRelu", function () {
+    const s = spec();
+    s.nodes.splice(1, 1);
+    s.nodes[1]!.input = ["/conv/Conv_output_0"];
+    const graph = onnxToGraph(encode(s), "norelu.onnx");
+    expect(errorOf(() => quantizeGraph(graph, [new Uint8Array(196)]))).to.equal(
+      '"norelu.onnx": Conv node "/conv/Conv" must be followed by Relu: only the last layer (a Gemm or MatMul giving the logits) may be linear',
+    );
+  });
+});
