@@ -12,7 +12,7 @@ import {IModelRegistry} from "./IModelRegistry.sol";
  * A requester escrows the model's fee with a commitment to the input. A staked validator may
  * claim the request, locking a bond from its stake, for an exclusive window; after the window
  * (or without a claim) any staked validator may fulfil. The first valid proof before the
- * deadline earns the fee, split between the validator, the model owner (royalty) and the
+ * deadline earns the fee, split between the validator, the model's royalty recipient and the
  * protocol. After the deadline, an unanswered request is refunded.
  *
  * A claimer that does not deliver (the request is refunded, or fulfilled by someone else after
@@ -86,7 +86,7 @@ interface IInferenceMarket {
     /**
      * @notice Governance-set parameters.
      * @param protocolFeeBps Protocol's share of each fee, in basis points; at most 1,000 (10%).
-     * @param royaltyBps Model owner's share of each fee, in basis points; at most 3,000 (30%).
+     * @param royaltyBps Model royalty recipient's share of each fee, in basis points; at most 3,000 (30%).
      * @param claimWindow Length of a claim's exclusive window, in seconds; nonzero.
      * @param maxRequestTtl Longest time from request to deadline, in seconds; nonzero. It bounds
      * the slash window: a claim is settled (released or slashable) at most this long after it.
@@ -124,7 +124,7 @@ interface IInferenceMarket {
 
     /**
      * @notice Emitted when `validator` fulfils request `requestId` with a proven `output`. The fee
-     * is split into `validatorShare`, `royalty` (to the model owner) and `protocolFee`.
+     * is split into `validatorShare`, `royalty` (to the model's royalty recipient) and `protocolFee`.
      */
     event InferenceFulfilled(
         uint256 indexed requestId,

@@ -16,6 +16,8 @@ interface IModelRegistry {
      * @param owner Account that sets the price and may deactivate the model.
      * @param price Fee, in the market's fee token, for one inference.
      * @param active Whether new requests are accepted. Open requests stay fulfillable either way.
+     * @param royaltyRecipient Account credited the model's royalty on each fulfilment (the owner
+     * at registration; the owner may change it).
      */
     // Field order is part of the ABI other components decode; keep it stable over packing.
     // solhint-disable-next-line gas-struct-packing
@@ -25,6 +27,7 @@ interface IModelRegistry {
         address owner;
         uint256 price;
         bool active;
+        address royaltyRecipient;
     }
 
     /// @notice Emitted when model `modelId` is registered.
@@ -42,6 +45,18 @@ interface IModelRegistry {
     /// @notice Emitted when model `modelId` is activated or deactivated by `account`.
     event ModelActiveSet(uint256 indexed modelId, bool active, address indexed account);
 
+    /// @notice Emitted when the owner of model `modelId` sets its metadata.
+    event ModelMetadataSet(uint256 indexed modelId, string metadataURI, bytes32 onnxHash);
+
+    /// @notice Emitted when the royalties of model `modelId` are to be credited to `recipient`.
+    event ModelRoyaltyRecipientSet(uint256 indexed modelId, address indexed recipient);
+
+    /// @notice Emitted when the owner of model `modelId` offers its ownership to `pendingOwner`.
+    event ModelOwnershipTransferStarted(uint256 indexed modelId, address indexed owner, address indexed pendingOwner);
+
+    /// @notice Emitted when model `modelId` passes from `previousOwner` to `newOwner`.
+    event ModelOwnershipTransferred(uint256 indexed modelId, address indexed previousOwner, address indexed newOwner);
+
     /// @notice The verifier given at registration is the zero address.
     error ModelRegistryZeroVerifier();
 
@@ -50,6 +65,9 @@ interface IModelRegistry {
 
     /// @notice The verifier given at registration has no code, so it cannot verify anything.
     error ModelRegistryVerifierWithoutCode(address verifier);
+
+    /// @notice The royalty recipient given is the zero address.
+    error ModelRegistryZeroRecipient();
 
     /// @notice No model has id `modelId`.
     error ModelRegistryUnknownModel(uint256 modelId);
@@ -93,6 +111,38 @@ interface IModelRegistry {
      * need the model to exist check `verifier != address(0)`.
      */
     function model(uint256 modelId) external view returns (Model memory);
+
+    /**
+     * @notice Sets where the model's description lives and the hash of its ONNX file.
+     * @dev Restricted to the model owner. Emits {ModelMetadataSet}.
+     */
+    function setMetadata(uint256 modelId, string calldata metadataURI, bytes32 onnxHash) external;
+
+    /// @notice Metadata URI and ONNX file hash of model `modelId` (empty until set).
+    function metadata(uint256 modelId) external view returns (string memory metadataURI, bytes32 onnxHash);
+
+    /**
+     * @notice Sets the account credited the model's royalties.
+     * @dev Restricted to the model owner; `recipient` must not be zero. Emits {ModelRoyaltyRecipientSet}.
+     */
+    function setRoyaltyRecipient(uint256 modelId, address recipient) external;
+
+    /**
+     * @notice Offers ownership of model `modelId` to `newOwner`, who must accept it; a second
+     * offer replaces the first, and offering to the zero address cancels.
+     * @dev Restricted to the model owner. Emits {ModelOwnershipTransferStarted}.
+     */
+    function transferModelOwnership(uint256 modelId, address newOwner) external;
+
+    /**
+     * @notice Accepts ownership of model `modelId`.
+     * @dev Restricted to the pending owner. The royalty recipient is unchanged. Emits
+     * {ModelOwnershipTransferred}.
+     */
+    function acceptModelOwnership(uint256 modelId) external;
+
+    /// @notice Account offered ownership of model `modelId` (zero if none).
+    function pendingModelOwner(uint256 modelId) external view returns (address);
 
     /// @notice Number of models registered so far, which is also the highest model id.
     function modelCount() external view returns (uint256);

@@ -179,7 +179,7 @@ contract InferenceMarket is IInferenceMarket, IInferenceAttestations, Ownable2St
         uint256 validatorShare = fee - protocolFee - royalty;
         _escrowed -= fee;
         _protocolFees += protocolFee;
-        _creditFee(m.owner, royalty);
+        _creditFee(m.royaltyRecipient, royalty);
         _creditFee(msg.sender, validatorShare);
         emit InferenceFulfilled(requestId, msg.sender, output, validatorShare, royalty, protocolFee);
 

@@ -15,6 +15,9 @@ import {IModelRegistry} from "../interfaces/IModelRegistry.sol";
  */
 contract ModelRegistry is IModelRegistry, Ownable2Step {
     mapping(uint256 modelId => Model) private _models;
+    mapping(uint256 modelId => address) private _pendingOwners;
+    mapping(uint256 modelId => string) private _metadataURIs;
+    mapping(uint256 modelId => bytes32) private _onnxHashes;
     uint256 private _modelCount;
 
     /// @param initialOwner Governance account allowed to register models.
@@ -32,15 +35,20 @@ contract ModelRegistry is IModelRegistry, Ownable2Step {
         if (verifier.code.length == 0) revert ModelRegistryVerifierWithoutCode(verifier);
 
         modelId = ++_modelCount;
-        _models[modelId] = Model({verifier: verifier, vkHash: vkHash, owner: modelOwner, price: price, active: true});
+        _models[modelId] = Model({
+            verifier: verifier,
+            vkHash: vkHash,
+            owner: modelOwner,
+            price: price,
+            active: true,
+            royaltyRecipient: modelOwner
+        });
         emit ModelRegistered(modelId, verifier, vkHash, modelOwner, price);
     }
 
     /// @inheritdoc IModelRegistry
     function setPrice(uint256 modelId, uint256 price) external {
-        Model storage m = _existingModel(modelId);
-        if (msg.sender != m.owner) revert ModelRegistryUnauthorized(modelId, msg.sender);
-
+        Model storage m = _ownedModel(modelId);
         m.price = price;
         emit ModelPriceSet(modelId, price);
     }
@@ -55,6 +63,49 @@ contract ModelRegistry is IModelRegistry, Ownable2Step {
     }
 
     /// @inheritdoc IModelRegistry
+    function setMetadata(uint256 modelId, string calldata metadataURI, bytes32 onnxHash) external {
+        _ownedModel(modelId);
+        _metadataURIs[modelId] = metadataURI;
+        _onnxHashes[modelId] = onnxHash;
+        emit ModelMetadataSet(modelId, metadataURI, onnxHash);
+    }
+
+    /// @inheritdoc IModelRegistry
+    function setRoyaltyRecipient(uint256 modelId, address recipient) external {
+        Model storage m = _ownedModel(modelId);
+        if (recipient == address(0)) revert ModelRegistryZeroRecipient();
+        m.royaltyRecipient = recipient;
+        emit ModelRoyaltyRecipientSet(modelId, recipient);
+    }
+
+    /// @inheritdoc IModelRegistry
+    function transferModelOwnership(uint256 modelId, address newOwner) external {
+        Model storage m = _ownedModel(modelId);
+        _pendingOwners[modelId] = newOwner;
+        emit ModelOwnershipTransferStarted(modelId, m.owner, newOwner);
+    }
+
+    /// @inheritdoc IModelRegistry
+    function acceptModelOwnership(uint256 modelId) external {
+        Model storage m = _existingModel(modelId);
+        if (msg.sender != _pendingOwners[modelId]) revert ModelRegistryUnauthorized(modelId, msg.sender);
+        address previousOwner = m.owner;
+        delete _pendingOwners[modelId];
+        m.owner = msg.sender;
+        emit ModelOwnershipTransferred(modelId, previousOwner, msg.sender);
+    }
+
+    /// @inheritdoc IModelRegistry
+    function metadata(uint256 modelId) external view returns (string memory metadataURI, bytes32 onnxHash) {
+        return (_metadataURIs[modelId], _onnxHashes[modelId]);
+    }
+
+    /// @inheritdoc IModelRegistry
+    function pendingModelOwner(uint256 modelId) external view returns (address) {
+        return _pendingOwners[modelId];
+    }
+
+    /// @inheritdoc IModelRegistry
     function model(uint256 modelId) external view returns (Model memory) {
         return _models[modelId];
     }
@@ -62,6 +113,11 @@ contract ModelRegistry is IModelRegistry, Ownable2Step {
     /// @inheritdoc IModelRegistry
     function modelCount() external view returns (uint256) {
         return _modelCount;
+    }
+
+    function _ownedModel(uint256 modelId) private view returns (Model storage m) {
+        m = _existingModel(modelId);
+        if (msg.sender != m.owner) revert ModelRegistryUnauthorized(modelId, msg.sender);
     }
 
     function _existingModel(uint256 modelId) private view returns (Model storage m) {

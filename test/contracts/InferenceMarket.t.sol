@@ -514,13 +514,13 @@ contract InferenceMarketTest is MarketFixture {
     function test_attest_bindsRequestZeroAndIsIdempotent() public {
         verifier.expectPublicSignals([COMMITMENT, OUTPUT, market.binding(0, NOBODY)]);
         VM.prank(NOBODY);
-        uint256 at = market.attest(modelId, COMMITMENT, OUTPUT, proof);
-        check(at == block.number && market.isAttested(modelId, COMMITMENT, OUTPUT), "recorded");
+        uint256 recordedAt = market.attest(modelId, COMMITMENT, OUTPUT, proof);
+        check(recordedAt == block.number && market.isAttested(modelId, COMMITMENT, OUTPUT), "recorded");
         check(!market.isAttested(modelId, COMMITMENT, OUTPUT + 1), "only this output");
 
         VM.warp(block.timestamp + 1);
         VM.prank(NOBODY);
-        check(market.attest(modelId, COMMITMENT, OUTPUT, proof) == at, "first block kept");
+        check(market.attest(modelId, COMMITMENT, OUTPUT, proof) == recordedAt, "first block kept");
 
         // The same proof from another account binds another prover.
         VM.expectRevert(
