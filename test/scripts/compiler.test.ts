@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url";
 import onnxProto from "onnx-proto";
 import * as snarkjs from "snarkjs";
 import { main as poi } from "../../scripts/cli/poi.ts";
+import { checkConstraintSnapshot } from "../helpers/snapshot.ts";
 import { compileCircuit } from "../../scripts/circuit/compile.ts";
 import { generateGraphCircuit } from "../../scripts/circuit/generate-graph.ts";
 import { compileModel, readCalibrationFile } from "../../scripts/compiler/compile-model.ts";
@@ -431,6 +432,7 @@ describe("compiler: circuits equal the integer reference", function () {
       const q = quantizeGraph(c.build(), calibration, { output: c.output });
       const circuit = await circuitOf(q, c.tag);
       expect(circuit.constraints).to.equal(estimateConstraints(q).total);
+      if (c.tag === "cnn-both") checkConstraintSnapshot("model mnist-cnn", circuit.constraints);
       for (const pixels of testInputs(
         mnist.test.filter((_, i) => i % 50 === 0),
         20,
