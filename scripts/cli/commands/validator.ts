@@ -85,11 +85,35 @@ export const validatorCommand: Command = {
       );
     const model = JSON.parse(readFileSync(quantizedFile, "utf8")) as QuantizedMlp;
 
-    const { ethers, signer } = await connect(args);
+    quietSqliteWarning(); // before node:sqlite is first loaded (daemon.ts loads the journal)
+    // A daemon may start before its node is reachable: wait for it with the daemon's backoff.
+    const { isTransientRpcError, jsonLogger } = await import("../../validator/daemon.ts");
+    const log = jsonLogger();
+    let connection: Awaited<ReturnType<typeof connect>> & { chainId: bigint };
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const c = await connect(args);
+        const { chainId } = await onChain("cannot reach the node", () => c.ethers.provider.getNetwork());
+        connection = { ...c, chainId };
+        break;
+      } catch (err) {
+        if (!isTransientRpcError(err)) throw err;
+        const retryInMs = Math.min(8000, 250 * 2 ** Math.min(attempt - 1, 10));
+        log({
+          event: "rpc-error",
+          level: "warn",
+          during: "connect",
+          attempt,
+          retryInMs,
+          error: (err as Error).message,
+        });
+        await new Promise((r) => setTimeout(r, retryInMs));
+      }
+    }
+    const { signer, chainId } = connection;
     const { connectMarket } = await import("../../chain/protocol.ts");
     const market = connectMarket(dep.deployment.market, signer);
     const address = await signer.getAddress();
-    const { chainId } = await onChain("cannot reach the node", () => ethers.provider.getNetwork());
     if (args.flags.has("mint-stake")) {
       const { TestToken__factory } = await import("../../../types/ethers-contracts/index.js");
       await onChain("minting the stake failed (is the stake token a TestToken?)", async () => {
@@ -100,9 +124,8 @@ export const validatorCommand: Command = {
     const journalFile =
       flag(args, "journal") ?? path.join(".poi", `validator-${chainId}-${address.toLowerCase()}.sqlite`);
 
-    quietSqliteWarning();
     const { Journal } = await import("../../validator/journal.ts");
-    const { ValidatorDaemon, DaemonFatalError, jsonLogger } = await import("../../validator/daemon.ts");
+    const { ValidatorDaemon, DaemonFatalError } = await import("../../validator/daemon.ts");
     const journal = Journal.open(journalFile);
     const daemon = new ValidatorDaemon({
       market,
@@ -116,7 +139,7 @@ export const validatorCommand: Command = {
       pollMs: intFlag(args, "poll-ms", 1000),
       deadlineMarginSeconds: intFlag(args, "deadline-margin", 10),
       exitWhenIdle: args.flags.has("exit-when-idle"),
-      log: jsonLogger(),
+      log,
     });
     const stop = () => daemon.stop();
     process.once("SIGINT", stop);
