@@ -43,7 +43,7 @@ export const COMMANDS: Command[] = [
   {
     name: "compile",
     usage:
-      "poi compile <model.onnx> [--out dir] [--calibration file] [--mode baked] [--output logits|class|both] " +
+      "poi compile <model.onnx> [--out dir] [--calibration file] [--mode baked|committed] [--output logits|class|both] " +
       "[--weight-bits n] [--activation-bits n] [--witness-checks n|all] [--no-circuit]",
     summary: "quantize an ONNX model, generate its circuit and write a fidelity report",
     valueFlags: ["out", "calibration", "mode", "output", "weight-bits", "activation-bits", "witness-checks"],

@@ -14,12 +14,19 @@ import path from "node:path";
 import * as snarkjs from "snarkjs";
 import { compileCircuit } from "../circuit/compile.ts";
 import { generateGraphCircuit } from "../circuit/generate-graph.ts";
-import { inferQuantizedGraph } from "../model/graph-inference.ts";
+import {
+  committedArchitecture,
+  committedWeightsInput,
+  generateMlpCommittedCircuit,
+  modelCommitment,
+} from "../circuit/generate-mlp-committed.ts";
+import { inferQuantizedGraph, packGraphOutput } from "../model/graph-inference.ts";
 import { product, type FloatGraph } from "../model/graph.ts";
 import { IMAGE_SIZE, loadMnist } from "../model/mnist.ts";
 import { onnxToGraph } from "../model/onnx-import.ts";
 import { OUTPUT_MODES, quantizeGraph, type OutputMode, type QuantizedGraph } from "../model/quantize-graph.ts";
-import { estimateConstraints } from "./costs.ts";
+import { QUANTIZED_FORMAT, type QuantizedMlp } from "../model/quantize.ts";
+import { estimateCommittedConstraints, estimateConstraints } from "./costs.ts";
 import { fidelityMarkdown, measureFidelity, type FidelityReport, type LabelledInput } from "./fidelity.ts";
 
 export const COMPILE_FORMAT = "poi-compiled-model/1";
@@ -52,14 +59,25 @@ export interface CompiledModelInfo {
   name: string;
   source: string;
   onnxSha256: string;
-  mode: "baked";
+  mode: "baked" | "committed";
   output: OutputMode;
   inputShape: number[];
-  files: { quantized: string; circom: string; fidelityJson: string; fidelityMarkdown: string };
+  files: {
+    quantized: string;
+    circom: string;
+    fidelityJson: string;
+    fidelityMarkdown: string;
+    /** Committed mode: the private weight inputs of the circuit (w<l>[o][i], b<l>[o]). */
+    weights?: string;
+  };
+  /** Committed mode: public signal 0, the Poseidon commitment the registry stores (decimal). */
+  modelCommitment?: string;
+  weightBits: number;
+  activationBits: number;
   estimatedConstraints: number;
   /** From the compiled r1cs, when the circuit was compiled. */
   constraints?: number;
-  publicSignals: ["inputCommitment", "output", "binding"];
+  publicSignals: string[];
 }
 
 export interface CompileResult {
@@ -150,13 +168,8 @@ export function loadGraph(onnxPath: string): { bytes: Uint8Array; graph: FloatGr
 export async function compileModel(o: CompileOptions): Promise<CompileResult> {
   const log = o.log ?? (() => {});
   const mode = o.mode ?? "baked";
-  if (mode !== "baked") {
-    throw new Error(
-      mode === "committed"
-        ? "--mode committed is not supported by poi compile yet; use --mode baked"
-        : `unknown --mode "${mode}"; expected baked`,
-    );
-  }
+  if (mode !== "baked" && mode !== "committed")
+    throw new Error(`unknown --mode "${mode}"; expected baked or committed`);
   const output = (o.output ?? "both") as OutputMode;
   if (!OUTPUT_MODES.includes(output)) {
     throw new Error(`unknown --output "${o.output}"; expected one of ${OUTPUT_MODES.join(", ")}`);
@@ -192,13 +205,36 @@ export async function compileModel(o: CompileOptions): Promise<CompileResult> {
   );
   // Messages above name the file; the artifacts carry the kebab-case model name.
   quantized.name = name;
-  const estimate = estimateConstraints(quantized);
   const command = o.command ?? `poi compile ${path.basename(o.onnxPath)}`;
-  const circom = generateGraphCircuit(quantized, {
-    templateName: templateNameFor(name),
-    command,
-    source: `${path.basename(o.onnxPath)} (sha256 ${onnxSha256.slice(0, 16)}...), calibrated on ${calibrationText}`,
-  });
+  const source = `${path.basename(o.onnxPath)} (sha256 ${onnxSha256.slice(0, 16)}...), calibrated on ${calibrationText}`;
+  let circom: string;
+  let estimate: { total: number };
+  /** The circuit's public outputs for an input, in order, and its private weight inputs. */
+  let expectedOutputs: (pixels: number[]) => bigint[];
+  let weightsInput: Record<string, number[] | number[][]> = {};
+  let committed: { commitment: bigint } | undefined;
+  if (mode === "baked") {
+    estimate = estimateConstraints(quantized);
+    circom = generateGraphCircuit(quantized, { templateName: templateNameFor(name), command, source });
+    expectedOutputs = (pixels) => {
+      const r = inferQuantizedGraph(quantized, pixels);
+      return [r.inputCommitment, r.output];
+    };
+  } else {
+    if (output !== "both") throw new Error("--mode committed outputs the class and the logits: use --output both");
+    const mlp = toQuantizedMlp(quantized, path.basename(o.onnxPath));
+    const arch = committedArchitecture(mlp, weightBits);
+    estimate = estimateCommittedConstraints(arch);
+    circom = generateMlpCommittedCircuit(arch, templateNameFor(name), command);
+    weightsInput = committedWeightsInput(mlp);
+    committed = { commitment: modelCommitment(mlp, arch) };
+    // The architecture's logit width bounds every model of it, so the packing uses it.
+    const packing = { output: "both" as const, logitBits: arch.logitBits, classBits: arch.classBits };
+    expectedOutputs = (pixels) => {
+      const r = inferQuantizedGraph(quantized, pixels);
+      return [committed!.commitment, r.inputCommitment, packGraphOutput(packing, r.predicted, r.logits)];
+    };
+  }
 
   const evalInputs: LabelledInput[] = isDigitModel ? mnist!.test : calibration;
   const fidelity = await measureFidelity({
@@ -225,25 +261,34 @@ export async function compileModel(o: CompileOptions): Promise<CompileResult> {
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });
   try {
-    const files = {
+    const files: CompiledModelInfo["files"] = {
       quantized: `${name}.quantized.json`,
       circom: `${name}.circom`,
       fidelityJson: `${name}.fidelity.json`,
       fidelityMarkdown: `${name}.fidelity.md`,
     };
     writeFileSync(path.join(tmp, files.circom), circom);
+    if (committed) {
+      files.weights = `${name}.weights.json`;
+      writeFileSync(path.join(tmp, files.weights), `${JSON.stringify(weightsInput)}\n`);
+    }
     const info: CompiledModelInfo = {
       format: COMPILE_FORMAT,
       name,
       source: path.basename(o.onnxPath),
       onnxSha256,
-      mode: "baked",
+      mode,
       output,
       inputShape: graph.inputShape,
       files,
+      weightBits,
+      activationBits,
       estimatedConstraints: estimate.total,
-      publicSignals: ["inputCommitment", "output", "binding"],
+      publicSignals: committed
+        ? ["modelCommitment", "inputCommitment", "output", "binding"]
+        : ["inputCommitment", "output", "binding"],
     };
+    if (committed) info.modelCommitment = committed.commitment.toString();
 
     if (o.circuit ?? true) {
       const compiled = await compileCircuit(path.join(tmp, files.circom), path.join(tmp, "build"));
@@ -253,14 +298,15 @@ export async function compileModel(o: CompileOptions): Promise<CompileResult> {
       let equal = 0;
       for (let n = 0; n < checks; n++) {
         const pixels = Array.from(evalInputs[n]!.pixels);
-        const expected = inferQuantizedGraph(quantized, pixels);
+        const expected = expectedOutputs(pixels);
         const wtns: { type: "mem"; data?: Uint8Array } = { type: "mem" };
-        await snarkjs.wtns.calculate({ pixels, binding: 1 }, compiled.wasm, wtns);
+        await snarkjs.wtns.calculate({ pixels, ...weightsInput, binding: 1 }, compiled.wasm, wtns);
         const w = await snarkjs.wtns.exportJson(wtns);
-        if (w[1] !== expected.inputCommitment || w[2] !== expected.output) {
+        const got = w.slice(1, 1 + expected.length);
+        if (got.some((v, i) => v !== expected[i])) {
           throw new Error(
             `the circuit's witness differs from the integer reference on input ${n} ` +
-              `(output ${w[2]} vs ${expected.output}); this is a compiler bug, please report it`,
+              `(public outputs ${got.join(", ")} vs ${expected.join(", ")}); this is a compiler bug, please report it`,
           );
         }
         equal++;
@@ -296,4 +342,31 @@ export async function compileModel(o: CompileOptions): Promise<CompileResult> {
     rmSync(tmp, { recursive: true, force: true });
     throw err;
   }
+}
+
+/** A dense-only quantized graph as the MLP format that the committed-mode generator reads. */
+export function toQuantizedMlp(model: QuantizedGraph, file: string): QuantizedMlp {
+  const layers = model.layers.map((l) => {
+    if (l.kind !== "dense") {
+      const op = l.kind === "conv" ? "Conv" : l.kind === "maxpool" ? "MaxPool" : "AveragePool";
+      throw new Error(
+        `"${file}": --mode committed supports dense-only models (Gemm/MatMul + Relu) so far; ` +
+          `${op} node "${l.node}" needs --mode baked`,
+      );
+    }
+    const { kind: _kind, node: _node, ...dense } = l;
+    return dense;
+  });
+  return {
+    format: QUANTIZED_FORMAT,
+    name: model.name,
+    inputSize: model.inputSize,
+    inputBits: model.inputBits,
+    inputScaleBits: model.inputScaleBits,
+    layers,
+    nClasses: model.nClasses,
+    logitBits: model.logitBits,
+    classBits: model.classBits,
+    diffBits: model.diffBits,
+  };
 }

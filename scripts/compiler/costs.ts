@@ -5,6 +5,7 @@
  * combinations folded into the RequantReluClamp that follows. Tests check the total against
  * the compiled r1cs of the reference models.
  */
+import type { CommittedArchitecture } from "../circuit/generate-mlp-committed.ts";
 import { valuesPerChunk } from "../circuit/reference.ts";
 import { outputSide } from "../model/graph.ts";
 import type { QuantizedGraph } from "../model/quantize-graph.ts";
@@ -103,5 +104,52 @@ export function estimateConstraints(model: QuantizedGraph): { items: CostItem[];
   if (model.output !== "logits") {
     add(`ArgMax(${model.nClasses}, ${model.diffBits})`, "output", 1, argMaxConstraints(model.nClasses, model.diffBits));
   }
+  return { items, total: items.reduce((s, i) => s + i.constraints, 0) };
+}
+
+/**
+ * The committed-mode MLP circuit (generate-mlp-committed.ts): the weight and bias commitments
+ * (range checks + Poseidon) and their Poseidon(2), the input commitment, one constraint per
+ * multiply-accumulate (DenseCommitted), RequantReluClamp at the architecture's accumulator
+ * width per hidden unit, ArgMax and the binding.
+ */
+export function estimateCommittedConstraints(arch: CommittedArchitecture): { items: CostItem[]; total: number } {
+  const items: CostItem[] = [];
+  const add = (template: string, node: string, instances: number, constraintsEach: number) =>
+    items.push({ template, node, instances, constraintsEach, constraints: instances * constraintsEach });
+  const nWeights = arch.layers.reduce((s, l) => s + l.nIn * l.nOut, 0);
+  const nBiases = arch.layers.reduce((s, l) => s + l.nOut, 0);
+  add(
+    `SignedPackedCommitment(${nWeights}, ${arch.weightBits})`,
+    "weights",
+    1,
+    packedCommitmentConstraints(nWeights, arch.weightBits),
+  );
+  add(
+    `SignedPackedCommitment(${nBiases}, ${arch.biasBits})`,
+    "biases",
+    1,
+    packedCommitmentConstraints(nBiases, arch.biasBits),
+  );
+  add("Poseidon(2)", "model commitment", 1, poseidonConstraints(2));
+  add(
+    `PackedCommitment(${arch.inputSize}, ${arch.inputBits})`,
+    "input",
+    1,
+    packedCommitmentConstraints(arch.inputSize, arch.inputBits),
+  );
+  add("RequestBinding()", "input", 1, 1);
+  arch.layers.forEach((l, k) => {
+    add(`DenseCommitted(${l.nIn}, ${l.nOut})`, `layer ${k}`, 1, l.nIn * l.nOut);
+    if (l.requant) {
+      add(
+        `RequantReluClamp(${l.accBits}, ${l.requant.shift}, ${l.requant.outBits})`,
+        `layer ${k}`,
+        l.nOut,
+        requantReluClampConstraints(l.accBits, l.requant.shift, l.requant.outBits),
+      );
+    }
+  });
+  add(`ArgMax(${arch.nClasses}, ${arch.diffBits})`, "output", 1, argMaxConstraints(arch.nClasses, arch.diffBits));
   return { items, total: items.reduce((s, i) => s + i.constraints, 0) };
 }

@@ -16,13 +16,15 @@ import { product } from "../model/graph.ts";
 import { QUANTIZED_GRAPH_FORMAT, quantizeGraph, type QuantizedGraph } from "../model/quantize-graph.ts";
 import { ptauPowerFor } from "../setup/ptau.ts";
 import {
+  toQuantizedMlp,
   COMPILE_FORMAT,
   DEFAULT_CALIBRATION_DIGITS,
   loadGraph,
   modelNameFor,
   type CompiledModelInfo,
 } from "./compile-model.ts";
-import { estimateConstraints, type CostItem } from "./costs.ts";
+import { committedArchitecture } from "../circuit/generate-mlp-committed.ts";
+import { estimateCommittedConstraints, estimateConstraints, type CostItem } from "./costs.ts";
 
 /**
  * Groth16 proofs measured with snarkjs on a 2-core AMD EPYC (the project's reference machine):
@@ -38,6 +40,7 @@ export const PROVING_MEASUREMENTS = [
 
 export interface InspectReport {
   model: string;
+  mode: "baked" | "committed";
   /** "onnx" when quantized here on the default calibration, "compiled" when read from a compile output. */
   source: "onnx" | "compiled";
   inputShape: number[];
@@ -86,6 +89,8 @@ export async function inspectModel(target: string): Promise<InspectReport> {
   let model: QuantizedGraph;
   let compiled: number | undefined;
   let source: InspectReport["source"];
+  let mode: "baked" | "committed" = "baked";
+  let weightBits = 8;
   const basis: string[] = [];
   if (statSync(target).isDirectory()) {
     const infoFile = path.join(target, "compile.json");
@@ -98,6 +103,8 @@ export async function inspectModel(target: string): Promise<InspectReport> {
     const r1cs = path.join(target, "build", `${info.name}.r1cs`);
     if (existsSync(r1cs)) compiled = (await snarkjs.r1cs.info(r1cs)).nConstraints;
     source = "compiled";
+    mode = info.mode;
+    weightBits = info.weightBits ?? 8;
     basis.push(`quantized model read from ${path.join(path.basename(target), info.files.quantized)}`);
   } else {
     const { graph } = loadGraph(target);
@@ -118,22 +125,26 @@ export async function inspectModel(target: string): Promise<InspectReport> {
       `quantized here with 8-bit weights and activations on ${DEFAULT_CALIBRATION_DIGITS} MNIST training digits`,
     );
   }
-  const estimate = estimateConstraints(model);
+  const estimate =
+    mode === "committed"
+      ? estimateCommittedConstraints(committedArchitecture(toQuantizedMlp(model, model.name), weightBits))
+      : estimateConstraints(model);
   const constraints = compiled ?? estimate.total;
-  // Public inputs: binding; public outputs: inputCommitment and result.
-  const ptauPower = ptauPowerFor(constraints, 3);
+  // Public input: binding; public outputs: inputCommitment and result (and modelCommitment when committed).
+  const ptauPower = ptauPowerFor(constraints, mode === "committed" ? 4 : 3);
   const cores = os.availableParallelism();
   const proving = provingEstimate(constraints, cores);
   basis.push(
     "constraints: sum of the cost formulas of the circuits/lib templates the circuit instantiates (docs/circuits.md); " +
       "baked multiply-accumulates cost none",
-    `ptau power: smallest p with 2^p >= constraints + 3 public signals + 1`,
+    `ptau power: smallest p with 2^p >= constraints + public signals + 1`,
     `proving time and memory: linear in constraints through snarkjs Groth16 measurements on a 2-core AMD EPYC ` +
       `(${PROVING_MEASUREMENTS.map((m) => `${m.circuit}: ${m.constraints} constraints, ${m.proveMs} ms, ${m.peakRssMiB} MiB`).join("; ")}), ` +
       `time scaled by 2 / ${cores} cores here; witness generation and loading the zkey are extra`,
   );
   return {
     model: model.name,
+    mode,
     source,
     inputShape: model.inputShape,
     layers: describeLayers(model),
@@ -150,7 +161,7 @@ export async function inspectModel(target: string): Promise<InspectReport> {
 export function formatInspectReport(r: InspectReport): string {
   const n = (v: number) => v.toLocaleString("en-US");
   const lines = [
-    `${r.model} (${r.source === "onnx" ? "ONNX file" : "compiled model"}), input [${r.inputShape.join(", ")}]`,
+    `${r.model} (${r.source === "onnx" ? "ONNX file" : "compiled model"}, ${r.mode} mode), input [${r.inputShape.join(", ")}]`,
     ...r.layers.map((l) => `  ${l}`),
     ``,
     `constraints (estimated): ${n(r.constraints.estimated)}${r.constraints.compiled !== undefined ? `; compiled r1cs: ${n(r.constraints.compiled)}` : ""}`,

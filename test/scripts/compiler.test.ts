@@ -514,6 +514,23 @@ describe("compiler: poi compile and poi inspect", function () {
     expect(text.out).to.include("ptau power needed: 15");
   });
 
+  it("test_compile_committedMode_mlpWitnessCarriesTheModelCommitment", async function () {
+    const out = path.join(tmp, "mlp-committed");
+    const result = await compileModel({ onnxPath: MLP, outDir: out, mode: "committed", witnessChecks: 3 });
+    expect(result.info.mode).to.equal("committed");
+    expect(result.info.publicSignals).to.deep.equal(["modelCommitment", "inputCommitment", "output", "binding"]);
+    expect(result.info.constraints).to.equal(72374);
+    expect(result.info.estimatedConstraints).to.equal(72374);
+    expect(result.fidelity.circuit?.witnessesEqualToReference).to.equal(3);
+    expect(BigInt(result.info.modelCommitment!)).to.be.above(0n);
+    const weights = JSON.parse(readFileSync(path.join(out, "mnist-mlp.weights.json"), "utf8"));
+    expect(Object.keys(weights)).to.deep.equal(["w0", "b0", "w1", "b1"]);
+    const report = await inspectModel(out);
+    expect(report.mode).to.equal("committed");
+    expect(report.constraints.estimated).to.equal(72374);
+    expect(report.ptauPower).to.equal(17);
+  });
+
   it("test_committedFidelityReports_meetTheAgreementBarAndAreCurrent", async function () {
     const mnist = loadMnist();
     for (const name of ["mnist-mlp", "mnist-cnn"]) {
@@ -700,12 +717,15 @@ describe("compiler: bad input (exact messages, non-zero exit, nothing written)",
     );
   });
 
-  it("test_compile_rejectsCommittedModeAndUnknownOutput", async function () {
+  it("test_compile_rejectsCommittedModeForConvAndUnknownModeOrOutput", async function () {
     const onnxPath = path.join(tmp, "m.onnx");
     writeFileSync(onnxPath, encode(spec()));
     try {
       expect(await asyncErrorOf(() => compileModel({ onnxPath, mode: "committed", circuit: false }))).to.equal(
-        "--mode committed is not supported by poi compile yet; use --mode baked",
+        '"m.onnx": --mode committed supports dense-only models (Gemm/MatMul + Relu) so far; Conv node "/conv/Conv" needs --mode baked',
+      );
+      expect(await asyncErrorOf(() => compileModel({ onnxPath, mode: "secret", circuit: false }))).to.equal(
+        'unknown --mode "secret"; expected baked or committed',
       );
       expect(await asyncErrorOf(() => compileModel({ onnxPath, output: "probabilities", circuit: false }))).to.equal(
         'unknown --output "probabilities"; expected one of logits, class, both',
