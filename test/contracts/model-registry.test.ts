@@ -170,6 +170,46 @@ describe("ModelRegistry", function () {
     });
   });
 
+  describe("model owner's metadata, royalty recipient and ownership", function () {
+    it("emits ModelMetadataSet and ModelRoyaltyRecipientSet", async function () {
+      const { registry, modelOwner, stranger, modelId } = await networkHelpers.loadFixture(deployWithModel);
+      const onnxHash = ethers.id("onnx bytes");
+      await expect(registry.connect(modelOwner).setMetadata(modelId, "ipfs://mnist-mlp", onnxHash))
+        .to.emit(registry, "ModelMetadataSet")
+        .withArgs(modelId, "ipfs://mnist-mlp", onnxHash);
+      expect(await registry.metadata(modelId)).to.deep.equal(["ipfs://mnist-mlp", onnxHash]);
+      await expect(registry.connect(modelOwner).setRoyaltyRecipient(modelId, stranger.address))
+        .to.emit(registry, "ModelRoyaltyRecipientSet")
+        .withArgs(modelId, stranger.address);
+      expect((await registry.model(modelId)).royaltyRecipient).to.equal(stranger.address);
+    });
+
+    it("emits the two events of a two-step ownership transfer", async function () {
+      const { registry, modelOwner, stranger, modelId } = await networkHelpers.loadFixture(deployWithModel);
+      await expect(registry.connect(modelOwner).transferModelOwnership(modelId, stranger.address))
+        .to.emit(registry, "ModelOwnershipTransferStarted")
+        .withArgs(modelId, modelOwner.address, stranger.address);
+      expect(await registry.pendingModelOwner(modelId)).to.equal(stranger.address);
+      await expect(registry.connect(stranger).acceptModelOwnership(modelId))
+        .to.emit(registry, "ModelOwnershipTransferred")
+        .withArgs(modelId, modelOwner.address, stranger.address);
+      expect((await registry.model(modelId)).owner).to.equal(stranger.address);
+    });
+
+    it("keeps registry governance out of the model owner's powers", async function () {
+      const { registry, governance, modelId } = await networkHelpers.loadFixture(deployWithModel);
+      for (const call of [
+        registry.setMetadata(modelId, "x", ethers.ZeroHash),
+        registry.setRoyaltyRecipient(modelId, governance.address),
+        registry.transferModelOwnership(modelId, governance.address),
+      ]) {
+        await expect(call)
+          .to.be.revertedWithCustomError(registry, "ModelRegistryUnauthorized")
+          .withArgs(modelId, governance.address);
+      }
+    });
+  });
+
   describe("governance (Ownable2Step)", function () {
     it("moves registration rights only once the new owner accepts", async function () {
       const { registry, verifier, governance, newGovernance, modelOwner } =
