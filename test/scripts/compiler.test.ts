@@ -24,7 +24,7 @@ import { Prng } from "../../scripts/model/prng.ts";
 import { quantizeGraph, type OutputMode, type QuantizedGraph } from "../../scripts/model/quantize-graph.ts";
 import { inferQuantized } from "../../scripts/model/quantized-inference.ts";
 import { quantizeMlp } from "../../scripts/model/quantize.ts";
-import { graphAccuracy, trainCnn } from "../../scripts/model/train-cnn.ts";
+import { CNN_DOC_STRING, graphAccuracy, trainCnn } from "../../scripts/model/train-cnn.ts";
 
 const { onnx } = onnxProto;
 const { DataType } = onnx.TensorProto;
@@ -333,6 +333,13 @@ describe("compiler: graph import and the reference CNN", function () {
     const graph = onnxToGraph(readFileSync(CNN), "mnist-cnn.onnx");
     expect(graphAccuracy(graph, mnist.test)).to.equal(metrics.floatAccuracy);
     expect(metrics.floatAccuracy).to.be.at.least(0.95);
+  });
+
+  it("test_trainCnn_reproducesTheCommittedFileFromItsSeed", async function () {
+    const metrics = JSON.parse(readFileSync(path.join(ROOT, "models/mnist-cnn.metrics.json"), "utf8"));
+    const bytes = graphToOnnx(trainCnn({ train: mnist.train }), { docString: CNN_DOC_STRING });
+    const { createHash } = await import("node:crypto");
+    expect(createHash("sha256").update(bytes).digest("hex")).to.equal(metrics.onnxSha256);
   });
 
   it("test_trainCnn_isDeterministicAndExportsExactly", async function () {
