@@ -6,6 +6,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import type { ProveWorkerReport } from "./prove-worker.ts";
+import { median } from "./stats.ts";
 
 const WORKER = path.join(path.dirname(new URL(import.meta.url).pathname), "prove-worker.ts");
 const GNU_TIME = "/usr/bin/time";
@@ -34,6 +35,24 @@ export function runProveWorker(manifestFile: string, inputFile: string, runs: nu
   if (r.status !== 0) throw new Error(`prove worker (${mode.join(" ")}) failed: ${r.stderr || r.error?.message}`);
   const line = r.stdout.trim().split("\n").pop()!;
   return JSON.parse(line) as ProveWorkerReport;
+}
+
+/** One configuration's reports from several processes: runs pooled, cold and load times as medians. */
+export function mergeWorkerReports(reports: ProveWorkerReport[]): ProveWorkerReport {
+  const all = <K extends keyof ProveWorkerReport>(k: K) => reports.flatMap((r) => (r[k] ?? []) as number[]);
+  const curve = all("curveBuildMs");
+  return {
+    mode: reports[0].mode,
+    threads: reports[0].threads,
+    loadMs: median(reports.map((r) => r.loadMs)),
+    coldMs: median(reports.map((r) => r.coldMs)),
+    witnessMs: all("witnessMs"),
+    proveMs: all("proveMs"),
+    cpuMs: all("cpuMs"),
+    wasmCompileMs: all("wasmCompileMs"),
+    curveBuildMs: curve.length ? curve : undefined,
+    maxRssKiB: Math.max(...reports.map((r) => r.maxRssKiB)),
+  };
 }
 
 export interface CliReport {

@@ -5,8 +5,8 @@
  *
  *   npm run bench [-- --runs <n, default 5>] [-- --seconds <throughput loop, default 30>] [-- --digit <i>]
  *
- * Proving configurations run one after another, each in its own process, before the chain is
- * started, so that they never compete with each other for the cores.
+ * Proving configurations take turns in rounds, each proof in a process of its own, before the
+ * chain is started, so that they never compete with each other for the cores.
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
@@ -19,7 +19,8 @@ import { buildModel, REFERENCE_MODELS } from "../pipeline.ts";
 import { Prover, releaseProverThreads } from "../prove/prover.ts";
 import { artifactPath } from "../setup/manifest.ts";
 import { describeMachine } from "./machine.ts";
-import { runProveWorker, runSnarkjsCli, type ProveConfig } from "./prove-bench.ts";
+import { mergeWorkerReports, runProveWorker, runSnarkjsCli, type CliReport, type ProveConfig } from "./prove-bench.ts";
+import type { ProveWorkerReport } from "./prove-worker.ts";
 import { renderReport } from "./report.ts";
 import { median } from "./stats.ts";
 
@@ -67,18 +68,27 @@ async function main(): Promise<void> {
 
     const configs: ProveConfig[] = [{ singleThread: true }, { threads: 1 }, { threads: 2 }];
     if (machine.cores > 2) configs.push({ threads: machine.cores });
-    const reports = configs.map((config) => {
-      log(`proving with ${JSON.stringify(config)}, ${runs} runs`);
-      const r = runProveWorker(manifestFile, files.input, runs, config);
-      log(`  witness ${median(r.witnessMs).toFixed(0)} ms, proof ${median(r.proveMs).toFixed(0)} ms`);
-      return r;
-    });
+    // Rounds: in each, every configuration proves in a fresh process and the CLI runs once, so a
+    // change in the machine's load during the benchmark affects all of them alike.
+    const perConfig: ProveWorkerReport[][] = configs.map(() => []);
+    const cliRuns: CliReport[] = [];
+    for (let round = 1; round <= runs; round++) {
+      log(`round ${round}/${runs}: ${configs.map((c) => JSON.stringify(c)).join(", ")}, snarkjs CLI`);
+      configs.forEach((config, i) => perConfig[i].push(runProveWorker(manifestFile, files.input, 1, config)));
+      cliRuns.push(runSnarkjsCli(ROOT, files, 1));
+    }
+    const reports = perConfig.map(mergeWorkerReports);
+    for (const r of reports) {
+      log(`${r.mode}: witness ${median(r.witnessMs).toFixed(0)} ms, proof ${median(r.proveMs).toFixed(0)} ms`);
+    }
     const twoThreads = reports.find((r) => r.mode === "pool of 2")!;
     const allThreads = reports.find((r) => r.mode === `pool of ${Math.max(2, machine.cores)}`)!;
-
-    log(`snarkjs groth16 fullprove CLI, ${runs} runs`);
-    const cli = runSnarkjsCli(ROOT, files, runs);
-    log(`  ${median(cli.wallMs).toFixed(0)} ms wall`);
+    const rss = cliRuns.flatMap((c) => (c.maxRssKiB === undefined ? [] : [c.maxRssKiB]));
+    const cli: CliReport = {
+      wallMs: cliRuns.flatMap((c) => c.wallMs),
+      maxRssKiB: rss.length ? Math.max(...rss) : undefined,
+    };
+    log(`snarkjs CLI: ${median(cli.wallMs).toFixed(0)} ms wall`);
     const rel = (f: string) => path.relative(ROOT, f);
     const cliCommand = `node_modules/.bin/snarkjs groth16 fullprove input.json ${rel(files.wasm)} ${rel(files.zkey)} proof.json public.json`;
 
