@@ -21,6 +21,7 @@ import { loadMnist, toFloatInput, type Digit } from "../../scripts/model/mnist.t
 import { onnxToMlp } from "../../scripts/model/onnx-io.ts";
 import { graphToOnnx, onnxToGraph } from "../../scripts/model/onnx-import.ts";
 import { Prng } from "../../scripts/model/prng.ts";
+import { releaseProverThreads } from "../../scripts/prove/prover.ts";
 import { quantizeGraph, type OutputMode, type QuantizedGraph } from "../../scripts/model/quantize-graph.ts";
 import { inferQuantized } from "../../scripts/model/quantized-inference.ts";
 import { quantizeMlp } from "../../scripts/model/quantize.ts";
@@ -423,6 +424,8 @@ describe("compiler: circuits equal the integer reference", function () {
     mnist = loadMnist();
     calibration = mnist.train.slice(0, 1000).map((d) => d.pixels);
   });
+  // snarkjs's worker threads would keep a single-file run alive; a later user rebuilds the curve.
+  after(releaseProverThreads);
 
   const cases: { tag: string; build: () => FloatGraph; output: OutputMode }[] = [
     { tag: "cnn-both", build: () => onnxToGraph(readFileSync(CNN), "mnist-cnn"), output: "both" },
@@ -465,8 +468,9 @@ describe("compiler: poi compile and poi inspect", function () {
   before(function () {
     tmp = mkdtempSync(path.join(os.tmpdir(), "poi-compiler-"));
   });
-  after(function () {
+  after(async function () {
     rmSync(tmp, { recursive: true, force: true });
+    await releaseProverThreads();
   });
 
   it("test_compile_pytorchLayoutMlp_writesModelCircuitAndFidelity", async function () {
@@ -567,6 +571,56 @@ describe("compiler: poi compile and poi inspect", function () {
       const { circuit: _circuit, ...rest } = committed;
       expect(fresh).to.deep.equal(rest);
     }
+  });
+
+  it("test_compile_nonMnistInputNeedsCalibrationAndReportsOnIt", async function () {
+    // A 6x6 single-channel model: Conv 3x3 (pad 0) -> Relu -> Flatten -> Gemm 16 -> 3.
+    const rng = new Prng(33);
+    const initializers = [
+      tensor("c.weight", [1, 1, 3, 3], randomValues(rng, 9, 0.5)),
+      tensor("c.bias", [1], [0.05]),
+      tensor("g.weight", [3, 16], randomValues(rng, 48, 0.5)),
+      tensor("g.bias", [3], [0, 0.1, -0.1]),
+    ];
+    const bytes = encode({
+      nodes: [
+        node("c", "Conv", ["x", "c.weight", "c.bias"], ["c.out"], [ints("kernel_shape", [3, 3])]),
+        node("r", "Relu", ["c.out"], ["r.out"]),
+        node("f", "Flatten", ["r.out"], ["f.out"]),
+        node("g", "Gemm", ["f.out", "g.weight", "g.bias"], ["y"], [int("transB", 1)]),
+      ],
+      initializers,
+      inputs: [valueInfo("x", [1, 1, 6, 6])],
+      outputs: [valueInfo("y", [1, 3])],
+    });
+    const onnxPath = path.join(tmp, "tiny.onnx");
+    writeFileSync(onnxPath, bytes);
+    expect(await asyncErrorOf(() => compileModel({ onnxPath, outDir: path.join(tmp, "tiny-none") }))).to.equal(
+      '"tiny.onnx" takes 36 inputs (shape [1, 6, 6]); the default calibration and held-out set are 14x14 MNIST ' +
+        "digits (196 values): pass --calibration <file> with inputs of 36 values",
+    );
+    const samples = Array.from({ length: 40 }, (_, n) => Array.from({ length: 36 }, (_, i) => (n * 37 + i * 11) % 256));
+    const calibration = path.join(tmp, "tiny-calibration.json");
+    writeFileSync(calibration, JSON.stringify({ inputs: samples }));
+    const out = path.join(tmp, "tiny");
+    const r = await runPoi([
+      "compile",
+      onnxPath,
+      "--out",
+      out,
+      "--calibration",
+      calibration,
+      "--output",
+      "class",
+      "--json",
+    ]);
+    expect(r.code).to.equal(0);
+    const { fidelity } = JSON.parse(r.out) as { fidelity: FidelityReport };
+    expect(fidelity.inputs).to.equal(40);
+    expect(fidelity.evaluatedOn).to.equal("the 40 calibration inputs (no held-out set for a 36-value input)");
+    expect(fidelity.floatAccuracy).to.equal(null);
+    expect(fidelity.circuit?.witnessesEqualToReference).to.equal(40);
+    expect(fidelity.circuit?.constraints).to.equal(fidelity.circuit?.estimatedConstraints);
   });
 
   it("test_cli_helpAndUnknownCommand", async function () {
