@@ -162,6 +162,21 @@ interface IInferenceMarket {
     /// @notice Emitted when governance sets the parameters.
     event ParamsSet(Params params);
 
+    /// @notice A batch is empty, or has `outputs` outputs for `requests` requests.
+    error InferenceMarketInvalidBatch(uint256 requests, uint256 outputs);
+
+    /// @notice A batch's request ids are not strictly increasing: `requestId` follows `previous`.
+    error InferenceMarketBatchNotAscending(uint256 previous, uint256 requestId);
+
+    /// @notice Request `requestId` is for model `modelId`, not the batch's model `batchModelId`.
+    error InferenceMarketBatchMixesModels(uint256 requestId, uint256 modelId, uint256 batchModelId);
+
+    /// @notice Model `modelId` has no verifier registered for batches of `batchSize`.
+    error InferenceMarketNoBatchVerifier(uint256 modelId, uint256 batchSize);
+
+    /// @notice The proof of the batch of `batchSize` requests starting at `firstRequestId` is invalid.
+    error InferenceMarketInvalidBatchProof(uint256 firstRequestId, uint256 batchSize);
+
     /// @notice A constructor argument is the zero address.
     error InferenceMarketZeroAddress();
 
@@ -256,6 +271,23 @@ interface IInferenceMarket {
      * @param proof Groth16 proof `[a0, a1, b00, b01, b10, b11, c0, c1]`, in snarkjs calldata order.
      */
     function fulfil(uint256 requestId, uint256 output, uint256[8] calldata proof) external;
+
+    /**
+     * @notice Fulfils a batch of requests of one model with one proof, and splits their fees.
+     * @dev Each request must pass every check of {fulfil}; all belong to one model; ids are strictly
+     * increasing (so none repeats). The proof is checked against the registry's batch verifier
+     * for this model and `K = requestIds.length`; none registered reverts. The market builds the
+     * public signals `[fold, challenge, batchBinding]` itself:
+     * `batchBinding = keccak256(abi.encode(chainId, market, msg.sender, requestIds)) mod r`,
+     * `challenge = keccak256(abi.encode(batchBinding, inputCommitments, outputs)) mod r`,
+     * `fold = sum_i challenge^(2i+1) * inputCommitment_i + challenge^(2i+2) * output_i mod r`
+     * (see {ProofBinding-fold}). Settles each request as {fulfil} does; the fee credits of the
+     * batch are written once. Emits {InferenceFulfilled} per request.
+     * @param requestIds Open or Claimed requests of one model, strictly increasing.
+     * @param outputs Proven output of each request, in the same order; each < r.
+     * @param proof Groth16 proof `[a0, a1, b00, b01, b10, b11, c0, c1]`, in snarkjs calldata order.
+     */
+    function fulfilBatch(uint256[] calldata requestIds, uint256[] calldata outputs, uint256[8] calldata proof) external;
 
     /**
      * @notice Refunds a request whose deadline has passed, crediting the fee to its requester and

@@ -57,6 +57,17 @@ interface IModelRegistry {
     /// @notice Emitted when model `modelId` passes from `previousOwner` to `newOwner`.
     event ModelOwnershipTransferred(uint256 indexed modelId, address indexed previousOwner, address indexed newOwner);
 
+    /**
+     * @notice Emitted when governance sets the verifier of `batchSize`-inference proofs of model
+     * `modelId` (the zero address removes it).
+     */
+    event BatchVerifierSet(
+        uint256 indexed modelId,
+        uint256 indexed batchSize,
+        address indexed verifier,
+        bytes32 vkHash
+    );
+
     /// @notice The verifier given at registration is the zero address.
     error ModelRegistryZeroVerifier();
 
@@ -74,6 +85,9 @@ interface IModelRegistry {
 
     /// @notice `account` may not change model `modelId`.
     error ModelRegistryUnauthorized(uint256 modelId, address account);
+
+    /// @notice A batch verifier needs at least two inferences per proof; single ones use `verifier`.
+    error ModelRegistryInvalidBatchSize(uint256 batchSize);
 
     /**
      * @notice Registers a model.
@@ -143,6 +157,23 @@ interface IModelRegistry {
 
     /// @notice Account offered ownership of model `modelId` (zero if none).
     function pendingModelOwner(uint256 modelId) external view returns (address);
+
+    /**
+     * @notice Sets the verifier of proofs of `batchSize` inferences of model `modelId` at once,
+     * which the market's `fulfilBatch` checks batches of that size against.
+     * @dev Restricted to the registry owner (governance), like the choice of any verifier the
+     * protocol trusts. The verifier takes the three public signals
+     * `[fold, challenge, batchBinding]` (see `InferenceMarket.fulfilBatch`). `verifier` must be a
+     * contract, or the zero address to remove the batch size. Emits {BatchVerifierSet}.
+     * @param modelId Registered model.
+     * @param batchSize Inferences per proof; at least 2.
+     * @param verifier Verifier of the model's batch circuit for `batchSize`.
+     * @param vkHash Hash of the verification key in `verifier` (recorded in the event only).
+     */
+    function setBatchVerifier(uint256 modelId, uint256 batchSize, address verifier, bytes32 vkHash) external;
+
+    /// @notice Verifier of `batchSize`-inference proofs of model `modelId`, or zero if none.
+    function batchVerifier(uint256 modelId, uint256 batchSize) external view returns (address);
 
     /// @notice Number of models registered so far, which is also the highest model id.
     function modelCount() external view returns (uint256);

@@ -44,4 +44,43 @@ library ProofBinding {
     function isCanonical(uint256 value) internal pure returns (bool) {
         return value < SNARK_SCALAR_FIELD;
     }
+
+    /**
+     * @notice Computes the binding public signal of a batch proof.
+     * @dev `keccak256(abi.encode(chainId, market, prover, requestIds)) mod r`: the batch is bound
+     * to its prover and to its request ids in their order, as one request's binding is.
+     */
+    function computeBatch(
+        uint256 chainId,
+        address market,
+        address prover,
+        uint256[] calldata requestIds
+    ) internal pure returns (uint256) {
+        return uint256(keccak256(abi.encode(chainId, market, prover, requestIds))) % SNARK_SCALAR_FIELD;
+    }
+
+    /**
+     * @notice Folds a batch's per-request values into the two public signals of a batch proof.
+     * @dev `challenge = keccak256(abi.encode(batchBinding, inputCommitments, outputs)) mod r` and
+     * `fold = sum_i c^(2i+1) * inputCommitment_i + c^(2i+2) * output_i mod r`. The circuit
+     * computes the same fold from its own commitments and outputs; since the challenge is a hash of
+     * the claimed values, a batch whose values differ from the proven ones gives, except with
+     * probability about 2K/r (Schwartz-Zippel), another fold. The caller ensures every value < r.
+     */
+    function fold(
+        uint256 batchBinding,
+        uint256[] memory inputCommitments,
+        uint256[] calldata outputs
+    ) internal pure returns (uint256 folded, uint256 challenge) {
+        uint256 r = SNARK_SCALAR_FIELD;
+        challenge = uint256(keccak256(abi.encode(batchBinding, inputCommitments, outputs))) % r;
+        uint256 power = 1;
+        uint256 k = outputs.length;
+        for (uint256 i = 0; i < k; ++i) {
+            power = mulmod(power, challenge, r);
+            folded = addmod(folded, mulmod(power, inputCommitments[i], r), r);
+            power = mulmod(power, challenge, r);
+            folded = addmod(folded, mulmod(power, outputs[i], r), r);
+        }
+    }
 }

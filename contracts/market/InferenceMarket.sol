@@ -147,44 +147,33 @@ contract InferenceMarket is IInferenceMarket, IInferenceAttestations, Ownable2St
     /// @inheritdoc IInferenceMarket
     function fulfil(uint256 requestId, uint256 output, uint256[8] calldata proof) external nonReentrant whenNotPaused {
         Request storage req = _requests[requestId];
-        RequestStatus status = req.status;
-        if (status != RequestStatus.Open && status != RequestStatus.Claimed) {
-            revert InferenceMarketWrongStatus(requestId, status);
-        }
-        if (block.timestamp > req.deadline) revert InferenceMarketDeadlinePassed(requestId, req.deadline);
-        address claimer = req.claimer;
-        if (msg.sender != claimer) {
-            if (status == RequestStatus.Claimed && block.timestamp <= req.claimExpiresAt) {
-                revert InferenceMarketClaimedByOther(requestId, claimer, req.claimExpiresAt);
-            }
-            _requireStaked(msg.sender, _stakes[msg.sender].amount);
-        }
-        if (!ProofBinding.isCanonical(output)) revert InferenceMarketInvalidOutput(output);
+        address claimer = _checkFulfillable(requestId, req, output);
 
         // The public signals are rebuilt here, never taken from the caller: the binding to
         // msg.sender is what stops a watcher from copying someone else's proof.
         IModelRegistry.Model memory m = _registry.model(req.modelId);
-        if (!_verify(m.verifier, req.inputCommitment, output, requestId, proof)) {
+        uint256 requestBinding = ProofBinding.compute(block.chainid, address(this), requestId, msg.sender);
+        if (!_verify(m.verifier, [req.inputCommitment, output, requestBinding], proof)) {
             revert InferenceMarketInvalidProof(requestId);
         }
 
-        req.status = RequestStatus.Fulfilled;
-        req.validator = msg.sender;
-        req.output = output;
+        (uint256 fee, uint256 protocolFee, uint256 royalty) = _settle(requestId, req, output, claimer);
+        _creditSplit(m.royaltyRecipient, fee, protocolFee, royalty);
+    }
 
-        uint256 fee = req.fee;
-        uint256 protocolFee = (fee * _params.protocolFeeBps) / _BPS;
-        uint256 royalty = (fee * _params.royaltyBps) / _BPS;
-        // The validator takes the rounding dust; the caps keep protocolFee + royalty <= fee.
-        uint256 validatorShare = fee - protocolFee - royalty;
-        _escrowed -= fee;
-        _protocolFees += protocolFee;
-        _creditFee(m.royaltyRecipient, royalty);
-        _creditFee(msg.sender, validatorShare);
-        emit InferenceFulfilled(requestId, msg.sender, output, validatorShare, royalty, protocolFee);
+    /// @inheritdoc IInferenceMarket
+    function fulfilBatch(
+        uint256[] calldata requestIds,
+        uint256[] calldata outputs,
+        uint256[8] calldata proof
+    ) external nonReentrant whenNotPaused {
+        (uint256 modelId, uint256[] memory inputCommitments, address[] memory claimers) = _checkBatch(
+            requestIds,
+            outputs
+        );
 
-        if (claimer != address(0)) _settleBond(requestId, req, claimer == msg.sender);
-        _record(req.modelId, req.inputCommitment, output, msg.sender, requestId);
+        _verifyBatch(modelId, requestIds, inputCommitments, outputs, proof);
+        _settleBatch(modelId, requestIds, outputs, claimers);
     }
 
     /// @inheritdoc IInferenceMarket
@@ -272,7 +261,10 @@ contract InferenceMarket is IInferenceMarket, IInferenceAttestations, Ownable2St
         if (!ProofBinding.isCanonical(inputCommitment)) revert InferenceAttestationsNonCanonical(inputCommitment);
         if (!ProofBinding.isCanonical(output)) revert InferenceAttestationsNonCanonical(output);
         // Request id 0 is never assigned, so this proof domain is disjoint from every request's.
-        if (!_verify(verifier, inputCommitment, output, 0, proof)) revert InferenceAttestationsInvalidProof(modelId);
+        uint256 attestBinding = ProofBinding.compute(block.chainid, address(this), 0, msg.sender);
+        if (!_verify(verifier, [inputCommitment, output, attestBinding], proof)) {
+            revert InferenceAttestationsInvalidProof(modelId);
+        }
         return _record(modelId, inputCommitment, output, msg.sender, 0);
     }
 
@@ -435,18 +427,145 @@ contract InferenceMarket is IInferenceMarket, IInferenceAttestations, Ownable2St
         }
     }
 
+    /**
+     * @dev Checks that msg.sender may fulfil request `requestId` now with `output`, as {fulfil}
+     * documents, and returns the request's claimer (zero if unclaimed).
+     */
+    function _checkFulfillable(
+        uint256 requestId,
+        Request storage req,
+        uint256 output
+    ) private view returns (address claimer) {
+        RequestStatus status = req.status;
+        if (status != RequestStatus.Open && status != RequestStatus.Claimed) {
+            revert InferenceMarketWrongStatus(requestId, status);
+        }
+        if (block.timestamp > req.deadline) revert InferenceMarketDeadlinePassed(requestId, req.deadline);
+        claimer = req.claimer;
+        if (msg.sender != claimer) {
+            if (status == RequestStatus.Claimed && block.timestamp <= req.claimExpiresAt) {
+                revert InferenceMarketClaimedByOther(requestId, claimer, req.claimExpiresAt);
+            }
+            _requireStaked(msg.sender, _stakes[msg.sender].amount);
+        }
+        if (!ProofBinding.isCanonical(output)) revert InferenceMarketInvalidOutput(output);
+    }
+
+    /**
+     * @dev Checks every request of a batch with {_checkFulfillable}, that they share one model and
+     * that their ids strictly increase; returns the model, input commitments and claimers.
+     */
+    function _checkBatch(
+        uint256[] calldata requestIds,
+        uint256[] calldata outputs
+    ) private view returns (uint256 modelId, uint256[] memory inputCommitments, address[] memory claimers) {
+        uint256 k = requestIds.length;
+        if (k == 0 || outputs.length != k) revert InferenceMarketInvalidBatch(k, outputs.length);
+        modelId = _requests[requestIds[0]].modelId;
+        inputCommitments = new uint256[](k);
+        claimers = new address[](k);
+        uint256 previous = 0;
+        for (uint256 i = 0; i < k; ++i) {
+            uint256 requestId = requestIds[i];
+            // Strictly increasing ids: no request is settled (and paid) twice in one batch.
+            if (requestId <= previous) revert InferenceMarketBatchNotAscending(previous, requestId);
+            previous = requestId;
+            Request storage req = _requests[requestId];
+            claimers[i] = _checkFulfillable(requestId, req, outputs[i]);
+            if (req.modelId != modelId) revert InferenceMarketBatchMixesModels(requestId, req.modelId, modelId);
+            inputCommitments[i] = req.inputCommitment;
+        }
+    }
+
+    /**
+     * @dev Marks a verified request fulfilled by msg.sender, settles its claimer's bond and
+     * records the attestation. Returns the fee and its protocol and royalty shares, which the
+     * caller credits with {_creditSplit} (once per batch).
+     */
+    function _settle(
+        uint256 requestId,
+        Request storage req,
+        uint256 output,
+        address claimer
+    ) private returns (uint256 fee, uint256 protocolFee, uint256 royalty) {
+        req.status = RequestStatus.Fulfilled;
+        req.validator = msg.sender;
+        req.output = output;
+
+        fee = req.fee;
+        protocolFee = (fee * _params.protocolFeeBps) / _BPS;
+        royalty = (fee * _params.royaltyBps) / _BPS;
+        // The validator takes the rounding dust; the caps keep protocolFee + royalty <= fee.
+        emit InferenceFulfilled(requestId, msg.sender, output, fee - protocolFee - royalty, royalty, protocolFee);
+
+        if (claimer != address(0)) _settleBond(requestId, req, claimer == msg.sender);
+        _record(req.modelId, req.inputCommitment, output, msg.sender, requestId);
+    }
+
+    /**
+     * @dev Checks a batch's proof against the model's batch verifier for its size. As in
+     * {fulfil}, every public signal is rebuilt here: the batch binding covers the caller and every
+     * request id, and the fold covers every input commitment and output.
+     */
+    function _verifyBatch(
+        uint256 modelId,
+        uint256[] calldata requestIds,
+        uint256[] memory inputCommitments,
+        uint256[] calldata outputs,
+        uint256[8] calldata proof
+    ) private view {
+        uint256 k = requestIds.length;
+        address verifier = _registry.batchVerifier(modelId, k);
+        if (verifier == address(0)) revert InferenceMarketNoBatchVerifier(modelId, k);
+        uint256 batchBinding = ProofBinding.computeBatch(block.chainid, address(this), msg.sender, requestIds);
+        (uint256 folded, uint256 challenge) = ProofBinding.fold(batchBinding, inputCommitments, outputs);
+        if (!_verify(verifier, [folded, challenge, batchBinding], proof)) {
+            revert InferenceMarketInvalidBatchProof(requestIds[0], k);
+        }
+    }
+
+    /**
+     * @dev Settles every request of a verified batch with {_settle}, then credits their summed
+     * shares once: all requests share one model, so one royalty recipient, and one validator.
+     */
+    function _settleBatch(
+        uint256 modelId,
+        uint256[] calldata requestIds,
+        uint256[] calldata outputs,
+        address[] memory claimers
+    ) private {
+        uint256 feeTotal = 0;
+        uint256 protocolFeeTotal = 0;
+        uint256 royaltyTotal = 0;
+        uint256 k = requestIds.length;
+        for (uint256 i = 0; i < k; ++i) {
+            uint256 requestId = requestIds[i];
+            (uint256 fee, uint256 protocolFee, uint256 royalty) = _settle(
+                requestId,
+                _requests[requestId],
+                outputs[i],
+                claimers[i]
+            );
+            feeTotal += fee;
+            protocolFeeTotal += protocolFee;
+            royaltyTotal += royalty;
+        }
+        _creditSplit(_registry.model(modelId).royaltyRecipient, feeTotal, protocolFeeTotal, royaltyTotal);
+    }
+
+    /// @dev Moves settled fees out of escrow: protocol share, royalty, and the rest to msg.sender.
+    function _creditSplit(address royaltyRecipient, uint256 fee, uint256 protocolFee, uint256 royalty) private {
+        _escrowed -= fee;
+        _protocolFees += protocolFee;
+        _creditFee(royaltyRecipient, royalty);
+        _creditFee(msg.sender, fee - protocolFee - royalty);
+    }
+
     function _verify(
         address verifier,
-        uint256 inputCommitment,
-        uint256 output,
-        uint256 requestId,
+        uint256[3] memory pubSignals,
         uint256[8] calldata proof
     ) private view returns (bool) {
-        uint256[3] memory pubSignals = [
-            inputCommitment,
-            output,
-            ProofBinding.compute(block.chainid, address(this), requestId, msg.sender)
-        ];
         return
             IInferenceVerifier(verifier).verifyProof(
                 [proof[0], proof[1]],

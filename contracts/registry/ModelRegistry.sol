@@ -18,6 +18,7 @@ contract ModelRegistry is IModelRegistry, Ownable2Step {
     mapping(uint256 modelId => address) private _pendingOwners;
     mapping(uint256 modelId => string) private _metadataURIs;
     mapping(uint256 modelId => bytes32) private _onnxHashes;
+    mapping(uint256 modelId => mapping(uint256 batchSize => address)) private _batchVerifiers;
     uint256 private _modelCount;
 
     /// @param initialOwner Governance account allowed to register models.
@@ -93,6 +94,20 @@ contract ModelRegistry is IModelRegistry, Ownable2Step {
         delete _pendingOwners[modelId];
         m.owner = msg.sender;
         emit ModelOwnershipTransferred(modelId, previousOwner, msg.sender);
+    }
+
+    /// @inheritdoc IModelRegistry
+    function setBatchVerifier(uint256 modelId, uint256 batchSize, address verifier, bytes32 vkHash) external onlyOwner {
+        _existingModel(modelId);
+        if (batchSize < 2) revert ModelRegistryInvalidBatchSize(batchSize);
+        if (verifier != address(0) && verifier.code.length == 0) revert ModelRegistryVerifierWithoutCode(verifier);
+        _batchVerifiers[modelId][batchSize] = verifier;
+        emit BatchVerifierSet(modelId, batchSize, verifier, vkHash);
+    }
+
+    /// @inheritdoc IModelRegistry
+    function batchVerifier(uint256 modelId, uint256 batchSize) external view returns (address) {
+        return _batchVerifiers[modelId][batchSize];
     }
 
     /// @inheritdoc IModelRegistry

@@ -40,12 +40,21 @@ export const DEV_MARKET_PARAMS: MarketParams = {
   claimBond: 10n * 10n ** 18n,
 };
 
+/** A batch circuit's verifier, registered for `batchSize` inferences per proof. */
+export interface BatchVerifierOption {
+  verifierContract: string;
+  manifest: Manifest;
+  batchSize: number;
+}
+
 export interface Protocol {
   token: TestToken;
   registry: ModelRegistry;
   market: InferenceMarket;
   verifier: string;
   modelId: bigint;
+  /** Address of the registered batch verifier for each batch size. */
+  batchVerifiers: Record<number, string>;
   /** Gas used by each deployment and the registration. */
   gas: Record<string, bigint>;
 }
@@ -63,6 +72,8 @@ export async function deployProtocol(
     modelOwner: string;
     price: bigint;
     params?: MarketParams;
+    /** Batch verifiers to deploy and register for the model (governance sets them). */
+    batchVerifiers?: BatchVerifierOption[];
   },
 ): Promise<Protocol> {
   const gas: Record<string, bigint> = {};
@@ -100,7 +111,19 @@ export async function deployProtocol(
       options.price,
     ),
   );
-  return { token, registry, market, verifier: await verifier.getAddress(), modelId, gas };
+  const batchVerifiers: Record<number, string> = {};
+  for (const batch of options.batchVerifiers ?? []) {
+    const contract = await ethers.deployContract(batch.verifierContract, [], governance);
+    await used(`deploy ${batch.verifierContract}`, contract.deploymentTransaction());
+    batchVerifiers[batch.batchSize] = await contract.getAddress();
+    await used(
+      `setBatchVerifier ${batch.batchSize}`,
+      await registry
+        .connect(governance)
+        .setBatchVerifier(modelId, batch.batchSize, batchVerifiers[batch.batchSize], batch.manifest.vkHash),
+    );
+  }
+  return { token, registry, market, verifier: await verifier.getAddress(), modelId, batchVerifiers, gas };
 }
 
 export function connectMarket(address: string, signer: Signer): InferenceMarket {

@@ -1,7 +1,8 @@
 /**
  * The validator's side of one request: stake, read the request from its event, claim it, check
  * that the inline input opens the commitment, compute the witness, prove, and submit the
- * fulfilment.
+ * fulfilment; and of a batch: group pending requests of one model, prove them with the batch
+ * circuit and settle them with one fulfilBatch.
  */
 import { getBytes, type Signer } from "ethers";
 import { TestToken__factory, type InferenceMarket } from "../../types/ethers-contracts/index.js";
@@ -9,6 +10,7 @@ import { packedCommitment } from "../circuit/reference.ts";
 import { inferQuantized } from "../model/quantized-inference.ts";
 import type { QuantizedMlp } from "../model/quantize.ts";
 import type { Prover } from "../prove/prover.ts";
+import { batchBinding, batchChallenge, batchFold } from "../circuit/batch-fold.ts";
 import { requestBinding } from "./binding.ts";
 
 export interface OpenRequest {
@@ -124,4 +126,110 @@ export async function fulfilRequest(
     proveMs: proof.proveMs,
     gasUsed: receipt!.gasUsed,
   };
+}
+
+export interface BatchFulfilment {
+  requestIds: bigint[];
+  predicted: number[];
+  outputs: bigint[];
+  witnessMs: number;
+  proveMs: number;
+  /** Gas of the one fulfilBatch transaction (divide by the batch size for gas per inference). */
+  gasUsed: bigint;
+}
+
+/**
+ * Proves a batch of requests of one model with a batch circuit's prover and settles them with one
+ * `fulfilBatch`. The batch is sent in increasing request-id order, as the market requires.
+ * @throws if the prover is not a batch circuit's (or of another size), a request is of another model, an inline
+ * input does not open its commitment, or the proven signals differ from the reference (nothing
+ * is submitted in any of these cases)
+ */
+export async function fulfilBatchRequests(
+  market: InferenceMarket,
+  validator: Signer,
+  prover: Prover,
+  model: QuantizedMlp,
+  requests: OpenRequest[],
+): Promise<BatchFulfilment> {
+  const batch = [...requests].sort((a, b) => (a.requestId < b.requestId ? -1 : 1));
+  if (prover.manifest.publicSignals[0] !== "fold") {
+    throw new Error(`${prover.manifest.circuit} is not a batch circuit; use fulfilRequest for single requests`);
+  }
+  if (batch.some((r) => r.modelId !== batch[0].modelId)) throw new Error("a batch holds requests of one model only");
+  const pixels = batch.map((r) => Array.from(r.input));
+  batch.forEach((r, i) => {
+    if (pixels[i].length !== model.inputSize || packedCommitment(pixels[i], model.inputBits) !== r.inputCommitment) {
+      throw new Error(`request ${r.requestId}: the inline input does not open the input commitment; skipping it`);
+    }
+  });
+  const expected = pixels.map((p) => inferQuantized(model, p));
+  const requestIds = batch.map((r) => r.requestId);
+  const commitments = batch.map((r) => r.inputCommitment);
+  const outputs = expected.map((e) => e.output);
+  const { chainId } = await validator.provider!.getNetwork();
+  const binding = batchBinding(chainId, await market.getAddress(), await validator.getAddress(), requestIds);
+  const challenge = batchChallenge(binding, commitments, outputs);
+  const proof = await prover.prove({ pixels, challenge, batchBinding: binding });
+  const [fold, provenChallenge, provenBinding] = proof.publicSignals;
+  if (
+    fold !== batchFold(challenge, commitments, outputs) ||
+    provenChallenge !== challenge ||
+    provenBinding !== binding
+  ) {
+    throw new Error(`batch ${requestIds.join(",")}: the circuit's fold differs from the reference; refusing to submit`);
+  }
+  const tx = await market
+    .connect(validator)
+    .fulfilBatch(
+      requestIds,
+      outputs,
+      proof.calldata as [bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint],
+    );
+  const receipt = await tx.wait();
+  return {
+    requestIds,
+    predicted: expected.map((e) => e.predicted),
+    outputs,
+    witnessMs: proof.witnessMs,
+    proveMs: proof.proveMs,
+    gasUsed: receipt!.gasUsed,
+  };
+}
+
+export interface BatchPlan {
+  /** Full batches of one model each, earliest deadlines first. */
+  batches: OpenRequest[][];
+  /** Requests that cannot wait for a full batch: fulfil them one by one now. */
+  singles: OpenRequest[];
+  /** Requests left to wait for companions. */
+  waiting: OpenRequest[];
+}
+
+/**
+ * Groups pending requests of each model into batches of `batchSize` (earliest deadlines first).
+ * A request left over that would reach its deadline within `urgencySeconds` of `now` is fulfilled
+ * singly rather than left waiting for a batch that may never fill; `batchSize` 1 (no batch
+ * verifier registered) makes every request a single.
+ */
+export function planBatches(
+  requests: OpenRequest[],
+  batchSize: number,
+  now: bigint,
+  urgencySeconds: bigint,
+): BatchPlan {
+  const plan: BatchPlan = { batches: [], singles: [], waiting: [] };
+  const byModel = new Map<bigint, OpenRequest[]>();
+  for (const r of requests) byModel.set(r.modelId, [...(byModel.get(r.modelId) ?? []), r]);
+  for (const group of byModel.values()) {
+    group.sort((a, b) => (a.deadline < b.deadline ? -1 : a.deadline > b.deadline ? 1 : 0));
+    let i = 0;
+    if (batchSize > 1) {
+      for (; i + batchSize <= group.length; i += batchSize) plan.batches.push(group.slice(i, i + batchSize));
+    }
+    for (const r of group.slice(i)) {
+      (batchSize <= 1 || r.deadline - now <= urgencySeconds ? plan.singles : plan.waiting).push(r);
+    }
+  }
+  return plan;
 }

@@ -66,6 +66,23 @@ contract InferenceMarketGasTest is MarketFixture {
         VM.snapshotGasLastCall(_GROUP, "withdrawStake");
     }
 
+    /// Four requests, one claimed, in one batch proof: the per-request cost of fulfilBatch
+    /// (the pairing check, shared by the batch, is excluded here as for fulfil).
+    function test_gas_fulfilBatch() public {
+        registry.setBatchVerifier(modelId, 4, address(verifier), bytes32(0));
+        uint256[] memory ids = new uint256[](4);
+        uint256[] memory outputs = new uint256[](4);
+        for (uint256 i = 0; i < 4; ++i) {
+            VM.prank(REQUESTER);
+            ids[i] = market.requestInference(modelId, COMMITMENT + i, "", uint64(block.timestamp) + TTL, PRICE);
+            outputs[i] = OUTPUT + i;
+        }
+        claimAs(VALIDATOR, ids[0]);
+        VM.prank(VALIDATOR);
+        market.fulfilBatch(ids, outputs, proof);
+        VM.snapshotGasLastCall(_GROUP, "fulfilBatch (4 requests, one claimed)");
+    }
+
     function test_gas_attest() public {
         VM.prank(NOBODY);
         market.attest(modelId, COMMITMENT, OUTPUT, proof);
