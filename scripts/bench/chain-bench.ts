@@ -5,10 +5,17 @@
  */
 import type { HardhatEthers } from "@nomicfoundation/hardhat-ethers/types";
 import { getBytes } from "ethers";
-import { IInferenceVerifier__factory } from "../../types/ethers-contracts/index.js";
+import { IInferenceVerifier__factory, SettableVerifier__factory } from "../../types/ethers-contracts/index.js";
 import { deployProtocol } from "../chain/protocol.ts";
 import { postRequest } from "../chain/requester.ts";
-import { claimRequest, ensureStaked, fulfilRequest, openRequests } from "../chain/validator.ts";
+import {
+  claimRequest,
+  ensureStaked,
+  fulfilBatchRequests,
+  fulfilRequest,
+  openRequests,
+  type OpenRequest,
+} from "../chain/validator.ts";
 import type { Digit } from "../model/mnist.ts";
 import type { QuantizedMlp } from "../model/quantize.ts";
 import type { Manifest } from "../setup/manifest.ts";
@@ -31,6 +38,8 @@ export interface ChainBench {
   requestGas: bigint[];
   /** receipt.gasUsed of each claim (locks the validator's bond) that precedes a fulfil. */
   claimGas: bigint[];
+  /** Batched fulfilment against unclaimed requests, fee-credit slots already non-zero. */
+  batch?: BatchBench;
   loop: {
     seconds: number;
     settled: number;
@@ -40,6 +49,26 @@ export interface ChainBench {
     proveMs: number;
     otherMs: number;
   };
+}
+
+export interface BatchBench {
+  /** Inferences per proof of the real batch circuit. */
+  size: number;
+  constraints: number;
+  /** receipt.gasUsed of one fulfil of an unclaimed request (K = 1, same conditions as the batches). */
+  singleGas: bigint;
+  /** receipt.gasUsed of each fulfilBatch of `size` unclaimed requests with a real proof. */
+  batchGas: bigint[];
+  /** eth_estimateGas of verifyProof on the batch verifier with a real proof, minus INTRINSIC_GAS. */
+  verifyGas: bigint;
+  /** Warm witness + proof of each batch proof. */
+  proveMs: number[];
+  /**
+   * Market-side gas of each further request in a batch: the difference between fulfilBatch of
+   * `marginal.large` and of `marginal.small` requests, over their difference, both checked by a
+   * verifier that answers yes without cryptography (SettableVerifier), so the verification cancels.
+   */
+  marginal: { small: number; large: number; smallGas: bigint; largeGas: bigint; perRequest: bigint };
 }
 
 /**
@@ -62,6 +91,8 @@ export async function runChainBench(options: {
   digits: Digit[];
   seconds: number;
   log: (msg: string) => void;
+  /** A batch circuit of the same model to measure fulfilBatch with. */
+  batch?: { verifierContract: string; manifest: Manifest; prover: Prover; size: number };
 }): Promise<ChainBench> {
   const { ethers, prover, quantized, digits } = options;
   const [governance, modelOwner, requester, validator] = await ethers.getSigners();
@@ -71,6 +102,15 @@ export async function runChainBench(options: {
     manifest: options.manifest,
     modelOwner: modelOwner.address,
     price,
+    batchVerifiers: options.batch
+      ? [
+          {
+            verifierContract: options.batch.verifierContract,
+            manifest: options.batch.manifest,
+            batchSize: options.batch.size,
+          },
+        ]
+      : [],
   });
   // Enough fee tokens for any loop this machine can run, and the validator's stake.
   await (await protocol.token.mint(requester.address, 1_000_000n * price)).wait();
@@ -133,6 +173,90 @@ export async function runChainBench(options: {
   const elapsed = performance.now() - t0;
   options.log(`throughput loop: ${settled} settled in ${(elapsed / 1000).toFixed(1)} s`);
 
+  const postOpen = async (batchDigits: Digit[]): Promise<OpenRequest[]> => {
+    const fromBlock = (await ethers.provider.getBlockNumber()) + 1;
+    for (const d of batchDigits) await postRequest(protocol.market, requester, protocol.modelId, d.pixels);
+    return openRequests(protocol.market.connect(validator), protocol.modelId, fromBlock);
+  };
+  let batch: BatchBench | undefined;
+  if (options.batch) {
+    const b = options.batch;
+    const pick = (offset: number, n: number) =>
+      Array.from({ length: n }, (_, i) => digits[(offset + i) % digits.length]);
+    const [lone] = await postOpen(pick(100, 1));
+    const singleGas = (await fulfilRequest(protocol.market, validator, prover, quantized, lone)).gasUsed;
+    const batchGas: bigint[] = [];
+    const proveMs: number[] = [];
+    for (let round = 0; round < 3; round++) {
+      const f = await fulfilBatchRequests(
+        protocol.market,
+        validator,
+        b.prover,
+        quantized,
+        await postOpen(pick(200 + round * b.size, b.size)),
+      );
+      batchGas.push(f.gasUsed);
+      proveMs.push(f.witnessMs + f.proveMs);
+    }
+    options.log(`K = 1: ${singleGas} gas; K = ${b.size}: ${batchGas.join(", ")} gas`);
+
+    const batchProof = await b.prover.prove({
+      pixels: pick(300, b.size).map((d) => Array.from(d.pixels)),
+      challenge: 1n,
+      batchBinding: 1n,
+    });
+    const bc = batchProof.calldata;
+    const batchVerifier = IInferenceVerifier__factory.connect(protocol.batchVerifiers[b.size], governance);
+    const batchVerifyGas =
+      (await batchVerifier.verifyProof.estimateGas(
+        [bc[0], bc[1]],
+        [
+          [bc[2], bc[3]],
+          [bc[4], bc[5]],
+        ],
+        [bc[6], bc[7]],
+        batchProof.publicSignals as [bigint, bigint, bigint],
+      )) - INTRINSIC_GAS;
+
+    // The market's own cost per further request: batches of two sizes against a verifier that
+    // checks nothing, so that only the per-request work (checks, fold terms, settlement) differs.
+    const yes = await new SettableVerifier__factory(governance).deploy(true);
+    const [small, large] = [2, 8];
+    const sizedGas: bigint[] = [];
+    for (const size of [small, large]) {
+      await (
+        await protocol.registry
+          .connect(governance)
+          .setBatchVerifier(protocol.modelId, size, await yes.getAddress(), "0x" + "00".repeat(32))
+      ).wait();
+      const open = await postOpen(pick(400 + size, size));
+      const ids = open.map((r) => r.requestId);
+      const receipt = await (
+        await protocol.market.connect(validator).fulfilBatch(
+          ids,
+          ids.map(() => 1n),
+          [0n, 0n, 0n, 0n, 0n, 0n, 0n, 0n],
+        )
+      ).wait();
+      sizedGas.push(receipt!.gasUsed);
+    }
+    batch = {
+      size: b.size,
+      constraints: b.manifest.constraints,
+      singleGas,
+      batchGas,
+      verifyGas: batchVerifyGas,
+      proveMs,
+      marginal: {
+        small,
+        large,
+        smallGas: sizedGas[0],
+        largeGas: sizedGas[1],
+        perRequest: (sizedGas[1] - sizedGas[0]) / BigInt(large - small),
+      },
+    };
+  }
+
   return {
     verifyGas: estimate - INTRINSIC_GAS,
     verifyCalldataGas: calldataGas(data),
@@ -141,6 +265,7 @@ export async function runChainBench(options: {
     loopFulfilGas,
     requestGas,
     claimGas,
+    batch,
     loop: {
       seconds: elapsed / 1000,
       settled,

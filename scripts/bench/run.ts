@@ -1,7 +1,8 @@
 /**
  * Measures the MNIST MLP (baked mode) end to end in one run and writes docs/benchmarks.md:
  * constraints, warm witness and proof times with 1 and all threads, the snarkjs CLI on the
- * same zkey and input, peak RSS, verify and fulfil gas, and one validator's throughput.
+ * same zkey and input, peak RSS, verify and fulfil gas (single and batched: the 4-inference batch
+ * circuit), and one validator's throughput.
  *
  *   npm run bench [-- --runs <n, default 5>] [-- --seconds <throughput loop, default 30>] [-- --digit <i>]
  *
@@ -98,6 +99,9 @@ async function main(): Promise<void> {
     const { runChainBench } = await import("./chain-bench.ts");
     const { ethers } = await hre.network.create();
     const prover = await Prover.load(manifestFile);
+    const batchModel = REFERENCE_MODELS["mnist-mlp-batch4"];
+    const batchBuilt = await buildModel(batchModel, { log: (m) => log(m) });
+    const batchProver = await Prover.load(batchBuilt.manifestFile);
     log(`chain: verify and fulfil gas, then a ${seconds} s validator loop`);
     const chain = await runChainBench({
       ethers,
@@ -108,6 +112,12 @@ async function main(): Promise<void> {
       digits: test,
       seconds,
       log,
+      batch: {
+        verifierContract: batchModel.verifierContract,
+        manifest: batchBuilt.manifest,
+        prover: batchProver,
+        size: batchModel.batch!,
+      },
     });
     await releaseProverThreads();
 
