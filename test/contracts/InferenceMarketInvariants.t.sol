@@ -92,6 +92,25 @@ contract MarketHandler {
         } catch {}
     }
 
+    /// @dev Two requests in one batch, in the order the seeds give: a repeat or a wrong order must
+    /// revert, or the request would be counted settled twice.
+    function fulfilBatch(uint256 actorSeed, uint256 seedA, uint256 seedB) external {
+        uint256[] memory ids = new uint256[](2);
+        (ids[0], ids[1]) = (_id(seedA), _id(seedB));
+        uint256[] memory outputs = new uint256[](2);
+        (outputs[0], outputs[1]) = (7, 8);
+        uint256[8] memory proof;
+        uint256[2] memory claimerStakes = [_claimerStake(ids[0]), _claimerStake(ids[1])];
+        VM.prank(actor(actorSeed));
+        try market.fulfilBatch(ids, outputs, proof) {
+            for (uint256 i = 0; i < 2; ++i) {
+                fulfilled[ids[i]] = true;
+                _settled(ids[i]);
+                if (_claimerStake(ids[i]) < claimerStakes[i]) ++slashes;
+            }
+        } catch {}
+    }
+
     function refund(uint256 requestSeed) external {
         uint256 id = _id(requestSeed);
         uint256 claimerStake = _claimerStake(id);
@@ -198,6 +217,7 @@ contract InferenceMarketInvariantsTest {
         _handler = new MarketHandler(_market, _feeToken, _stakeToken, registry, 1);
         // The handler is governance of the market and owner of the model.
         registry.registerModel(address(verifier), bytes32(0), address(_handler), 1 ether);
+        registry.setBatchVerifier(1, 2, address(verifier), bytes32(0));
         _market.transferOwnership(address(_handler));
         _handler.acceptGovernance();
     }
