@@ -40,33 +40,33 @@ interface IInferenceMarket {
     /**
      * @notice An inference request.
      * @param requester Account that paid and is refunded if nobody answers in time.
-     * @param modelId Model to run.
-     * @param inputCommitment Commitment to the input: the first public signal of the proof.
-     * @param fee Fee escrowed: the model's price at request time.
      * @param deadline Last timestamp at which the request may be fulfilled.
      * @param status Lifecycle state.
-     * @param validator Account that fulfilled the request (zero until then).
-     * @param output Proven output: the second public signal (zero until fulfilled).
-     * @param claimer Validator holding the claim (zero if never claimed).
+     * @param feeToken Token the fee is escrowed in: the model's fee token.
      * @param claimedAt Timestamp of the claim.
+     * @param modelId Model to run.
+     * @param inputCommitment Commitment to the input: a public signal of the proof.
+     * @param fee Fee escrowed: the model's price at request time.
+     * @param claimer Validator holding the claim (zero if never claimed).
      * @param claimExpiresAt Last timestamp of the claimer's exclusive window.
      * @param bond Stake locked by the claim, released or slashed at settlement.
+     * @param validator Account that fulfilled the request (zero until then).
+     * @param output Proven output: a public signal (zero until fulfilled).
      */
-    // Field order is part of the ABI other components decode; keep it stable over packing.
-    // solhint-disable-next-line gas-struct-packing
     struct Request {
         address requester;
+        uint64 deadline;
+        RequestStatus status;
+        IERC20 feeToken;
+        uint64 claimedAt;
         uint256 modelId;
         uint256 inputCommitment;
         uint256 fee;
-        uint64 deadline;
-        RequestStatus status;
-        address validator;
-        uint256 output;
         address claimer;
-        uint64 claimedAt;
         uint64 claimExpiresAt;
         uint256 bond;
+        address validator;
+        uint256 output;
     }
 
     /**
@@ -153,11 +153,11 @@ interface IInferenceMarket {
     /// @notice Emitted when `validator` withdraws `amount` of unbonded stake.
     event StakeWithdrawn(address indexed validator, uint256 amount);
 
-    /// @notice Emitted when `account` withdraws `feeAmount` of the fee token and `stakeAmount` of the stake token.
-    event Withdrawn(address indexed account, uint256 feeAmount, uint256 stakeAmount);
+    /// @notice Emitted when `account` withdraws `amount` of `token`: fees credited, plus slashed bonds if it is the stake token.
+    event Withdrawn(address indexed account, IERC20 indexed token, uint256 amount);
 
-    /// @notice Emitted when governance sends `amount` of accrued protocol fees to `to`.
-    event ProtocolFeesClaimed(address indexed to, uint256 amount);
+    /// @notice Emitted when governance sends `amount` of accrued protocol fees in `token` to `to`.
+    event ProtocolFeesClaimed(IERC20 indexed token, address indexed to, uint256 amount);
 
     /// @notice Emitted when governance sets the parameters.
     event ParamsSet(Params params);
@@ -179,6 +179,9 @@ interface IInferenceMarket {
 
     /// @notice A constructor argument is the zero address.
     error InferenceMarketZeroAddress();
+
+    /// @notice Committed model `modelId` uses circuit `circuitId`, which is deprecated: no new requests.
+    error InferenceMarketCircuitUnusable(uint256 modelId, uint256 circuitId);
 
     /// @notice `params` break a bound documented on {Params}.
     error InferenceMarketInvalidParams(Params params);
@@ -232,8 +235,10 @@ interface IInferenceMarket {
     error InferenceMarketNothingToWithdraw(address account);
 
     /**
-     * @notice Opens a request for one inference of model `modelId`, escrowing the model's price.
-     * @dev The caller must have approved the market for the price. Tokens that deliver less than
+     * @notice Opens a request for one inference of model `modelId`, escrowing the model's price
+     * in the model's fee token.
+     * @dev The caller must have approved the market for the price. A committed model whose
+     * circuit was deprecated takes no new requests. Tokens that deliver less than
      * the amount transferred (fee-on-transfer) are refused. Emits {InferenceRequested}.
      * @param modelId Registered, active model.
      * @param inputCommitment Commitment to the input; nonzero and < r.
@@ -262,7 +267,10 @@ interface IInferenceMarket {
     /**
      * @notice Fulfils a request with a proven output and splits its fee.
      * @dev The market builds the public signals itself:
-     * `[inputCommitment, output, binding(requestId, msg.sender)]`, so the proof must have been
+     * `[inputCommitment, output, binding(requestId, msg.sender)]` for a baked model (checked by the
+     * protocol's {Groth16} verifier against the model's key) and
+     * `[weightsCommitment, inputCommitment, output, binding(requestId, msg.sender)]` for a committed
+     * model (checked by its circuit's verifier), so the proof must have been
      * made for this caller. During a claim's window only the claimer may fulfil; otherwise the
      * caller needs `minStake` active stake. Works whether or not the model is still active.
      * Records the attestation. Emits {InferenceFulfilled}.
@@ -277,7 +285,8 @@ interface IInferenceMarket {
      * @dev Each request must pass every check of {fulfil}; all belong to one model; ids are strictly
      * increasing (so none repeats). The proof is checked against the registry's batch verifier
      * for this model and `K = requestIds.length`; none registered reverts. The market builds the
-     * public signals `[fold, challenge, batchBinding]` itself:
+     * public signals `[fold, challenge, batchBinding]` itself (preceded by the weights commitment
+     * for a committed model):
      * `batchBinding = keccak256(abi.encode(chainId, market, msg.sender, requestIds)) mod r`,
      * `challenge = keccak256(abi.encode(batchBinding, inputCommitments, outputs)) mod r`,
      * `fold = sum_i challenge^(2i+1) * inputCommitment_i + challenge^(2i+2) * output_i mod r`
@@ -297,11 +306,11 @@ interface IInferenceMarket {
     function refund(uint256 requestId) external;
 
     /**
-     * @notice Pays the caller's whole credited balances: fees in the fee token and slashed bonds
-     * in the stake token.
+     * @notice Pays the caller everything credited to it in `token`: fees (refunds, validator
+     * shares, royalties) and, if `token` is the stake token, slashed bonds.
      * @dev Never paused. Emits {Withdrawn}.
      */
-    function withdraw() external;
+    function withdraw(IERC20 token) external;
 
     /// @notice Adds `amount` of the stake token to the caller's active stake. Emits {Staked}.
     function stake(uint256 amount) external;
@@ -318,8 +327,8 @@ interface IInferenceMarket {
     /// @notice Sets the parameters. Restricted to governance. Emits {ParamsSet}.
     function setParams(Params calldata params) external;
 
-    /// @notice Sends accrued protocol fees to `to`. Restricted to governance. Emits {ProtocolFeesClaimed}.
-    function claimProtocolFees(address to) external;
+    /// @notice Sends accrued protocol fees in `token` to `to`. Restricted to governance. Emits {ProtocolFeesClaimed}.
+    function claimProtocolFees(IERC20 token, address to) external;
 
     /// @notice Stops requests, claims, fulfilments and attestations. Restricted to governance.
     function pause() external;
@@ -327,8 +336,8 @@ interface IInferenceMarket {
     /// @notice Lifts {pause}. Restricted to governance.
     function unpause() external;
 
-    /// @notice Fee-token balance credited to `account` and not yet withdrawn.
-    function balanceOf(address account) external view returns (uint256);
+    /// @notice Fees in `token` credited to `account` and not yet withdrawn.
+    function balanceOf(address account, IERC20 token) external view returns (uint256);
 
     /// @notice Stake-token balance (slashed bonds) credited to `account` and not yet withdrawn.
     function stakeCreditOf(address account) external view returns (uint256);
@@ -349,11 +358,11 @@ interface IInferenceMarket {
     function params() external view returns (Params memory);
 
     /**
-     * @notice Fee-token accounting: fees escrowed by unsettled requests, fees credited and not
-     * withdrawn, protocol fees not yet claimed. The fee-token balance equals their sum (plus
-     * the stake-token totals when both tokens are the same).
+     * @notice Accounting of fee token `token`: fees escrowed by unsettled requests, fees credited
+     * and not withdrawn, protocol fees not yet claimed. The market's balance of `token` equals
+     * their sum (plus the stake totals when `token` is the stake token).
      */
-    function feeAccounts() external view returns (uint256 escrowed, uint256 credited, uint256 protocolFees);
+    function feeAccounts(IERC20 token) external view returns (uint256 escrowed, uint256 credited, uint256 protocolFees);
 
     /// @notice Stake-token accounting: active plus unbonding stake, and slashed bonds credited.
     function stakeAccounts() external view returns (uint256 staked, uint256 credited);
@@ -367,9 +376,6 @@ interface IInferenceMarket {
 
     /// @notice Registry the models are read from.
     function registry() external view returns (IModelRegistry);
-
-    /// @notice Token fees are paid in.
-    function feeToken() external view returns (IERC20);
 
     /// @notice Token validators stake.
     function stakeToken() external view returns (IERC20);

@@ -3,9 +3,13 @@ pragma solidity ^0.8.28;
 
 /**
  * @title IInferenceVerifier
- * @notice Groth16 verifier of an inference circuit, as exported by snarkjs.
- * @dev The three public signals are `[inputCommitment, output, binding]` (see {ProofBinding}).
- * Parameter names follow the snarkjs template so that a generated verifier matches exactly.
+ * @notice Groth16 verifier of a committed-mode circuit, as exported by snarkjs and registered by
+ * governance in the circuit registry.
+ * @dev The four public signals are `[weightsCommitment, inputCommitment, output, binding]` for a
+ * single inference and `[weightsCommitment, fold, challenge, batchBinding]` for a batch (see
+ * {ProofBinding}). Parameter names follow the snarkjs template so that a generated verifier
+ * matches exactly. Baked models never go through this interface: their keys are data, checked
+ * by the protocol's own {Groth16} library.
  */
 interface IInferenceVerifier {
     /**
@@ -13,13 +17,13 @@ interface IInferenceVerifier {
      * @param _pA Proof point A (G1).
      * @param _pB Proof point B (G2), coordinates in the order snarkjs calldata gives them.
      * @param _pC Proof point C (G1).
-     * @param _pubSignals Public signals `[inputCommitment, output, binding]`.
+     * @param _pubSignals The four public signals.
      * @return True if and only if the proof is valid for these public signals.
      */
     function verifyProof(
         uint256[2] calldata _pA,
         uint256[2][2] calldata _pB,
         uint256[2] calldata _pC,
-        uint256[3] calldata _pubSignals
+        uint256[4] calldata _pubSignals
     ) external view returns (bool);
 }

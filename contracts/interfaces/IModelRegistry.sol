@@ -1,179 +1,268 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+
+import {ICircuitRegistry} from "./ICircuitRegistry.sol";
+
 /**
  * @title IModelRegistry
- * @notice Registry of the models the inference market sells: for each model, the verifier that
- * checks its proofs, the hash of its verification key, its owner and its price.
- * @dev Model ids are assigned incrementally from 1; id 0 never denotes a model.
+ * @notice Permissionless registry of the models the inference market sells.
+ * @dev Anyone registers a model, in one of two modes:
+ * - *baked*: the weights are constants of the model's own circuit. The model brings its own
+ *   verification keys as bytes (one for single inferences, optionally one per batch size); each
+ *   is written once into a data contract and checked by the protocol's own verifier code
+ *   ({Groth16}), so no model can make the protocol run code it wrote.
+ * - *committed*: the model names a circuit of the governance {ICircuitRegistry} and the Poseidon
+ *   commitment to its weights, which becomes a public signal of every proof.
+ * Registration never trusts the caller with anything but its own model: a model whose key or
+ * circuit is wrong can only fail its own requests, which are then refunded.
+ * Model ids are assigned incrementally from 1; id 0 never denotes a model.
  */
 interface IModelRegistry {
-    /**
-     * @notice A registered model.
-     * @param verifier Contract implementing {IInferenceVerifier} for this model's circuit.
-     * @param vkHash Hash of the verification key baked into `verifier`, so that off-chain tools
-     * can check they prove against the key the chain accepts.
-     * @param owner Account that sets the price and may deactivate the model.
-     * @param price Fee, in the market's fee token, for one inference.
-     * @param active Whether new requests are accepted. Open requests stay fulfillable either way.
-     * @param royaltyRecipient Account credited the model's royalty on each fulfilment (the owner
-     * at registration; the owner may change it).
-     */
-    // Field order is part of the ABI other components decode; keep it stable over packing.
-    // solhint-disable-next-line gas-struct-packing
-    struct Model {
-        address verifier;
-        bytes32 vkHash;
-        address owner;
-        uint256 price;
-        bool active;
-        address royaltyRecipient;
+    /// @notice How proofs bind to a model (see the contract description).
+    enum Mode {
+        Baked,
+        Committed
     }
 
-    /// @notice Emitted when model `modelId` is registered.
+    /**
+     * @notice A registered model.
+     * @param mode Baked or committed.
+     * @param active Whether new requests are accepted. Open requests stay fulfillable either way.
+     * @param owner Account that sets the price and metadata, deactivates, publishes versions.
+     * @param royaltyRecipient Account credited the model's royalty on each fulfilment.
+     * @param feeToken ERC20 the model's price is paid in (fixed for the model's lifetime).
+     * @param price Fee, in `feeToken`, for one inference.
+     * @param verifier Baked: the data contract of the single-inference verification key.
+     * Committed: the circuit's verifier contract (governance-registered).
+     * @param circuitId Committed: the circuit in the circuit registry. Baked: 0.
+     * @param weightsCommitment Committed: Poseidon commitment to the weights (< r, nonzero). Baked: 0.
+     * @param vkHash Baked: keccak256 of the single-inference key bytes. Committed: the circuit's vkHash.
+     * @param version 1 for a first registration, previous version + 1 for a published version.
+     * @param previousVersion Model id this one succeeds, or 0.
+     */
+    struct Model {
+        Mode mode;
+        bool active;
+        uint32 version;
+        address owner;
+        address royaltyRecipient;
+        IERC20 feeToken;
+        uint256 price;
+        address verifier;
+        uint256 circuitId;
+        uint256 weightsCommitment;
+        bytes32 vkHash;
+        uint256 previousVersion;
+    }
+
+    /**
+     * @notice What every registration states, whatever the mode.
+     * @param feeToken ERC20 the price is paid in; must be a contract. Tokens that charge a fee on
+     * transfer are refused by the market when a request is opened.
+     * @param price Fee per inference.
+     * @param royaltyRecipient Account credited royalties; nonzero.
+     * @param previousVersion 0 for a new model; otherwise a model id the caller owns, which this
+     * registration publishes a new version of.
+     * @param metadataURI Where the model card, ONNX file and artifacts are described.
+     * @param onnxHash Hash (sha256) of the ONNX file the circuit was compiled from.
+     */
+    struct ModelTerms {
+        IERC20 feeToken;
+        uint256 price;
+        address royaltyRecipient;
+        uint256 previousVersion;
+        string metadataURI;
+        bytes32 onnxHash;
+    }
+
+    /// @notice Emitted when model `modelId` is registered by `owner`.
     event ModelRegistered(
         uint256 indexed modelId,
-        address indexed verifier,
-        bytes32 vkHash,
         address indexed owner,
+        Mode mode,
+        address verifier,
+        bytes32 vkHash,
+        uint256 circuitId,
+        uint256 weightsCommitment,
+        IERC20 feeToken,
         uint256 price
     );
 
-    /// @notice Emitted when the price of model `modelId` is set to `price`.
+    /// @notice Emitted when model `modelId` is published as version `version` of `previousModelId`.
+    event ModelVersionPublished(uint256 indexed previousModelId, uint256 indexed modelId, uint32 version);
+
+    /// @notice Emitted when baked model `modelId` gets the key `key` for batches of `batchSize`.
+    event BatchKeyRegistered(uint256 indexed modelId, uint256 batchSize, address key, bytes32 vkHash);
+
+    /// @notice Emitted when committed model `modelId` may be batched with circuit `circuitId`.
+    event BatchCircuitRegistered(uint256 indexed modelId, uint256 batchSize, uint256 circuitId);
+
+    /// @notice Emitted when the owner of model `modelId` sets its price.
     event ModelPriceSet(uint256 indexed modelId, uint256 price);
 
-    /// @notice Emitted when model `modelId` is activated or deactivated by `account`.
-    event ModelActiveSet(uint256 indexed modelId, bool active, address indexed account);
+    /// @notice Emitted when the owner of model `modelId` activates or deactivates it.
+    event ModelActiveSet(uint256 indexed modelId, bool active);
 
     /// @notice Emitted when the owner of model `modelId` sets its metadata.
     event ModelMetadataSet(uint256 indexed modelId, string metadataURI, bytes32 onnxHash);
 
-    /// @notice Emitted when the royalties of model `modelId` are to be credited to `recipient`.
+    /// @notice Emitted when the owner of model `modelId` sets its royalty recipient.
     event ModelRoyaltyRecipientSet(uint256 indexed modelId, address indexed recipient);
 
-    /// @notice Emitted when the owner of model `modelId` offers its ownership to `pendingOwner`.
+    /// @notice Emitted when the owner of model `modelId` offers it to `pendingOwner`.
     event ModelOwnershipTransferStarted(uint256 indexed modelId, address indexed owner, address indexed pendingOwner);
 
-    /// @notice Emitted when model `modelId` passes from `previousOwner` to `newOwner`.
+    /// @notice Emitted when `newOwner` accepts model `modelId`.
     event ModelOwnershipTransferred(uint256 indexed modelId, address indexed previousOwner, address indexed newOwner);
 
-    /**
-     * @notice Emitted when governance sets the verifier of `batchSize`-inference proofs of model
-     * `modelId` (the zero address removes it).
-     */
-    event BatchVerifierSet(
-        uint256 indexed modelId,
-        uint256 indexed batchSize,
-        address indexed verifier,
-        bytes32 vkHash
-    );
+    /// @notice A constructor argument is the zero address.
+    error ModelRegistryZeroAddress();
 
-    /// @notice The verifier given at registration is the zero address.
-    error ModelRegistryZeroVerifier();
+    /// @notice The fee token `token` is not a contract.
+    error ModelRegistryInvalidFeeToken(address token);
 
-    /// @notice The owner given at registration is the zero address.
-    error ModelRegistryZeroOwner();
-
-    /// @notice The verifier given at registration has no code, so it cannot verify anything.
-    error ModelRegistryVerifierWithoutCode(address verifier);
-
-    /// @notice The royalty recipient given is the zero address.
+    /// @notice The royalty recipient is the zero address.
     error ModelRegistryZeroRecipient();
+
+    /// @notice A verification key of `length` bytes does not fit `nPublic` public signals.
+    error ModelRegistryInvalidKeyLength(uint256 length, uint256 nPublic);
+
+    /**
+     * @notice The key's gamma equals its delta: such a setup lets anyone forge proofs (the
+     * public inputs' contribution can be moved into C), so it is refused.
+     */
+    error ModelRegistryGammaEqualsDelta();
+
+    /// @notice Batch size `batchSize` is not allowed (below 2, or given twice).
+    error ModelRegistryInvalidBatchSize(uint256 batchSize);
+
+    /// @notice `sizes` and `keys` (or circuits) have different lengths.
+    error ModelRegistryLengthMismatch(uint256 sizes, uint256 keys);
+
+    /// @notice Circuit `circuitId` is unknown, not yet active, or deprecated.
+    error ModelRegistryUnusableCircuit(uint256 circuitId);
+
+    /// @notice Circuit `circuitId` has `nPublic` public signals and batch size `batchSize`, which this use does not fit.
+    error ModelRegistryCircuitShape(uint256 circuitId, uint256 nPublic, uint256 batchSize);
+
+    /// @notice The weights commitment is zero or not a canonical field element (>= r).
+    error ModelRegistryInvalidWeightsCommitment(uint256 weightsCommitment);
 
     /// @notice No model has id `modelId`.
     error ModelRegistryUnknownModel(uint256 modelId);
 
-    /// @notice `account` may not change model `modelId`.
+    /// @notice `account` may not do this to model `modelId`.
     error ModelRegistryUnauthorized(uint256 modelId, address account);
 
-    /// @notice A batch verifier needs at least two inferences per proof; single ones use `verifier`.
-    error ModelRegistryInvalidBatchSize(uint256 batchSize);
+    /// @notice Public signals of a single-inference baked proof: input commitment, output, binding.
+    function BAKED_PUBLIC_SIGNALS() external view returns (uint16);
+
+    /// @notice Public signals of a committed proof: weights commitment, input commitment, output, binding.
+    function COMMITTED_PUBLIC_SIGNALS() external view returns (uint16);
+
+    /// @notice Public signals of a baked batch proof: fold, challenge, batch binding.
+    function BATCH_PUBLIC_SIGNALS() external view returns (uint16);
 
     /**
-     * @notice Registers a model.
-     * @dev Restricted to the registry owner (governance). Emits {ModelRegistered}. The model
-     * starts active.
-     * @param verifier Verifier of the model's proofs; must be a contract.
-     * @param vkHash Hash of the verification key in `verifier`.
-     * @param modelOwner Owner of the model; must not be zero.
-     * @param price Fee per inference, in the market's fee token (zero is allowed).
+     * @notice Registers a baked model owned by the caller, or a new version of one it owns.
+     * @dev Writes each key once into a data contract. Emits {ModelRegistered},
+     * {BatchKeyRegistered} per batch key, and {ModelVersionPublished} for a version.
+     * @param terms Fee token, price, royalty recipient, previous version, metadata.
+     * @param verificationKey Single-inference key, {Groth16} layout, for 3 public signals.
+     * @param batchSizes Batch sizes (each >= 2, no repeats) the model also has keys for.
+     * @param batchKeys Key of each batch size, {Groth16} layout, for 3 public signals.
      * @return modelId The new model's id.
      */
-    function registerModel(
-        address verifier,
-        bytes32 vkHash,
-        address modelOwner,
-        uint256 price
+    function registerBakedModel(
+        ModelTerms calldata terms,
+        bytes calldata verificationKey,
+        uint256[] calldata batchSizes,
+        bytes[] calldata batchKeys
     ) external returns (uint256 modelId);
 
     /**
-     * @notice Sets the price of a model for requests made from now on.
-     * @dev Restricted to the model owner. Emits {ModelPriceSet}. Open requests keep the fee
-     * they escrowed.
+     * @notice Registers a committed model owned by the caller, or a new version of one it owns.
+     * @dev The circuit must be usable, have 4 public signals and batch size 1; batch circuits
+     * must be usable, have 4 public signals and batch size equal to their entry in `batchSizes`.
+     * Emits {ModelRegistered}, {BatchCircuitRegistered} per batch circuit, and
+     * {ModelVersionPublished} for a version.
+     * @param terms Fee token, price, royalty recipient, previous version, metadata.
+     * @param circuitId Single-inference circuit of the model's architecture.
+     * @param weightsCommitment Poseidon commitment to the weights; nonzero and < r.
+     * @param batchSizes Batch sizes (each >= 2, no repeats) the model can also be proven in.
+     * @param batchCircuitIds Circuit of each batch size.
+     * @return modelId The new model's id.
      */
+    function registerCommittedModel(
+        ModelTerms calldata terms,
+        uint256 circuitId,
+        uint256 weightsCommitment,
+        uint256[] calldata batchSizes,
+        uint256[] calldata batchCircuitIds
+    ) external returns (uint256 modelId);
+
+    /// @notice Sets the price of a model the caller owns. Emits {ModelPriceSet}.
     function setPrice(uint256 modelId, uint256 price) external;
 
-    /**
-     * @notice Activates or deactivates a model.
-     * @dev Restricted to the model owner or the registry owner. Emits {ModelActiveSet}.
-     */
+    /// @notice Activates or deactivates a model the caller owns. Emits {ModelActiveSet}.
     function setActive(uint256 modelId, bool active) external;
+
+    /// @notice Sets the metadata URI and ONNX hash of a model the caller owns. Emits {ModelMetadataSet}.
+    function setMetadata(uint256 modelId, string calldata metadataURI, bytes32 onnxHash) external;
+
+    /// @notice Sets the royalty recipient of a model the caller owns. Emits {ModelRoyaltyRecipientSet}.
+    function setRoyaltyRecipient(uint256 modelId, address recipient) external;
+
+    /**
+     * @notice Offers a model the caller owns to `newOwner`, who must accept it; the zero
+     * address cancels an offer. Emits {ModelOwnershipTransferStarted}.
+     */
+    function transferModelOwnership(uint256 modelId, address newOwner) external;
+
+    /// @notice Accepts a model offered to the caller. Emits {ModelOwnershipTransferred}.
+    function acceptModelOwnership(uint256 modelId) external;
+
+    /// @notice Account a model has been offered to, or zero.
+    function pendingModelOwner(uint256 modelId) external view returns (address);
 
     /**
      * @notice Returns model `modelId`.
-     * @dev An unknown id returns a zeroed struct (verifier is the zero address); callers that
-     * need the model to exist check `verifier != address(0)`.
+     * @dev An unknown id returns a zeroed struct (owner is the zero address); callers that
+     * need a registered model must check it.
      */
     function model(uint256 modelId) external view returns (Model memory);
 
     /**
-     * @notice Sets where the model's description lives and the hash of its ONNX file.
-     * @dev Restricted to the model owner. Emits {ModelMetadataSet}.
+     * @notice What the market needs to check and pay a proof of `modelId`, read in fewer storage
+     * slots than {model}: the mode, the verifier (key data contract or circuit verifier), the
+     * weights commitment (committed mode) and the royalty recipient. Zeroes for an unknown id.
      */
-    function setMetadata(uint256 modelId, string calldata metadataURI, bytes32 onnxHash) external;
+    function proofTerms(
+        uint256 modelId
+    ) external view returns (Mode mode, address verifier, uint256 weightsCommitment, address royaltyRecipient);
 
-    /// @notice Metadata URI and ONNX file hash of model `modelId` (empty until set).
+    /// @notice Metadata URI and ONNX hash of a model.
     function metadata(uint256 modelId) external view returns (string memory metadataURI, bytes32 onnxHash);
 
     /**
-     * @notice Sets the account credited the model's royalties.
-     * @dev Restricted to the model owner; `recipient` must not be zero. Emits {ModelRoyaltyRecipientSet}.
+     * @notice What checks proofs of `batchSize` inferences of `modelId`: for a baked model the
+     * data contract of its key, for a committed one its batch circuit's verifier; zero if none.
      */
-    function setRoyaltyRecipient(uint256 modelId, address recipient) external;
-
-    /**
-     * @notice Offers ownership of model `modelId` to `newOwner`, who must accept it; a second
-     * offer replaces the first, and offering to the zero address cancels.
-     * @dev Restricted to the model owner. Emits {ModelOwnershipTransferStarted}.
-     */
-    function transferModelOwnership(uint256 modelId, address newOwner) external;
-
-    /**
-     * @notice Accepts ownership of model `modelId`.
-     * @dev Restricted to the pending owner. The royalty recipient is unchanged. Emits
-     * {ModelOwnershipTransferred}.
-     */
-    function acceptModelOwnership(uint256 modelId) external;
-
-    /// @notice Account offered ownership of model `modelId` (zero if none).
-    function pendingModelOwner(uint256 modelId) external view returns (address);
-
-    /**
-     * @notice Sets the verifier of proofs of `batchSize` inferences of model `modelId` at once,
-     * which the market's `fulfilBatch` checks batches of that size against.
-     * @dev Restricted to the registry owner (governance), like the choice of any verifier the
-     * protocol trusts. The verifier takes the three public signals
-     * `[fold, challenge, batchBinding]` (see `InferenceMarket.fulfilBatch`). `verifier` must be a
-     * contract, or the zero address to remove the batch size. Emits {BatchVerifierSet}.
-     * @param modelId Registered model.
-     * @param batchSize Inferences per proof; at least 2.
-     * @param verifier Verifier of the model's batch circuit for `batchSize`.
-     * @param vkHash Hash of the verification key in `verifier` (recorded in the event only).
-     */
-    function setBatchVerifier(uint256 modelId, uint256 batchSize, address verifier, bytes32 vkHash) external;
-
-    /// @notice Verifier of `batchSize`-inference proofs of model `modelId`, or zero if none.
     function batchVerifier(uint256 modelId, uint256 batchSize) external view returns (address);
+
+    /// @notice Batch circuit of a committed model for `batchSize`, or 0.
+    function batchCircuit(uint256 modelId, uint256 batchSize) external view returns (uint256);
+
+    /// @notice The model that published a version after `modelId`, or 0.
+    function nextVersion(uint256 modelId) external view returns (uint256);
+
+    /// @notice Key bytes of a baked model for `batchSize` (1 for single inferences); empty if none.
+    function verificationKey(uint256 modelId, uint256 batchSize) external view returns (bytes memory);
+
+    /// @notice Circuit registry committed models are checked against.
+    function circuitRegistry() external view returns (ICircuitRegistry);
 
     /// @notice Number of models registered so far, which is also the highest model id.
     function modelCount() external view returns (uint256);

@@ -10,17 +10,21 @@ import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol
 
 import {IInferenceAttestations} from "../interfaces/IInferenceAttestations.sol";
 import {IInferenceMarket} from "../interfaces/IInferenceMarket.sol";
+import {ICircuitRegistry} from "../interfaces/ICircuitRegistry.sol";
 import {IInferenceVerifier} from "../interfaces/IInferenceVerifier.sol";
 import {IModelRegistry} from "../interfaces/IModelRegistry.sol";
+import {Groth16} from "../libraries/Groth16.sol";
 import {ProofBinding} from "../libraries/ProofBinding.sol";
 
 /**
  * @title InferenceMarket
  * @notice Escrows fees for inference requests, pays them out only against a valid proof, holds
  * validator stake and bonds, and records every proven inference as an attestation.
- * @dev Accounting invariants (docs/invariants.md), each kept by every function:
- * - fee token held == escrowed + credited fees + protocol fees (+ stake totals if same token);
- * - stake token held == staked + credited slashes (+ fee totals if same token);
+ * @dev Each model names its own fee token, so fees are accounted per token. Accounting
+ * invariants (docs/invariants.md), each kept by every function:
+ * - for every fee token T: T held == escrowed(T) + credited fees(T) + protocol fees(T)
+ *   (+ stake totals if T is the stake token);
+ * - stake token held == staked + credited slashes (+ fee totals if it is also a fee token);
  * - for every validator, active stake >= bonded.
  * Every function that moves tokens is `nonReentrant` and writes state before transferring.
  * Governance (the owner) sets capped parameters, pauses, and claims protocol fees; it has no
@@ -36,20 +40,25 @@ contract InferenceMarket is IInferenceMarket, IInferenceAttestations, Ownable2St
     uint256 private constant _BPS = 10_000;
 
     IModelRegistry private immutable _registry;
-    IERC20 private immutable _feeToken;
+    ICircuitRegistry private immutable _circuits;
     IERC20 private immutable _stakeToken;
+
+    /// @dev Totals of one fee token.
+    struct FeeAccounts {
+        uint256 escrowed;
+        uint256 credited;
+        uint256 protocolFees;
+    }
 
     Params private _params;
     mapping(uint256 requestId => Request) private _requests;
     uint256 private _requestCount;
 
-    mapping(address account => uint256) private _feeCredits;
+    mapping(address account => mapping(IERC20 token => uint256)) private _feeCredits;
     mapping(address account => uint256) private _stakeCredits;
     mapping(address validator => Stake) private _stakes;
 
-    uint256 private _escrowed;
-    uint256 private _feeCredited;
-    uint256 private _protocolFees;
+    mapping(IERC20 token => FeeAccounts) private _feeAccounts;
     uint256 private _staked;
     uint256 private _stakeCredited;
 
@@ -59,26 +68,22 @@ contract InferenceMarket is IInferenceMarket, IInferenceAttestations, Ownable2St
     mapping(bytes32 fact => uint256 blockNumber) private _attestedAt;
 
     /**
-     * @param registry_ Registry the models are read from.
-     * @param feeToken_ Token fees are paid in; must transfer exact amounts (no fee on transfer).
-     * @param stakeToken_ Token validators stake; may equal `feeToken_`; exact transfers too.
+     * @param registry_ Registry the models are read from (and, through it, the circuit registry).
+     * @param stakeToken_ Token validators stake; must transfer exact amounts (no fee on transfer).
      * @param governance Owner: sets parameters, pauses, claims protocol fees.
      * @param params_ Initial parameters (see {Params} for their bounds).
      */
     constructor(
         IModelRegistry registry_,
-        IERC20 feeToken_,
         IERC20 stakeToken_,
         address governance,
         Params memory params_
     ) Ownable(governance) {
-        if (
-            address(registry_) == address(0) || address(feeToken_) == address(0) || address(stakeToken_) == address(0)
-        ) {
+        if (address(registry_) == address(0) || address(stakeToken_) == address(0)) {
             revert InferenceMarketZeroAddress();
         }
         _registry = registry_;
-        _feeToken = feeToken_;
+        _circuits = registry_.circuitRegistry();
         _stakeToken = stakeToken_;
         _setParams(params_);
     }
@@ -94,8 +99,11 @@ contract InferenceMarket is IInferenceMarket, IInferenceAttestations, Ownable2St
         uint256 maxFee
     ) external nonReentrant whenNotPaused returns (uint256 requestId) {
         IModelRegistry.Model memory m = _registry.model(modelId);
-        if (m.verifier == address(0)) revert InferenceMarketUnknownModel(modelId);
+        if (m.owner == address(0)) revert InferenceMarketUnknownModel(modelId);
         if (!m.active) revert InferenceMarketModelInactive(modelId);
+        if (m.mode == IModelRegistry.Mode.Committed && !_circuits.isUsable(m.circuitId)) {
+            revert InferenceMarketCircuitUnusable(modelId, m.circuitId);
+        }
         if (m.price > maxFee) revert InferenceMarketPriceAboveMaxFee(m.price, maxFee);
         // Zero is what an uninitialised commitment looks like; a non-canonical value would let
         // two different integers stand for the same field element.
@@ -111,15 +119,16 @@ contract InferenceMarket is IInferenceMarket, IInferenceAttestations, Ownable2St
         requestId = ++_requestCount;
         Request storage req = _requests[requestId];
         req.requester = msg.sender;
+        req.deadline = deadline;
+        req.status = RequestStatus.Open;
+        req.feeToken = m.feeToken;
         req.modelId = modelId;
         req.inputCommitment = inputCommitment;
         req.fee = fee;
-        req.deadline = deadline;
-        req.status = RequestStatus.Open;
-        _escrowed += fee;
+        _feeAccounts[m.feeToken].escrowed += fee;
         emit InferenceRequested(requestId, modelId, msg.sender, inputCommitment, fee, deadline, input);
 
-        _pullExact(_feeToken, fee);
+        _pullExact(m.feeToken, fee);
     }
 
     /// @inheritdoc IInferenceMarket
@@ -151,14 +160,16 @@ contract InferenceMarket is IInferenceMarket, IInferenceAttestations, Ownable2St
 
         // The public signals are rebuilt here, never taken from the caller: the binding to
         // msg.sender is what stops a watcher from copying someone else's proof.
-        IModelRegistry.Model memory m = _registry.model(req.modelId);
+        (IModelRegistry.Mode mode, address verifier, uint256 weights, address royaltyRecipient) = _registry.proofTerms(
+            req.modelId
+        );
         uint256 requestBinding = ProofBinding.compute(block.chainid, address(this), requestId, msg.sender);
-        if (!_verify(m.verifier, [req.inputCommitment, output, requestBinding], proof)) {
+        if (!_verify(mode, verifier, weights, [req.inputCommitment, output, requestBinding], proof)) {
             revert InferenceMarketInvalidProof(requestId);
         }
 
         (uint256 fee, uint256 protocolFee, uint256 royalty) = _settle(requestId, req, output, claimer);
-        _creditSplit(m.royaltyRecipient, fee, protocolFee, royalty);
+        _creditSplit(req.feeToken, royaltyRecipient, fee, protocolFee, royalty);
     }
 
     /// @inheritdoc IInferenceMarket
@@ -187,26 +198,31 @@ contract InferenceMarket is IInferenceMarket, IInferenceAttestations, Ownable2St
 
         req.status = RequestStatus.Refunded;
         uint256 fee = req.fee;
-        _escrowed -= fee;
-        _creditFee(req.requester, fee);
+        IERC20 token = req.feeToken;
+        _feeAccounts[token].escrowed -= fee;
+        _creditFee(token, req.requester, fee);
         emit InferenceRefunded(requestId, req.requester, fee);
 
         if (req.claimer != address(0)) _settleBond(requestId, req, false);
     }
 
     /// @inheritdoc IInferenceMarket
-    function withdraw() external nonReentrant {
-        uint256 feeAmount = _feeCredits[msg.sender];
-        uint256 stakeAmount = _stakeCredits[msg.sender];
-        if (feeAmount == 0 && stakeAmount == 0) revert InferenceMarketNothingToWithdraw(msg.sender);
+    function withdraw(IERC20 token) external nonReentrant {
+        uint256 feeAmount = _feeCredits[msg.sender][token];
+        uint256 stakeAmount = address(token) == address(_stakeToken) ? _stakeCredits[msg.sender] : 0;
+        uint256 amount = feeAmount + stakeAmount;
+        if (amount == 0) revert InferenceMarketNothingToWithdraw(msg.sender);
 
-        _feeCredits[msg.sender] = 0;
-        _stakeCredits[msg.sender] = 0;
-        _feeCredited -= feeAmount;
-        _stakeCredited -= stakeAmount;
-        emit Withdrawn(msg.sender, feeAmount, stakeAmount);
-        if (feeAmount != 0) _feeToken.safeTransfer(msg.sender, feeAmount);
-        if (stakeAmount != 0) _stakeToken.safeTransfer(msg.sender, stakeAmount);
+        if (feeAmount != 0) {
+            _feeCredits[msg.sender][token] = 0;
+            _feeAccounts[token].credited -= feeAmount;
+        }
+        if (stakeAmount != 0) {
+            _stakeCredits[msg.sender] = 0;
+            _stakeCredited -= stakeAmount;
+        }
+        emit Withdrawn(msg.sender, token, amount);
+        token.safeTransfer(msg.sender, amount);
     }
 
     // ---------------------------------------------------------------- staking
@@ -256,13 +272,13 @@ contract InferenceMarket is IInferenceMarket, IInferenceAttestations, Ownable2St
         uint256 output,
         uint256[8] calldata proof
     ) external whenNotPaused returns (uint256) {
-        address verifier = _registry.model(modelId).verifier;
+        (IModelRegistry.Mode mode, address verifier, uint256 weights, ) = _registry.proofTerms(modelId);
         if (verifier == address(0)) revert InferenceAttestationsUnknownModel(modelId);
         if (!ProofBinding.isCanonical(inputCommitment)) revert InferenceAttestationsNonCanonical(inputCommitment);
         if (!ProofBinding.isCanonical(output)) revert InferenceAttestationsNonCanonical(output);
         // Request id 0 is never assigned, so this proof domain is disjoint from every request's.
         uint256 attestBinding = ProofBinding.compute(block.chainid, address(this), 0, msg.sender);
-        if (!_verify(verifier, [inputCommitment, output, attestBinding], proof)) {
+        if (!_verify(mode, verifier, weights, [inputCommitment, output, attestBinding], proof)) {
             revert InferenceAttestationsInvalidProof(modelId);
         }
         return _record(modelId, inputCommitment, output, msg.sender, 0);
@@ -286,13 +302,14 @@ contract InferenceMarket is IInferenceMarket, IInferenceAttestations, Ownable2St
     }
 
     /// @inheritdoc IInferenceMarket
-    function claimProtocolFees(address to) external onlyOwner nonReentrant {
+    function claimProtocolFees(IERC20 token, address to) external onlyOwner nonReentrant {
         if (to == address(0)) revert InferenceMarketZeroAddress();
-        uint256 amount = _protocolFees;
+        FeeAccounts storage a = _feeAccounts[token];
+        uint256 amount = a.protocolFees;
         if (amount == 0) revert InferenceMarketNothingToWithdraw(to);
-        _protocolFees = 0;
-        emit ProtocolFeesClaimed(to, amount);
-        _feeToken.safeTransfer(to, amount);
+        a.protocolFees = 0;
+        emit ProtocolFeesClaimed(token, to, amount);
+        token.safeTransfer(to, amount);
     }
 
     /// @inheritdoc IInferenceMarket
@@ -309,8 +326,8 @@ contract InferenceMarket is IInferenceMarket, IInferenceAttestations, Ownable2St
     // ---------------------------------------------------------------- views
 
     /// @inheritdoc IInferenceMarket
-    function balanceOf(address account) external view returns (uint256) {
-        return _feeCredits[account];
+    function balanceOf(address account, IERC20 token) external view returns (uint256) {
+        return _feeCredits[account][token];
     }
 
     /// @inheritdoc IInferenceMarket
@@ -344,8 +361,9 @@ contract InferenceMarket is IInferenceMarket, IInferenceAttestations, Ownable2St
     }
 
     /// @inheritdoc IInferenceMarket
-    function feeAccounts() external view returns (uint256 escrowed, uint256 credited, uint256 protocolFees) {
-        return (_escrowed, _feeCredited, _protocolFees);
+    function feeAccounts(IERC20 token) external view returns (uint256 escrowed, uint256 credited, uint256 protocolFees) {
+        FeeAccounts storage a = _feeAccounts[token];
+        return (a.escrowed, a.credited, a.protocolFees);
     }
 
     /// @inheritdoc IInferenceMarket
@@ -361,11 +379,6 @@ contract InferenceMarket is IInferenceMarket, IInferenceAttestations, Ownable2St
     /// @inheritdoc IInferenceMarket
     function registry() external view returns (IModelRegistry) {
         return _registry;
-    }
-
-    /// @inheritdoc IInferenceMarket
-    function feeToken() external view returns (IERC20) {
-        return _feeToken;
     }
 
     /// @inheritdoc IInferenceMarket
@@ -401,10 +414,10 @@ contract InferenceMarket is IInferenceMarket, IInferenceAttestations, Ownable2St
         if (amount < _params.minStake) revert InferenceMarketInsufficientStake(validator, amount, _params.minStake);
     }
 
-    function _creditFee(address account, uint256 amount) private {
+    function _creditFee(IERC20 token, address account, uint256 amount) private {
         if (amount == 0) return;
-        _feeCredits[account] += amount;
-        _feeCredited += amount;
+        _feeCredits[account][token] += amount;
+        _feeAccounts[token].credited += amount;
     }
 
     /**
@@ -517,9 +530,10 @@ contract InferenceMarket is IInferenceMarket, IInferenceAttestations, Ownable2St
         uint256 k = requestIds.length;
         address verifier = _registry.batchVerifier(modelId, k);
         if (verifier == address(0)) revert InferenceMarketNoBatchVerifier(modelId, k);
+        (IModelRegistry.Mode mode, , uint256 weights, ) = _registry.proofTerms(modelId);
         uint256 batchBinding = ProofBinding.computeBatch(block.chainid, address(this), msg.sender, requestIds);
         (uint256 folded, uint256 challenge) = ProofBinding.fold(batchBinding, inputCommitments, outputs);
-        if (!_verify(verifier, [folded, challenge, batchBinding], proof)) {
+        if (!_verify(mode, verifier, weights, [folded, challenge, batchBinding], proof)) {
             revert InferenceMarketInvalidBatchProof(requestIds[0], k);
         }
     }
@@ -550,28 +564,57 @@ contract InferenceMarket is IInferenceMarket, IInferenceAttestations, Ownable2St
             protocolFeeTotal += protocolFee;
             royaltyTotal += royalty;
         }
-        _creditSplit(_registry.model(modelId).royaltyRecipient, feeTotal, protocolFeeTotal, royaltyTotal);
+        (, , , address royaltyRecipient) = _registry.proofTerms(modelId);
+        // One model, one fee token: the token of the batch's first request is every request's.
+        _creditSplit(
+            _requests[requestIds[0]].feeToken,
+            royaltyRecipient,
+            feeTotal,
+            protocolFeeTotal,
+            royaltyTotal
+        );
     }
 
     /// @dev Moves settled fees out of escrow: protocol share, royalty, and the rest to msg.sender.
-    function _creditSplit(address royaltyRecipient, uint256 fee, uint256 protocolFee, uint256 royalty) private {
-        _escrowed -= fee;
-        _protocolFees += protocolFee;
-        _creditFee(royaltyRecipient, royalty);
-        _creditFee(msg.sender, fee - protocolFee - royalty);
+    function _creditSplit(
+        IERC20 token,
+        address royaltyRecipient,
+        uint256 fee,
+        uint256 protocolFee,
+        uint256 royalty
+    ) private {
+        FeeAccounts storage a = _feeAccounts[token];
+        a.escrowed -= fee;
+        a.protocolFees += protocolFee;
+        _creditFee(token, royaltyRecipient, royalty);
+        _creditFee(token, msg.sender, fee - protocolFee - royalty);
     }
 
+    /**
+     * @dev Checks a proof of a model with three signals built by the caller: a baked model's key
+     * (data contract) with the protocol's own {Groth16} code; a committed model's circuit
+     * verifier with the weights commitment prepended.
+     */
     function _verify(
+        IModelRegistry.Mode mode,
         address verifier,
-        uint256[3] memory pubSignals,
+        uint256 weightsCommitment,
+        uint256[3] memory signals,
         uint256[8] calldata proof
     ) private view returns (bool) {
+        if (mode == IModelRegistry.Mode.Baked) {
+            uint256[] memory bakedSignals = new uint256[](3);
+            bakedSignals[0] = signals[0];
+            bakedSignals[1] = signals[1];
+            bakedSignals[2] = signals[2];
+            return Groth16.verify(verifier, bakedSignals, proof);
+        }
         return
             IInferenceVerifier(verifier).verifyProof(
                 [proof[0], proof[1]],
                 [[proof[2], proof[3]], [proof[4], proof[5]]],
                 [proof[6], proof[7]],
-                pubSignals
+                [weightsCommitment, signals[0], signals[1], signals[2]]
             );
     }
 

@@ -1,74 +1,112 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
-import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
-import {Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
-
+import {ICircuitRegistry} from "../interfaces/ICircuitRegistry.sol";
 import {IModelRegistry} from "../interfaces/IModelRegistry.sol";
+import {Groth16} from "../libraries/Groth16.sol";
+import {ProofBinding} from "../libraries/ProofBinding.sol";
+import {VerificationKeyStore} from "../libraries/VerificationKeyStore.sol";
 
 /**
  * @title ModelRegistry
- * @notice Governance-curated registry of models and the verifiers of their proofs.
- * @dev Registration is restricted to the owner for now, because the market calls the verifier a
- * model brings: only governance may decide which verifier code the protocol trusts. Ownership
- * moves in two steps so that it cannot be handed to a mistyped address.
+ * @notice Permissionless registry of models, baked (own verification keys, held as data) or
+ * committed (a governance circuit plus a weights commitment).
+ * @dev There is no governance here: every power over a model belongs to its owner, and none of
+ * them can change how an existing model's proofs are checked. Keys, circuits and commitments are
+ * fixed at registration; changing them means publishing a new version (a new model id, linked to
+ * the old one), so a requester always knows which key its fee is paid against.
  */
-contract ModelRegistry is IModelRegistry, Ownable2Step {
+contract ModelRegistry is IModelRegistry {
+    /// @inheritdoc IModelRegistry
+    uint16 public constant BAKED_PUBLIC_SIGNALS = 3;
+    /// @inheritdoc IModelRegistry
+    uint16 public constant COMMITTED_PUBLIC_SIGNALS = 4;
+    /// @inheritdoc IModelRegistry
+    uint16 public constant BATCH_PUBLIC_SIGNALS = 3;
+
+    ICircuitRegistry private immutable _circuits;
+
     mapping(uint256 modelId => Model) private _models;
     mapping(uint256 modelId => address) private _pendingOwners;
     mapping(uint256 modelId => string) private _metadataURIs;
     mapping(uint256 modelId => bytes32) private _onnxHashes;
     mapping(uint256 modelId => mapping(uint256 batchSize => address)) private _batchVerifiers;
+    mapping(uint256 modelId => mapping(uint256 batchSize => uint256)) private _batchCircuits;
+    mapping(uint256 modelId => uint256) private _nextVersions;
     uint256 private _modelCount;
 
-    /// @param initialOwner Governance account allowed to register models.
-    constructor(address initialOwner) Ownable(initialOwner) {}
+    /// @param circuits Governance registry of the circuits committed models may use.
+    constructor(ICircuitRegistry circuits) {
+        if (address(circuits) == address(0)) revert ModelRegistryZeroAddress();
+        _circuits = circuits;
+    }
 
     /// @inheritdoc IModelRegistry
-    function registerModel(
-        address verifier,
-        bytes32 vkHash,
-        address modelOwner,
-        uint256 price
-    ) external onlyOwner returns (uint256 modelId) {
-        if (verifier == address(0)) revert ModelRegistryZeroVerifier();
-        if (modelOwner == address(0)) revert ModelRegistryZeroOwner();
-        if (verifier.code.length == 0) revert ModelRegistryVerifierWithoutCode(verifier);
+    function registerBakedModel(
+        ModelTerms calldata terms,
+        bytes calldata verificationKey_,
+        uint256[] calldata batchSizes,
+        bytes[] calldata batchKeys
+    ) external returns (uint256 modelId) {
+        if (batchSizes.length != batchKeys.length) revert ModelRegistryLengthMismatch(batchSizes.length, batchKeys.length);
+        _checkKey(verificationKey_, BAKED_PUBLIC_SIGNALS);
+        address key = VerificationKeyStore.write(verificationKey_);
+        bytes32 vkHash = keccak256(verificationKey_);
+        modelId = _register(terms, Mode.Baked, key, 0, 0, vkHash);
 
-        modelId = ++_modelCount;
-        _models[modelId] = Model({
-            verifier: verifier,
-            vkHash: vkHash,
-            owner: modelOwner,
-            price: price,
-            active: true,
-            royaltyRecipient: modelOwner
-        });
-        emit ModelRegistered(modelId, verifier, vkHash, modelOwner, price);
+        for (uint256 i = 0; i < batchSizes.length; ++i) {
+            uint256 k = batchSizes[i];
+            _checkBatchSize(modelId, k);
+            _checkKey(batchKeys[i], BATCH_PUBLIC_SIGNALS);
+            address batchKey = VerificationKeyStore.write(batchKeys[i]);
+            _batchVerifiers[modelId][k] = batchKey;
+            emit BatchKeyRegistered(modelId, k, batchKey, keccak256(batchKeys[i]));
+        }
+    }
+
+    /// @inheritdoc IModelRegistry
+    function registerCommittedModel(
+        ModelTerms calldata terms,
+        uint256 circuitId,
+        uint256 weightsCommitment,
+        uint256[] calldata batchSizes,
+        uint256[] calldata batchCircuitIds
+    ) external returns (uint256 modelId) {
+        if (batchSizes.length != batchCircuitIds.length) {
+            revert ModelRegistryLengthMismatch(batchSizes.length, batchCircuitIds.length);
+        }
+        if (weightsCommitment == 0 || !ProofBinding.isCanonical(weightsCommitment)) {
+            revert ModelRegistryInvalidWeightsCommitment(weightsCommitment);
+        }
+        ICircuitRegistry.Circuit memory c = _usableCircuit(circuitId, 1);
+        modelId = _register(terms, Mode.Committed, c.verifier, circuitId, weightsCommitment, c.vkHash);
+
+        for (uint256 i = 0; i < batchSizes.length; ++i) {
+            uint256 k = batchSizes[i];
+            _checkBatchSize(modelId, k);
+            ICircuitRegistry.Circuit memory batch = _usableCircuit(batchCircuitIds[i], k);
+            _batchVerifiers[modelId][k] = batch.verifier;
+            _batchCircuits[modelId][k] = batchCircuitIds[i];
+            emit BatchCircuitRegistered(modelId, k, batchCircuitIds[i]);
+        }
     }
 
     /// @inheritdoc IModelRegistry
     function setPrice(uint256 modelId, uint256 price) external {
-        Model storage m = _ownedModel(modelId);
-        m.price = price;
+        _ownedModel(modelId).price = price;
         emit ModelPriceSet(modelId, price);
     }
 
     /// @inheritdoc IModelRegistry
     function setActive(uint256 modelId, bool active) external {
-        Model storage m = _existingModel(modelId);
-        if (msg.sender != m.owner && msg.sender != owner()) revert ModelRegistryUnauthorized(modelId, msg.sender);
-
-        m.active = active;
-        emit ModelActiveSet(modelId, active, msg.sender);
+        _ownedModel(modelId).active = active;
+        emit ModelActiveSet(modelId, active);
     }
 
     /// @inheritdoc IModelRegistry
     function setMetadata(uint256 modelId, string calldata metadataURI, bytes32 onnxHash) external {
         _ownedModel(modelId);
-        _metadataURIs[modelId] = metadataURI;
-        _onnxHashes[modelId] = onnxHash;
-        emit ModelMetadataSet(modelId, metadataURI, onnxHash);
+        _setMetadata(modelId, metadataURI, onnxHash);
     }
 
     /// @inheritdoc IModelRegistry
@@ -97,25 +135,6 @@ contract ModelRegistry is IModelRegistry, Ownable2Step {
     }
 
     /// @inheritdoc IModelRegistry
-    function setBatchVerifier(uint256 modelId, uint256 batchSize, address verifier, bytes32 vkHash) external onlyOwner {
-        _existingModel(modelId);
-        if (batchSize < 2) revert ModelRegistryInvalidBatchSize(batchSize);
-        if (verifier != address(0) && verifier.code.length == 0) revert ModelRegistryVerifierWithoutCode(verifier);
-        _batchVerifiers[modelId][batchSize] = verifier;
-        emit BatchVerifierSet(modelId, batchSize, verifier, vkHash);
-    }
-
-    /// @inheritdoc IModelRegistry
-    function batchVerifier(uint256 modelId, uint256 batchSize) external view returns (address) {
-        return _batchVerifiers[modelId][batchSize];
-    }
-
-    /// @inheritdoc IModelRegistry
-    function metadata(uint256 modelId) external view returns (string memory metadataURI, bytes32 onnxHash) {
-        return (_metadataURIs[modelId], _onnxHashes[modelId]);
-    }
-
-    /// @inheritdoc IModelRegistry
     function pendingModelOwner(uint256 modelId) external view returns (address) {
         return _pendingOwners[modelId];
     }
@@ -126,8 +145,133 @@ contract ModelRegistry is IModelRegistry, Ownable2Step {
     }
 
     /// @inheritdoc IModelRegistry
+    function proofTerms(
+        uint256 modelId
+    ) external view returns (Mode mode, address verifier, uint256 weightsCommitment, address royaltyRecipient) {
+        Model storage m = _models[modelId];
+        mode = m.mode;
+        verifier = m.verifier;
+        if (mode == Mode.Committed) weightsCommitment = m.weightsCommitment;
+        royaltyRecipient = m.royaltyRecipient;
+    }
+
+    /// @inheritdoc IModelRegistry
+    function metadata(uint256 modelId) external view returns (string memory metadataURI, bytes32 onnxHash) {
+        return (_metadataURIs[modelId], _onnxHashes[modelId]);
+    }
+
+    /// @inheritdoc IModelRegistry
+    function batchVerifier(uint256 modelId, uint256 batchSize) external view returns (address) {
+        return _batchVerifiers[modelId][batchSize];
+    }
+
+    /// @inheritdoc IModelRegistry
+    function batchCircuit(uint256 modelId, uint256 batchSize) external view returns (uint256) {
+        return _batchCircuits[modelId][batchSize];
+    }
+
+    /// @inheritdoc IModelRegistry
+    function nextVersion(uint256 modelId) external view returns (uint256) {
+        return _nextVersions[modelId];
+    }
+
+    /// @inheritdoc IModelRegistry
+    function verificationKey(uint256 modelId, uint256 batchSize) external view returns (bytes memory) {
+        Model storage m = _models[modelId];
+        if (m.mode != Mode.Baked) return "";
+        address key = batchSize == 1 ? m.verifier : _batchVerifiers[modelId][batchSize];
+        return VerificationKeyStore.read(key);
+    }
+
+    /// @inheritdoc IModelRegistry
+    function circuitRegistry() external view returns (ICircuitRegistry) {
+        return _circuits;
+    }
+
+    /// @inheritdoc IModelRegistry
     function modelCount() external view returns (uint256) {
         return _modelCount;
+    }
+
+    // ---------------------------------------------------------------- internals
+
+    function _register(
+        ModelTerms calldata terms,
+        Mode mode,
+        address verifier,
+        uint256 circuitId,
+        uint256 weightsCommitment,
+        bytes32 vkHash
+    ) private returns (uint256 modelId) {
+        if (address(terms.feeToken).code.length == 0) revert ModelRegistryInvalidFeeToken(address(terms.feeToken));
+        if (terms.royaltyRecipient == address(0)) revert ModelRegistryZeroRecipient();
+        uint32 version = 1;
+        uint256 previous = terms.previousVersion;
+        if (previous != 0) {
+            Model storage old = _ownedModel(previous);
+            version = old.version + 1;
+        }
+
+        modelId = ++_modelCount;
+        _models[modelId] = Model({
+            mode: mode,
+            active: true,
+            version: version,
+            owner: msg.sender,
+            royaltyRecipient: terms.royaltyRecipient,
+            feeToken: terms.feeToken,
+            price: terms.price,
+            verifier: verifier,
+            circuitId: circuitId,
+            weightsCommitment: weightsCommitment,
+            vkHash: vkHash,
+            previousVersion: previous
+        });
+        emit ModelRegistered(
+            modelId,
+            msg.sender,
+            mode,
+            verifier,
+            vkHash,
+            circuitId,
+            weightsCommitment,
+            terms.feeToken,
+            terms.price
+        );
+        if (previous != 0) {
+            _nextVersions[previous] = modelId;
+            emit ModelVersionPublished(previous, modelId, version);
+        }
+        _setMetadata(modelId, terms.metadataURI, terms.onnxHash);
+    }
+
+    function _setMetadata(uint256 modelId, string calldata metadataURI, bytes32 onnxHash) private {
+        _metadataURIs[modelId] = metadataURI;
+        _onnxHashes[modelId] = onnxHash;
+        emit ModelMetadataSet(modelId, metadataURI, onnxHash);
+    }
+
+    /// @dev Refuses a key whose length does not fit `nPublic` signals, or whose gamma equals delta.
+    function _checkKey(bytes calldata key, uint256 nPublic) private pure {
+        if (key.length != Groth16.keyLength(nPublic)) revert ModelRegistryInvalidKeyLength(key.length, nPublic);
+        uint256 gamma = Groth16.GAMMA_OFFSET;
+        uint256 delta = Groth16.DELTA_OFFSET;
+        if (keccak256(key[gamma:gamma + 128]) == keccak256(key[delta:delta + 128])) {
+            revert ModelRegistryGammaEqualsDelta();
+        }
+    }
+
+    function _checkBatchSize(uint256 modelId, uint256 k) private view {
+        if (k < 2 || _batchVerifiers[modelId][k] != address(0)) revert ModelRegistryInvalidBatchSize(k);
+    }
+
+    /// @dev A usable circuit with the committed signal count and batch size `k`.
+    function _usableCircuit(uint256 circuitId, uint256 k) private view returns (ICircuitRegistry.Circuit memory c) {
+        if (!_circuits.isUsable(circuitId)) revert ModelRegistryUnusableCircuit(circuitId);
+        c = _circuits.circuit(circuitId);
+        if (c.nPublic != COMMITTED_PUBLIC_SIGNALS || c.batchSize != k) {
+            revert ModelRegistryCircuitShape(circuitId, c.nPublic, c.batchSize);
+        }
     }
 
     function _ownedModel(uint256 modelId) private view returns (Model storage m) {
@@ -137,7 +281,7 @@ contract ModelRegistry is IModelRegistry, Ownable2Step {
 
     function _existingModel(uint256 modelId) private view returns (Model storage m) {
         m = _models[modelId];
-        // Registration refuses a zero verifier, so a zero verifier means "never registered".
-        if (m.verifier == address(0)) revert ModelRegistryUnknownModel(modelId);
+        // Registration records msg.sender as owner, never zero: a zero owner means "never registered".
+        if (m.owner == address(0)) revert ModelRegistryUnknownModel(modelId);
     }
 }

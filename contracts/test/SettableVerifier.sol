@@ -13,7 +13,7 @@ contract SettableVerifier is IInferenceVerifier {
     bool private _answer;
     bool private _checkSignals;
     bool private _checkProof;
-    uint256[3] private _expectedSignals;
+    uint256[4] private _expectedSignals;
     uint256[8] private _expectedProof;
 
     /// @param answer Initial answer of {verifyProof}.
@@ -27,7 +27,7 @@ contract SettableVerifier is IInferenceVerifier {
     }
 
     /// @notice From now on, {verifyProof} returns false unless the public signals equal `signals`.
-    function expectPublicSignals(uint256[3] calldata signals) external {
+    function expectPublicSignals(uint256[4] calldata signals) external {
         _expectedSignals = signals;
         _checkSignals = true;
     }
@@ -52,7 +52,7 @@ contract SettableVerifier is IInferenceVerifier {
         uint256[2] calldata _pA,
         uint256[2][2] calldata _pB,
         uint256[2] calldata _pC,
-        uint256[3] calldata _pubSignals
+        uint256[4] calldata _pubSignals
     ) external view returns (bool) {
         if (_checkProof) {
             uint256[8] memory flat = [_pA[0], _pA[1], _pB[0][0], _pB[0][1], _pB[1][0], _pB[1][1], _pC[0], _pC[1]];
@@ -61,7 +61,7 @@ contract SettableVerifier is IInferenceVerifier {
             }
         }
         if (_checkSignals) {
-            for (uint256 i = 0; i < 3; ++i) {
+            for (uint256 i = 0; i < 4; ++i) {
                 if (_pubSignals[i] != _expectedSignals[i]) return false;
             }
         }

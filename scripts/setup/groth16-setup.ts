@@ -9,7 +9,7 @@ import { randomBytes } from "node:crypto";
 import { readFileSync, renameSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
-import { AbiCoder, keccak256 } from "ethers";
+import { keccak256, solidityPacked } from "ethers";
 import * as snarkjs from "snarkjs";
 import { sha256File } from "./hash.ts";
 import type { ResolvedPtau } from "./ptau.ts";
@@ -69,25 +69,30 @@ export function assertPhase2Contributed(vk: snarkjs.VerificationKey, what: strin
 const toBig = (v: string) => BigInt(v);
 
 /**
- * keccak256 of the ABI encoding of (alpha1, beta2, gamma2, delta2, IC[]), with G2 points in
- * the Solidity verifier's coordinate order. The registry pins this hash.
+ * The verification key as the bytes the protocol stores and its Groth16 library reads
+ * (contracts/libraries/Groth16.sol): 32-byte big-endian words
+ * `alpha1 (x, y) | beta2 | gamma2 | delta2 | IC[0..n] (x, y)`, each G2 point as
+ * `(x_im, x_re, y_im, y_re)`, the order of the pairing precompile and of snarkjs's Solidity verifier.
  */
-export function verificationKeyHash(vk: snarkjs.VerificationKey): string {
-  const g2 = (p: string[][]) => [
-    [toBig(p[0][1]), toBig(p[0][0])],
-    [toBig(p[1][1]), toBig(p[1][0])],
+export function encodeVerificationKey(vk: snarkjs.VerificationKey): string {
+  const g1 = (p: string[]) => [toBig(p[0]), toBig(p[1])];
+  const g2 = (p: string[][]) => [toBig(p[0][1]), toBig(p[0][0]), toBig(p[1][1]), toBig(p[1][0])];
+  const words = [
+    ...g1(vk.vk_alpha_1),
+    ...g2(vk.vk_beta_2),
+    ...g2(vk.vk_gamma_2),
+    ...g2(vk.vk_delta_2),
+    ...vk.IC.flatMap((p) => g1(p)),
   ];
-  const encoded = AbiCoder.defaultAbiCoder().encode(
-    ["uint256[2]", "uint256[2][2]", "uint256[2][2]", "uint256[2][2]", "uint256[2][]"],
-    [
-      vk.vk_alpha_1.slice(0, 2).map(toBig),
-      g2(vk.vk_beta_2),
-      g2(vk.vk_gamma_2),
-      g2(vk.vk_delta_2),
-      vk.IC.map((p) => p.slice(0, 2).map(toBig)),
-    ],
+  return solidityPacked(
+    words.map(() => "uint256"),
+    words,
   );
-  return keccak256(encoded);
+}
+
+/** keccak256 of {encodeVerificationKey}: the hash the model registry records for a baked model's key. */
+export function verificationKeyHash(vk: snarkjs.VerificationKey): string {
+  return keccak256(encodeVerificationKey(vk));
 }
 
 export async function groth16Setup(o: SetupOptions): Promise<SetupResult> {
