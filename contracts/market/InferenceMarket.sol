@@ -361,7 +361,9 @@ contract InferenceMarket is IInferenceMarket, IInferenceAttestations, Ownable2St
     }
 
     /// @inheritdoc IInferenceMarket
-    function feeAccounts(IERC20 token) external view returns (uint256 escrowed, uint256 credited, uint256 protocolFees) {
+    function feeAccounts(
+        IERC20 token
+    ) external view returns (uint256 escrowed, uint256 credited, uint256 protocolFees) {
         FeeAccounts storage a = _feeAccounts[token];
         return (a.escrowed, a.credited, a.protocolFees);
     }
@@ -566,13 +568,7 @@ contract InferenceMarket is IInferenceMarket, IInferenceAttestations, Ownable2St
         }
         (, , , address royaltyRecipient) = _registry.proofTerms(modelId);
         // One model, one fee token: the token of the batch's first request is every request's.
-        _creditSplit(
-            _requests[requestIds[0]].feeToken,
-            royaltyRecipient,
-            feeTotal,
-            protocolFeeTotal,
-            royaltyTotal
-        );
+        _creditSplit(_requests[requestIds[0]].feeToken, royaltyRecipient, feeTotal, protocolFeeTotal, royaltyTotal);
     }
 
     /// @dev Moves settled fees out of escrow: protocol share, royalty, and the rest to msg.sender.

@@ -62,9 +62,9 @@ export const statusCommand: Command = {
       Promise.all([
         market.requestCount(),
         market.params(),
-        market.feeAccounts(),
+        market.feeAccounts(dep.deployment.token),
         market.stakeOf(who),
-        market.balanceOf(who),
+        market.balanceOf(who, dep.deployment.token),
       ]),
     );
     out.market = {
