@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import {
@@ -49,6 +49,14 @@ contract Fixture {
     function guard(uint256 a) external {
         if (a == 0) revert Zero(); // G
         x = a; // after G
+    }
+
+    function blockGuard(uint256 a) external {
+        if (a == 3) { // BG
+            x = 9;
+            revert Zero();
+        }
+        x = a + 1; // after BG
     }
 
     function noElse(uint256 a) external {
@@ -141,8 +149,8 @@ describe("branch coverage from statement hits", function () {
 
   it("counts the branches of every if and try clause, and nothing taken when nothing ran", function () {
     const result = analyse({});
-    // ifElse 2, guard 2, noElse 2, lastGuard 2, nested: outer 2 + inner 2 + else-if 2, empty 2, try 2 of 3 clauses.
-    assert.equal(result.branches.length, 18);
+    // ifElse 2, guard 2, blockGuard 2, noElse 2, lastGuard 2, nested: outer 2 + inner 2 + else-if 2, empty 2, try 2 of 3 clauses.
+    assert.equal(result.branches.length, 20);
     assert.ok(result.branches.every((b) => !b.taken));
     assert.equal(result.lines.hit, 0);
   });
@@ -175,6 +183,15 @@ describe("branch coverage from statement hits", function () {
     assert.ok(!onlyRevert.lines.missed.includes(lineOf("if (a == 0)")));
     const falseOnly = analyse({ "if (a == 0)": 1, "x = a; // after G": 1 });
     assert.ok(falseOnly.lines.missed.includes(lineOf("if (a == 0)")));
+  });
+
+  it("a braced body that ends in a revert never falls through either", function () {
+    const onlyRevert = analyse({ "if (a == 3)": 3, "{ // BG": 1, "x = 9;": 1, "revert Zero();\n        }": 1 });
+    assert.equal(taken(onlyRevert, "if (a == 3)", "true"), true);
+    assert.equal(taken(onlyRevert, "if (a == 3)", "false"), false);
+    const passed = analyse({ "if (a == 3)": 1, "x = a + 1; // after BG": 1 });
+    assert.equal(taken(passed, "if (a == 3)", "true"), false);
+    assert.equal(taken(passed, "if (a == 3)", "false"), true);
   });
 
   it("if without else whose body falls through: false taken only when the if ran in more transactions", function () {
@@ -275,7 +292,7 @@ describe("branch coverage from statement hits", function () {
       writeFileSync(path.join(root, FILE), SOURCE);
       writeFileSync(
         path.join(root, "contracts/test/Double.sol"),
-        "pragma solidity ^0.8.28;\ncontract D { function f() external {} }\n",
+        "pragma solidity ^0.8.28;\ncontract D {\n    uint256 x;\n    function f() external {\n        x = 1;\n    }\n}\n",
       );
       writeFileSync(
         path.join(root, "contracts/verifiers/V.sol"),
@@ -301,7 +318,7 @@ describe("branch coverage from statement hits", function () {
       assert.equal(hitCounts.get(tagAt("if (a > 1)")), 2);
       const report = measureProject(root, sources, hitCounts, SOLC);
       assert.equal(report.files.length, 1);
-      assert.equal(report.totals.branches.found, 18);
+      assert.equal(report.totals.branches.found, 20);
       // Only ifElse's true side: its else body never ran, however many transactions reached the if.
       assert.equal(report.totals.branches.hit, 1);
       assert.deepEqual(
@@ -320,6 +337,10 @@ describe("branch coverage from statement hits", function () {
         writeFileSync(path.join(root, FILE), SOURCE);
       }
       assert.throws(() => loadHitCounts(path.join(root, "coverage/none")), /no coverage data/);
+      const double = readFileSync(path.join(root, "contracts/test/Double.sol"), "utf8");
+      const doubleTag = instrumentSource(double, hardhatSourceName("contracts/test/Double.sol"), SOLC)[0].tag;
+      const onlyDouble = new Map([[doubleTag, 4]]);
+      assert.throws(() => measureProject(root, sources, onlyDouble, SOLC), /no statement of the measured contracts/);
     });
   });
 
