@@ -380,7 +380,8 @@ export function checkDataMatchesSources(hits: HitCounts, knownTags: ReadonlySet<
   if (unknown.length > 0) {
     throw new Error(
       `${unknown.length} of the ${hits.size} statement tags in the coverage data come from no current source ` +
-        "(the contracts changed since the coverage run, or the data is from another checkout)",
+        "(the contracts changed since the coverage run, or the data is from another checkout): " +
+        "run `hardhat test --coverage` again",
     );
   }
 }
