@@ -121,8 +121,9 @@ describe("fulfilBatch end to end (real batch circuit, real proofs, generated bat
       const ref = inferQuantized(single.quantized, digits[i].pixels);
       const req = await protocol.market.request(p.requestId);
       expect(req.status).to.equal(RequestStatus.Fulfilled);
-      expect(req.output).to.equal(ref.output);
-      expect(req.validator).to.equal(validator.address);
+      const [event] = await protocol.market.queryFilter(protocol.market.filters.InferenceFulfilled(p.requestId));
+      expect(event.args.output).to.equal(ref.output);
+      expect(event.args.validator).to.equal(validator.address);
       expect(await protocol.market.isAttested(protocol.modelId, p.inputCommitment, ref.output)).to.equal(true);
     }
     expect(await protocol.market.balanceOf(validator.address, await protocol.token.getAddress())).to.equal(

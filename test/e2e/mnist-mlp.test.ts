@@ -127,7 +127,9 @@ describe("MNIST MLP end to end (real circuit, real proofs, generated verifier)",
 
       const req = await protocol.market.request(posted.requestId);
       expect(req.status).to.equal(RequestStatus.Fulfilled);
-      expect(req.output).to.equal(result.output);
+      const [event] = await protocol.market.queryFilter(protocol.market.filters.InferenceFulfilled(posted.requestId));
+      expect(event.args.output).to.equal(result.output);
+      expect(event.args.validator).to.equal(validator.address);
       expect(await protocol.market.isAttested(protocol.modelId, posted.inputCommitment, result.output)).to.equal(true);
       expect(await protocol.market.balanceOf(validator.address, await protocol.token.getAddress())).to.equal(
         validatorShare,
