@@ -18,7 +18,7 @@ contract ModelRegistryTest is MarketFixture {
         return abi.encodeWithSelector(IModelRegistry.ModelRegistryUnauthorized.selector, modelId, account);
     }
 
-    function test_registerModel_royaltiesGoToTheOwnerAtFirst() public view {
+    function test_registerCommittedModel_royaltiesGoToTheRecipientGiven() public view {
         check(registry.model(modelId).royaltyRecipient == MODEL_OWNER, "owner receives royalties");
     }
 
@@ -46,8 +46,8 @@ contract ModelRegistryTest is MarketFixture {
         VM.prank(MODEL_OWNER);
         registry.setRoyaltyRecipient(modelId, _TREASURY);
         fulfilAs(VALIDATOR, open());
-        check(market.balanceOf(_TREASURY) == PRICE / 10, "royalty to the recipient");
-        check(market.balanceOf(MODEL_OWNER) == 0, "not to the owner");
+        check(market.balanceOf(_TREASURY, feeToken) == PRICE / 10, "royalty to the recipient");
+        check(market.balanceOf(MODEL_OWNER, feeToken) == 0, "not to the owner");
     }
 
     function test_transferModelOwnership_takesTwoSteps() public {
