@@ -25,7 +25,11 @@ contract Groth16Harness {
     }
 
     /// @notice {Groth16-verify} of `proof` for `signals` against the key at `pointer`.
-    function verify(address pointer, uint256[] calldata signals, uint256[8] calldata proof) external view returns (bool) {
+    function verify(
+        address pointer,
+        uint256[] calldata signals,
+        uint256[8] calldata proof
+    ) external view returns (bool) {
         return Groth16.verify(pointer, signals, proof);
     }
 

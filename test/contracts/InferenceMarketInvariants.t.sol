@@ -301,7 +301,10 @@ contract InferenceMarketInvariantsTest {
                 if (address(r.feeToken) == address(_feeToken)) open += r.fee;
                 else openS += r.fee;
             }
-            _check(r.feeToken == _registry.model(r.modelId).feeToken, "request paid in its model's token");
+            _check(
+                address(r.feeToken) == address(_registry.model(r.modelId).feeToken),
+                "request paid in its model's token"
+            );
         }
         (uint256 escrowed, , ) = _market.feeAccounts(_feeToken);
         (uint256 escrowedS, , ) = _market.feeAccounts(_stakeToken);
