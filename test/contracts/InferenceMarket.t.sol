@@ -7,6 +7,7 @@ import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 
 import {IInferenceAttestations} from "../../contracts/interfaces/IInferenceAttestations.sol";
 import {IInferenceMarket} from "../../contracts/interfaces/IInferenceMarket.sol";
+import {IModelRegistry} from "../../contracts/interfaces/IModelRegistry.sol";
 import {ProofBinding} from "../../contracts/libraries/ProofBinding.sol";
 import {InferenceMarket} from "../../contracts/market/InferenceMarket.sol";
 
@@ -26,9 +27,9 @@ contract InferenceMarketTest is MarketFixture {
     function test_constructor_revertsOnZeroAddress() public {
         IInferenceMarket.Params memory p = defaultParams();
         VM.expectRevert(IInferenceMarket.InferenceMarketZeroAddress.selector);
-        new InferenceMarket(registry, feeToken, IERC20(address(0)), address(this), p);
+        new InferenceMarket(registry, IERC20(address(0)), address(this), p);
         VM.expectRevert(IInferenceMarket.InferenceMarketZeroAddress.selector);
-        new InferenceMarket(registry, IERC20(address(0)), stakeToken, address(this), p);
+        new InferenceMarket(IModelRegistry(address(0)), stakeToken, address(this), p);
     }
 
     function testFuzz_setParams_acceptsExactlyTheDocumentedBounds(IInferenceMarket.Params memory p) public {
@@ -123,6 +124,7 @@ contract InferenceMarketTest is MarketFixture {
     function test_requestInference_revertsOnUnknownOrInactiveModel() public {
         VM.expectRevert(abi.encodeWithSelector(IInferenceMarket.InferenceMarketUnknownModel.selector, 9));
         market.requestInference(9, COMMITMENT, "", uint64(block.timestamp) + TTL, PRICE);
+        VM.prank(MODEL_OWNER);
         registry.setActive(modelId, false);
         VM.expectRevert(abi.encodeWithSelector(IInferenceMarket.InferenceMarketModelInactive.selector, modelId));
         market.requestInference(modelId, COMMITMENT, "", uint64(block.timestamp) + TTL, PRICE);
@@ -132,7 +134,7 @@ contract InferenceMarketTest is MarketFixture {
         uint256 before = feeToken.balanceOf(REQUESTER);
         uint256 requestId = open();
         check(feeToken.balanceOf(REQUESTER) == before - PRICE, "requester paid");
-        (uint256 escrowed, , ) = market.feeAccounts();
+        (uint256 escrowed, , ) = market.feeAccounts(feeToken);
         check(escrowed == PRICE && market.request(requestId).fee == PRICE, "escrowed");
         check(heldEqualsAccounts(), "accounts");
     }
@@ -283,10 +285,10 @@ contract InferenceMarketTest is MarketFixture {
 
         uint256 protocolFee = (uint256(price) * p.protocolFeeBps) / 10_000;
         uint256 royalty = (uint256(price) * p.royaltyBps) / 10_000;
-        (uint256 escrowed, uint256 credited, uint256 protocolFees) = market.feeAccounts();
-        check(market.balanceOf(MODEL_OWNER) == royalty, "royalty");
+        (uint256 escrowed, uint256 credited, uint256 protocolFees) = market.feeAccounts(feeToken);
+        check(market.balanceOf(MODEL_OWNER, feeToken) == royalty, "royalty");
         check(protocolFees == protocolFee, "protocol fee");
-        check(market.balanceOf(VALIDATOR) == price - protocolFee - royalty, "validator share");
+        check(market.balanceOf(VALIDATOR, feeToken) == price - protocolFee - royalty, "validator share");
         check(escrowed == 0 && credited + protocolFees == price, "nothing lost or created");
         check(heldEqualsAccounts(), "accounts");
     }
@@ -301,7 +303,7 @@ contract InferenceMarketTest is MarketFixture {
 
     function test_fulfil_passesTheRebuiltPublicSignals() public {
         uint256 requestId = open();
-        verifier.expectPublicSignals([COMMITMENT, OUTPUT, market.binding(requestId, VALIDATOR)]);
+        verifier.expectPublicSignals([WEIGHTS, COMMITMENT, OUTPUT, market.binding(requestId, VALIDATOR)]);
         // Another staked validator submitting the same proof binds another prover: rejected.
         VM.expectRevert(abi.encodeWithSelector(IInferenceMarket.InferenceMarketInvalidProof.selector, requestId));
         fulfilAs(OTHER_VALIDATOR, requestId);
@@ -390,17 +392,17 @@ contract InferenceMarketTest is MarketFixture {
                 )
             );
             market.refund(requestId);
-            check(market.balanceOf(REQUESTER) == 0, "requester not refunded");
+            check(market.balanceOf(REQUESTER, feeToken) == 0, "requester not refunded");
         } else {
             VM.expectRevert(
                 abi.encodeWithSelector(IInferenceMarket.InferenceMarketDeadlinePassed.selector, requestId, deadline)
             );
             fulfilAs(VALIDATOR, requestId);
             market.refund(requestId);
-            check(market.balanceOf(VALIDATOR) == 0, "validator not paid");
-            check(market.balanceOf(REQUESTER) == price, "requester refunded");
+            check(market.balanceOf(VALIDATOR, feeToken) == 0, "validator not paid");
+            check(market.balanceOf(REQUESTER, feeToken) == price, "requester refunded");
         }
-        (uint256 escrowed, uint256 credited, uint256 protocolFees) = market.feeAccounts();
+        (uint256 escrowed, uint256 credited, uint256 protocolFees) = market.feeAccounts(feeToken);
         check(escrowed == 0 && credited + protocolFees == price, "paid once");
         check(heldEqualsAccounts(), "accounts");
     }
@@ -420,14 +422,14 @@ contract InferenceMarketTest is MarketFixture {
         claimAs(VALIDATOR, requestId);
         VM.warp(market.request(requestId).deadline + 1);
         market.refund(requestId);
-        check(market.balanceOf(REQUESTER) == PRICE, "fee refunded");
+        check(market.balanceOf(REQUESTER, feeToken) == PRICE, "fee refunded");
         check(market.stakeCreditOf(REQUESTER) == BOND, "bond to the requester");
         check(market.stakeOf(VALIDATOR).amount == MIN_STAKE - BOND, "claimer slashed");
 
         uint256 feeBefore = feeToken.balanceOf(REQUESTER);
         uint256 stakeBefore = stakeToken.balanceOf(REQUESTER);
-        VM.prank(REQUESTER);
-        market.withdraw();
+        withdrawAs(REQUESTER, feeToken);
+        withdrawAs(REQUESTER, stakeToken);
         check(feeToken.balanceOf(REQUESTER) == feeBefore + PRICE, "fee withdrawn");
         check(stakeToken.balanceOf(REQUESTER) == stakeBefore + BOND, "bond withdrawn");
         check(heldEqualsAccounts(), "accounts");
@@ -463,13 +465,12 @@ contract InferenceMarketTest is MarketFixture {
         VM.expectRevert(paused);
         market.attest(modelId, COMMITMENT, OUTPUT, proof);
 
-        VM.prank(VALIDATOR);
-        market.withdraw();
+        withdrawAs(VALIDATOR, feeToken);
         VM.prank(VALIDATOR);
         market.unstake(1);
         VM.warp(market.request(pending).deadline + 1);
         market.refund(pending);
-        check(market.balanceOf(REQUESTER) == PRICE, "refunded while paused");
+        check(market.balanceOf(REQUESTER, feeToken) == PRICE, "refunded while paused");
     }
 
     function test_pause_isGovernanceOnly() public {
@@ -486,8 +487,9 @@ contract InferenceMarketTest is MarketFixture {
 
     function test_withdraw_revertsWithNothingCredited() public {
         VM.expectRevert(abi.encodeWithSelector(IInferenceMarket.InferenceMarketNothingToWithdraw.selector, NOBODY));
-        VM.prank(NOBODY);
-        market.withdraw();
+        withdrawAs(NOBODY, feeToken);
+        VM.expectRevert(abi.encodeWithSelector(IInferenceMarket.InferenceMarketNothingToWithdraw.selector, NOBODY));
+        withdrawAs(NOBODY, stakeToken);
     }
 
     function test_claimProtocolFees_paysGovernanceOnce() public {
@@ -495,24 +497,24 @@ contract InferenceMarketTest is MarketFixture {
         uint256 expected = (PRICE * 500) / 10_000;
         VM.expectRevert(abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, NOBODY));
         VM.prank(NOBODY);
-        market.claimProtocolFees(NOBODY);
+        market.claimProtocolFees(feeToken, NOBODY);
         VM.expectRevert(IInferenceMarket.InferenceMarketZeroAddress.selector);
-        market.claimProtocolFees(address(0));
+        market.claimProtocolFees(feeToken, address(0));
 
         uint256 before = feeToken.balanceOf(MODEL_OWNER);
-        market.claimProtocolFees(MODEL_OWNER);
+        market.claimProtocolFees(feeToken, MODEL_OWNER);
         check(feeToken.balanceOf(MODEL_OWNER) == before + expected, "protocol fees paid");
         VM.expectRevert(
             abi.encodeWithSelector(IInferenceMarket.InferenceMarketNothingToWithdraw.selector, MODEL_OWNER)
         );
-        market.claimProtocolFees(MODEL_OWNER);
+        market.claimProtocolFees(feeToken, MODEL_OWNER);
         check(heldEqualsAccounts(), "accounts");
     }
 
     // ------------------------------------------------------------ attestations
 
     function test_attest_bindsRequestZeroAndIsIdempotent() public {
-        verifier.expectPublicSignals([COMMITMENT, OUTPUT, market.binding(0, NOBODY)]);
+        verifier.expectPublicSignals([WEIGHTS, COMMITMENT, OUTPUT, market.binding(0, NOBODY)]);
         VM.prank(NOBODY);
         uint256 recordedAt = market.attest(modelId, COMMITMENT, OUTPUT, proof);
         check(recordedAt == block.number && market.isAttested(modelId, COMMITMENT, OUTPUT), "recorded");

@@ -19,9 +19,11 @@ import {VM} from "./Vm.sol";
 /// @dev A validator contract that, when its token transfer calls back, tries to withdraw again.
 contract GreedyRecipient {
     InferenceMarket private immutable _market;
+    IERC20 private immutable _token;
 
-    constructor(InferenceMarket market_) {
+    constructor(InferenceMarket market_, IERC20 token) {
         _market = market_;
+        _token = token;
     }
 
     function stakeAndFulfil(IERC20 stakeToken, uint256 amount, uint256 requestId) external {
@@ -32,12 +34,12 @@ contract GreedyRecipient {
     }
 
     function withdraw() external {
-        _market.withdraw();
+        _market.withdraw(_token);
     }
 
     /// @notice Called by the malicious token in the middle of the transfer that pays this contract.
     function reenter() external {
-        _market.withdraw();
+        _market.withdraw(_token);
     }
 }
 
@@ -49,11 +51,14 @@ contract GreedyRecipient {
 contract InferenceMarketAttacksTest is MarketFixture {
     ReentrantToken private _evilToken;
     InferenceMarket private _evilMarket;
+    uint256 private _evilModel;
 
-    /// @dev A second market whose fee and stake token is the malicious, call-back-on-transfer one.
+    /// @dev A second market whose stake token is the malicious, call-back-on-transfer one, and a
+    /// model whose fee token is that token too.
     function _deployEvilMarket() private {
         _evilToken = new ReentrantToken();
-        _evilMarket = new InferenceMarket(registry, _evilToken, _evilToken, address(this), defaultParams());
+        _evilMarket = new InferenceMarket(registry, _evilToken, address(this), defaultParams());
+        _evilModel = registerModel(MODEL_OWNER, _evilToken, PRICE);
         address[2] memory actors = [REQUESTER, VALIDATOR];
         for (uint256 i = 0; i < actors.length; ++i) {
             _evilToken.mint(actors[i], 1_000 ether);
@@ -66,7 +71,7 @@ contract InferenceMarketAttacksTest is MarketFixture {
 
     function _evilRequest() private returns (uint256) {
         VM.prank(REQUESTER);
-        return _evilMarket.requestInference(modelId, COMMITMENT, "", uint64(block.timestamp) + TTL, PRICE);
+        return _evilMarket.requestInference(_evilModel, COMMITMENT, "", uint64(block.timestamp) + TTL, PRICE);
     }
 
     function test_reentry_maliciousTokenCannotCallBackIntoAnyEntryPoint() public {
@@ -76,7 +81,7 @@ contract InferenceMarketAttacksTest is MarketFixture {
         _evilMarket.fulfil(requestId, OUTPUT, proof);
 
         bytes[6] memory callbacks = [
-            abi.encodeCall(IInferenceMarket.withdraw, ()),
+            abi.encodeCall(IInferenceMarket.withdraw, (_evilToken)),
             abi.encodeCall(IInferenceMarket.refund, (requestId)),
             abi.encodeCall(IInferenceMarket.fulfil, (requestId, OUTPUT, proof)),
             abi.encodeCall(IInferenceMarket.claim, (requestId)),
@@ -87,14 +92,14 @@ contract InferenceMarketAttacksTest is MarketFixture {
             _evilToken.arm(address(_evilMarket), callbacks[i]);
             VM.expectRevert(ReentrancyGuard.ReentrancyGuardReentrantCall.selector);
             VM.prank(VALIDATOR);
-            _evilMarket.withdraw();
+            _evilMarket.withdraw(_evilToken);
         }
         _evilToken.disarm();
-        uint256 credited = _evilMarket.balanceOf(VALIDATOR);
+        uint256 credited = _evilMarket.balanceOf(VALIDATOR, _evilToken);
         check(credited == (PRICE * 85) / 100, "credit untouched by the failed attempts");
         uint256 before = _evilToken.balanceOf(VALIDATOR);
         VM.prank(VALIDATOR);
-        _evilMarket.withdraw();
+        _evilMarket.withdraw(_evilToken);
         check(_evilToken.balanceOf(VALIDATOR) == before + credited, "paid exactly once");
     }
 
@@ -116,7 +121,7 @@ contract InferenceMarketAttacksTest is MarketFixture {
 
     function test_reentry_maliciousRecipientCannotDoubleWithdrawNorBlockOthers() public {
         _deployEvilMarket();
-        GreedyRecipient greedy = new GreedyRecipient(_evilMarket);
+        GreedyRecipient greedy = new GreedyRecipient(_evilMarket, _evilToken);
         _evilToken.mint(address(greedy), MIN_STAKE);
         uint256 requestId = _evilRequest();
         greedy.stakeAndFulfil(_evilToken, MIN_STAKE, requestId);
@@ -134,14 +139,15 @@ contract InferenceMarketAttacksTest is MarketFixture {
         _evilToken.disarm();
         uint256 before = _evilToken.balanceOf(REQUESTER);
         VM.prank(REQUESTER);
-        _evilMarket.withdraw();
+        _evilMarket.withdraw(_evilToken);
         check(_evilToken.balanceOf(REQUESTER) == before + PRICE, "requester paid");
-        check(_evilMarket.balanceOf(address(greedy)) == (PRICE * 85) / 100, "greedy credit intact");
+        check(_evilMarket.balanceOf(address(greedy), _evilToken) == (PRICE * 85) / 100, "greedy credit intact");
     }
 
     function test_feeOnTransfer_refusedAsFeeAndAsStake() public {
         FeeOnTransferToken fot = new FeeOnTransferToken();
-        InferenceMarket fotMarket = new InferenceMarket(registry, fot, fot, address(this), defaultParams());
+        InferenceMarket fotMarket = new InferenceMarket(registry, fot, address(this), defaultParams());
+        uint256 fotModel = registerModel(MODEL_OWNER, fot, PRICE);
         fot.mint(REQUESTER, 1_000 ether);
         VM.startPrank(REQUESTER);
         fot.approve(address(fotMarket), type(uint256).max);
@@ -152,7 +158,7 @@ contract InferenceMarketAttacksTest is MarketFixture {
                 PRICE - PRICE / 100
             )
         );
-        fotMarket.requestInference(modelId, COMMITMENT, "", uint64(block.timestamp) + TTL, PRICE);
+        fotMarket.requestInference(fotModel, COMMITMENT, "", uint64(block.timestamp) + TTL, PRICE);
         VM.expectRevert(
             abi.encodeWithSelector(
                 IInferenceMarket.InferenceMarketTransferMismatch.selector,
@@ -163,6 +169,9 @@ contract InferenceMarketAttacksTest is MarketFixture {
         fotMarket.stake(MIN_STAKE);
         VM.stopPrank();
         check(fot.balanceOf(address(fotMarket)) == 0, "nothing kept");
+        check(fotMarket.requestCount() == 0, "no request opened");
+        (uint256 escrowed, , ) = fotMarket.feeAccounts(fot);
+        check(escrowed == 0, "nothing escrowed");
     }
 
     /// A griefer claims every request it can and never fulfils. Each claim costs it a bond; it can
@@ -225,14 +234,14 @@ contract InferenceMarketAttacksTest is MarketFixture {
         );
         VM.prank(OTHER_VALIDATOR);
         market.fulfil(requestId, output, anyProof);
-        (uint256 escrowed, uint256 credited, uint256 protocolFees) = market.feeAccounts();
+        (uint256 escrowed, uint256 credited, uint256 protocolFees) = market.feeAccounts(feeToken);
         check(escrowed == 0 && credited + protocolFees == PRICE, "paid once");
     }
 
     /// The same fulfilment calldata sent from another (staked) address binds another prover.
     function test_frontRun_copiedCalldataFails() public {
         uint256 requestId = open();
-        verifier.expectPublicSignals([COMMITMENT, OUTPUT, market.binding(requestId, VALIDATOR)]);
+        verifier.expectPublicSignals([WEIGHTS, COMMITMENT, OUTPUT, market.binding(requestId, VALIDATOR)]);
         VM.expectRevert(abi.encodeWithSelector(IInferenceMarket.InferenceMarketInvalidProof.selector, requestId));
         fulfilAs(OTHER_VALIDATOR, requestId);
         fulfilAs(VALIDATOR, requestId);

@@ -1,10 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
-import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
-
 import {IInferenceMarket} from "../../contracts/interfaces/IInferenceMarket.sol";
-import {IModelRegistry} from "../../contracts/interfaces/IModelRegistry.sol";
 import {ProofBinding} from "../../contracts/libraries/ProofBinding.sol";
 import {SettableVerifier} from "../../contracts/test/SettableVerifier.sol";
 
@@ -24,8 +21,7 @@ contract InferenceMarketBatchTest is MarketFixture {
 
     function setUp() public override {
         super.setUp();
-        _batchVerifier = new SettableVerifier(true);
-        registry.setBatchVerifier(modelId, _K, address(_batchVerifier), bytes32("vk4"));
+        _batchVerifier = batchVerifier;
     }
 
     function _openBatch() private returns (uint256[] memory ids, uint256[] memory outputs) {
@@ -48,7 +44,7 @@ contract InferenceMarketBatchTest is MarketFixture {
         address prover,
         uint256[] memory ids,
         uint256[] memory outputs
-    ) private view returns (uint256[3] memory) {
+    ) private view returns (uint256[4] memory) {
         uint256 b = uint256(keccak256(abi.encode(block.chainid, address(market), prover, ids))) % _R;
         uint256[] memory commitments = new uint256[](ids.length);
         for (uint256 i = 0; i < ids.length; ++i) commitments[i] = market.request(ids[i]).inputCommitment;
@@ -61,27 +57,18 @@ contract InferenceMarketBatchTest is MarketFixture {
             power = mulmod(power, c, _R);
             fold = addmod(fold, mulmod(power, outputs[i], _R), _R);
         }
-        return [fold, c, b];
+        return [WEIGHTS, fold, c, b];
     }
 
     // ------------------------------------------------------------ registry
 
-    function test_setBatchVerifier_isGovernanceOnlyForAKnownModelAndSize() public {
-        check(registry.batchVerifier(modelId, _K) == address(_batchVerifier), "set in setUp");
+    function test_batchVerifier_isTheBatchCircuitsVerifierFixedAtRegistration() public view {
+        check(registry.batchVerifier(modelId, _K) == address(_batchVerifier), "batch of 4");
+        check(registry.batchCircuit(modelId, _K) == batch4CircuitId, "batch circuit of 4");
+        check(registry.batchCircuit(modelId, 2) == batch2CircuitId, "batch circuit of 2");
         check(registry.batchVerifier(modelId, 8) == address(0), "other sizes unset");
-
-        VM.expectRevert(abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, MODEL_OWNER));
-        VM.prank(MODEL_OWNER);
-        registry.setBatchVerifier(modelId, 8, address(_batchVerifier), bytes32(0));
-        VM.expectRevert(abi.encodeWithSelector(IModelRegistry.ModelRegistryUnknownModel.selector, modelId + 1));
-        registry.setBatchVerifier(modelId + 1, 8, address(_batchVerifier), bytes32(0));
-        VM.expectRevert(abi.encodeWithSelector(IModelRegistry.ModelRegistryInvalidBatchSize.selector, 1));
-        registry.setBatchVerifier(modelId, 1, address(_batchVerifier), bytes32(0));
-        VM.expectRevert(abi.encodeWithSelector(IModelRegistry.ModelRegistryVerifierWithoutCode.selector, NOBODY));
-        registry.setBatchVerifier(modelId, 8, NOBODY, bytes32(0));
-
-        registry.setBatchVerifier(modelId, _K, address(0), bytes32(0));
-        check(registry.batchVerifier(modelId, _K) == address(0), "removed");
+        check(registry.batchCircuit(modelId, 8) == 0, "no circuit for other sizes");
+        check(registry.batchVerifier(modelId + 1, _K) == address(0), "unknown model");
     }
 
     // ------------------------------------------------------------ settlement
@@ -100,11 +87,11 @@ contract InferenceMarketBatchTest is MarketFixture {
         }
         uint256 protocolFee = (PRICE * 500) / 10_000;
         uint256 royalty = (PRICE * 1_000) / 10_000;
-        (uint256 escrowed, , uint256 protocolFees) = market.feeAccounts();
+        (uint256 escrowed, , uint256 protocolFees) = market.feeAccounts(feeToken);
         check(escrowed == 0, "nothing left in escrow");
         check(protocolFees == _K * protocolFee, "protocol fees");
-        check(market.balanceOf(MODEL_OWNER) == _K * royalty, "royalties");
-        check(market.balanceOf(VALIDATOR) == _K * (PRICE - protocolFee - royalty), "validator shares");
+        check(market.balanceOf(MODEL_OWNER, feeToken) == _K * royalty, "royalties");
+        check(market.balanceOf(VALIDATOR, feeToken) == _K * (PRICE - protocolFee - royalty), "validator shares");
         check(market.stakeOf(VALIDATOR).bonded == 0, "claimer's bond released");
         check(heldEqualsAccounts(), "accounts");
     }
@@ -154,8 +141,7 @@ contract InferenceMarketBatchTest is MarketFixture {
     }
 
     function test_fulfilBatch_revertsOnARequestOfAnotherModel() public {
-        uint256 otherModel = registry.registerModel(address(verifier), bytes32(0), MODEL_OWNER, PRICE);
-        registry.setBatchVerifier(otherModel, _K, address(_batchVerifier), bytes32(0));
+        uint256 otherModel = registerModel(MODEL_OWNER, feeToken, PRICE);
         (uint256[] memory ids, uint256[] memory outputs) = _openBatch();
         VM.prank(REQUESTER);
         ids[3] = market.requestInference(otherModel, COMMITMENT, "", uint64(block.timestamp) + TTL, PRICE);

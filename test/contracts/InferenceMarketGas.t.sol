@@ -35,7 +35,7 @@ contract InferenceMarketGasTest is MarketFixture {
         VM.snapshotGasLastCall(_GROUP, "fulfil (unclaimed)");
 
         VM.prank(VALIDATOR);
-        market.withdraw();
+        market.withdraw(feeToken);
         VM.snapshotGasLastCall(_GROUP, "withdraw");
     }
 
@@ -47,8 +47,8 @@ contract InferenceMarketGasTest is MarketFixture {
         VM.snapshotGasLastCall(_GROUP, "refund (claimer slashed)");
 
         VM.prank(REQUESTER);
-        market.withdraw();
-        VM.snapshotGasLastCall(_GROUP, "withdraw (fee and slashed bond)");
+        market.withdraw(stakeToken);
+        VM.snapshotGasLastCall(_GROUP, "withdraw (slashed bond)");
     }
 
     function test_gas_staking() public {
@@ -69,7 +69,6 @@ contract InferenceMarketGasTest is MarketFixture {
     /// Four requests, one claimed, in one batch proof: the per-request cost of fulfilBatch
     /// (the pairing check, shared by the batch, is excluded here as for fulfil).
     function test_gas_fulfilBatch() public {
-        registry.setBatchVerifier(modelId, 4, address(verifier), bytes32(0));
         uint256[] memory ids = new uint256[](4);
         uint256[] memory outputs = new uint256[](4);
         for (uint256 i = 0; i < 4; ++i) {

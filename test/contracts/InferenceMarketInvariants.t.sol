@@ -1,8 +1,12 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+
 import {IInferenceMarket} from "../../contracts/interfaces/IInferenceMarket.sol";
+import {IModelRegistry} from "../../contracts/interfaces/IModelRegistry.sol";
 import {InferenceMarket} from "../../contracts/market/InferenceMarket.sol";
+import {CircuitRegistry} from "../../contracts/registry/CircuitRegistry.sol";
 import {ModelRegistry} from "../../contracts/registry/ModelRegistry.sol";
 import {SettableVerifier} from "../../contracts/test/SettableVerifier.sol";
 import {TestToken} from "../../contracts/test/TestToken.sol";
@@ -13,10 +17,12 @@ import {VM} from "./Vm.sol";
 // solhint-disable func-name-mixedcase
 
 /**
- * @dev The fuzzer's only target. Each action picks its actor and request from a seed, acts as
- * that actor, and records what succeeded in ghost variables; reverts are expected (most random
- * actions are invalid) and swallowed. The handler is governance and model owner, so pausing,
- * fee changes and price changes are part of the random walk too.
+ * @dev The fuzzer's only target. Each action picks its actor, request, model and token from a
+ * seed, acts as that actor, and records what succeeded in ghost variables; reverts are expected
+ * (most random actions are invalid) and swallowed. The handler is governance and owner of both
+ * models, so pausing, fee changes and price changes are part of the random walk too. Model 1 is
+ * paid in the fee token, model 2 in the stake token: accounting must stay separate per token,
+ * including where a fee token is also the stake token.
  */
 contract MarketHandler {
     uint256 private constant _ACTORS = 4;
@@ -25,7 +31,7 @@ contract MarketHandler {
     TestToken public immutable feeToken;
     TestToken public immutable stakeToken;
     ModelRegistry public immutable registry;
-    uint256 public immutable modelId;
+    uint256 public constant MODELS = 2;
 
     /// @dev How many times each request was paid out (fulfilled or refunded): must stay <= 1.
     mapping(uint256 requestId => uint256) public settlements;
@@ -35,18 +41,11 @@ contract MarketHandler {
     /// @dev Settlements that slashed a claimer: shows the random walk reaches slashing at all.
     uint256 public slashes;
 
-    constructor(
-        InferenceMarket market_,
-        TestToken feeToken_,
-        TestToken stakeToken_,
-        ModelRegistry registry_,
-        uint256 modelId_
-    ) {
+    constructor(InferenceMarket market_, TestToken feeToken_, TestToken stakeToken_, ModelRegistry registry_) {
         market = market_;
         feeToken = feeToken_;
         stakeToken = stakeToken_;
         registry = registry_;
-        modelId = modelId_;
         for (uint256 i = 0; i < _ACTORS; ++i) {
             address a = actor(i);
             feeToken_.mint(a, type(uint96).max);
@@ -63,11 +62,35 @@ contract MarketHandler {
         market.acceptOwnership();
     }
 
+    /// @dev Registers the two models (ids 1 and 2) with this handler as their owner.
+    function registerModels(uint256 circuitId, uint256 batchCircuitId) external {
+        uint256[] memory sizes = new uint256[](1);
+        uint256[] memory ids = new uint256[](1);
+        (sizes[0], ids[0]) = (2, batchCircuitId);
+        IERC20[2] memory tokens = [IERC20(feeToken), IERC20(stakeToken)];
+        for (uint256 i = 0; i < MODELS; ++i) {
+            IModelRegistry.ModelTerms memory t = IModelRegistry.ModelTerms({
+                feeToken: tokens[i],
+                price: 1 ether,
+                royaltyRecipient: address(this),
+                previousVersion: 0,
+                metadataURI: "",
+                onnxHash: 0
+            });
+            registry.registerCommittedModel(t, circuitId, 1 + i, sizes, ids);
+        }
+    }
+
     function actor(uint256 seed) public pure returns (address) {
         return address(uint160(0x1000 + (seed % _ACTORS)));
     }
 
-    function request(uint256 actorSeed, uint32 ttl) external {
+    function token(uint256 seed) public view returns (IERC20) {
+        return seed % 2 == 0 ? IERC20(feeToken) : IERC20(stakeToken);
+    }
+
+    function request(uint256 actorSeed, uint256 modelSeed, uint32 ttl) external {
+        uint256 modelId = 1 + (modelSeed % MODELS);
         VM.prank(actor(actorSeed));
         try market.requestInference(modelId, 42, "", uint64(block.timestamp) + 1 + (ttl % 2 days), type(uint256).max) {
             // Nothing to record: the request starts Open.
@@ -136,9 +159,10 @@ contract MarketHandler {
         try market.withdrawStake() {} catch {}
     }
 
-    function withdraw(uint256 actorSeed) external {
+    function withdraw(uint256 actorSeed, uint256 tokenSeed) external {
+        IERC20 t = token(tokenSeed);
         VM.prank(actor(actorSeed));
-        try market.withdraw() {} catch {}
+        try market.withdraw(t) {} catch {}
     }
 
     function warp(uint32 seconds_) external {
@@ -159,12 +183,17 @@ contract MarketHandler {
         market.setParams(p);
     }
 
-    function setPrice(uint96 price) external {
-        registry.setPrice(modelId, price % 10 ether);
+    function setPrice(uint256 modelSeed, uint96 price) external {
+        registry.setPrice(1 + (modelSeed % MODELS), price % 10 ether);
     }
 
-    function claimProtocolFees() external {
-        try market.claimProtocolFees(address(this)) {} catch {}
+    function claimProtocolFees(uint256 tokenSeed) external {
+        try market.claimProtocolFees(token(tokenSeed), address(this)) {} catch {}
+    }
+
+    /// @dev The handler withdraws its own royalties too, so credits leave the market in both tokens.
+    function withdrawRoyalties(uint256 tokenSeed) external {
+        try market.withdraw(token(tokenSeed)) {} catch {}
     }
 
     function _id(uint256 seed) private view returns (uint256) {
@@ -190,18 +219,22 @@ contract InferenceMarketInvariantsTest {
     InferenceMarket private _market;
     TestToken private _feeToken;
     TestToken private _stakeToken;
+    ModelRegistry private _registry;
     MarketHandler private _handler;
 
     error InvariantBroken(string what);
 
     function setUp() public {
-        ModelRegistry registry = new ModelRegistry(address(this));
+        CircuitRegistry circuits = new CircuitRegistry(0, address(this));
+        SettableVerifier verifier = new SettableVerifier(true);
+        uint256 circuitId = circuits.registerCircuit(address(verifier), 0, 4, 1, 0, "");
+        uint256 batchCircuitId = circuits.registerCircuit(address(verifier), 0, 4, 2, 0, "");
+        ModelRegistry registry = new ModelRegistry(circuits);
+        _registry = registry;
         _feeToken = new TestToken();
         _stakeToken = new TestToken();
-        SettableVerifier verifier = new SettableVerifier(true);
         _market = new InferenceMarket(
             registry,
-            _feeToken,
             _stakeToken,
             address(this),
             IInferenceMarket.Params({
@@ -214,10 +247,9 @@ contract InferenceMarketInvariantsTest {
                 claimBond: 10 ether
             })
         );
-        _handler = new MarketHandler(_market, _feeToken, _stakeToken, registry, 1);
-        // The handler is governance of the market and owner of the model.
-        registry.registerModel(address(verifier), bytes32(0), address(_handler), 1 ether);
-        registry.setBatchVerifier(1, 2, address(verifier), bytes32(0));
+        _handler = new MarketHandler(_market, _feeToken, _stakeToken, registry);
+        // The handler is governance of the market and owner of both models.
+        _handler.registerModels(circuitId, batchCircuitId);
         _market.transferOwnership(address(_handler));
         _handler.acceptGovernance();
     }
@@ -230,24 +262,31 @@ contract InferenceMarketInvariantsTest {
     /// forge-config: default.invariant.runs = 64
     /// forge-config: default.invariant.depth = 100
     function invariant_tokensHeldEqualEscrowedPlusCreditedPlusProtocolFees() public view {
-        (uint256 escrowed, uint256 credited, uint256 protocolFees) = _market.feeAccounts();
+        (uint256 escrowed, uint256 credited, uint256 protocolFees) = _market.feeAccounts(_feeToken);
+        (uint256 escrowedS, uint256 creditedS, uint256 protocolFeesS) = _market.feeAccounts(_stakeToken);
         (uint256 staked, uint256 stakeCredited) = _market.stakeAccounts();
         _check(_feeToken.balanceOf(address(_market)) == escrowed + credited + protocolFees, "fee token accounts");
-        _check(_stakeToken.balanceOf(address(_market)) == staked + stakeCredited, "stake token accounts");
+        _check(
+            _stakeToken.balanceOf(address(_market)) == staked + stakeCredited + escrowedS + creditedS + protocolFeesS,
+            "stake token accounts (stake and fees)"
+        );
 
         // The totals are the sums of the per-account entries (actors, plus the handler as model owner).
         uint256 stakes;
-        uint256 feeCredits = _market.balanceOf(address(_handler));
+        uint256 feeCredits = _market.balanceOf(address(_handler), _feeToken);
+        uint256 feeCreditsS = _market.balanceOf(address(_handler), _stakeToken);
         uint256 stakeCredits;
         for (uint256 i = 0; i < 4; ++i) {
             address a = _handler.actor(i);
             IInferenceMarket.Stake memory s = _market.stakeOf(a);
             stakes += s.amount + s.unbonding;
-            feeCredits += _market.balanceOf(a);
+            feeCredits += _market.balanceOf(a, _feeToken);
+            feeCreditsS += _market.balanceOf(a, _stakeToken);
             stakeCredits += _market.stakeCreditOf(a);
         }
         _check(staked == stakes, "staked is the sum of stakes");
         _check(credited == feeCredits, "credited is the sum of fee credits");
+        _check(creditedS == feeCreditsS, "credited (stake token) is the sum of fee credits");
         _check(stakeCredited == stakeCredits, "stake credited is the sum of slashes credited");
     }
 
@@ -255,14 +294,22 @@ contract InferenceMarketInvariantsTest {
     /// forge-config: default.invariant.depth = 100
     function invariant_escrowedIsTheFeesOfUnsettledRequests() public view {
         uint256 open;
+        uint256 openS;
         for (uint256 id = 1; id <= _market.requestCount(); ++id) {
             IInferenceMarket.Request memory r = _market.request(id);
             if (r.status == IInferenceMarket.RequestStatus.Open || r.status == IInferenceMarket.RequestStatus.Claimed) {
-                open += r.fee;
+                if (address(r.feeToken) == address(_feeToken)) open += r.fee;
+                else openS += r.fee;
             }
+            _check(
+                address(r.feeToken) == address(_registry.model(r.modelId).feeToken),
+                "request paid in its model's token"
+            );
         }
-        (uint256 escrowed, , ) = _market.feeAccounts();
+        (uint256 escrowed, , ) = _market.feeAccounts(_feeToken);
+        (uint256 escrowedS, , ) = _market.feeAccounts(_stakeToken);
         _check(escrowed == open, "escrow");
+        _check(escrowedS == openS, "escrow (stake token)");
     }
 
     /// forge-config: default.invariant.runs = 64

@@ -4,20 +4,25 @@ pragma solidity ^0.8.28;
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 
 import {IInferenceMarket} from "../../contracts/interfaces/IInferenceMarket.sol";
+import {IModelRegistry} from "../../contracts/interfaces/IModelRegistry.sol";
 import {InferenceMarket} from "../../contracts/market/InferenceMarket.sol";
+import {CircuitRegistry} from "../../contracts/registry/CircuitRegistry.sol";
 import {ModelRegistry} from "../../contracts/registry/ModelRegistry.sol";
 import {SettableVerifier} from "../../contracts/test/SettableVerifier.sol";
 import {TestToken} from "../../contracts/test/TestToken.sol";
 
 import {VM} from "./Vm.sol";
 
-/// @dev Shared deployment for the Solidity tests of the market: registry, separate fee and stake
-/// tokens, a verifier that says yes, one model, and funded, approved actors. The test contract is
-/// governance.
+/// @dev Shared deployment for the Solidity tests of the market: a circuit registry (no delay) with
+/// a single-inference circuit and batch circuits of 2 and 4 (settable verifiers that say yes), the
+/// permissionless model registry, separate fee and stake tokens, one committed model registered by
+/// MODEL_OWNER, and funded, approved actors. The test contract is governance of both the circuit
+/// registry and the market.
 abstract contract MarketFixture {
     uint256 internal constant PRICE = 1 ether;
     uint256 internal constant COMMITMENT = 42;
     uint256 internal constant OUTPUT = 7;
+    uint256 internal constant WEIGHTS = uint256(keccak256("weights")) >> 8;
     uint64 internal constant TTL = 1 hours;
     uint128 internal constant MIN_STAKE = 100 ether;
     uint128 internal constant BOND = 10 ether;
@@ -28,23 +33,38 @@ abstract contract MarketFixture {
     address internal constant MODEL_OWNER = address(0xD0D0);
     address internal constant NOBODY = address(0xE11E);
 
+    CircuitRegistry internal circuits;
     ModelRegistry internal registry;
     TestToken internal feeToken;
     TestToken internal stakeToken;
     SettableVerifier internal verifier;
+    SettableVerifier internal batchVerifier;
     InferenceMarket internal market;
+    uint256 internal circuitId;
+    uint256 internal batch2CircuitId;
+    uint256 internal batch4CircuitId;
     uint256 internal modelId;
     uint256[8] internal proof;
+
+    /// @dev Tokens whose held balance {heldEqualsAccounts} checks against the market's accounts.
+    IERC20[] internal trackedTokens;
 
     error AssertionFailed(string what);
 
     function setUp() public virtual {
-        registry = new ModelRegistry(address(this));
+        circuits = new CircuitRegistry(0, address(this));
+        verifier = new SettableVerifier(true);
+        batchVerifier = new SettableVerifier(true);
+        circuitId = circuits.registerCircuit(address(verifier), keccak256("vk"), 4, 1, keccak256("manifest"), "m");
+        batch2CircuitId = circuits.registerCircuit(address(batchVerifier), keccak256("vk2"), 4, 2, 0, "");
+        batch4CircuitId = circuits.registerCircuit(address(batchVerifier), keccak256("vk4"), 4, 4, 0, "");
+        registry = new ModelRegistry(circuits);
         feeToken = new TestToken();
         stakeToken = new TestToken();
-        verifier = new SettableVerifier(true);
-        market = new InferenceMarket(registry, feeToken, stakeToken, address(this), defaultParams());
-        modelId = registry.registerModel(address(verifier), bytes32(0), MODEL_OWNER, PRICE);
+        market = new InferenceMarket(registry, stakeToken, address(this), defaultParams());
+        modelId = registerModel(MODEL_OWNER, feeToken, PRICE);
+        trackedTokens.push(feeToken);
+        trackedTokens.push(stakeToken);
         address[4] memory actors = [REQUESTER, VALIDATOR, OTHER_VALIDATOR, NOBODY];
         for (uint256 i = 0; i < actors.length; ++i) fund(actors[i]);
         stakeAs(VALIDATOR, MIN_STAKE);
@@ -64,13 +84,39 @@ abstract contract MarketFixture {
             });
     }
 
+    function terms(IERC20 token, uint256 price) internal pure returns (IModelRegistry.ModelTerms memory) {
+        return
+            IModelRegistry.ModelTerms({
+                feeToken: token,
+                price: price,
+                royaltyRecipient: MODEL_OWNER,
+                previousVersion: 0,
+                metadataURI: "ipfs://model",
+                onnxHash: keccak256("onnx")
+            });
+    }
+
+    /// @dev Registers, as `owner`, a committed model on the fixture's circuits (batches of 2 and 4).
+    function registerModel(address owner, IERC20 token, uint256 price) internal returns (uint256) {
+        uint256[] memory sizes = new uint256[](2);
+        uint256[] memory ids = new uint256[](2);
+        (sizes[0], sizes[1]) = (2, 4);
+        (ids[0], ids[1]) = (batch2CircuitId, batch4CircuitId);
+        IModelRegistry.ModelTerms memory t = terms(token, price);
+        t.royaltyRecipient = owner;
+        VM.prank(owner);
+        return registry.registerCommittedModel(t, circuitId, WEIGHTS, sizes, ids);
+    }
+
     function fund(address account) internal {
-        feeToken.mint(account, type(uint128).max);
-        stakeToken.mint(account, type(uint128).max);
-        VM.startPrank(account);
-        feeToken.approve(address(market), type(uint256).max);
-        stakeToken.approve(address(market), type(uint256).max);
-        VM.stopPrank();
+        fundWith(feeToken, account);
+        fundWith(stakeToken, account);
+    }
+
+    function fundWith(TestToken token, address account) internal {
+        token.mint(account, type(uint128).max);
+        VM.prank(account);
+        token.approve(address(market), type(uint256).max);
     }
 
     function stakeAs(address validator, uint256 amount) internal {
@@ -79,8 +125,12 @@ abstract contract MarketFixture {
     }
 
     function open() internal returns (uint256) {
+        return openFor(modelId, PRICE);
+    }
+
+    function openFor(uint256 model, uint256 maxFee) internal returns (uint256) {
         VM.prank(REQUESTER);
-        return market.requestInference(modelId, COMMITMENT, "", uint64(block.timestamp) + TTL, PRICE);
+        return market.requestInference(model, COMMITMENT, "", uint64(block.timestamp) + TTL, maxFee);
     }
 
     function claimAs(address validator, uint256 requestId) internal {
@@ -93,12 +143,33 @@ abstract contract MarketFixture {
         market.fulfil(requestId, OUTPUT, proof);
     }
 
+    function withdrawAs(address account, IERC20 token) internal {
+        VM.prank(account);
+        market.withdraw(token);
+    }
+
+    /// @dev The four signals a committed single-inference proof of `requestId` by `prover` has.
+    function signalsFor(uint256 requestId, address prover, uint256 output) internal view returns (uint256[4] memory) {
+        return [WEIGHTS, market.request(requestId).inputCommitment, output, market.binding(requestId, prover)];
+    }
+
+    /// @dev For every tracked token: held == escrowed + credited + protocol fees (+ stake totals
+    /// if it is the stake token).
     function heldEqualsAccounts() internal view returns (bool) {
-        (uint256 escrowed, uint256 credited, uint256 protocolFees) = market.feeAccounts();
-        (uint256 staked, uint256 stakeCredited) = market.stakeAccounts();
-        return
-            IERC20(feeToken).balanceOf(address(market)) == escrowed + credited + protocolFees &&
-            IERC20(stakeToken).balanceOf(address(market)) == staked + stakeCredited;
+        for (uint256 i = 0; i < trackedTokens.length; ++i) {
+            if (!heldEqualsAccountsOf(trackedTokens[i])) return false;
+        }
+        return true;
+    }
+
+    function heldEqualsAccountsOf(IERC20 token) internal view returns (bool) {
+        (uint256 escrowed, uint256 credited, uint256 protocolFees) = market.feeAccounts(token);
+        uint256 expected = escrowed + credited + protocolFees;
+        if (address(token) == address(market.stakeToken())) {
+            (uint256 staked, uint256 stakeCredited) = market.stakeAccounts();
+            expected += staked + stakeCredited;
+        }
+        return token.balanceOf(address(market)) == expected;
     }
 
     function check(bool condition, string memory what) internal pure {

@@ -24,6 +24,9 @@ interface Vm {
 
     function expectRevert(bytes4 revertData) external;
 
+    /// @dev The next call must emit the event emitted next by the test (all topics and data).
+    function expectEmit() external;
+
     /// @dev Records the gas of the last call under `group`/`name` (snapshots/<group>.json).
     function snapshotGasLastCall(string calldata group, string calldata name) external returns (uint256 gasUsed);
 }

@@ -15,6 +15,8 @@ const COMMITMENT = 123456789n;
 const INPUT = "0x0102030405";
 const OUTPUT = 7n;
 const PROOF: bigint[] = [1n, 2n, 3n, 4n, 5n, 6n, 7n, 8n];
+/** Poseidon commitment to the test model's weights (any nonzero canonical value will do here). */
+const WEIGHTS = 987654321n;
 const HOUR = 3600;
 
 /** Mirror of ProofBinding.compute, written from the spec, not from the contract. */
@@ -40,17 +42,23 @@ const PARAMS = {
   claimBond: 10n * 10n ** 18n,
 };
 
-/** Constructor arguments of a market over `registry` and `feeToken`, staking in a fresh token. */
-async function marketArgs(registry: { getAddress(): Promise<string> }, feeToken: { getAddress(): Promise<string> }) {
+/** Constructor arguments of a market over `registry`, staking in a fresh token. */
+async function marketArgs(registry: { getAddress(): Promise<string> }) {
   const [governance] = await ethers.getSigners();
   const stakeToken = await ethers.deployContract("TestToken");
-  return [
-    await registry.getAddress(),
-    await feeToken.getAddress(),
-    await stakeToken.getAddress(),
-    governance.address,
-    PARAMS,
-  ];
+  return [await registry.getAddress(), await stakeToken.getAddress(), governance.address, PARAMS];
+}
+
+/** Terms of a model paid in `feeToken` at `price`, royalties to `recipient`. */
+function modelTerms(feeToken: string, recipient: string, price: bigint = PRICE) {
+  return {
+    feeToken,
+    price,
+    royaltyRecipient: recipient,
+    previousVersion: 0n,
+    metadataURI: "ipfs://model",
+    onnxHash: ethers.id("onnx"),
+  };
 }
 
 /** Stakes `minStake` of the market's stake token for each validator. */
@@ -65,11 +73,15 @@ async function stakeAll(market: InferenceMarket, validators: HardhatEthersSigner
 
 async function deployMarket() {
   const [governance, modelOwner, requester, validator, other] = await ethers.getSigners();
-  const registry = await ethers.deployContract("ModelRegistry", [governance.address]);
-  const token = await ethers.deployContract("TestToken");
+  const circuits = await ethers.deployContract("CircuitRegistry", [0n, governance.address]);
   const verifier = await ethers.deployContract("SettableVerifier", [true]);
-  const market = await ethers.deployContract("InferenceMarket", await marketArgs(registry, token));
-  await registry.registerModel(await verifier.getAddress(), VK_HASH, modelOwner.address, PRICE);
+  await circuits.registerCircuit(await verifier.getAddress(), VK_HASH, 4n, 1n, ethers.ZeroHash, "");
+  const registry = await ethers.deployContract("ModelRegistry", [await circuits.getAddress()]);
+  const token = await ethers.deployContract("TestToken");
+  const market = await ethers.deployContract("InferenceMarket", await marketArgs(registry));
+  await registry
+    .connect(modelOwner)
+    .registerCommittedModel(modelTerms(await token.getAddress(), modelOwner.address), 1n, WEIGHTS, [], []);
   const modelId = 1n;
 
   for (const account of [requester, other]) {
@@ -77,7 +89,7 @@ async function deployMarket() {
     await token.connect(account).approve(await market.getAddress(), ethers.MaxUint256);
   }
   await stakeAll(market, [validator, other]);
-  return { registry, token, verifier, market, modelId, governance, modelOwner, requester, validator, other };
+  return { circuits, registry, token, verifier, market, modelId, governance, modelOwner, requester, validator, other };
 }
 
 /** A market with one Open request (id 1) whose deadline is an hour away. */
@@ -94,10 +106,10 @@ async function inAnHour(): Promise<bigint> {
 
 describe("InferenceMarket", function () {
   describe("constructor", function () {
-    it("stores the registry and fee token", async function () {
-      const { market, registry, token } = await networkHelpers.loadFixture(deployMarket);
+    it("stores the registry and stake token", async function () {
+      const { market, registry } = await networkHelpers.loadFixture(deployMarket);
       expect(await market.registry()).to.equal(await registry.getAddress());
-      expect(await market.feeToken()).to.equal(await token.getAddress());
+      expect(await market.stakeToken()).to.not.equal(ethers.ZeroAddress);
       expect(await market.requestCount()).to.equal(0n);
     });
 
@@ -106,18 +118,17 @@ describe("InferenceMarket", function () {
       const factory = await ethers.getContractFactory("InferenceMarket");
       const [reg, tok] = [await registry.getAddress(), await token.getAddress()];
       const zero = ethers.ZeroAddress;
-      const cases: [AddressLike, AddressLike, AddressLike][] = [
-        [zero, tok, tok],
-        [reg, zero, tok],
-        [reg, tok, zero],
+      const cases: [AddressLike, AddressLike][] = [
+        [zero, tok],
+        [reg, zero],
       ];
-      for (const [r, f, st] of cases) {
-        await expect(factory.deploy(r, f, st, governance.address, PARAMS)).to.be.revertedWithCustomError(
+      for (const [r, st] of cases) {
+        await expect(factory.deploy(r, st, governance.address, PARAMS)).to.be.revertedWithCustomError(
           factory,
           "InferenceMarketZeroAddress",
         );
       }
-      await expect(factory.deploy(reg, tok, tok, zero, PARAMS))
+      await expect(factory.deploy(reg, tok, zero, PARAMS))
         .to.be.revertedWithCustomError(factory, "OwnableInvalidOwner")
         .withArgs(zero);
     });
@@ -139,6 +150,7 @@ describe("InferenceMarket", function () {
       expect(req.modelId).to.equal(modelId);
       expect(req.inputCommitment).to.equal(COMMITMENT);
       expect(req.fee).to.equal(PRICE);
+      expect(req.feeToken).to.equal(await token.getAddress());
       expect(req.deadline).to.equal(deadline);
       expect(req.status).to.equal(1n); // Open
       expect(req.validator).to.equal(ethers.ZeroAddress);
@@ -157,12 +169,12 @@ describe("InferenceMarket", function () {
     });
 
     it("charges the price at request time, not at fulfilment", async function () {
-      const { market, registry, modelOwner, validator, requestId } =
+      const { market, registry, token, modelOwner, validator, requestId } =
         await networkHelpers.loadFixture(deployWithRequest);
       await registry.connect(modelOwner).setPrice(1n, PRICE * 3n);
       expect((await market.request(requestId)).fee).to.equal(PRICE);
       await market.connect(validator).fulfil(requestId, OUTPUT, PROOF);
-      expect(await market.balanceOf(validator.address)).to.equal(PRICE);
+      expect(await market.balanceOf(validator.address, token)).to.equal(PRICE);
     });
 
     it("accepts a free model", async function () {
@@ -231,25 +243,29 @@ describe("InferenceMarket", function () {
       ).to.be.revertedWithCustomError(token, "ERC20InsufficientAllowance");
     });
 
-    it("refuses a fee-on-transfer token", async function () {
-      const { registry, requester } = await networkHelpers.loadFixture(deployMarket);
+    it("refuses a model whose fee token charges a fee on transfer", async function () {
+      const { registry, market, modelOwner, requester } = await networkHelpers.loadFixture(deployMarket);
       const fot = await ethers.deployContract("FeeOnTransferToken");
-      const market = await ethers.deployContract("InferenceMarket", await marketArgs(registry, fot));
+      await registry
+        .connect(modelOwner)
+        .registerCommittedModel(modelTerms(await fot.getAddress(), modelOwner.address), 1n, WEIGHTS, [], []);
       await fot.mint(requester.address, 10n * PRICE);
       await fot.connect(requester).approve(await market.getAddress(), ethers.MaxUint256);
       const received = PRICE - PRICE / 100n;
 
-      await expect(market.connect(requester).requestInference(1n, COMMITMENT, INPUT, await inAnHour(), PRICE))
+      await expect(market.connect(requester).requestInference(2n, COMMITMENT, INPUT, await inAnHour(), PRICE))
         .to.be.revertedWithCustomError(market, "InferenceMarketTransferMismatch")
         .withArgs(PRICE, received);
       expect(await fot.balanceOf(await market.getAddress())).to.equal(0n);
+      expect(await fot.balanceOf(requester.address)).to.equal(10n * PRICE);
       expect(await market.requestCount()).to.equal(0n);
+      expect(await market.feeAccounts(fot)).to.deep.equal([0n, 0n, 0n]);
     });
   });
 
   describe("fulfil", function () {
     it("verifies, records the output, credits the fee and emits InferenceFulfilled", async function () {
-      const { market, validator, requestId } = await networkHelpers.loadFixture(deployWithRequest);
+      const { market, token, validator, requestId } = await networkHelpers.loadFixture(deployWithRequest);
       await expect(market.connect(validator).fulfil(requestId, OUTPUT, PROOF))
         .to.emit(market, "InferenceFulfilled")
         .withArgs(requestId, validator.address, OUTPUT, PRICE, 0n, 0n);
@@ -258,13 +274,13 @@ describe("InferenceMarket", function () {
       expect(req.status).to.equal(3n); // Fulfilled
       expect(req.validator).to.equal(validator.address);
       expect(req.output).to.equal(OUTPUT);
-      expect(await market.balanceOf(validator.address)).to.equal(PRICE);
+      expect(await market.balanceOf(validator.address, token)).to.equal(PRICE);
     });
 
-    it("passes [inputCommitment, output, binding(requestId, msg.sender)] and the proof in snarkjs order", async function () {
+    it("passes [weightsCommitment, inputCommitment, output, binding(requestId, msg.sender)] and the proof in snarkjs order", async function () {
       const { market, verifier, validator, requestId } = await networkHelpers.loadFixture(deployWithRequest);
       const bindingValue = await market.binding(requestId, validator.address);
-      await verifier.expectPublicSignals([COMMITMENT, OUTPUT, bindingValue]);
+      await verifier.expectPublicSignals([WEIGHTS, COMMITMENT, OUTPUT, bindingValue]);
       await verifier.expectProof(PROOF);
 
       await expect(market.connect(validator).fulfil(requestId, OUTPUT, PROOF)).to.emit(market, "InferenceFulfilled");
@@ -273,7 +289,12 @@ describe("InferenceMarket", function () {
     it("rejects a proof bound to another prover (front-running)", async function () {
       const { market, verifier, validator, other, requestId } = await networkHelpers.loadFixture(deployWithRequest);
       // The verifier accepts only signals bound to `validator`, as a real proof made by them would be.
-      await verifier.expectPublicSignals([COMMITMENT, OUTPUT, await market.binding(requestId, validator.address)]);
+      await verifier.expectPublicSignals([
+        WEIGHTS,
+        COMMITMENT,
+        OUTPUT,
+        await market.binding(requestId, validator.address),
+      ]);
 
       await expect(market.connect(other).fulfil(requestId, OUTPUT, PROOF))
         .to.be.revertedWithCustomError(market, "InferenceMarketInvalidProof")
@@ -286,7 +307,12 @@ describe("InferenceMarket", function () {
         await networkHelpers.loadFixture(deployWithRequest);
       // Same commitment, so only the binding tells the two requests apart.
       await market.connect(requester).requestInference(modelId, COMMITMENT, INPUT, await inAnHour(), PRICE);
-      await verifier.expectPublicSignals([COMMITMENT, OUTPUT, await market.binding(requestId, validator.address)]);
+      await verifier.expectPublicSignals([
+        WEIGHTS,
+        COMMITMENT,
+        OUTPUT,
+        await market.binding(requestId, validator.address),
+      ]);
 
       await expect(market.connect(validator).fulfil(2n, OUTPUT, PROOF))
         .to.be.revertedWithCustomError(market, "InferenceMarketInvalidProof")
@@ -296,7 +322,12 @@ describe("InferenceMarket", function () {
 
     it("rejects a proof of another output", async function () {
       const { market, verifier, validator, requestId } = await networkHelpers.loadFixture(deployWithRequest);
-      await verifier.expectPublicSignals([COMMITMENT, OUTPUT, await market.binding(requestId, validator.address)]);
+      await verifier.expectPublicSignals([
+        WEIGHTS,
+        COMMITMENT,
+        OUTPUT,
+        await market.binding(requestId, validator.address),
+      ]);
       await expect(market.connect(validator).fulfil(requestId, OUTPUT + 1n, PROOF)).to.be.revertedWithCustomError(
         market,
         "InferenceMarketInvalidProof",
@@ -304,13 +335,13 @@ describe("InferenceMarket", function () {
     });
 
     it("reverts when the verifier answers false", async function () {
-      const { market, verifier, validator, requestId } = await networkHelpers.loadFixture(deployWithRequest);
+      const { market, token, verifier, validator, requestId } = await networkHelpers.loadFixture(deployWithRequest);
       await verifier.setAnswer(false);
       await expect(market.connect(validator).fulfil(requestId, OUTPUT, PROOF))
         .to.be.revertedWithCustomError(market, "InferenceMarketInvalidProof")
         .withArgs(requestId);
       expect((await market.request(requestId)).status).to.equal(1n);
-      expect(await market.balanceOf(validator.address)).to.equal(0n);
+      expect(await market.balanceOf(validator.address, token)).to.equal(0n);
     });
 
     it("refuses a non-canonical output", async function () {
@@ -324,14 +355,14 @@ describe("InferenceMarket", function () {
     });
 
     it("refuses a second fulfilment", async function () {
-      const { market, validator, other, requestId } = await networkHelpers.loadFixture(deployWithRequest);
+      const { market, token, validator, other, requestId } = await networkHelpers.loadFixture(deployWithRequest);
       await market.connect(validator).fulfil(requestId, OUTPUT, PROOF);
       for (const account of [validator, other]) {
         await expect(market.connect(account).fulfil(requestId, OUTPUT, PROOF))
           .to.be.revertedWithCustomError(market, "InferenceMarketWrongStatus")
           .withArgs(requestId, 3n);
       }
-      expect(await market.balanceOf(validator.address)).to.equal(PRICE);
+      expect(await market.balanceOf(validator.address, token)).to.equal(PRICE);
     });
 
     it("refuses a request that does not exist", async function () {
@@ -387,14 +418,15 @@ describe("InferenceMarket", function () {
     });
 
     it("credits the requester after the deadline, whoever calls", async function () {
-      const { market, requester, other, requestId, deadline } = await networkHelpers.loadFixture(deployWithRequest);
+      const { market, token, requester, other, requestId, deadline } =
+        await networkHelpers.loadFixture(deployWithRequest);
       await time.increaseTo(deadline + 1n);
       await expect(market.connect(other).refund(requestId))
         .to.emit(market, "InferenceRefunded")
         .withArgs(requestId, requester.address, PRICE);
       expect((await market.request(requestId)).status).to.equal(4n); // Refunded
-      expect(await market.balanceOf(requester.address)).to.equal(PRICE);
-      expect(await market.balanceOf(other.address)).to.equal(0n);
+      expect(await market.balanceOf(requester.address, token)).to.equal(PRICE);
+      expect(await market.balanceOf(other.address, token)).to.equal(0n);
     });
 
     it("refuses a second refund", async function () {
@@ -407,13 +439,14 @@ describe("InferenceMarket", function () {
     });
 
     it("refuses a fulfilled request, so the fee is paid out once", async function () {
-      const { market, requester, validator, requestId, deadline } = await networkHelpers.loadFixture(deployWithRequest);
+      const { market, token, requester, validator, requestId, deadline } =
+        await networkHelpers.loadFixture(deployWithRequest);
       await market.connect(validator).fulfil(requestId, OUTPUT, PROOF);
       await time.increaseTo(deadline + 1n);
       await expect(market.refund(requestId))
         .to.be.revertedWithCustomError(market, "InferenceMarketWrongStatus")
         .withArgs(requestId, 3n);
-      expect(await market.balanceOf(requester.address)).to.equal(0n);
+      expect(await market.balanceOf(requester.address, token)).to.equal(0n);
     });
 
     it("refuses a request that does not exist", async function () {
@@ -429,12 +462,14 @@ describe("InferenceMarket", function () {
       const { market, token, validator, requestId } = await networkHelpers.loadFixture(deployWithRequest);
       await market.connect(validator).fulfil(requestId, OUTPUT, PROOF);
 
-      const tx = market.connect(validator).withdraw();
-      await expect(tx).to.emit(market, "Withdrawn").withArgs(validator.address, PRICE, 0n);
+      const tx = market.connect(validator).withdraw(token);
+      await expect(tx)
+        .to.emit(market, "Withdrawn")
+        .withArgs(validator.address, await token.getAddress(), PRICE);
       await expect(tx).to.changeTokenBalances(ethers, token, [validator, market], [PRICE, -PRICE]);
-      expect(await market.balanceOf(validator.address)).to.equal(0n);
+      expect(await market.balanceOf(validator.address, token)).to.equal(0n);
 
-      await expect(market.connect(validator).withdraw())
+      await expect(market.connect(validator).withdraw(token))
         .to.be.revertedWithCustomError(market, "InferenceMarketNothingToWithdraw")
         .withArgs(validator.address);
     });
@@ -443,12 +478,12 @@ describe("InferenceMarket", function () {
       const { market, token, requester, requestId, deadline } = await networkHelpers.loadFixture(deployWithRequest);
       await time.increaseTo(deadline + 1n);
       await market.refund(requestId);
-      await expect(market.connect(requester).withdraw()).to.changeTokenBalance(ethers, token, requester, PRICE);
+      await expect(market.connect(requester).withdraw(token)).to.changeTokenBalance(ethers, token, requester, PRICE);
     });
 
     it("refuses an account with nothing credited", async function () {
-      const { market, other } = await networkHelpers.loadFixture(deployWithRequest);
-      await expect(market.connect(other).withdraw())
+      const { market, token, other } = await networkHelpers.loadFixture(deployWithRequest);
+      await expect(market.connect(other).withdraw(token))
         .to.be.revertedWithCustomError(market, "InferenceMarketNothingToWithdraw")
         .withArgs(other.address);
     });
@@ -465,13 +500,13 @@ describe("InferenceMarket", function () {
       await market.connect(validator).fulfil(2n, OUTPUT, PROOF);
       await time.increaseTo(deadline + 1n);
       await market.refund(3n);
-      await market.connect(validator).withdraw();
+      await market.connect(validator).withdraw(token);
 
       let owed = 0n;
       for (const id of [1n, 2n, 3n, 4n]) {
         if ((await market.request(id)).status === 1n) owed += PRICE;
       }
-      for (const account of [requester, validator, other]) owed += await market.balanceOf(account.address);
+      for (const account of [requester, validator, other]) owed += await market.balanceOf(account.address, token);
       expect(await token.balanceOf(await market.getAddress())).to.equal(owed);
       expect(owed).to.equal(2n * PRICE);
     });
@@ -492,7 +527,8 @@ describe("InferenceMarket", function () {
     });
 
     it("claim emits InferenceClaimed; a missed claim is slashed to the requester on refund", async function () {
-      const { market, requester, validator, requestId, deadline } = await networkHelpers.loadFixture(deployWithRequest);
+      const { market, token, requester, validator, requestId, deadline } =
+        await networkHelpers.loadFixture(deployWithRequest);
       const claimAt = BigInt((await time.latest()) + 1);
       await time.setNextBlockTimestamp(claimAt);
       await expect(market.connect(validator).claim(requestId))
@@ -504,9 +540,12 @@ describe("InferenceMarket", function () {
         .to.emit(market, "BondSlashed")
         .withArgs(requestId, validator.address, requester.address, PARAMS.claimBond);
       const stakeToken = await ethers.getContractAt("TestToken", await market.stakeToken());
-      await expect(market.connect(requester).withdraw())
+      await expect(market.connect(requester).withdraw(token))
         .to.emit(market, "Withdrawn")
-        .withArgs(requester.address, PRICE, PARAMS.claimBond);
+        .withArgs(requester.address, await token.getAddress(), PRICE);
+      await expect(market.connect(requester).withdraw(stakeToken))
+        .to.emit(market, "Withdrawn")
+        .withArgs(requester.address, await stakeToken.getAddress(), PARAMS.claimBond);
       expect(await stakeToken.balanceOf(requester.address)).to.equal(PARAMS.claimBond);
     });
 
@@ -528,10 +567,10 @@ describe("InferenceMarket", function () {
       await expect(market.connect(validator).fulfil(requestId, OUTPUT, PROOF))
         .to.emit(market, "InferenceFulfilled")
         .withArgs(requestId, validator.address, OUTPUT, (PRICE * 6n) / 10n, (PRICE * 3n) / 10n, PRICE / 10n);
-      expect(await market.balanceOf(modelOwner.address)).to.equal((PRICE * 3n) / 10n);
-      await expect(market.connect(governance).claimProtocolFees(governance.address))
+      expect(await market.balanceOf(modelOwner.address, token)).to.equal((PRICE * 3n) / 10n);
+      await expect(market.connect(governance).claimProtocolFees(token, governance.address))
         .to.emit(market, "ProtocolFeesClaimed")
-        .withArgs(governance.address, PRICE / 10n);
+        .withArgs(await token.getAddress(), governance.address, PRICE / 10n);
       expect(await token.balanceOf(governance.address)).to.equal(PRICE / 10n);
     });
 
@@ -567,10 +606,12 @@ describe("InferenceMarket", function () {
 
   describe("re-entrancy through a malicious fee token", function () {
     async function deployReentrant() {
-      const { registry, requester, validator, modelId } = await deployMarket();
+      const { registry, market, modelOwner, requester, validator } = await deployMarket();
       const token = await ethers.deployContract("ReentrantToken");
-      const market = await ethers.deployContract("InferenceMarket", await marketArgs(registry, token));
-      await stakeAll(market, [validator]);
+      await registry
+        .connect(modelOwner)
+        .registerCommittedModel(modelTerms(await token.getAddress(), modelOwner.address), 1n, WEIGHTS, [], []);
+      const modelId = 2n;
       await token.mint(requester.address, 10n * PRICE);
       await token.connect(requester).approve(await market.getAddress(), ethers.MaxUint256);
       return { registry, token, market, requester, validator, modelId };
@@ -594,20 +635,20 @@ describe("InferenceMarket", function () {
       await market.connect(validator).fulfil(1n, OUTPUT, PROOF);
 
       for (const callData of [
-        market.interface.encodeFunctionData("withdraw"),
+        market.interface.encodeFunctionData("withdraw", [await token.getAddress()]),
         market.interface.encodeFunctionData("refund", [1n]),
         market.interface.encodeFunctionData("fulfil", [1n, OUTPUT, PROOF]),
       ]) {
         await token.arm(await market.getAddress(), callData);
-        await expect(market.connect(validator).withdraw()).to.be.revertedWithCustomError(
+        await expect(market.connect(validator).withdraw(token)).to.be.revertedWithCustomError(
           market,
           "ReentrancyGuardReentrantCall",
         );
       }
       // Nothing moved: once the token behaves, the validator withdraws exactly what was credited.
       await token.disarm();
-      expect(await market.balanceOf(validator.address)).to.equal(PRICE);
-      await expect(market.connect(validator).withdraw()).to.changeTokenBalance(ethers, token, validator, PRICE);
+      expect(await market.balanceOf(validator.address, token)).to.equal(PRICE);
+      await expect(market.connect(validator).withdraw(token)).to.changeTokenBalance(ethers, token, validator, PRICE);
     });
   });
 
@@ -624,8 +665,8 @@ describe("InferenceMarket", function () {
     });
 
     it("differs per request, prover and market", async function () {
-      const { market, registry, token, validator, other } = await networkHelpers.loadFixture(deployMarket);
-      const market2 = await ethers.deployContract("InferenceMarket", await marketArgs(registry, token));
+      const { market, registry, validator, other } = await networkHelpers.loadFixture(deployMarket);
+      const market2 = await ethers.deployContract("InferenceMarket", await marketArgs(registry));
       const values: BigNumberish[] = [
         await market.binding(1n, validator.address),
         await market.binding(2n, validator.address),
@@ -643,13 +684,14 @@ describe("InferenceMarket", function () {
         const deployer = (await otherChain.ethers.getSigners())[0];
         const [governance] = await ethers.getSigners();
         expect(deployer.address).to.equal(governance.address);
-        const registry2 = await otherChain.ethers.deployContract("ModelRegistry", [deployer.address]);
-        const token2 = await otherChain.ethers.deployContract("TestToken");
-        await otherChain.ethers.deployContract("SettableVerifier", [true]);
+        const circuits2 = await otherChain.ethers.deployContract("CircuitRegistry", [0n, deployer.address]);
+        const verifier2 = await otherChain.ethers.deployContract("SettableVerifier", [true]);
+        await circuits2.registerCircuit(await verifier2.getAddress(), VK_HASH, 4n, 1n, ethers.ZeroHash, "");
+        const registry2 = await otherChain.ethers.deployContract("ModelRegistry", [await circuits2.getAddress()]);
+        await otherChain.ethers.deployContract("TestToken");
         const stake2 = await otherChain.ethers.deployContract("TestToken");
         const market2 = await otherChain.ethers.deployContract("InferenceMarket", [
           await registry2.getAddress(),
-          await token2.getAddress(),
           await stake2.getAddress(),
           deployer.address,
           PARAMS,

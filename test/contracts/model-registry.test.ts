@@ -5,92 +5,213 @@ const { ethers, networkHelpers } = await network.create();
 
 const VK_HASH = ethers.id("mnist-mlp verification key");
 const PRICE = 10n ** 18n;
+const WEIGHTS = 123456789n;
+/** Order r of the BN254 scalar field. */
+const R = 21888242871839275222246405745257275088548364400416034343698204186575808495617n;
+
+/** Bytes of a Groth16 key (layout of contracts/libraries/Groth16.sol) for `nPublic` signals. */
+function keyLength(nPublic: number): number {
+  return (14 + 2 * (nPublic + 1)) * 32;
+}
+
+/**
+ * A key of the right length whose words are all distinct (so gamma != delta). The registry checks
+ * only the shape of a baked key; whether proofs verify against it is the model's own business.
+ */
+function syntheticKey(nPublic: number, seed: string): string {
+  const words: string[] = [];
+  for (let i = 0; i < keyLength(nPublic) / 32; i++) words.push(ethers.id(`${seed}/${i}`).slice(2));
+  return "0x" + words.join("");
+}
 
 async function deployRegistry() {
-  const [governance, modelOwner, stranger, newGovernance] = await ethers.getSigners();
-  const registry = await ethers.deployContract("ModelRegistry", [governance.address]);
+  const [governance, modelOwner, stranger, newOwner] = await ethers.getSigners();
+  const circuits = await ethers.deployContract("CircuitRegistry", [0n, governance.address]);
   const verifier = await ethers.deployContract("SettableVerifier", [true]);
-  return { registry, verifier, governance, modelOwner, stranger, newGovernance };
+  const verifierAddress = await verifier.getAddress();
+  await circuits.registerCircuit(verifierAddress, VK_HASH, 4n, 1n, ethers.ZeroHash, "ipfs://circuit");
+  await circuits.registerCircuit(verifierAddress, ethers.id("batch"), 4n, 4n, ethers.ZeroHash, "ipfs://batch");
+  const registry = await ethers.deployContract("ModelRegistry", [await circuits.getAddress()]);
+  const token = await ethers.deployContract("TestToken");
+  const feeToken = await token.getAddress();
+  const terms = (overrides: Partial<Record<string, unknown>> = {}) => ({
+    feeToken,
+    price: PRICE,
+    royaltyRecipient: modelOwner.address,
+    previousVersion: 0n,
+    metadataURI: "ipfs://mnist-mlp",
+    onnxHash: ethers.id("onnx"),
+    ...overrides,
+  });
+  return { circuits, verifier, verifierAddress, registry, token, feeToken, terms, modelOwner, stranger, newOwner };
 }
 
 async function deployWithModel() {
   const fixture = await deployRegistry();
-  const { registry, verifier, modelOwner } = fixture;
-  await registry.registerModel(await verifier.getAddress(), VK_HASH, modelOwner.address, PRICE);
+  const { registry, terms, modelOwner } = fixture;
+  await registry.connect(modelOwner).registerCommittedModel(terms(), 1n, WEIGHTS, [4n], [2n]);
   return { ...fixture, modelId: 1n };
 }
 
 describe("ModelRegistry", function () {
   describe("constructor", function () {
-    it("sets the governance owner", async function () {
-      const { registry, governance } = await networkHelpers.loadFixture(deployRegistry);
-      expect(await registry.owner()).to.equal(governance.address);
+    it("stores the circuit registry and starts empty", async function () {
+      const { registry, circuits } = await networkHelpers.loadFixture(deployRegistry);
+      expect(await registry.circuitRegistry()).to.equal(await circuits.getAddress());
       expect(await registry.modelCount()).to.equal(0n);
+      expect(await registry.BAKED_PUBLIC_SIGNALS()).to.equal(3n);
+      expect(await registry.COMMITTED_PUBLIC_SIGNALS()).to.equal(4n);
+      expect(await registry.BATCH_PUBLIC_SIGNALS()).to.equal(3n);
     });
 
-    it("refuses a zero owner", async function () {
+    it("refuses a zero circuit registry", async function () {
       const factory = await ethers.getContractFactory("ModelRegistry");
-      await expect(factory.deploy(ethers.ZeroAddress))
-        .to.be.revertedWithCustomError(factory, "OwnableInvalidOwner")
-        .withArgs(ethers.ZeroAddress);
+      await expect(factory.deploy(ethers.ZeroAddress)).to.be.revertedWithCustomError(
+        factory,
+        "ModelRegistryZeroAddress",
+      );
     });
   });
 
-  describe("registerModel", function () {
-    it("stores the model, assigns ids from 1 and emits ModelRegistered", async function () {
-      const { registry, verifier, modelOwner } = await networkHelpers.loadFixture(deployRegistry);
-      const verifierAddress = await verifier.getAddress();
-
-      await expect(registry.registerModel(verifierAddress, VK_HASH, modelOwner.address, PRICE))
+  describe("registerCommittedModel", function () {
+    it("lets anyone register, assigns ids from 1 and emits every event", async function () {
+      const { registry, terms, verifierAddress, feeToken, modelOwner, stranger } =
+        await networkHelpers.loadFixture(deployRegistry);
+      const tx = registry.connect(stranger).registerCommittedModel(terms(), 1n, WEIGHTS, [4n], [2n]);
+      await expect(tx)
         .to.emit(registry, "ModelRegistered")
-        .withArgs(1n, verifierAddress, VK_HASH, modelOwner.address, PRICE);
-      await expect(registry.registerModel(verifierAddress, ethers.ZeroHash, modelOwner.address, 0n))
-        .to.emit(registry, "ModelRegistered")
-        .withArgs(2n, verifierAddress, ethers.ZeroHash, modelOwner.address, 0n);
+        .withArgs(1n, stranger.address, 1n, verifierAddress, VK_HASH, 1n, WEIGHTS, feeToken, PRICE);
+      await expect(tx).to.emit(registry, "BatchCircuitRegistered").withArgs(1n, 4n, 2n);
+      await expect(tx).to.emit(registry, "ModelMetadataSet").withArgs(1n, "ipfs://mnist-mlp", ethers.id("onnx"));
+      await expect(tx).to.not.emit(registry, "ModelVersionPublished");
 
       const m = await registry.model(1n);
-      expect(m.verifier).to.equal(verifierAddress);
-      expect(m.vkHash).to.equal(VK_HASH);
-      expect(m.owner).to.equal(modelOwner.address);
-      expect(m.price).to.equal(PRICE);
+      expect(m.mode).to.equal(1n); // Committed
       expect(m.active).to.equal(true);
-      expect(await registry.modelCount()).to.equal(2n);
+      expect(m.version).to.equal(1n);
+      expect(m.owner).to.equal(stranger.address);
+      expect(m.feeToken).to.equal(feeToken);
+      expect(m.verifier).to.equal(verifierAddress);
+      expect(m.circuitId).to.equal(1n);
+      expect(m.weightsCommitment).to.equal(WEIGHTS);
+      expect(m.vkHash).to.equal(VK_HASH);
+      expect(m.previousVersion).to.equal(0n);
+      // Royalties go to the recipient the terms name, not to the registering account.
+      expect(await registry.proofTerms(1n)).to.deep.equal([1n, verifierAddress, WEIGHTS, modelOwner.address]);
+      expect(await registry.batchVerifier(1n, 4n)).to.equal(verifierAddress);
+      expect(await registry.batchCircuit(1n, 4n)).to.equal(2n);
+      expect(await registry.verificationKey(1n, 1n)).to.equal("0x");
+      expect(await registry.modelCount()).to.equal(1n);
     });
 
     it("returns the new id to a static call", async function () {
-      const { registry, verifier, modelOwner } = await networkHelpers.loadFixture(deployWithModel);
-      const id = await registry.registerModel.staticCall(await verifier.getAddress(), VK_HASH, modelOwner.address, 1n);
-      expect(id).to.equal(2n);
+      const { registry, terms, modelOwner } = await networkHelpers.loadFixture(deployWithModel);
+      expect(
+        await registry.connect(modelOwner).registerCommittedModel.staticCall(terms(), 1n, WEIGHTS, [], []),
+      ).to.equal(2n);
     });
 
-    it("is restricted to the registry owner", async function () {
-      const { registry, verifier, stranger } = await networkHelpers.loadFixture(deployRegistry);
+    it("refuses a zero or non-canonical weights commitment", async function () {
+      const { registry, terms } = await networkHelpers.loadFixture(deployRegistry);
+      for (const bad of [0n, R, ethers.MaxUint256]) {
+        await expect(registry.registerCommittedModel(terms(), 1n, bad, [], []))
+          .to.be.revertedWithCustomError(registry, "ModelRegistryInvalidWeightsCommitment")
+          .withArgs(bad);
+      }
+      await expect(registry.registerCommittedModel(terms(), 1n, R - 1n, [], [])).to.emit(registry, "ModelRegistered");
+    });
+  });
+
+  describe("registerBakedModel", function () {
+    it("writes each key once, readable back byte for byte, with vkHash = keccak256(key)", async function () {
+      const { registry, terms, feeToken, modelOwner } = await networkHelpers.loadFixture(deployRegistry);
+      const key = syntheticKey(3, "single");
+      const key2 = syntheticKey(3, "batch2");
+      const key8 = syntheticKey(3, "batch8");
+      const tx = registry.connect(modelOwner).registerBakedModel(terms(), key, [2n, 8n], [key2, key8]);
+      await expect(tx)
+        .to.emit(registry, "ModelRegistered")
+        .withArgs(
+          1n,
+          modelOwner.address,
+          0n,
+          (a: string) => a !== ethers.ZeroAddress,
+          ethers.keccak256(key),
+          0n,
+          0n,
+          feeToken,
+          PRICE,
+        );
+      await expect(tx)
+        .to.emit(registry, "BatchKeyRegistered")
+        .withArgs(1n, 2n, (a: string) => a !== ethers.ZeroAddress, ethers.keccak256(key2));
+      await expect(tx)
+        .to.emit(registry, "BatchKeyRegistered")
+        .withArgs(1n, 8n, (a: string) => a !== ethers.ZeroAddress, ethers.keccak256(key8));
+
+      const m = await registry.model(1n);
+      expect(m.mode).to.equal(0n); // Baked
+      expect(m.vkHash).to.equal(ethers.keccak256(key));
+      expect(m.circuitId).to.equal(0n);
+      expect(m.weightsCommitment).to.equal(0n);
+      expect(await registry.verificationKey(1n, 1n)).to.equal(key);
+      expect(await registry.verificationKey(1n, 2n)).to.equal(key2);
+      expect(await registry.verificationKey(1n, 8n)).to.equal(key8);
+      expect(await registry.verificationKey(1n, 4n)).to.equal("0x");
+      expect(await registry.batchCircuit(1n, 2n)).to.equal(0n);
+      // The data contract is the key behind one STOP byte, and is what the market reads.
+      expect(await ethers.provider.getCode(m.verifier)).to.equal("0x00" + key.slice(2));
+      expect(await ethers.provider.getCode(await registry.batchVerifier(1n, 8n))).to.equal("0x00" + key8.slice(2));
+      const [mode, verifier, weights] = await registry.proofTerms(1n);
+      expect([mode, verifier, weights]).to.deep.equal([0n, m.verifier, 0n]);
+    });
+
+    it("refuses a key of the wrong length and one whose gamma equals delta", async function () {
+      const { registry, terms } = await networkHelpers.loadFixture(deployRegistry);
+      const key = syntheticKey(3, "k");
+      for (const bad of [syntheticKey(2, "k"), syntheticKey(4, "k"), "0x", key + "00"]) {
+        await expect(registry.registerBakedModel(terms(), bad, [], []))
+          .to.be.revertedWithCustomError(registry, "ModelRegistryInvalidKeyLength")
+          .withArgs((bad.length - 2) / 2, 3n);
+      }
+      const bytes = ethers.getBytes(key);
+      bytes.set(bytes.slice(192, 320), 320); // delta := gamma
+      await expect(registry.registerBakedModel(terms(), bytes, [], [])).to.be.revertedWithCustomError(
+        registry,
+        "ModelRegistryGammaEqualsDelta",
+      );
+    });
+  });
+
+  describe("versions", function () {
+    it("publishes a new version of a model its owner owns, linked both ways", async function () {
+      const { registry, terms, modelOwner, stranger, modelId } = await networkHelpers.loadFixture(deployWithModel);
       await expect(
-        registry.connect(stranger).registerModel(await verifier.getAddress(), VK_HASH, stranger.address, PRICE),
+        registry.connect(modelOwner).registerCommittedModel(terms({ previousVersion: modelId }), 1n, 7n, [], []),
       )
-        .to.be.revertedWithCustomError(registry, "OwnableUnauthorizedAccount")
-        .withArgs(stranger.address);
-    });
-
-    it("refuses a zero verifier", async function () {
-      const { registry, modelOwner } = await networkHelpers.loadFixture(deployRegistry);
+        .to.emit(registry, "ModelVersionPublished")
+        .withArgs(modelId, 2n, 2n);
       await expect(
-        registry.registerModel(ethers.ZeroAddress, VK_HASH, modelOwner.address, PRICE),
-      ).to.be.revertedWithCustomError(registry, "ModelRegistryZeroVerifier");
-    });
+        registry.connect(modelOwner).registerBakedModel(terms({ previousVersion: 2n }), syntheticKey(3, "v3"), [], []),
+      )
+        .to.emit(registry, "ModelVersionPublished")
+        .withArgs(2n, 3n, 3n);
+      expect((await registry.model(3n)).version).to.equal(3n);
+      expect((await registry.model(3n)).previousVersion).to.equal(2n);
+      expect(await registry.nextVersion(modelId)).to.equal(2n);
+      expect(await registry.nextVersion(2n)).to.equal(3n);
+      expect(await registry.nextVersion(3n)).to.equal(0n);
+      // The old version stays usable: publishing does not deactivate it.
+      expect((await registry.model(modelId)).active).to.equal(true);
 
-    it("refuses a zero model owner", async function () {
-      const { registry, verifier } = await networkHelpers.loadFixture(deployRegistry);
       await expect(
-        registry.registerModel(await verifier.getAddress(), VK_HASH, ethers.ZeroAddress, PRICE),
-      ).to.be.revertedWithCustomError(registry, "ModelRegistryZeroOwner");
-    });
-
-    it("refuses a verifier without code", async function () {
-      const { registry, modelOwner, stranger } = await networkHelpers.loadFixture(deployRegistry);
-      await expect(registry.registerModel(stranger.address, VK_HASH, modelOwner.address, PRICE))
-        .to.be.revertedWithCustomError(registry, "ModelRegistryVerifierWithoutCode")
-        .withArgs(stranger.address);
+        registry.connect(stranger).registerCommittedModel(terms({ previousVersion: modelId }), 1n, 7n, [], []),
+      )
+        .to.be.revertedWithCustomError(registry, "ModelRegistryUnauthorized")
+        .withArgs(modelId, stranger.address);
+      await expect(registry.connect(modelOwner).registerCommittedModel(terms({ previousVersion: 9n }), 1n, 7n, [], []))
+        .to.be.revertedWithCustomError(registry, "ModelRegistryUnknownModel")
+        .withArgs(9n);
     });
   });
 
@@ -103,8 +224,9 @@ describe("ModelRegistry", function () {
       expect((await registry.model(modelId)).price).to.equal(42n);
     });
 
-    it("refuses anyone else, including the registry owner", async function () {
-      const { registry, governance, stranger, modelId } = await networkHelpers.loadFixture(deployWithModel);
+    it("refuses anyone else, including the circuit registry's governance", async function () {
+      const { registry, stranger, modelId } = await networkHelpers.loadFixture(deployWithModel);
+      const [governance] = await ethers.getSigners();
       for (const account of [governance, stranger]) {
         await expect(registry.connect(account).setPrice(modelId, 1n))
           .to.be.revertedWithCustomError(registry, "ModelRegistryUnauthorized")
@@ -127,31 +249,19 @@ describe("ModelRegistry", function () {
       const { registry, modelOwner, modelId } = await networkHelpers.loadFixture(deployWithModel);
       await expect(registry.connect(modelOwner).setActive(modelId, false))
         .to.emit(registry, "ModelActiveSet")
-        .withArgs(modelId, false, modelOwner.address);
+        .withArgs(modelId, false);
       expect((await registry.model(modelId)).active).to.equal(false);
       await expect(registry.connect(modelOwner).setActive(modelId, true))
         .to.emit(registry, "ModelActiveSet")
-        .withArgs(modelId, true, modelOwner.address);
+        .withArgs(modelId, true);
       expect((await registry.model(modelId)).active).to.equal(true);
     });
 
-    it("lets the registry owner deactivate", async function () {
-      const { registry, governance, modelId } = await networkHelpers.loadFixture(deployWithModel);
-      await expect(registry.connect(governance).setActive(modelId, false))
-        .to.emit(registry, "ModelActiveSet")
-        .withArgs(modelId, false, governance.address);
-      expect((await registry.model(modelId)).active).to.equal(false);
-    });
-
-    it("refuses anyone else", async function () {
+    it("refuses anyone else and an unknown model", async function () {
       const { registry, stranger, modelId } = await networkHelpers.loadFixture(deployWithModel);
       await expect(registry.connect(stranger).setActive(modelId, false))
         .to.be.revertedWithCustomError(registry, "ModelRegistryUnauthorized")
         .withArgs(modelId, stranger.address);
-    });
-
-    it("refuses an unknown model", async function () {
-      const { registry } = await networkHelpers.loadFixture(deployWithModel);
       await expect(registry.setActive(7n, false))
         .to.be.revertedWithCustomError(registry, "ModelRegistryUnknownModel")
         .withArgs(7n);
@@ -159,13 +269,16 @@ describe("ModelRegistry", function () {
   });
 
   describe("model", function () {
-    it("returns a zeroed struct for an unknown id", async function () {
+    it("returns a zeroed struct, zero proof terms and no key for an unknown id", async function () {
       const { registry } = await networkHelpers.loadFixture(deployWithModel);
       for (const id of [0n, 2n]) {
         const m = await registry.model(id);
         expect(m.verifier).to.equal(ethers.ZeroAddress);
         expect(m.owner).to.equal(ethers.ZeroAddress);
         expect(m.active).to.equal(false);
+        expect(await registry.proofTerms(id)).to.deep.equal([0n, ethers.ZeroAddress, 0n, ethers.ZeroAddress]);
+        // An unknown id reads as mode Baked with no key contract: the key is empty.
+        expect(await registry.verificationKey(id, 1n)).to.equal("0x");
       }
     });
   });
@@ -174,10 +287,10 @@ describe("ModelRegistry", function () {
     it("emits ModelMetadataSet and ModelRoyaltyRecipientSet", async function () {
       const { registry, modelOwner, stranger, modelId } = await networkHelpers.loadFixture(deployWithModel);
       const onnxHash = ethers.id("onnx bytes");
-      await expect(registry.connect(modelOwner).setMetadata(modelId, "ipfs://mnist-mlp", onnxHash))
+      await expect(registry.connect(modelOwner).setMetadata(modelId, "ipfs://mnist-mlp-2", onnxHash))
         .to.emit(registry, "ModelMetadataSet")
-        .withArgs(modelId, "ipfs://mnist-mlp", onnxHash);
-      expect(await registry.metadata(modelId)).to.deep.equal(["ipfs://mnist-mlp", onnxHash]);
+        .withArgs(modelId, "ipfs://mnist-mlp-2", onnxHash);
+      expect(await registry.metadata(modelId)).to.deep.equal(["ipfs://mnist-mlp-2", onnxHash]);
       await expect(registry.connect(modelOwner).setRoyaltyRecipient(modelId, stranger.address))
         .to.emit(registry, "ModelRoyaltyRecipientSet")
         .withArgs(modelId, stranger.address);
@@ -185,52 +298,29 @@ describe("ModelRegistry", function () {
     });
 
     it("emits the two events of a two-step ownership transfer", async function () {
-      const { registry, modelOwner, stranger, modelId } = await networkHelpers.loadFixture(deployWithModel);
-      await expect(registry.connect(modelOwner).transferModelOwnership(modelId, stranger.address))
+      const { registry, modelOwner, newOwner, modelId } = await networkHelpers.loadFixture(deployWithModel);
+      await expect(registry.connect(modelOwner).transferModelOwnership(modelId, newOwner.address))
         .to.emit(registry, "ModelOwnershipTransferStarted")
-        .withArgs(modelId, modelOwner.address, stranger.address);
-      expect(await registry.pendingModelOwner(modelId)).to.equal(stranger.address);
-      await expect(registry.connect(stranger).acceptModelOwnership(modelId))
+        .withArgs(modelId, modelOwner.address, newOwner.address);
+      expect(await registry.pendingModelOwner(modelId)).to.equal(newOwner.address);
+      await expect(registry.connect(newOwner).acceptModelOwnership(modelId))
         .to.emit(registry, "ModelOwnershipTransferred")
-        .withArgs(modelId, modelOwner.address, stranger.address);
-      expect((await registry.model(modelId)).owner).to.equal(stranger.address);
+        .withArgs(modelId, modelOwner.address, newOwner.address);
+      expect((await registry.model(modelId)).owner).to.equal(newOwner.address);
     });
 
-    it("keeps registry governance out of the model owner's powers", async function () {
-      const { registry, governance, modelId } = await networkHelpers.loadFixture(deployWithModel);
+    it("keeps everyone but the owner out of the owner's powers", async function () {
+      const { registry, stranger, modelId } = await networkHelpers.loadFixture(deployWithModel);
+      const asStranger = registry.connect(stranger);
       for (const call of [
-        registry.setMetadata(modelId, "x", ethers.ZeroHash),
-        registry.setRoyaltyRecipient(modelId, governance.address),
-        registry.transferModelOwnership(modelId, governance.address),
+        asStranger.setMetadata(modelId, "x", ethers.ZeroHash),
+        asStranger.setRoyaltyRecipient(modelId, stranger.address),
+        asStranger.transferModelOwnership(modelId, stranger.address),
       ]) {
         await expect(call)
           .to.be.revertedWithCustomError(registry, "ModelRegistryUnauthorized")
-          .withArgs(modelId, governance.address);
+          .withArgs(modelId, stranger.address);
       }
-    });
-  });
-
-  describe("governance (Ownable2Step)", function () {
-    it("moves registration rights only once the new owner accepts", async function () {
-      const { registry, verifier, governance, newGovernance, modelOwner } =
-        await networkHelpers.loadFixture(deployRegistry);
-      const verifierAddress = await verifier.getAddress();
-
-      await registry.transferOwnership(newGovernance.address);
-      expect(await registry.owner()).to.equal(governance.address);
-      expect(await registry.pendingOwner()).to.equal(newGovernance.address);
-      await expect(
-        registry.connect(newGovernance).registerModel(verifierAddress, VK_HASH, modelOwner.address, PRICE),
-      ).to.be.revertedWithCustomError(registry, "OwnableUnauthorizedAccount");
-
-      await registry.connect(newGovernance).acceptOwnership();
-      expect(await registry.owner()).to.equal(newGovernance.address);
-      await expect(registry.registerModel(verifierAddress, VK_HASH, modelOwner.address, PRICE))
-        .to.be.revertedWithCustomError(registry, "OwnableUnauthorizedAccount")
-        .withArgs(governance.address);
-      await expect(
-        registry.connect(newGovernance).registerModel(verifierAddress, VK_HASH, modelOwner.address, PRICE),
-      ).to.emit(registry, "ModelRegistered");
     });
   });
 });
