@@ -7,7 +7,8 @@
  *   the largest supported batch size K goes out at once.
  * - The leftover group (fewer than K) waits for companions, but at most `batchWaitSeconds` from
  *   when its oldest member became ready, and never past the point where its time left would no
- *   longer cover proving it (estimated, with margin) plus the deadline margin and one poll.
+ *   longer cover proving it and the full batches ahead of it (estimated, with margin) plus the
+ *   deadline margin and one poll.
  * - A flushed leftover group goes out in the largest supported sizes that fit, the rest as K=1.
  *
  * The effective deadline of a request is its deadline, or the end of our claim's exclusive window
@@ -94,9 +95,11 @@ export function decideBatches(ready: readonly BatchCandidate[], now: bigint, pol
   const leftover = queue.slice(i);
   if (leftover.length === 0) return decision;
 
-  // Flushing now means proving the leftover in these parts, one after another.
+  // Flushing now means proving the leftover in these parts, one after another, after the full
+  // batches of this pass.
   const parts = decompose(leftover.length, sizes);
-  const provingSeconds = parts.reduce((sum, k) => sum + policy.provingSeconds(k), 0);
+  const provingSeconds =
+    decision.batches.length * policy.provingSeconds(kMax) + parts.reduce((sum, k) => sum + policy.provingSeconds(k), 0);
   const budget = policy.deadlineMarginSeconds + BigInt(Math.ceil(provingSeconds + policy.pollSeconds));
   const earliest = leftover[0].effectiveDeadline;
   const oldest = leftover.reduce((m, r) => (r.readySince < m ? r.readySince : m), leftover[0].readySince);

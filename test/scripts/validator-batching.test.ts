@@ -21,6 +21,7 @@ import { loadMnist, type Digit } from "../../scripts/model/mnist.ts";
 import { inferQuantized } from "../../scripts/model/quantized-inference.ts";
 import { buildModel, REFERENCE_MODELS, type BuiltModel } from "../../scripts/pipeline.ts";
 import { Prover, releaseProverThreads } from "../../scripts/prove/prover.ts";
+import { decideBatches, decompose, type BatchPolicy } from "../../scripts/validator/batch-policy.ts";
 import { ValidatorDaemon, type LogEntry } from "../../scripts/validator/daemon.ts";
 import { Journal } from "../../scripts/validator/journal.ts";
 import { startHardhatNode, startPoi, type Child, type HardhatNode } from "../helpers/processes.ts";
@@ -57,6 +58,67 @@ async function waitForLog(logs: LogEntry[], pred: (e: LogEntry) => boolean, what
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+describe("batch grouping policy", function () {
+  // Proofs estimated at 3 s alone and 8 s for a batch; 10 s deadline margin; polls of 1 s.
+  const policy = (sizes: number[], batchWaitSeconds = 60n): BatchPolicy => ({
+    sizes,
+    batchWaitSeconds,
+    deadlineMarginSeconds: 10n,
+    provingSeconds: (k) => (k === 1 ? 3 : 8),
+    pollSeconds: 1,
+  });
+  const ready = (id: number, effectiveDeadline: number, readySince = 1000) => ({
+    requestId: BigInt(id),
+    effectiveDeadline: BigInt(effectiveDeadline),
+    readySince: BigInt(readySince),
+  });
+
+  it("test_decideBatches_fullGroupsOfLargestSizeGoNow_leftoverWaits", function () {
+    const d = decideBatches(
+      [6, 2, 5, 1, 4, 3].map((id) => ready(id, 5000 + id)),
+      1000n,
+      policy([2, 4]),
+    );
+    expect(d.batches).to.deep.equal([[1n, 2n, 3n, 4n]]);
+    expect(d.singles).to.deep.equal([]);
+    // Waits for its batch: 60 s at most (before the deadline bound, 5005 - 10 - 8 - 8 - 1).
+    expect(d.waiting).to.deep.equal({ requestIds: [5n, 6n], flushAt: 1060n });
+  });
+
+  it("test_decideBatches_earliestDeadlinesBatchedFirst", function () {
+    const d = decideBatches(
+      [ready(1, 9000), ready(2, 2000), ready(3, 3000), ready(4, 9000), ready(5, 2500)],
+      1000n,
+      policy([4]),
+    );
+    expect(d.batches).to.deep.equal([[1n, 2n, 3n, 5n]]);
+    expect(d.waiting.requestIds).to.deep.equal([4n]);
+  });
+
+  it("test_decideBatches_flushesAtDeadlineBoundInSmallerSizesThenSingles", function () {
+    // Three left, sizes 4 and 2: a batch of 2 then one single, 8 + 3 s of proving.
+    const group = [ready(1, 1100), ready(2, 1200), ready(3, 1300)];
+    const deadlineBound = 1100n - 10n - 8n - 3n - 1n;
+    const waiting = decideBatches(group, deadlineBound - 1n, policy([4, 2], 3600n));
+    expect(waiting.waiting).to.deep.equal({ requestIds: [1n, 2n, 3n], flushAt: deadlineBound });
+    const d = decideBatches(group, deadlineBound, policy([4, 2], 3600n));
+    expect(d.flushed).to.deep.equal({ requestIds: [1n, 2n, 3n], reason: "deadline", parts: [2, 1] });
+    expect(d.flushedBatches).to.deep.equal([{ requestIds: [1n, 2n], reason: "deadline" }]);
+    expect(d.singles).to.deep.equal([{ requestId: 3n, reason: "deadline" }]);
+  });
+
+  it("test_decideBatches_flushesAfterBatchWait", function () {
+    const d = decideBatches([ready(1, 9000, 1000)], 1030n, policy([4], 30n));
+    expect(d.singles).to.deep.equal([{ requestId: 1n, reason: "batch-wait" }]);
+  });
+
+  it("test_decideBatches_withoutBatchSizesEverythingGoesSingly", function () {
+    const d = decideBatches([ready(1, 9000), ready(2, 9000)], 1000n, policy([]));
+    expect(d.singles.map((x) => x.reason)).to.deep.equal(["batching-off", "batching-off"]);
+    expect(decompose(7, [4, 2])).to.deep.equal([4, 2, 1]);
+  });
+});
 
 describe("validator daemon batching (real batch proofs)", function () {
   let single: BuiltModel;
@@ -251,14 +313,15 @@ describe("validator daemon batching (real batch proofs)", function () {
       node = undefined;
     });
 
-    it("test_batch_sigkillAfterSendingBeforeReceipt_settledExactlyOnce", async function () {
+    /** A hardhat node with the protocol and four requests, and a `poi validator` launcher on one journal. */
+    async function scenario() {
       node = await startHardhatNode();
       const { ethers } = await network.create({ network: "localhost", override: { url: node.url } });
       const [governance, modelOwner, requester, validator] = await ethers.getSigners();
       const protocol = await deployProtocol(ethers, governance, deployOptions(modelOwner.address));
       await (await protocol.token.mint(requester.address, 20n * PRICE)).wait();
       await (await protocol.token.mint(validator.address, (await protocol.market.params()).minStake)).wait();
-      const caseDir = mkdtempSync(path.join(dir, "sigkill-"));
+      const caseDir = mkdtempSync(path.join(dir, "process-"));
       const deploymentFile = path.join(caseDir, "deployment.json");
       writeFileSync(
         deploymentFile,
@@ -291,41 +354,69 @@ describe("validator daemon batching (real batch proofs)", function () {
       for (const d of picks)
         ids.push((await postRequest(protocol.market, requester, protocol.modelId, digits[d].pixels)).requestId);
 
-      const first = poi();
-      await first.waitFor((e) => e.event === "batch-planned", WAIT_MS, "the batch to be planned");
-      // From here on nothing is mined until the test says so: the batch's transaction waits in
-      // the node's mempool, so the kill lands after the send and before any receipt.
-      await ethers.provider.send("evm_setAutomine", [false]);
-      const sentLog = await first.waitFor((e) => e.event === "batch-sent", WAIT_MS, "the batch to be sent");
-      await first.kill("SIGKILL");
-      let journal = Journal.open(journalFile);
-      const [attempt] = journal.allBatches();
-      expect(attempt.state).to.equal("submitting");
-      expect(attempt.txHash).to.equal(sentLog.txHash);
-      expect(ids.map((id) => journal.get(id)!.state)).to.deep.equal(ids.map(() => "batched"));
-      journal.close();
-      await ethers.provider.send("evm_setAutomine", [true]);
-      await ethers.provider.send("evm_mine", []);
+      /**
+       * Runs a validator until it has sent its batch and kills it with SIGKILL before any receipt:
+       * from the batch's planning on nothing is mined, so its transaction waits in the mempool.
+       */
+      const killAfterSend = async () => {
+        const first = poi();
+        await first.waitFor((e) => e.event === "batch-planned", WAIT_MS, "the batch to be planned");
+        await ethers.provider.send("evm_setAutomine", [false]);
+        const sentLog = await first.waitFor((e) => e.event === "batch-sent", WAIT_MS, "the batch to be sent");
+        await first.kill("SIGKILL");
+        const journal = Journal.open(journalFile);
+        const [attempt] = journal.allBatches();
+        expect(attempt.state).to.equal("submitting");
+        expect(attempt.txHash).to.equal(sentLog.txHash);
+        expect(ids.map((id) => journal.get(id)!.state)).to.deep.equal(ids.map(() => "batched"));
+        journal.close();
+        return sentLog.txHash as string;
+      };
 
-      const second = poi(["--exit-when-idle"]);
-      const settled = await second.waitFor((e) => e.event === "batch-settled", WAIT_MS, "the batch to settle");
-      expect((await second.exited).code, second.stderr.join("\n")).to.equal(0);
-      expect(settled.txHash).to.equal(sentLog.txHash);
+      /** Restarts the validator until idle and checks that the batch settled once, by one fulfilBatch. */
+      const restartAndCheck = async () => {
+        const second = poi(["--exit-when-idle"]);
+        const settled = await second.waitFor((e) => e.event === "batch-settled", WAIT_MS, "the batch to settle");
+        expect((await second.exited).code, second.stderr.join("\n")).to.equal(0);
+        const sent = await fulfilments(ethers, protocol, validator.address);
+        expect(sent.map((t) => t.name)).to.deep.equal(["fulfilBatch"]);
+        expect(sent[0].requestIds).to.deep.equal(ids);
+        expect(settled.txHash).to.equal(sent[0].hash);
+        for (const [i, id] of ids.entries()) {
+          const r = await protocol.market.request(id);
+          expect(r.status).to.equal(RequestStatus.Fulfilled);
+          expect(r.validator).to.equal(validator.address);
+          expect(r.output).to.equal(inferQuantized(single.quantized, digits[picks[i]].pixels).output);
+          const s = second.entries.find((e) => e.event === "request-summary" && e.requestId === id.toString());
+          expect(s?.outcome).to.equal("fulfilled");
+        }
+        const journal = Journal.open(journalFile);
+        expect(journal.allBatches().map((b) => b.state)).to.deep.equal(["settled"]);
+        journal.close();
+        return second;
+      };
+      return { ethers, killAfterSend, restartAndCheck };
+    }
 
-      const sent = await fulfilments(ethers, protocol, validator.address);
-      expect(sent.map((t) => t.name)).to.deep.equal(["fulfilBatch"]);
-      expect(sent[0].requestIds).to.deep.equal(ids);
-      for (const [i, id] of ids.entries()) {
-        const r = await protocol.market.request(id);
-        expect(r.status).to.equal(RequestStatus.Fulfilled);
-        expect(r.validator).to.equal(validator.address);
-        expect(r.output).to.equal(inferQuantized(single.quantized, digits[picks[i]].pixels).output);
-        const s = second.entries.find((e) => e.event === "request-summary" && e.requestId === id.toString());
-        expect(s?.outcome).to.equal("fulfilled");
-      }
-      journal = Journal.open(journalFile);
-      expect(journal.allBatches().map((b) => b.state)).to.deep.equal(["settled"]);
-      journal.close();
+    it("test_batch_sigkillAfterSendingBeforeReceipt_landed_notSentAgain", async function () {
+      const s = await scenario();
+      const txHash = await s.killAfterSend();
+      // The transaction lands while the validator is down.
+      await s.ethers.provider.send("evm_setAutomine", [true]);
+      await s.ethers.provider.send("evm_mine", []);
+      const second = await s.restartAndCheck();
+      expect(second.entries.some((e) => e.event === "batch-sent")).to.equal(false);
+      expect(second.entries.find((e) => e.event === "batch-settled")!.txHash).to.equal(txHash);
+    });
+
+    it("test_batch_sigkillAfterSendingBeforeReceipt_lost_sentAgainOnce", async function () {
+      const s = await scenario();
+      const txHash = await s.killAfterSend();
+      // The transaction never lands (dropped from the mempool, as a node restart would).
+      expect(await s.ethers.provider.send("hardhat_dropTransaction", [txHash])).to.equal(true);
+      await s.ethers.provider.send("evm_setAutomine", [true]);
+      const second = await s.restartAndCheck();
+      expect(second.entries.filter((e) => e.event === "batch-sent")).to.have.length(1);
     });
   });
 });
