@@ -154,6 +154,8 @@ export class ValidatorDaemon {
   private readonly batchTimings = new Map<number, Timing>();
   private lastWaiting = "";
   private sizesKnown = false;
+  /** Batch sizes whose circuit failed to prove here (wrong model or size): not used again this run. */
+  private readonly brokenSizes = new Set<number>();
   private clock!: ProvingClock;
   private readonly o: Required<Omit<DaemonOptions, "log">> & { log: (e: LogEntry) => void };
 
@@ -271,9 +273,9 @@ export class ValidatorDaemon {
 
   /** Reads which of the declared batch sizes the registry has a verifier for. */
   private async discoverBatchSizes(): Promise<void> {
-    const declared = [...this.o.batchProvers.keys()].sort((a, b) => a - b);
-    if (declared.length === 0) return;
-    const supported = await supportedBatchSizes(this.o.market, this.o.modelId, declared);
+    const declared = [...this.o.batchProvers.keys()].filter((k) => !this.brokenSizes.has(k)).sort((a, b) => a - b);
+    if (this.o.batchProvers.size === 0) return;
+    const supported = declared.length === 0 ? [] : await supportedBatchSizes(this.o.market, this.o.modelId, declared);
     if (!this.sizesKnown || supported.join() !== this.batchSizes.join()) {
       this.o.log({
         event: "batch-sizes",
@@ -580,7 +582,7 @@ export class ValidatorDaemon {
         const latest = await signer.getNonce("latest");
         if (b.nonce !== null && latest > b.nonce) {
           // Mined, and it did not settle the batch: it reverted (a batch settles all or nothing).
-          return this.dropBatch(b, "fulfilBatch mined without effect (reverted)", true);
+          return this.dropBatch(b, "fulfilBatch mined without effect (reverted)", !this.explains(onChain));
         }
         const pending = await signer.getNonce("pending");
         if (b.nonce !== null && pending > b.nonce) return; // still in the mempool
@@ -622,13 +624,20 @@ export class ValidatorDaemon {
         // Refused at estimation (nothing sent) or reverted when mined: the next step reads why.
         const reason = `fulfilBatch refused: ${shortMessage(err)}`;
         const after = await Promise.all(b.requestIds.map((id) => market.request(id)));
-        const explained = after.some(
-          (q) =>
-            q.status !== RequestStatus.Open && !(q.status === RequestStatus.Claimed && q.claimer.toLowerCase() === me),
-        );
-        return this.dropBatch(b, reason, !explained);
+        return this.dropBatch(b, reason, !this.explains(after));
       }
     }
+  }
+
+  /**
+   * True if a request's on-chain state explains a batch's revert (settled, refunded or claimed
+   * by someone else); false means the batch itself was at fault (proof, verifier, size).
+   */
+  private explains(onChain: { status: bigint; claimer: string }[]): boolean {
+    const me = this.address.toLowerCase();
+    return onChain.some(
+      (q) => q.status !== RequestStatus.Open && !(q.status === RequestStatus.Claimed && q.claimer.toLowerCase() === me),
+    );
   }
 
   /** Proves a planned batch and journals its outputs and proof; undefined if it was dropped. */
@@ -655,8 +664,10 @@ export class ValidatorDaemon {
       );
     } catch (err) {
       if (isTransientRpcError(err)) throw err;
-      // A batch circuit that does not match the model (or a broken build): these go singly.
-      await this.dropBatch(b, `batch proof failed: ${shortMessage(err)}`, true, "error");
+      // A batch circuit that does not match the model or its size (or a broken build): this size
+      // is not used again, and these requests go singly.
+      this.brokenSizes.add(k);
+      await this.dropBatch(b, `batch proof of size ${k} failed, size disabled: ${shortMessage(err)}`, true, "error");
       return undefined;
     }
     this.clock.record(k, (proof.witnessMs + proof.proveMs) / 1000);

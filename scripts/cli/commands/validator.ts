@@ -54,9 +54,9 @@ export const validatorCommand: Command = {
     "  --mint-stake           mint the market's minimum stake first (development TestToken only)",
     NETWORK_HELP,
     "",
-    "Logs are JSON lines on stdout, one `request-summary` line per request and `batch-planned`,",
-    "`batch-flushed`, `batch-sent`, `batch-settled` (with gas per inference) for batches. Exit 3 on a corrupted",
-    "artifact or a journal made for another chain, 4 when staking is impossible.",
+    "Logs are JSON lines on stdout: one `request-summary` per request; `batch-planned`, `batch-waiting`,",
+    "`batch-flushed`, `batch-sent`, `batch-settled` (with gas per inference) and `batch-dropped` for batches.",
+    "Exit 3 on a corrupted artifact or a journal made for another chain, 4 when staking is impossible.",
   ].join("\n"),
   summary: "run the validator daemon: watch, claim, prove, fulfil (crash-safe journal)",
   valueFlags: [
