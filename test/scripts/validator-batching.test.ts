@@ -120,6 +120,30 @@ describe("batch grouping policy", function () {
   });
 });
 
+describe("poi validator batch flags", function () {
+  it("test_validatorCli_badBatchFlagIsAUsageError", async function () {
+    const { main } = await import("../../scripts/cli/poi.ts");
+    const dir = mkdtempSync(path.join(os.tmpdir(), "poi-batch-flags-"));
+    const { error } = console;
+    const printed: string[] = [];
+    console.error = (...a: unknown[]) => void printed.push(a.join(" "));
+    try {
+      const deployment = path.join(dir, "deployment.json");
+      writeFileSync(deployment, JSON.stringify({ format: "poi-deployment/1", market: "0x", modelId: "1" }));
+      const run = (batch: string) =>
+        main(["validator", "--deployment", deployment, "--manifest", deployment, "--batch", batch]);
+      expect(await run("1=x.json")).to.equal(2);
+      expect(await run("4")).to.equal(2);
+      expect(await run(`4=${path.join(dir, "missing.json")}`)).to.equal(2);
+      expect(await run(`4=${deployment},4=${deployment}`)).to.equal(2);
+      expect(printed.join("\n")).to.match(/K >= 2[\s\S]*"4"[\s\S]*missing\.json does not exist[\s\S]*size 4 twice/);
+    } finally {
+      console.error = error;
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe("validator daemon batching (real batch proofs)", function () {
   let single: BuiltModel;
   let batch: BuiltModel;

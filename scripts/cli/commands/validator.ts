@@ -81,6 +81,11 @@ export const validatorCommand: Command = {
     const modelId =
       bigintFlag(args, "model-id") ?? (dep.deployment.modelId ? BigInt(dep.deployment.modelId) : undefined);
     if (modelId === undefined) throw usageError("--model-id is required (the deployment file names no model)");
+    // Checked before any artifact is loaded: a mistyped flag fails at once.
+    const batchManifests = batchFlag(flag(args, "batch")).map(
+      ([k, file]) => [k, existingFile(file, `--batch ${k}: manifest`)] as const,
+    );
+    const batchWait = intFlag(args, "batch-wait", 30)!;
     const threads = intFlag(args, "threads");
     const { setProverThreads } = await import("../../prove/threads.ts");
     if (threads !== undefined) setProverThreads(threads);
@@ -96,8 +101,8 @@ export const validatorCommand: Command = {
       );
     const model = JSON.parse(readFileSync(quantizedFile, "utf8")) as QuantizedMlp;
     const batchProvers = new Map<number, Awaited<ReturnType<typeof Prover.load>>>();
-    for (const [k, file] of batchFlag(flag(args, "batch"))) {
-      const batchProver = await integrity(() => Prover.load(existingFile(file, `--batch ${k}: manifest`)));
+    for (const [k, file] of batchManifests) {
+      const batchProver = await integrity(() => Prover.load(file));
       if (batchProver.manifest.publicSignals[0] !== "fold")
         throw usageError(`--batch ${k}=${file}: ${batchProver.manifest.circuit} is not a batch circuit`);
       batchProvers.set(k, batchProver);
@@ -158,7 +163,7 @@ export const validatorCommand: Command = {
       deadlineMarginSeconds: intFlag(args, "deadline-margin", 10),
       exitWhenIdle: args.flags.has("exit-when-idle"),
       batchProvers,
-      batchWaitSeconds: intFlag(args, "batch-wait", 30),
+      batchWaitSeconds: batchWait,
       log,
     });
     const stop = () => daemon.stop();
