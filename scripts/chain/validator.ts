@@ -31,6 +31,20 @@ export interface OpenRequest {
   claimExpiresAt: bigint;
 }
 
+/**
+ * Who fulfilled request `requestId`, with which output, read from its InferenceFulfilled event:
+ * the market does not store them (they are in the event and the attestation). `fromBlock` is
+ * any block at or before the request's (the event is always later). Undefined if not fulfilled.
+ */
+export async function fulfilmentOf(
+  market: InferenceMarket,
+  requestId: bigint,
+  fromBlock = 0,
+): Promise<{ validator: string; output: bigint; blockNumber: number } | undefined> {
+  const [log] = await market.queryFilter(market.filters.InferenceFulfilled(requestId), fromBlock);
+  return log && { validator: log.args.validator, output: log.args.output, blockNumber: log.blockNumber };
+}
+
 /** Request statuses of IInferenceMarket.RequestStatus. */
 export const RequestStatus = { None: 0n, Open: 1n, Claimed: 2n, Fulfilled: 3n, Refunded: 4n } as const;
 

@@ -37,7 +37,7 @@ import { getBytes, hexlify, type Signer } from "ethers";
 import type { InferenceMarket } from "../../types/ethers-contracts/index.js";
 import { packedCommitment } from "../circuit/reference.ts";
 import { requestBinding } from "../chain/binding.ts";
-import { ensureStaked, proveBatch, RequestStatus, supportedBatchSizes } from "../chain/validator.ts";
+import { ensureStaked, fulfilmentOf, proveBatch, RequestStatus, supportedBatchSizes } from "../chain/validator.ts";
 import { inferQuantized } from "../model/quantized-inference.ts";
 import type { QuantizedMlp } from "../model/quantize.ts";
 import type { Prover } from "../prove/prover.ts";
@@ -375,8 +375,9 @@ export class ValidatorDaemon {
     for (let step = 0; step < 8 && !FINAL_STATES.has(r.state) && !this.stopping; step++) {
       const onChain = await market.request(r.requestId);
       if (onChain.status === RequestStatus.Fulfilled) {
-        if (onChain.validator.toLowerCase() === me) return this.finish(r, "fulfilled", "fulfilled by this validator");
-        return this.finish(r, "lost", `fulfilled by ${onChain.validator} first; work on it stopped`);
+        const by = (await fulfilmentOf(market, r.requestId, r.block))?.validator ?? "another validator";
+        if (by.toLowerCase() === me) return this.finish(r, "fulfilled", "fulfilled by this validator");
+        return this.finish(r, "lost", `fulfilled by ${by} first; work on it stopped`);
       }
       if (onChain.status === RequestStatus.Refunded) return this.finish(r, "expired", "refunded to the requester");
       if ((await this.now()) + BigInt(this.o.deadlineMarginSeconds) > r.deadline) {
@@ -572,10 +573,18 @@ export class ValidatorDaemon {
     let b = start;
     for (let step = 0; step < 6 && !this.stopping; step++) {
       const onChain = await Promise.all(b.requestIds.map((id) => market.request(id)));
-      if (onChain.every((q) => q.status === RequestStatus.Fulfilled && q.validator.toLowerCase() === me)) {
+      // Who fulfilled a settled request, with which output, is in its event, not in storage.
+      const fulfilments = await Promise.all(
+        onChain.map((q, i) =>
+          q.status === RequestStatus.Fulfilled
+            ? fulfilmentOf(market, b.requestIds[i], journal.get(b.requestIds[i])!.block)
+            : undefined,
+        ),
+      );
+      if (fulfilments.every((f) => f?.validator.toLowerCase() === me)) {
         return this.settleBatch(
           b,
-          onChain.map((q) => q.output),
+          fulfilments.map((f) => f!.output),
         );
       }
       if (b.state === "submitting") {
@@ -596,7 +605,8 @@ export class ValidatorDaemon {
         const id = b.requestIds[i];
         const deadline = journal.get(id)!.deadline;
         if (problem) return;
-        if (q.status === RequestStatus.Fulfilled) problem = `request ${id} fulfilled by ${q.validator}`;
+        if (q.status === RequestStatus.Fulfilled)
+          problem = `request ${id} fulfilled by ${fulfilments[i]?.validator ?? "another validator"}`;
         else if (q.status === RequestStatus.Refunded) problem = `request ${id} refunded`;
         else if (q.status === RequestStatus.Claimed && q.claimer.toLowerCase() !== me && now <= q.claimExpiresAt)
           problem = `request ${id} claimed by ${q.claimer}`;

@@ -16,7 +16,13 @@ import { network } from "hardhat";
 import type { HardhatEthers } from "@nomicfoundation/hardhat-ethers/types";
 import { deployProtocol, type Protocol } from "../../scripts/chain/protocol.ts";
 import { postRequest } from "../../scripts/chain/requester.ts";
-import { ensureStaked, fulfilRequest, openRequests, RequestStatus } from "../../scripts/chain/validator.ts";
+import {
+  ensureStaked,
+  fulfilmentOf,
+  fulfilRequest,
+  openRequests,
+  RequestStatus,
+} from "../../scripts/chain/validator.ts";
 import { loadMnist, type Digit } from "../../scripts/model/mnist.ts";
 import { inferQuantized } from "../../scripts/model/quantized-inference.ts";
 import { buildModel, REFERENCE_MODELS, type BuiltModel } from "../../scripts/pipeline.ts";
@@ -167,17 +173,10 @@ describe("validator daemon batching (real batch proofs)", function () {
   });
 
   const deployOptions = (modelOwner: string) => ({
-    verifierContract: REFERENCE_MODELS["mnist-mlp"].verifierContract,
-    manifest: single.manifest,
+    manifestFile: single.manifestFile,
     modelOwner,
     price: PRICE,
-    batchVerifiers: [
-      {
-        verifierContract: REFERENCE_MODELS["mnist-mlp-batch4"].verifierContract,
-        manifest: batch.manifest,
-        batchSize: K,
-      },
-    ],
+    batchKeys: [{ manifestFile: batch.manifestFile, batchSize: K }],
   });
 
   describe("in-process chain", function () {
@@ -236,8 +235,9 @@ describe("validator daemon batching (real batch proofs)", function () {
       for (const [i, id] of ids.entries()) {
         const r = await s.protocol.market.request(id);
         expect(r.status).to.equal(RequestStatus.Fulfilled);
-        expect(r.validator).to.equal(s.validator.address);
-        expect(r.output).to.equal(inferQuantized(single.quantized, digits[picks[i]].pixels).output);
+        const f = await fulfilmentOf(s.protocol.market, id);
+        expect(f?.validator).to.equal(s.validator.address);
+        expect(f?.output).to.equal(inferQuantized(single.quantized, digits[picks[i]].pixels).output);
         expect(summary(s.logs, id)?.outcome).to.equal("fulfilled");
       }
       const settled = s.logs.find((e) => e.event === "batch-settled")!;
@@ -277,8 +277,9 @@ describe("validator daemon batching (real batch proofs)", function () {
       expect(sent.map((t) => t.name)).to.deep.equal(["fulfil"]);
       const r = await s.protocol.market.request(id);
       expect(r.status).to.equal(RequestStatus.Fulfilled);
-      expect(r.validator).to.equal(s.validator.address);
-      expect(r.output).to.equal(inferQuantized(single.quantized, digits[50].pixels).output);
+      const f = await fulfilmentOf(s.protocol.market, id);
+      expect(f?.validator).to.equal(s.validator.address);
+      expect(f?.output).to.equal(inferQuantized(single.quantized, digits[50].pixels).output);
       // Within our claim window, so the bond was released, not slashed.
       const released = await s.protocol.market.queryFilter(s.protocol.market.filters.BondReleased(id), 0);
       expect(released).to.have.length(1);
@@ -316,11 +317,12 @@ describe("validator daemon batching (real batch proofs)", function () {
       for (const id of rest) {
         const r = await s.protocol.market.request(id);
         expect(r.status).to.equal(RequestStatus.Fulfilled);
-        expect(r.validator).to.equal(s.validator.address);
-        expect(r.output).to.equal(inferQuantized(single.quantized, digits[picks[ids.indexOf(id)]].pixels).output);
+        const f = await fulfilmentOf(s.protocol.market, id);
+        expect(f?.validator).to.equal(s.validator.address);
+        expect(f?.output).to.equal(inferQuantized(single.quantized, digits[picks[ids.indexOf(id)]].pixels).output);
         expect(summary(s.logs, id)?.outcome).to.equal("fulfilled");
       }
-      expect((await s.protocol.market.request(stolen)).validator).to.equal(s.competitor.address);
+      expect((await fulfilmentOf(s.protocol.market, stolen))?.validator).to.equal(s.competitor.address);
       const journal = Journal.open(s.journalFile);
       expect(journal.allBatches().map((b) => b.state)).to.deep.equal(["abandoned", "settled"]);
       journal.close();
@@ -409,8 +411,9 @@ describe("validator daemon batching (real batch proofs)", function () {
         for (const [i, id] of ids.entries()) {
           const r = await protocol.market.request(id);
           expect(r.status).to.equal(RequestStatus.Fulfilled);
-          expect(r.validator).to.equal(validator.address);
-          expect(r.output).to.equal(inferQuantized(single.quantized, digits[picks[i]].pixels).output);
+          const f = await fulfilmentOf(protocol.market, id);
+          expect(f?.validator).to.equal(validator.address);
+          expect(f?.output).to.equal(inferQuantized(single.quantized, digits[picks[i]].pixels).output);
           const s = second.entries.find((e) => e.event === "request-summary" && e.requestId === id.toString());
           expect(s?.outcome).to.equal("fulfilled");
         }

@@ -39,8 +39,7 @@ describe("validator daemon decisions (in-process chain)", function () {
     const { ethers, networkHelpers } = await network.create();
     const [governance, modelOwner, requester, validator] = await ethers.getSigners();
     const protocol: Protocol = await deployProtocol(ethers, governance, {
-      verifierContract: REFERENCE_MODELS["mnist-mlp"].verifierContract,
-      manifest: built.manifest,
+      manifestFile: built.manifestFile,
       modelOwner: modelOwner.address,
       price: PRICE,
     });

@@ -16,7 +16,7 @@ import type { HardhatEthers } from "@nomicfoundation/hardhat-ethers/types";
 import type { Signer } from "ethers";
 import { deployProtocol, type Protocol } from "../../scripts/chain/protocol.ts";
 import { postRequest } from "../../scripts/chain/requester.ts";
-import { RequestStatus } from "../../scripts/chain/validator.ts";
+import { fulfilmentOf, RequestStatus } from "../../scripts/chain/validator.ts";
 import { loadMnist, type Digit } from "../../scripts/model/mnist.ts";
 import { buildModel, REFERENCE_MODELS, type BuiltModel } from "../../scripts/pipeline.ts";
 import { Journal } from "../../scripts/validator/journal.ts";
@@ -63,8 +63,7 @@ describe("validator daemon under faults (poi validator against hardhat node)", f
       const { ethers } = await network.create({ network: "localhost", override: { url: node.url } });
       const [governance, modelOwner, requester, v1, v2] = await ethers.getSigners();
       const protocol = await deployProtocol(ethers, governance, {
-        verifierContract: REFERENCE_MODELS["mnist-mlp"].verifierContract,
-        manifest: built.manifest,
+        manifestFile: built.manifestFile,
         modelOwner: modelOwner.address,
         price: PRICE,
       });
@@ -177,12 +176,12 @@ describe("validator daemon under faults (poi validator against hardhat node)", f
     const v = await s.validators[0].getAddress();
     const r = await s.protocol.market.request(id);
     expect(r.status).to.equal(RequestStatus.Fulfilled);
-    expect(r.validator).to.equal(v);
+    expect((await fulfilmentOf(s.protocol.market, id))?.validator).to.equal(v);
     expect(await fulfilTxs(s, v, id)).to.equal(1);
     expect(await fulfilTxs(s, v, whileDown)).to.equal(1);
     const events = [...(await fulfilledEvents(s, id)), ...(await fulfilledEvents(s, whileDown))];
     expect(events).to.have.length(2);
-    expect(await s.protocol.market.balanceOf(v)).to.equal(
+    expect(await s.protocol.market.balanceOf(v, await s.protocol.token.getAddress())).to.equal(
       events[0].args.validatorShare + events[1].args.validatorShare,
     );
   });
@@ -213,7 +212,7 @@ describe("validator daemon under faults (poi validator against hardhat node)", f
 
       const address = await s.validators[0].getAddress();
       for (const id of [before, ...during]) {
-        expect((await s.protocol.market.request(id)).validator).to.equal(address);
+        expect((await fulfilmentOf(s.protocol.market, id))?.validator).to.equal(address);
         expect(await fulfilTxs(s, address, id)).to.equal(1);
       }
     } finally {
@@ -268,7 +267,10 @@ describe("validator daemon under faults (poi validator against hardhat node)", f
       for (const v of addresses) sent += await fulfilTxs(s, v, id);
       expect(sent, `fulfil transactions for request ${id}`).to.equal(1);
     }
-    const paid = (await s.protocol.market.balanceOf(addresses[0])) + (await s.protocol.market.balanceOf(addresses[1]));
+    const token = await s.protocol.token.getAddress();
+    const paid =
+      (await s.protocol.market.balanceOf(addresses[0], token)) +
+      (await s.protocol.market.balanceOf(addresses[1], token));
     expect(paid).to.equal(shares);
   });
 
