@@ -15,7 +15,13 @@ import { requestBinding } from "../../scripts/chain/binding.ts";
 import { loadMnist, type Digit } from "../../scripts/model/mnist.ts";
 import { Prover, releaseProverThreads } from "../../scripts/prove/prover.ts";
 import { encodeVerificationKey, verificationKeyHash } from "../../scripts/setup/groth16-setup.ts";
-import type { Groth16Harness, InferenceMarket, ModelRegistry, TestToken } from "../../types/ethers-contracts/index.js";
+import type {
+  Groth16Harness,
+  InferenceMarket,
+  MnistMlpVerifier,
+  ModelRegistry,
+  TestToken,
+} from "../../types/ethers-contracts/index.js";
 
 const { ethers, networkHelpers } = await network.create();
 
@@ -106,7 +112,7 @@ describe("Baked models with real proofs (protocol-owned Groth16 verifier)", func
       await market.connect(v).stake(PARAMS.minStake);
     }
     const harness = (await ethers.deployContract("Groth16Harness")) as unknown as Groth16Harness;
-    const generated = await ethers.deployContract("MnistMlpVerifier");
+    const generated = (await ethers.deployContract("MnistMlpVerifier")) as unknown as MnistMlpVerifier;
     return { registry, token, market, harness, generated, terms, modelOwner, requester, validator, thief };
   }
 
@@ -343,17 +349,19 @@ describe("Baked models with real proofs (protocol-owned Groth16 verifier)", func
       const { harness, generated, market } = await networkHelpers.loadFixture(deploy);
       const pointer = await stored(harness, key);
       const { proof, signals } = await realProof(market);
-      const a = [proof[0], proof[1]];
-      const b = [
+      type Pair = [bigint, bigint];
+      const a: Pair = [proof[0], proof[1]];
+      const b: [Pair, Pair] = [
         [proof[2], proof[3]],
         [proof[4], proof[5]],
       ];
-      const c = [proof[6], proof[7]];
-      expect(await generated.verifyProof(a, b, c, signals)).to.equal(true);
+      const c: Pair = [proof[6], proof[7]];
+      const pub = signals as [bigint, bigint, bigint];
+      expect(await generated.verifyProof(a, b, c, pub)).to.equal(true);
       const [ok, inner] = await harness.verifyGas(pointer, signals, proof);
       expect(ok).to.equal(true);
       const library = await harness.verify.estimateGas(pointer, signals, proof);
-      const snarkjsVerifier = await generated.verifyProof.estimateGas(a, b, c, signals);
+      const snarkjsVerifier = await generated.verifyProof.estimateGas(a, b, c, pub);
       console.log(
         `      Groth16.verify (3 signals): ${inner} gas inside the call, ${library} per transaction; ` +
           `MnistMlpVerifier.verifyProof: ${snarkjsVerifier} per transaction`,
