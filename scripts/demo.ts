@@ -78,14 +78,13 @@ async function main(): Promise<void> {
   const price = 10n ** 18n;
   const [protocol, deployMs] = await timed(() =>
     deployProtocol(ethers, governance, {
-      verifierContract: model.verifierContract,
-      manifest: built.manifest,
-      modelOwner: modelOwner.address,
+      manifestFile: built.manifestFile,
+      modelOwner,
       price,
     }),
   );
   stage(
-    "deploy registry, market, fee token and verifier; register the model",
+    "deploy token, circuit and model registries, market; the model owner registers the model with its verification key",
     deployMs,
     Object.entries(protocol.gas).map(([k, g]) => `${k}: ${g.toLocaleString("en-US")} gas`),
   );
@@ -131,12 +130,13 @@ async function main(): Promise<void> {
   ]);
 
   const [withdrawGas, withdrawMs] = await timed(async () => {
-    const receipt = await (await protocol.market.connect(validator).withdraw()).wait();
-    await (await protocol.market.connect(modelOwner).withdraw()).wait();
+    const token = await protocol.token.getAddress();
+    const receipt = await (await protocol.market.connect(validator).withdraw(token)).wait();
+    await (await protocol.market.connect(modelOwner).withdraw(token)).wait();
     return receipt!.gasUsed;
   });
   const bal = async (a: string) => formatUnits(await protocol.token.balanceOf(a));
-  const [, , protocolFees] = await protocol.market.feeAccounts();
+  const [, , protocolFees] = await protocol.market.feeAccounts(await protocol.token.getAddress());
   stage("validator and model owner withdraw their credited shares", withdrawMs, [
     `split: protocol ${params.protocolFeeBps} bp, model-owner royalty ${params.royaltyBps} bp, validator the rest`,
     `withdraw gas: ${withdrawGas.toLocaleString("en-US")}`,

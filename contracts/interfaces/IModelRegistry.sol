@@ -77,18 +77,8 @@ interface IModelRegistry {
         bytes32 onnxHash;
     }
 
-    /// @notice Emitted when model `modelId` is registered by `owner`.
-    event ModelRegistered(
-        uint256 indexed modelId,
-        address indexed owner,
-        Mode mode,
-        address verifier,
-        bytes32 vkHash,
-        uint256 circuitId,
-        uint256 weightsCommitment,
-        IERC20 feeToken,
-        uint256 price
-    );
+    /// @notice Emitted when model `modelId` is registered by `owner`, with its whole entry.
+    event ModelRegistered(uint256 indexed modelId, address indexed owner, Model model);
 
     /// @notice Emitted when model `modelId` is published as version `version` of `previousModelId`.
     event ModelVersionPublished(uint256 indexed previousModelId, uint256 indexed modelId, uint32 version);

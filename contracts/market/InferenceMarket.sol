@@ -6,6 +6,7 @@ import {Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 
 import {IInferenceAttestations} from "../interfaces/IInferenceAttestations.sol";
@@ -115,7 +116,8 @@ contract InferenceMarket is IInferenceMarket, IInferenceAttestations, Ownable2St
             revert InferenceMarketInvalidDeadline(deadline);
         }
 
-        uint256 fee = m.price;
+        // Fees are stored in 128 bits (packed with the bond); a larger price is refused here.
+        uint128 fee = SafeCast.toUint128(m.price);
         requestId = ++_requestCount;
         Request storage req = _requests[requestId];
         req.requester = msg.sender;
@@ -138,7 +140,7 @@ contract InferenceMarket is IInferenceMarket, IInferenceAttestations, Ownable2St
         if (block.timestamp > req.deadline) revert InferenceMarketDeadlinePassed(requestId, req.deadline);
 
         Stake storage s = _stakes[msg.sender];
-        uint256 bond = _params.claimBond;
+        uint128 bond = _params.claimBond;
         _requireStaked(msg.sender, s.amount);
         if (s.amount - s.bonded < bond) revert InferenceMarketInsufficientStake(msg.sender, s.amount, s.bonded + bond);
 
@@ -361,7 +363,9 @@ contract InferenceMarket is IInferenceMarket, IInferenceAttestations, Ownable2St
     }
 
     /// @inheritdoc IInferenceMarket
-    function feeAccounts(IERC20 token) external view returns (uint256 escrowed, uint256 credited, uint256 protocolFees) {
+    function feeAccounts(
+        IERC20 token
+    ) external view returns (uint256 escrowed, uint256 credited, uint256 protocolFees) {
         FeeAccounts storage a = _feeAccounts[token];
         return (a.escrowed, a.credited, a.protocolFees);
     }
@@ -502,8 +506,6 @@ contract InferenceMarket is IInferenceMarket, IInferenceAttestations, Ownable2St
         address claimer
     ) private returns (uint256 fee, uint256 protocolFee, uint256 royalty) {
         req.status = RequestStatus.Fulfilled;
-        req.validator = msg.sender;
-        req.output = output;
 
         fee = req.fee;
         protocolFee = (fee * _params.protocolFeeBps) / _BPS;
@@ -566,13 +568,7 @@ contract InferenceMarket is IInferenceMarket, IInferenceAttestations, Ownable2St
         }
         (, , , address royaltyRecipient) = _registry.proofTerms(modelId);
         // One model, one fee token: the token of the batch's first request is every request's.
-        _creditSplit(
-            _requests[requestIds[0]].feeToken,
-            royaltyRecipient,
-            feeTotal,
-            protocolFeeTotal,
-            royaltyTotal
-        );
+        _creditSplit(_requests[requestIds[0]].feeToken, royaltyRecipient, feeTotal, protocolFeeTotal, royaltyTotal);
     }
 
     /// @dev Moves settled fees out of escrow: protocol share, royalty, and the rest to msg.sender.

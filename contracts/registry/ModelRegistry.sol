@@ -48,7 +48,8 @@ contract ModelRegistry is IModelRegistry {
         uint256[] calldata batchSizes,
         bytes[] calldata batchKeys
     ) external returns (uint256 modelId) {
-        if (batchSizes.length != batchKeys.length) revert ModelRegistryLengthMismatch(batchSizes.length, batchKeys.length);
+        if (batchSizes.length != batchKeys.length)
+            revert ModelRegistryLengthMismatch(batchSizes.length, batchKeys.length);
         _checkKey(verificationKey_, BAKED_PUBLIC_SIGNALS);
         address key = VerificationKeyStore.write(verificationKey_);
         bytes32 vkHash = keccak256(verificationKey_);
@@ -213,7 +214,7 @@ contract ModelRegistry is IModelRegistry {
         }
 
         modelId = ++_modelCount;
-        _models[modelId] = Model({
+        Model memory m = Model({
             mode: mode,
             active: true,
             version: version,
@@ -227,17 +228,8 @@ contract ModelRegistry is IModelRegistry {
             vkHash: vkHash,
             previousVersion: previous
         });
-        emit ModelRegistered(
-            modelId,
-            msg.sender,
-            mode,
-            verifier,
-            vkHash,
-            circuitId,
-            weightsCommitment,
-            terms.feeToken,
-            terms.price
-        );
+        _models[modelId] = m;
+        emit ModelRegistered(modelId, msg.sender, m);
         if (previous != 0) {
             _nextVersions[previous] = modelId;
             emit ModelVersionPublished(previous, modelId, version);

@@ -21,34 +21,35 @@ export const DEFAULT_MARKET_PARAMS = {
 };
 
 /**
- * Deploys the registry and the market around given fee and stake tokens. Shared by `Poi`
- * (existing tokens) and `PoiDev` (fresh TestToken): Ignition has no conditional futures, so the
- * choice of token is a choice of module.
+ * Deploys the circuit registry, the (permissionless) model registry and the market around a
+ * given stake token. Fees need no token here: each model names its own at registration. Shared
+ * by `Poi` (existing stake token) and `PoiDev` (fresh TestToken): Ignition has no conditional
+ * futures, so the choice of token is a choice of module.
  *
- * Parameters: `governance` (owner of the registries and the InferenceMarket; default: the
- * deploying account), `circuitAdminDelay` (seconds between a CircuitRegistry registration and its
- * activation, and of every admin transfer; default two days) and every field of
- * {@link DEFAULT_MARKET_PARAMS}.
+ * Parameters: `governance` (admin of the CircuitRegistry and owner of the InferenceMarket;
+ * default: the deploying account), `circuitAdminDelay` (seconds between a CircuitRegistry
+ * registration and its activation, and of every admin transfer; default two days) and every
+ * field of {@link DEFAULT_MARKET_PARAMS}.
  */
-export function buildPoiCore(m: ModuleBuilder, feeToken: DeployedAddress, stakeToken: DeployedAddress) {
+export function buildPoiCore(m: ModuleBuilder, stakeToken: DeployedAddress) {
   const governance = m.getParameter("governance", m.getAccount(0));
   const circuitRegistry = m.contract("CircuitRegistry", [m.getParameter("circuitAdminDelay", 172_800n), governance]);
   const params = Object.fromEntries(
     Object.entries(DEFAULT_MARKET_PARAMS).map(([name, value]) => [name, m.getParameter(name, value)]),
   );
-  const registry = m.contract("ModelRegistry", [governance]);
-  const market = m.contract("InferenceMarket", [registry, feeToken, stakeToken, governance, params]);
+  const registry = m.contract("ModelRegistry", [circuitRegistry]);
+  const market = m.contract("InferenceMarket", [registry, stakeToken, governance, params]);
   return { circuitRegistry, registry, market };
 }
 
 /**
- * Production deployment: ModelRegistry and InferenceMarket, paid and staked in existing ERC-20s.
+ * Production deployment: CircuitRegistry, ModelRegistry and InferenceMarket, staked in an
+ * existing ERC-20. Per-network parameters live in deploy/parameters/<network>.json.
  *
- * Parameters: `feeToken` and `stakeToken` (required, addresses of tokens without fee on
- * transfer; they may be the same), `governance`, and the market parameters.
+ * Parameters: `stakeToken` (required, address of a token without fee on transfer),
+ * `governance`, `circuitAdminDelay`, and the market parameters.
  */
 export default buildModule("Poi", (m) => {
-  const feeToken = m.getParameter<string>("feeToken");
   const stakeToken = m.getParameter<string>("stakeToken");
-  return buildPoiCore(m, feeToken, stakeToken);
+  return buildPoiCore(m, stakeToken);
 });

@@ -1,19 +1,26 @@
 /**
- * Deploys the protocol contracts and registers a model whose verifier was exported by the
- * trusted setup. Used by the demo and the tests; deploy/ holds the Ignition modules for
- * real networks.
+ * Deploys the protocol contracts and registers models: a baked model brings the verification
+ * key its trusted setup produced (the registry stores it as data and the market checks proofs
+ * with the protocol's own Groth16 code); a committed model names a governance circuit and its
+ * weights commitment. Used by the demo, the CLI and the tests; deploy/ holds the Ignition
+ * modules for real networks.
  */
+import { readFileSync } from "node:fs";
 import type { HardhatEthers } from "@nomicfoundation/hardhat-ethers/types";
-import type { Signer } from "ethers";
+import { keccak256, type Signer } from "ethers";
+import type * as snarkjs from "snarkjs";
 import {
+  CircuitRegistry__factory,
   InferenceMarket__factory,
   ModelRegistry__factory,
   TestToken__factory,
+  type CircuitRegistry,
   type InferenceMarket,
   type ModelRegistry,
   type TestToken,
 } from "../../types/ethers-contracts/index.js";
-import type { Manifest } from "../setup/manifest.ts";
+import { encodeVerificationKey } from "../setup/groth16-setup.ts";
+import { artifactPath, readManifest } from "../setup/manifest.ts";
 
 /** Market parameters (see IInferenceMarket.Params). */
 export interface MarketParams {
@@ -40,40 +47,154 @@ export const DEV_MARKET_PARAMS: MarketParams = {
   claimBond: 10n * 10n ** 18n,
 };
 
-/** A batch circuit's verifier, registered for `batchSize` inferences per proof. */
-export interface BatchVerifierOption {
-  verifierContract: string;
-  manifest: Manifest;
-  batchSize: number;
+/** Public signals of a baked model's single-inference circuit, in order. */
+const BAKED_SIGNALS = ["inputCommitment", "output", "binding"];
+/** Public signals of a batch circuit, in order. */
+const BATCH_SIGNALS = ["fold", "challenge", "batchBinding"];
+
+/**
+ * The verification key of a built circuit, as the bytes the registry stores, after checking that
+ * the manifest's public signals are `expected` (a key for other signals would never verify).
+ */
+export function verificationKeyBytes(manifestFile: string, expected?: string[]): { key: string; vkHash: string } {
+  const manifest = readManifest(manifestFile);
+  if (expected && manifest.publicSignals.join(",") !== expected.join(","))
+    throw new Error(
+      `${manifest.circuit} has public signals [${manifest.publicSignals.join(", ")}], expected [${expected.join(", ")}]`,
+    );
+  const vk = JSON.parse(readFileSync(artifactPath(manifestFile, manifest, "vkey"), "utf8")) as snarkjs.VerificationKey;
+  const key = encodeVerificationKey(vk);
+  const vkHash = keccak256(key);
+  if (vkHash !== manifest.vkHash)
+    throw new Error(
+      `the verification key of ${manifest.circuit} hashes to ${vkHash}, but its manifest pins ${manifest.vkHash}; rebuild the circuit (npm run build)`,
+    );
+  return { key, vkHash };
+}
+
+/** Terms of a model registration (see IModelRegistry.ModelTerms). */
+export interface ModelTermsOptions {
+  feeToken: string;
+  price: bigint;
+  /** Defaults to the registering owner. */
+  royaltyRecipient?: string;
+  /** Model id this registration publishes a new version of (0 or absent: a new model). */
+  previousVersion?: bigint;
+  metadataURI?: string;
+  /** 0x-prefixed sha256 of the ONNX file, or absent. */
+  onnxHash?: string;
+}
+
+const ZERO_HASH = "0x" + "00".repeat(32);
+
+async function terms(owner: Signer, t: ModelTermsOptions) {
+  return {
+    feeToken: t.feeToken,
+    price: t.price,
+    royaltyRecipient: t.royaltyRecipient ?? (await owner.getAddress()),
+    previousVersion: t.previousVersion ?? 0n,
+    metadataURI: t.metadataURI ?? "",
+    onnxHash: t.onnxHash ?? ZERO_HASH,
+  };
+}
+
+/** A registered model: its id, the key data contracts (baked) and the registration's gas. */
+export interface RegisteredModel {
+  modelId: bigint;
+  /** Baked: the data contract of the single-inference key. Committed: the circuit's verifier. */
+  verifier: string;
+  /** What checks proofs of each batch size. */
+  batchVerifiers: Record<number, string>;
+  gasUsed: bigint;
+}
+
+async function registered(registry: ModelRegistry, modelId: bigint, sizes: number[], gasUsed: bigint) {
+  const m = await registry.model(modelId);
+  const batchVerifiers: Record<number, string> = {};
+  for (const k of sizes) batchVerifiers[k] = await registry.batchVerifier(modelId, k);
+  return { modelId, verifier: m.verifier, batchVerifiers, gasUsed };
+}
+
+/**
+ * Registers a baked model owned by `owner`, with the key of the circuit built at `manifestFile`
+ * and, optionally, batch keys. Registration is permissionless: the owner is the sender.
+ */
+export async function registerBakedModel(
+  registry: ModelRegistry,
+  owner: Signer,
+  options: ModelTermsOptions & { manifestFile: string; batchKeys?: { manifestFile: string; batchSize: number }[] },
+): Promise<RegisteredModel> {
+  const { key } = verificationKeyBytes(options.manifestFile, BAKED_SIGNALS);
+  const batches = options.batchKeys ?? [];
+  const sizes = batches.map((b) => b.batchSize);
+  const keys = batches.map((b) => verificationKeyBytes(b.manifestFile, BATCH_SIGNALS).key);
+  const r = registry.connect(owner);
+  const t = await terms(owner, options);
+  const modelId = await r.registerBakedModel.staticCall(t, key, sizes, keys);
+  const receipt = await (await r.registerBakedModel(t, key, sizes, keys)).wait();
+  return registered(registry, modelId, sizes, receipt!.gasUsed);
+}
+
+/** Registers a committed model owned by `owner` on governance circuit `circuitId`. */
+export async function registerCommittedModel(
+  registry: ModelRegistry,
+  owner: Signer,
+  options: ModelTermsOptions & {
+    circuitId: bigint;
+    weightsCommitment: bigint;
+    batchCircuits?: { circuitId: bigint; batchSize: number }[];
+  },
+): Promise<RegisteredModel> {
+  const batches = options.batchCircuits ?? [];
+  const sizes = batches.map((b) => b.batchSize);
+  const ids = batches.map((b) => b.circuitId);
+  const r = registry.connect(owner);
+  const t = await terms(owner, options);
+  const modelId = await r.registerCommittedModel.staticCall(
+    t,
+    options.circuitId,
+    options.weightsCommitment,
+    sizes,
+    ids,
+  );
+  const receipt = await (
+    await r.registerCommittedModel(t, options.circuitId, options.weightsCommitment, sizes, ids)
+  ).wait();
+  return registered(registry, modelId, sizes, receipt!.gasUsed);
 }
 
 export interface Protocol {
   token: TestToken;
+  circuits: CircuitRegistry;
   registry: ModelRegistry;
   market: InferenceMarket;
+  /** Data contract holding the model's single-inference verification key. */
   verifier: string;
   modelId: bigint;
-  /** Address of the registered batch verifier for each batch size. */
+  /** Data contract of the model's key for each batch size. */
   batchVerifiers: Record<number, string>;
   /** Gas used by each deployment and the registration. */
   gas: Record<string, bigint>;
 }
 
 /**
- * Deploys a token (fees and stake alike), the registry and the market (governed by `governance`),
- * deploys the verifier and registers the model.
+ * Deploys a development token (fees and stake alike), the circuit registry (governed by
+ * `governance`, with `circuitDelay` seconds between a circuit's registration and its use), the
+ * model registry and the market, then registers the baked model built at `manifestFile`
+ * (and its batch keys) from `modelOwner`, priced in the token.
  */
 export async function deployProtocol(
   ethers: HardhatEthers,
   governance: Signer,
   options: {
-    verifierContract: string;
-    manifest: Manifest;
-    modelOwner: string;
+    manifestFile: string;
+    /** The registering account, or its address among the node's accounts. */
+    modelOwner: Signer | string;
     price: bigint;
     params?: MarketParams;
-    /** Batch verifiers to deploy and register for the model (governance sets them). */
-    batchVerifiers?: BatchVerifierOption[];
+    /** Batch circuits whose keys the model registers too. */
+    batchKeys?: { manifestFile: string; batchSize: number }[];
+    circuitDelay?: bigint;
   },
 ): Promise<Protocol> {
   const gas: Record<string, bigint> = {};
@@ -83,47 +204,40 @@ export async function deployProtocol(
   };
   const token = await new TestToken__factory(governance).deploy();
   await used("deploy TestToken", token.deploymentTransaction());
-  const registry = await new ModelRegistry__factory(governance).deploy(await governance.getAddress());
+  const circuits = await new CircuitRegistry__factory(governance).deploy(
+    options.circuitDelay ?? 0n,
+    await governance.getAddress(),
+  );
+  await used("deploy CircuitRegistry", circuits.deploymentTransaction());
+  const registry = await new ModelRegistry__factory(governance).deploy(await circuits.getAddress());
   await used("deploy ModelRegistry", registry.deploymentTransaction());
   const market = await new InferenceMarket__factory(governance).deploy(
     await registry.getAddress(),
-    await token.getAddress(),
     await token.getAddress(),
     await governance.getAddress(),
     options.params ?? DEV_MARKET_PARAMS,
   );
   await used("deploy InferenceMarket", market.deploymentTransaction());
-  const verifier = await ethers.deployContract(options.verifierContract, [], governance);
-  await used(`deploy ${options.verifierContract}`, verifier.deploymentTransaction());
 
-  const modelId = await registry.registerModel.staticCall(
-    await verifier.getAddress(),
-    options.manifest.vkHash,
-    options.modelOwner,
-    options.price,
-  );
-  await used(
-    "registerModel",
-    await registry.registerModel(
-      await verifier.getAddress(),
-      options.manifest.vkHash,
-      options.modelOwner,
-      options.price,
-    ),
-  );
-  const batchVerifiers: Record<number, string> = {};
-  for (const batch of options.batchVerifiers ?? []) {
-    const contract = await ethers.deployContract(batch.verifierContract, [], governance);
-    await used(`deploy ${batch.verifierContract}`, contract.deploymentTransaction());
-    batchVerifiers[batch.batchSize] = await contract.getAddress();
-    await used(
-      `setBatchVerifier ${batch.batchSize}`,
-      await registry
-        .connect(governance)
-        .setBatchVerifier(modelId, batch.batchSize, batchVerifiers[batch.batchSize], batch.manifest.vkHash),
-    );
-  }
-  return { token, registry, market, verifier: await verifier.getAddress(), modelId, batchVerifiers, gas };
+  const owner =
+    typeof options.modelOwner === "string" ? await ethers.getSigner(options.modelOwner) : options.modelOwner;
+  const model = await registerBakedModel(registry, owner, {
+    manifestFile: options.manifestFile,
+    feeToken: await token.getAddress(),
+    price: options.price,
+    batchKeys: options.batchKeys,
+  });
+  gas.registerBakedModel = model.gasUsed;
+  return {
+    token,
+    circuits,
+    registry,
+    market,
+    verifier: model.verifier,
+    modelId: model.modelId,
+    batchVerifiers: model.batchVerifiers,
+    gas,
+  };
 }
 
 export function connectMarket(address: string, signer: Signer): InferenceMarket {

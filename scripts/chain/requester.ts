@@ -32,8 +32,9 @@ export async function postRequest(
     if (!Number.isInteger(p) || p < 0 || p > 255) throw new RangeError(`input byte ${p} is outside 0..255`);
   const m = market.connect(requester);
   const registry = IModelRegistry__factory.connect(await m.registry(), requester);
-  const { price } = await registry.model(modelId);
-  const token = TestToken__factory.connect(await m.feeToken(), requester);
+  const { price, feeToken } = await registry.model(modelId);
+  // Each model names its own fee token; only the ERC-20 part of the TestToken ABI is used here.
+  const token = TestToken__factory.connect(feeToken, requester);
   if (price > 0n) await (await token.approve(await m.getAddress(), price)).wait();
   const inputCommitment = packedCommitment(pixels, 8);
   const block = await requester.provider!.getBlock("latest");

@@ -235,7 +235,10 @@ export interface Deployment {
   format: "poi-deployment/1";
   network: string;
   chainId: string;
+  /** Development token the deployment's reference model is priced in, and the stake token. */
   token: string;
+  /** Governance registry of shared (committed-mode) circuits. */
+  circuits?: string;
   registry: string;
   market: string;
   /** The reference model registered at deployment, if any. */

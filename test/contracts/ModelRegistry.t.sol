@@ -116,13 +116,20 @@ contract ModelRegistryTest is MarketFixture {
         emit IModelRegistry.ModelRegistered(
             2,
             NOBODY,
-            IModelRegistry.Mode.Committed,
-            address(verifier),
-            keccak256("vk"),
-            circuitId,
-            WEIGHTS,
-            feeToken,
-            0
+            IModelRegistry.Model({
+                mode: IModelRegistry.Mode.Committed,
+                active: true,
+                version: 1,
+                owner: NOBODY,
+                royaltyRecipient: MODEL_OWNER,
+                feeToken: feeToken,
+                price: 0,
+                verifier: address(verifier),
+                circuitId: circuitId,
+                weightsCommitment: WEIGHTS,
+                vkHash: keccak256("vk"),
+                previousVersion: 0
+            })
         );
         VM.prank(NOBODY);
         uint256 id = registry.registerCommittedModel(t, circuitId, WEIGHTS, _none(), _none());

@@ -153,8 +153,8 @@ describe("InferenceMarket", function () {
       expect(req.feeToken).to.equal(await token.getAddress());
       expect(req.deadline).to.equal(deadline);
       expect(req.status).to.equal(1n); // Open
-      expect(req.validator).to.equal(ethers.ZeroAddress);
-      expect(req.output).to.equal(0n);
+      expect(req.claimer).to.equal(ethers.ZeroAddress);
+      expect(req.bond).to.equal(0n);
       expect(await market.requestCount()).to.equal(1n);
     });
 
@@ -272,8 +272,6 @@ describe("InferenceMarket", function () {
 
       const req = await market.request(requestId);
       expect(req.status).to.equal(3n); // Fulfilled
-      expect(req.validator).to.equal(validator.address);
-      expect(req.output).to.equal(OUTPUT);
       expect(await market.balanceOf(validator.address, token)).to.equal(PRICE);
     });
 

@@ -1,6 +1,6 @@
 /**
  * fulfilBatch end to end: the real batch circuit (4 MNIST MLP inferences per proof), real
- * proofs and the generated batch verifier registered by governance, on Hardhat's in-process
+ * proofs and the batch key the model registered (checked by the protocol's Groth16 code), on Hardhat's in-process
  * chain; with the attacks a batch must resist.
  */
 import { expect } from "chai";
@@ -10,7 +10,7 @@ import { loadMnist, type Digit } from "../../scripts/model/mnist.ts";
 import { inferQuantized } from "../../scripts/model/quantized-inference.ts";
 import { buildModel, REFERENCE_MODELS, type BuiltModel } from "../../scripts/pipeline.ts";
 import { Prover, releaseProverThreads, type ProofResult } from "../../scripts/prove/prover.ts";
-import { deployProtocol, DEV_MARKET_PARAMS, type Protocol } from "../../scripts/chain/protocol.ts";
+import { deployProtocol, DEV_MARKET_PARAMS, registerBakedModel, type Protocol } from "../../scripts/chain/protocol.ts";
 import { postRequest, type PostedRequest } from "../../scripts/chain/requester.ts";
 import {
   ensureStaked,
@@ -60,11 +60,10 @@ describe("fulfilBatch end to end (real batch circuit, real proofs, generated bat
     signers = await ethers.getSigners();
     const [governance, modelOwner, requester] = signers;
     protocol = await deployProtocol(ethers, governance, {
-      verifierContract: "MnistMlpVerifier",
-      manifest: single.manifest,
-      modelOwner: modelOwner.address,
+      manifestFile: single.manifestFile,
+      modelOwner,
       price,
-      batchVerifiers: [{ verifierContract: "MnistMlpBatch4Verifier", manifest: batch.manifest, batchSize: K }],
+      batchKeys: [{ manifestFile: batch.manifestFile, batchSize: K }],
     });
     await (await protocol.token.mint(requester.address, 20n * price)).wait();
     for (const v of [signers[3], signers[4]]) {
@@ -122,13 +121,18 @@ describe("fulfilBatch end to end (real batch circuit, real proofs, generated bat
       const ref = inferQuantized(single.quantized, digits[i].pixels);
       const req = await protocol.market.request(p.requestId);
       expect(req.status).to.equal(RequestStatus.Fulfilled);
-      expect(req.output).to.equal(ref.output);
-      expect(req.validator).to.equal(validator.address);
+      const [event] = await protocol.market.queryFilter(protocol.market.filters.InferenceFulfilled(p.requestId));
+      expect(event.args.output).to.equal(ref.output);
+      expect(event.args.validator).to.equal(validator.address);
       expect(await protocol.market.isAttested(protocol.modelId, p.inputCommitment, ref.output)).to.equal(true);
     }
-    expect(await protocol.market.balanceOf(validator.address)).to.equal(BigInt(K) * validatorShare);
-    expect(await protocol.market.balanceOf(modelOwner.address)).to.equal(BigInt(K) * royalty);
-    await (await protocol.market.connect(validator).withdraw()).wait();
+    expect(await protocol.market.balanceOf(validator.address, await protocol.token.getAddress())).to.equal(
+      BigInt(K) * validatorShare,
+    );
+    expect(await protocol.market.balanceOf(modelOwner.address, await protocol.token.getAddress())).to.equal(
+      BigInt(K) * royalty,
+    );
+    await (await protocol.market.connect(validator).withdraw(await protocol.token.getAddress())).wait();
     expect(await protocol.token.balanceOf(validator.address)).to.equal(BigInt(K) * validatorShare);
 
     // The same work one request at a time costs more gas per inference.
@@ -153,18 +157,13 @@ describe("fulfilBatch end to end (real batch circuit, real proofs, generated bat
       .to.be.revertedWithCustomError(protocol.market, "InferenceMarketInvalidBatchProof")
       .withArgs(swapped[0], K);
 
-    // A request of another model (same verifiers, so only the market's model check stops it).
-    await (
-      await protocol.registry
-        .connect(governance)
-        .registerModel(protocol.verifier, single.manifest.vkHash, modelOwner.address, price)
-    ).wait();
-    const otherModel = protocol.modelId + 1n;
-    await (
-      await protocol.registry
-        .connect(governance)
-        .setBatchVerifier(otherModel, K, protocol.batchVerifiers[K], batch.manifest.vkHash)
-    ).wait();
+    // A request of another model (the same keys, so only the market's model check stops it).
+    const { modelId: otherModel } = await registerBakedModel(protocol.registry, modelOwner, {
+      manifestFile: single.manifestFile,
+      feeToken: await protocol.token.getAddress(),
+      price,
+      batchKeys: [{ manifestFile: batch.manifestFile, batchSize: K }],
+    });
     const [foreign] = await post([digits[3]], otherModel);
     const mixed = [...ids.slice(0, 3), foreign.requestId];
     const mixedProof = await proveBatch(digits, mixed, validator.address);
@@ -174,7 +173,9 @@ describe("fulfilBatch end to end (real batch circuit, real proofs, generated bat
 
     // The honest batch still settles.
     await (await protocol.market.connect(validator).fulfilBatch(ids, outputs, proof)).wait();
-    expect(await protocol.market.balanceOf(validator.address)).to.equal(BigInt(K) * validatorShare);
+    expect(await protocol.market.balanceOf(validator.address, await protocol.token.getAddress())).to.equal(
+      BigInt(K) * validatorShare,
+    );
   });
 
   it("refuses a batch that repeats a request, even with a valid proof made for it", async function () {
@@ -191,7 +192,7 @@ describe("fulfilBatch end to end (real batch circuit, real proofs, generated bat
     await expect(protocol.market.connect(validator).fulfilBatch(ids, outputs, proof))
       .to.be.revertedWithCustomError(protocol.market, "InferenceMarketBatchNotAscending")
       .withArgs(ids[1], ids[2]);
-    expect(await protocol.market.balanceOf(validator.address)).to.equal(0n);
+    expect(await protocol.market.balanceOf(validator.address, await protocol.token.getAddress())).to.equal(0n);
   });
 
   it("refuses a batch holding a request past its deadline", async function () {
@@ -233,7 +234,7 @@ describe("fulfilBatch end to end (real batch circuit, real proofs, generated bat
       .to.be.revertedWithCustomError(protocol.market, "InferenceMarketInvalidBatchProof")
       .withArgs(ids[0], K);
     await (await protocol.market.connect(validator).fulfilBatch(ids, outputs, proof)).wait();
-    expect(await protocol.market.balanceOf(thief.address)).to.equal(0n);
+    expect(await protocol.market.balanceOf(thief.address, await protocol.token.getAddress())).to.equal(0n);
   });
 
   it("the validator batches full groups and fulfils a lone request singly before its deadline", async function () {

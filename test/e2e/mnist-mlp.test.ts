@@ -99,9 +99,8 @@ describe("MNIST MLP end to end (real circuit, real proofs, generated verifier)",
       signers = await ethers.getSigners();
       const [governance, modelOwner, requester] = signers;
       protocol = await deployProtocol(ethers, governance, {
-        verifierContract: "MnistMlpVerifier",
-        manifest: built.manifest,
-        modelOwner: modelOwner.address,
+        manifestFile: built.manifestFile,
+        modelOwner,
         price,
       });
       await (await protocol.token.mint(requester.address, 10n * price)).wait();
@@ -128,12 +127,16 @@ describe("MNIST MLP end to end (real circuit, real proofs, generated verifier)",
 
       const req = await protocol.market.request(posted.requestId);
       expect(req.status).to.equal(RequestStatus.Fulfilled);
-      expect(req.output).to.equal(result.output);
+      const [event] = await protocol.market.queryFilter(protocol.market.filters.InferenceFulfilled(posted.requestId));
+      expect(event.args.output).to.equal(result.output);
+      expect(event.args.validator).to.equal(validator.address);
       expect(await protocol.market.isAttested(protocol.modelId, posted.inputCommitment, result.output)).to.equal(true);
-      expect(await protocol.market.balanceOf(validator.address)).to.equal(validatorShare);
-      expect(await protocol.market.balanceOf(modelOwner.address)).to.equal(royalty);
-      await (await protocol.market.connect(validator).withdraw()).wait();
-      await (await protocol.market.connect(modelOwner).withdraw()).wait();
+      expect(await protocol.market.balanceOf(validator.address, await protocol.token.getAddress())).to.equal(
+        validatorShare,
+      );
+      expect(await protocol.market.balanceOf(modelOwner.address, await protocol.token.getAddress())).to.equal(royalty);
+      await (await protocol.market.connect(validator).withdraw(await protocol.token.getAddress())).wait();
+      await (await protocol.market.connect(modelOwner).withdraw(await protocol.token.getAddress())).wait();
       expect(await protocol.token.balanceOf(validator.address)).to.equal(validatorShare);
       expect(await protocol.token.balanceOf(modelOwner.address)).to.equal(royalty);
       // What stays: the two validators' stake and the protocol's fee.
@@ -143,23 +146,27 @@ describe("MNIST MLP end to end (real circuit, real proofs, generated verifier)",
       expect(await protocol.token.balanceOf(requester.address)).to.equal(9n * price);
     });
 
-    it("the verifier accepts the real proof and rejects a tampered one", async function () {
+    /** The protocol's own Groth16 code, against the model's key as the registry stored it. */
+    async function protocolVerify(proof: Proof8, signals: bigint[]): Promise<boolean> {
+      const harness = await ethersRef.deployContract("Groth16Harness");
+      return harness.verify(protocol.verifier, signals, proof);
+    }
+
+    it("the protocol's verifier accepts the real proof and rejects a tampered one", async function () {
       const [, , requester, validator] = signers;
       const posted = await postRequest(protocol.market, requester, protocol.modelId, test[100].pixels);
       const p = await proveFor(posted.requestId, test[100], validator.address);
-      const verifier = await ethersRef.getContractAt("MnistMlpVerifier", protocol.verifier);
-      const a = [p.calldata[0], p.calldata[1]] as [bigint, bigint];
-      const b = [
-        [p.calldata[2], p.calldata[3]],
-        [p.calldata[4], p.calldata[5]],
-      ] as [[bigint, bigint], [bigint, bigint]];
-      const c = [p.calldata[6], p.calldata[7]] as [bigint, bigint];
-      const pub = p.publicSignals as [bigint, bigint, bigint];
-      expect(await verifier.verifyProof(a, b, c, pub)).to.equal(true);
+      const proof = p.calldata as Proof8;
+      const pub = p.publicSignals;
+      expect(await protocolVerify(proof, pub)).to.equal(true);
       // Tampered proof points and tampered public signals both fail.
-      expect(await verifier.verifyProof([a[0], a[1] + 1n], b, c, pub)).to.equal(false);
-      expect(await verifier.verifyProof(a, b, [c[1], c[0]], pub)).to.equal(false);
-      expect(await verifier.verifyProof(a, b, c, [pub[0], pub[1] + 1n, pub[2]])).to.equal(false);
+      const bumped = proof.slice() as Proof8;
+      bumped[1] += 1n;
+      expect(await protocolVerify(bumped, pub)).to.equal(false);
+      const swapped = proof.slice() as Proof8;
+      [swapped[6], swapped[7]] = [proof[7], proof[6]];
+      expect(await protocolVerify(swapped, pub)).to.equal(false);
+      expect(await protocolVerify(proof, [pub[0], pub[1] + 1n, pub[2]])).to.equal(false);
 
       const tampered = p.calldata.slice() as Proof8;
       tampered[6] += 1n;
@@ -170,7 +177,9 @@ describe("MNIST MLP end to end (real circuit, real proofs, generated verifier)",
       await (
         await protocol.market.connect(validator).fulfil(posted.requestId, p.publicSignals[1], p.calldata as Proof8)
       ).wait();
-      expect(await protocol.market.balanceOf(validator.address)).to.equal(validatorShare);
+      expect(await protocol.market.balanceOf(validator.address, await protocol.token.getAddress())).to.equal(
+        validatorShare,
+      );
     });
 
     it("rejects a valid proof replayed on another request, and by another prover", async function () {
@@ -188,7 +197,7 @@ describe("MNIST MLP end to end (real circuit, real proofs, generated verifier)",
         .to.be.revertedWithCustomError(protocol.market, "InferenceMarketInvalidProof")
         .withArgs(first.requestId);
       await (await protocol.market.connect(validator).fulfil(first.requestId, p.publicSignals[1], proof)).wait();
-      expect(await protocol.market.balanceOf(thief.address)).to.equal(0n);
+      expect(await protocol.market.balanceOf(thief.address, await protocol.token.getAddress())).to.equal(0n);
     });
 
     it("rejects a public input at or above the field modulus (output + r aliases the output)", async function () {
@@ -199,20 +208,10 @@ describe("MNIST MLP end to end (real circuit, real proofs, generated verifier)",
       await expect(protocol.market.connect(validator).fulfil(posted.requestId, aliased, p.calldata as Proof8))
         .to.be.revertedWithCustomError(protocol.market, "InferenceMarketInvalidOutput")
         .withArgs(aliased);
-      // The generated verifier refuses it on its own too.
-      const verifier = await ethersRef.getContractAt("MnistMlpVerifier", protocol.verifier);
-      const c = p.calldata;
-      expect(
-        await verifier.verifyProof(
-          [c[0], c[1]],
-          [
-            [c[2], c[3]],
-            [c[4], c[5]],
-          ],
-          [c[6], c[7]],
-          [p.publicSignals[0], aliased, p.publicSignals[2]],
-        ),
-      ).to.equal(false);
+      // The protocol's Groth16 code refuses it on its own too.
+      expect(await protocolVerify(p.calldata as Proof8, [p.publicSignals[0], aliased, p.publicSignals[2]])).to.equal(
+        false,
+      );
     });
 
     it("a malleated but valid proof cannot settle an already-settled request a second time", async function () {
@@ -223,32 +222,23 @@ describe("MNIST MLP end to end (real circuit, real proofs, generated verifier)",
       const twin = malleate(proof);
       expect(twin).to.not.deep.equal(proof);
       // The twin really is valid: the defence is the request's status, not proof uniqueness.
-      const verifier = await ethersRef.getContractAt("MnistMlpVerifier", protocol.verifier);
-      const pub = p.publicSignals as [bigint, bigint, bigint];
-      const split = (q: Proof8) =>
-        [
-          [q[0], q[1]],
-          [
-            [q[2], q[3]],
-            [q[4], q[5]],
-          ],
-          [q[6], q[7]],
-        ] as [[bigint, bigint], [[bigint, bigint], [bigint, bigint]], [bigint, bigint]];
-      expect(await verifier.verifyProof(...split(twin), pub)).to.equal(true);
+      const pub = p.publicSignals;
+      expect(await protocolVerify(twin, pub)).to.equal(true);
 
       await (await protocol.market.connect(validator).fulfil(posted.requestId, pub[1], proof)).wait();
       await expect(protocol.market.connect(validator).fulfil(posted.requestId, pub[1], twin))
         .to.be.revertedWithCustomError(protocol.market, "InferenceMarketWrongStatus")
         .withArgs(posted.requestId, RequestStatus.Fulfilled);
-      expect(await protocol.market.balanceOf(validator.address)).to.equal(validatorShare);
+      expect(await protocol.market.balanceOf(validator.address, await protocol.token.getAddress())).to.equal(
+        validatorShare,
+      );
     });
 
     it("rejects a proof replayed on a second deployment of the market", async function () {
       const [governance, modelOwner, requester, validator] = signers;
       const other = await deployProtocol(ethersRef, governance, {
-        verifierContract: "MnistMlpVerifier",
-        manifest: built.manifest,
-        modelOwner: modelOwner.address,
+        manifestFile: built.manifestFile,
+        modelOwner,
         price,
       });
       await (await other.token.mint(requester.address, price)).wait();

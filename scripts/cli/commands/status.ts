@@ -62,9 +62,9 @@ export const statusCommand: Command = {
       Promise.all([
         market.requestCount(),
         market.params(),
-        market.feeAccounts(),
+        market.feeAccounts(dep.deployment.token),
         market.stakeOf(who),
-        market.balanceOf(who),
+        market.balanceOf(who, dep.deployment.token),
       ]),
     );
     out.market = {
@@ -90,20 +90,35 @@ export const statusCommand: Command = {
     const id = bigintFlag(args, "request");
     if (id !== undefined) {
       const r = await market.request(id);
+      // Who fulfilled it, with which output, is in the InferenceFulfilled event, not in storage.
+      let fulfilment: { validator: string; output: bigint } | undefined;
+      if (r.status === 3n) {
+        const [log] = await market.queryFilter(
+          market.filters.InferenceFulfilled(id),
+          dep.deployment.deployedAtBlock ?? 0,
+        );
+        if (log) fulfilment = { validator: log.args.validator, output: log.args.output };
+      }
       out.request = {
         id,
         status: STATUS[Number(r.status)],
         requester: r.requester,
+        modelId: r.modelId,
+        feeToken: r.feeToken,
         fee: r.fee,
         deadline: r.deadline,
-        validator: r.validator,
-        output: r.output,
+        validator: fulfilment?.validator ?? null,
+        output: fulfilment?.output ?? null,
         claimer: r.claimer,
         claimExpiresAt: r.claimExpiresAt,
       };
       lines.push(
         `request #${id}: ${STATUS[Number(r.status)]}, fee ${formatUnits(r.fee)}, deadline ${new Date(Number(r.deadline) * 1000).toISOString()}` +
-          (r.status === 3n ? `, fulfilled by ${r.validator}` : r.status === 2n ? `, claimed by ${r.claimer}` : ""),
+          (fulfilment
+            ? `, fulfilled by ${fulfilment.validator} with output ${fulfilment.output}`
+            : r.status === 2n
+              ? `, claimed by ${r.claimer}`
+              : ""),
       );
     }
     return { json: plain(out), text: lines.join("\n") };

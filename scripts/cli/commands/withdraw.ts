@@ -1,16 +1,19 @@
-/** `poi withdraw`: pulls the account's credited fees (and stake credit) from the market. */
+/** `poi withdraw`: pulls the account's credited fees in one token (and stake credit) from the market. */
 import { formatUnits } from "ethers";
-import { connect, NETWORK_FLAGS, NETWORK_HELP, onChain, readDeployment, type Command } from "../support.ts";
+import { connect, flag, NETWORK_FLAGS, NETWORK_HELP, onChain, readDeployment, type Command } from "../support.ts";
 
 export const withdrawCommand: Command = {
   name: "withdraw",
   usage: [
-    "poi withdraw [--deployment FILE] [--network NAME] [--rpc-url URL] [--account N|ADDR]",
+    "poi withdraw [--token ADDR] [--deployment FILE] [--network NAME] [--rpc-url URL] [--account N|ADDR]",
     "",
+    "Each model is priced in its own token; fees are credited and withdrawn per token.",
+    "  --token ADDR  the token to withdraw (default: the deployment's token); slashed bonds come",
+    "                with the stake token",
     NETWORK_HELP,
   ].join("\n"),
-  summary: "withdraw the account's credited fees and stake credit",
-  valueFlags: ["deployment", ...NETWORK_FLAGS],
+  summary: "withdraw the account's credited fees (per token) and stake credit",
+  valueFlags: ["token", "deployment", ...NETWORK_FLAGS],
   booleanFlags: [],
   async run(args) {
     const dep = readDeployment(args);
@@ -18,15 +21,21 @@ export const withdrawCommand: Command = {
     const { connectMarket } = await import("../../chain/protocol.ts");
     const market = connectMarket(dep.deployment.market, signer);
     const who = await signer.getAddress();
-    const fees = await onChain("cannot read the market", () => market.balanceOf(who));
-    const stake = await market.stakeCreditOf(who);
+    const token = flag(args, "token") ?? dep.deployment.token;
+    const [fees, stakeToken] = await onChain("cannot read the market", () =>
+      Promise.all([market.balanceOf(who, token), market.stakeToken()]),
+    );
+    const stake = stakeToken.toLowerCase() === token.toLowerCase() ? await market.stakeCreditOf(who) : 0n;
     if (fees === 0n && stake === 0n) {
-      return { json: { account: who, fees: "0", stake: "0" }, text: `nothing to withdraw for ${who}` };
+      return {
+        json: { account: who, token, fees: "0", stake: "0" },
+        text: `nothing to withdraw for ${who} in ${token}`,
+      };
     }
-    const receipt = await onChain("withdraw failed", async () => (await market.withdraw()).wait());
+    const receipt = await onChain("withdraw failed", async () => (await market.withdraw(token)).wait());
     return {
-      json: { account: who, fees: fees.toString(), stake: stake.toString(), txHash: receipt!.hash },
-      text: `withdrew ${formatUnits(fees)} in fees and ${formatUnits(stake)} of stake to ${who} (${receipt!.hash})`,
+      json: { account: who, token, fees: fees.toString(), stake: stake.toString(), txHash: receipt!.hash },
+      text: `withdrew ${formatUnits(fees)} in fees and ${formatUnits(stake)} of stake in ${token} to ${who} (${receipt!.hash})`,
     };
   },
 };
