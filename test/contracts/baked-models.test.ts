@@ -163,12 +163,13 @@ describe("Baked models with real proofs (protocol-owned Groth16 verifier)", func
       const requestId = await request(market, requester, 1n, d);
       const { proof } = await proveFor(market, requestId, d, validator.address);
       const { output, inputCommitment } = facts.get(d)!;
-      const tx = await market.connect(validator).fulfil(requestId, output, proof);
-      const receipt = (await tx.wait())!;
+      const tx = market.connect(validator).fulfil(requestId, output, proof);
+      await expect(tx)
+        .to.emit(market, "InferenceFulfilled")
+        .withArgs(requestId, validator.address, output, (PRICE * 85n) / 100n, PRICE / 10n, PRICE / 20n);
+      const receipt = (await (await tx).wait())!;
       console.log(`      fulfil (baked, real Groth16 proof, unclaimed): ${receipt.gasUsed} gas`);
-      const req = await market.request(requestId);
-      expect(req.status).to.equal(3n);
-      expect(req.output).to.equal(output);
+      expect((await market.request(requestId)).status).to.equal(3n);
       expect(await market.isAttested(1n, inputCommitment, output)).to.equal(true);
       expect(await market.balanceOf(validator.address, token)).to.equal((PRICE * 85n) / 100n);
       expect(await market.balanceOf(modelOwner.address, token)).to.equal(PRICE / 10n);

@@ -7,18 +7,19 @@ import PoiDevModule from "../../deploy/modules/PoiDev.js";
 const { ethers, ignition } = await network.create();
 
 describe("Ignition modules", function () {
-  it("PoiDev deploys a TestToken, the registry and a market wired to both", async function () {
+  it("PoiDev deploys a TestToken, both registries and a market wired to them", async function () {
     const [, governance] = await ethers.getSigners();
     const { token, circuitRegistry, registry, market } = await ignition.deploy(PoiDevModule, {
       parameters: { PoiDev: { governance: governance.address } },
     });
 
-    expect(await registry.owner()).to.equal(governance.address);
     expect(await market.owner()).to.equal(governance.address);
     expect(await circuitRegistry.defaultAdmin()).to.equal(governance.address);
     expect(await circuitRegistry.defaultAdminDelay()).to.equal(172_800n);
+    // The model registry has no owner: it is wired to the circuit registry, nothing else.
+    expect(await registry.circuitRegistry()).to.equal(await circuitRegistry.getAddress());
+    expect(await registry.modelCount()).to.equal(0n);
     expect(await market.registry()).to.equal(await registry.getAddress());
-    expect(await market.feeToken()).to.equal(await token.getAddress());
     expect(await market.stakeToken()).to.equal(await token.getAddress());
     expect(await token.symbol()).to.equal("POIT");
     const params = await market.params();
@@ -27,19 +28,17 @@ describe("Ignition modules", function () {
     expect(params.claimBond).to.equal(DEFAULT_MARKET_PARAMS.claimBond);
   });
 
-  it("Poi deploys around an existing fee token, owned by the deployer by default", async function () {
+  it("Poi deploys around an existing stake token, governed by the deployer by default", async function () {
     const [deployer] = await ethers.getSigners();
-    const existing = await ethers.deployContract("TestToken");
     const stake = await ethers.deployContract("TestToken");
-    const { registry, market } = await ignition.deploy(PoiModule, {
-      parameters: {
-        Poi: { feeToken: await existing.getAddress(), stakeToken: await stake.getAddress(), protocolFeeBps: 50n },
-      },
+    const { circuitRegistry, registry, market } = await ignition.deploy(PoiModule, {
+      parameters: { Poi: { stakeToken: await stake.getAddress(), protocolFeeBps: 50n, circuitAdminDelay: 3_600n } },
     });
 
-    expect(await registry.owner()).to.equal(deployer.address);
     expect(await market.owner()).to.equal(deployer.address);
-    expect(await market.feeToken()).to.equal(await existing.getAddress());
+    expect(await circuitRegistry.defaultAdmin()).to.equal(deployer.address);
+    expect(await circuitRegistry.defaultAdminDelay()).to.equal(3_600n);
+    expect(await registry.circuitRegistry()).to.equal(await circuitRegistry.getAddress());
     expect(await market.stakeToken()).to.equal(await stake.getAddress());
     expect((await market.params()).protocolFeeBps).to.equal(50n);
   });
