@@ -327,6 +327,24 @@ describe("Baked models with real proofs (protocol-owned Groth16 verifier)", func
       expect(await harness.verify(pointer, signals, big)).to.equal(false);
     });
 
+    it("stores data up to the code size limit and refuses more", async function () {
+      const { harness } = await networkHelpers.loadFixture(deploy);
+      const largest = ethers.hexlify(ethers.randomBytes(24_575));
+      const pointer = await stored(harness, largest);
+      expect(await harness.load(pointer)).to.equal(largest);
+      await expect(harness.store(new Uint8Array(24_576))).to.be.revertedWithCustomError(
+        harness,
+        "VerificationKeyStoreWriteFailed",
+      );
+      // Past 49,152 bytes of init code (EIP-3860) CREATE halts the whole call: still nothing is
+      // stored, in particular no key truncated by the 16-bit length of the init code.
+      for (const size of [49_140, 65_535, 65_536]) {
+        await expect(harness.store(new Uint8Array(size), { gasLimit: 16_000_000n }), `${size} bytes`).to.be.revert(
+          ethers,
+        );
+      }
+    });
+
     it("fails on a key of the wrong length, an address without a key, and a wrong signal count", async function () {
       const { harness, market } = await networkHelpers.loadFixture(deploy);
       const { proof, signals } = await realProof(market);
