@@ -33,20 +33,20 @@ contract Groth16Test {
 
     function testFuzz_store_readsBackWhatItWrote(bytes memory data) public {
         address pointer = _harness.store(data);
-        check(keccak256(_harness.load(pointer)) == keccak256(data), "read back");
-        check(pointer.code.length == data.length + 1 && pointer.code[0] == 0x00, "STOP byte first");
+        _check(keccak256(_harness.load(pointer)) == keccak256(data), "read back");
+        _check(pointer.code.length == data.length + 1 && pointer.code[0] == 0x00, "STOP byte first");
         // Calling the data contract does nothing (STOP) and succeeds.
         (bool ok, bytes memory ret) = pointer.call("");
-        check(ok && ret.length == 0, "inert");
+        _check(ok && ret.length == 0, "inert");
     }
 
     function test_load_ofAnAddressWithoutCodeIsEmpty() public view {
-        check(_harness.load(address(0xBEEF)).length == 0, "empty");
+        _check(_harness.load(address(0xBEEF)).length == 0, "empty");
     }
 
     function testFuzz_keyLength_isHeaderPlusTwoWordsPerIcPoint(uint8 nPublic) public pure {
-        check(Groth16.keyLength(nPublic) == 448 + 64 * (uint256(nPublic) + 1), "length");
-        check(Groth16.keyLength(3) == 704, "3 signals");
+        _check(Groth16.keyLength(nPublic) == 448 + 64 * (uint256(nPublic) + 1), "length");
+        _check(Groth16.keyLength(3) == 704, "3 signals");
     }
 
     function testFuzz_verify_refusesAKeyOfAnotherLength(uint8 words, uint8 nPublic) public {
@@ -54,12 +54,12 @@ contract Groth16Test {
         bytes memory key = new bytes(uint256(words) * 32);
         VM.assume(key.length != Groth16.keyLength(n));
         address pointer = _harness.store(key);
-        check(!_harness.verify(pointer, _signals(n), _proof), "wrong length refused");
+        _check(!_harness.verify(pointer, _signals(n), _proof), "wrong length refused");
     }
 
     function test_verify_refusesAnAddressWithoutAKey() public view {
-        check(!_harness.verify(address(0), _signals(3), _proof), "zero address");
-        check(!_harness.verify(address(0xBEEF), _signals(3), _proof), "no code");
+        _check(!_harness.verify(address(0), _signals(3), _proof), "zero address");
+        _check(!_harness.verify(address(0xBEEF), _signals(3), _proof), "no code");
     }
 
     /// A zero key of the right length is not a key: its points make the precompiles fail.
@@ -67,22 +67,22 @@ contract Groth16Test {
         bytes memory key = new bytes(Groth16.keyLength(3));
         for (uint256 i = 0; i < key.length; ++i) key[i] = 0xff;
         address pointer = _harness.store(key);
-        check(!_harness.verify(pointer, _signals(3), _proof), "garbage key");
+        _check(!_harness.verify(pointer, _signals(3), _proof), "garbage key");
         (bool ok, ) = _harness.verifyGas(pointer, _signals(3), _proof);
-        check(!ok, "verifyGas agrees");
+        _check(!ok, "verifyGas agrees");
     }
 
     function testFuzz_verify_refusesNonCanonicalSignalsAndCoordinates(uint256 value, uint8 at) public {
         address pointer = _harness.store(new bytes(Groth16.keyLength(3)));
         uint256[] memory s = _signals(3);
         s[at % 3] = Groth16.SCALAR_FIELD + (value % (type(uint256).max - Groth16.SCALAR_FIELD));
-        check(!_harness.verify(pointer, s, _proof), "signal >= r refused");
+        _check(!_harness.verify(pointer, s, _proof), "signal >= r refused");
         uint256[8] memory p = _proof;
         p[at % 8] = Groth16.BASE_FIELD + (value % (type(uint256).max - Groth16.BASE_FIELD));
-        check(!_harness.verify(pointer, _signals(3), p), "coordinate >= q refused");
+        _check(!_harness.verify(pointer, _signals(3), p), "coordinate >= q refused");
     }
 
-    function check(bool condition, string memory what) private pure {
+    function _check(bool condition, string memory what) private pure {
         if (!condition) revert AssertionFailed(what);
     }
 }
