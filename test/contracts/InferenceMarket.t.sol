@@ -493,6 +493,21 @@ contract InferenceMarketTest is MarketFixture {
         check(market.stakeCreditOf(REQUESTER) == BOND, "requester compensated");
     }
 
+    /// BUG (fails until fixed), same root cause: a pause that began and ended after the claim
+    /// window also spares the claimer when another validator fulfils in its place. (This one reads
+    /// "a pause overlapped its claim" as overlapping the exclusive window the claim bought.)
+    function test_fulfil_aPauseCycleAfterTheWindowDoesNotExcuseAMissedClaim() public {
+        uint256 requestId = open();
+        claimAs(VALIDATOR, requestId);
+        VM.warp(market.request(requestId).claimExpiresAt + 1);
+        market.pause();
+        VM.warp(block.timestamp + 1 minutes);
+        market.unpause();
+        fulfilAs(OTHER_VALIDATOR, requestId);
+        check(market.stakeOf(VALIDATOR).amount == MIN_STAKE - BOND, "claimer slashed");
+        check(market.stakeCreditOf(REQUESTER) == BOND, "requester compensated");
+    }
+
     // ------------------------------------------------------------ pause
 
     function test_pause_blocksNewWorkButNeverRefundsWithdrawalsOrUnstaking() public {
