@@ -2,6 +2,7 @@
 pragma solidity ^0.8.28;
 
 import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol";
+// solhint-disable-next-line max-line-length
 import {IAccessControlDefaultAdminRules} from "@openzeppelin/contracts/access/extensions/IAccessControlDefaultAdminRules.sol";
 
 import {ICircuitRegistry} from "../../contracts/interfaces/ICircuitRegistry.sol";
@@ -35,20 +36,20 @@ contract CircuitRegistryTest {
 
     function test_registerCircuit_storesTheEntryAndActivatesAfterTheDelay() public {
         uint256 id = _register();
-        check(id == 1 && _registry.circuitCount() == 1, "id from 1");
+        _check(id == 1 && _registry.circuitCount() == 1, "id from 1");
         ICircuitRegistry.Circuit memory c = _registry.circuit(id);
-        check(c.verifier == _verifier && c.vkHash == keccak256("vk"), "verifier and key");
-        check(c.nPublic == 3 && c.batchSize == 1, "shape");
-        check(c.manifestHash == keccak256("manifest"), "manifest hash");
-        check(keccak256(bytes(c.manifestURI)) == keccak256("ipfs://manifest"), "manifest uri");
-        check(c.activatesAt == block.timestamp + _DELAY && !c.deprecated, "pending");
+        _check(c.verifier == _verifier && c.vkHash == keccak256("vk"), "verifier and key");
+        _check(c.nPublic == 3 && c.batchSize == 1, "shape");
+        _check(c.manifestHash == keccak256("manifest"), "manifest hash");
+        _check(keccak256(bytes(c.manifestURI)) == keccak256("ipfs://manifest"), "manifest uri");
+        _check(c.activatesAt == block.timestamp + _DELAY && !c.deprecated, "pending");
 
-        check(!_registry.isUsable(id), "not usable before the delay");
+        _check(!_registry.isUsable(id), "not usable before the delay");
         VM.warp(c.activatesAt - 1);
-        check(!_registry.isUsable(id), "not usable one second early");
+        _check(!_registry.isUsable(id), "not usable one second early");
         VM.warp(c.activatesAt);
-        check(_registry.isUsable(id), "usable after the delay");
-        check(_register() == 2, "ids increase");
+        _check(_registry.isUsable(id), "usable after the delay");
+        _check(_register() == 2, "ids increase");
     }
 
     function test_registerCircuit_isRestrictedToRegistrars() public {
@@ -84,8 +85,8 @@ contract CircuitRegistryTest {
         uint256 id = _register();
         VM.warp(block.timestamp + _DELAY);
         _registry.deprecateCircuit(id);
-        check(!_registry.isUsable(id), "deprecated is unusable");
-        check(_registry.circuit(id).verifier == _verifier && _registry.circuit(id).deprecated, "entry kept");
+        _check(!_registry.isUsable(id), "deprecated is unusable");
+        _check(_registry.circuit(id).verifier == _verifier && _registry.circuit(id).deprecated, "entry kept");
         VM.expectRevert(abi.encodeWithSelector(ICircuitRegistry.CircuitRegistryAlreadyDeprecated.selector, id));
         _registry.deprecateCircuit(id);
         VM.expectRevert(abi.encodeWithSelector(ICircuitRegistry.CircuitRegistryUnknownCircuit.selector, 9));
@@ -108,7 +109,7 @@ contract CircuitRegistryTest {
     function test_defaultAdmin_movesOnlyAfterTheDelay() public {
         _registry.beginDefaultAdminTransfer(_NEW_ADMIN);
         (, uint48 schedule) = _registry.pendingDefaultAdmin();
-        check(schedule == block.timestamp + _DELAY, "scheduled after the delay");
+        _check(schedule == block.timestamp + _DELAY, "scheduled after the delay");
         VM.expectRevert(
             abi.encodeWithSelector(
                 IAccessControlDefaultAdminRules.AccessControlEnforcedDefaultAdminDelay.selector,
@@ -120,14 +121,14 @@ contract CircuitRegistryTest {
         VM.warp(uint256(schedule) + 1);
         VM.prank(_NEW_ADMIN);
         _registry.acceptDefaultAdminTransfer();
-        check(_registry.defaultAdmin() == _NEW_ADMIN, "admin moved");
+        _check(_registry.defaultAdmin() == _NEW_ADMIN, "admin moved");
     }
 
     function test_unknownCircuit_readsAsZeroAndUnusable() public view {
-        check(_registry.circuit(7).verifier == address(0) && !_registry.isUsable(7), "unknown");
+        _check(_registry.circuit(7).verifier == address(0) && !_registry.isUsable(7), "unknown");
     }
 
-    function check(bool condition, string memory what) private pure {
+    function _check(bool condition, string memory what) private pure {
         if (!condition) revert AssertionFailed(what);
     }
 }

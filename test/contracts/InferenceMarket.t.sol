@@ -453,6 +453,61 @@ contract InferenceMarketTest is MarketFixture {
         check(market.stakeCreditOf(REQUESTER) == 0, "nothing slashed");
     }
 
+    function test_refund_whilePausedReleasesTheBondOfAClaimThePauseOverlapped() public {
+        uint256 requestId = open();
+        claimAs(VALIDATOR, requestId);
+        market.pause();
+        VM.warp(market.request(requestId).deadline + 1);
+        // Paused from inside the claim window to past the deadline: the claimer could not deliver.
+        market.refund(requestId);
+        check(market.stakeOf(VALIDATOR).amount == MIN_STAKE && market.stakeOf(VALIDATOR).bonded == 0, "released");
+        check(market.stakeCreditOf(REQUESTER) == 0 && market.balanceOf(REQUESTER, feeToken) == PRICE, "refunded");
+        check(heldEqualsAccounts(), "accounts");
+    }
+
+    /// BUG (fails until fixed): a pause that starts after the deadline did not overlap the claim,
+    /// yet the claimer itself can refund during it (refund is open to anyone, and allowed while
+    /// paused) and walk away with its bond: every pause lets every missed claim escape its slash.
+    function test_refund_aPauseAfterTheDeadlineDoesNotExcuseAMissedClaim() public {
+        uint256 requestId = open();
+        claimAs(VALIDATOR, requestId);
+        VM.warp(market.request(requestId).deadline + 1);
+        market.pause();
+        VM.prank(VALIDATOR);
+        market.refund(requestId);
+        check(market.stakeOf(VALIDATOR).amount == MIN_STAKE - BOND, "claimer slashed");
+        check(market.stakeCreditOf(REQUESTER) == BOND, "requester compensated");
+    }
+
+    /// BUG (fails until fixed): the same with the pause already over: `_lastUnpausedAt >= claimedAt`
+    /// counts a pause that began and ended after the deadline as overlapping the claim.
+    function test_refund_aPauseCycleAfterTheDeadlineDoesNotExcuseAMissedClaim() public {
+        uint256 requestId = open();
+        claimAs(VALIDATOR, requestId);
+        VM.warp(market.request(requestId).deadline + 1);
+        market.pause();
+        VM.warp(block.timestamp + 1 minutes);
+        market.unpause();
+        market.refund(requestId);
+        check(market.stakeOf(VALIDATOR).amount == MIN_STAKE - BOND, "claimer slashed");
+        check(market.stakeCreditOf(REQUESTER) == BOND, "requester compensated");
+    }
+
+    /// BUG (fails until fixed), same root cause: a pause that began and ended after the claim
+    /// window also spares the claimer when another validator fulfils in its place. (This one reads
+    /// "a pause overlapped its claim" as overlapping the exclusive window the claim bought.)
+    function test_fulfil_aPauseCycleAfterTheWindowDoesNotExcuseAMissedClaim() public {
+        uint256 requestId = open();
+        claimAs(VALIDATOR, requestId);
+        VM.warp(market.request(requestId).claimExpiresAt + 1);
+        market.pause();
+        VM.warp(block.timestamp + 1 minutes);
+        market.unpause();
+        fulfilAs(OTHER_VALIDATOR, requestId);
+        check(market.stakeOf(VALIDATOR).amount == MIN_STAKE - BOND, "claimer slashed");
+        check(market.stakeCreditOf(REQUESTER) == BOND, "requester compensated");
+    }
+
     // ------------------------------------------------------------ pause
 
     function test_pause_blocksNewWorkButNeverRefundsWithdrawalsOrUnstaking() public {

@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: MIT
+// The attacker contract exists only for these attacks: it lives with them.
+// solhint-disable one-contract-per-file
 pragma solidity ^0.8.28;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";

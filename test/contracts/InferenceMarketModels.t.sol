@@ -3,6 +3,7 @@ pragma solidity ^0.8.28;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 
 import {IInferenceAttestations} from "../../contracts/interfaces/IInferenceAttestations.sol";
 import {IInferenceMarket} from "../../contracts/interfaces/IInferenceMarket.sol";
@@ -204,6 +205,21 @@ contract InferenceMarketModelsTest is MarketFixture {
             VM.expectRevert(abi.encodeWithSelector(IInferenceMarket.InferenceMarketUnknownModel.selector, unknown[i]));
             openFor(unknown[i], PRICE);
         }
+    }
+
+    function test_requestInference_refusesAPriceAbove128Bits() public {
+        uint256 price = uint256(type(uint128).max) + 1;
+        VM.prank(MODEL_OWNER);
+        registry.setPrice(modelId, price);
+        VM.expectRevert(abi.encodeWithSelector(SafeCast.SafeCastOverflowedUintDowncast.selector, 128, price));
+        openFor(modelId, type(uint256).max);
+        VM.prank(MODEL_OWNER);
+        registry.setPrice(modelId, type(uint128).max);
+        VM.prank(REQUESTER);
+        feeToken.mint(REQUESTER, type(uint128).max);
+        uint256 requestId = openFor(modelId, type(uint256).max);
+        check(market.request(requestId).fee == type(uint128).max, "the largest fee fits");
+        check(heldEqualsAccounts(), "accounts");
     }
 
     // ------------------------------------------------------------ hostile fee tokens

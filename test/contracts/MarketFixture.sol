@@ -13,6 +13,10 @@ import {TestToken} from "../../contracts/test/TestToken.sol";
 
 import {VM} from "./Vm.sol";
 
+// The fixture's internal members are the vocabulary every test reads (as in forge-std's Test):
+// they keep plain names; only private members take the leading underscore.
+// solhint-disable private-vars-leading-underscore
+
 /// @dev Shared deployment for the Solidity tests of the market: a circuit registry (no delay) with
 /// a single-inference circuit and batch circuits of 2 and 4 (settable verifiers that say yes), the
 /// permissionless model registry, separate fee and stake tokens, one committed model registered by

@@ -1,5 +1,6 @@
 import { expect } from "chai";
 import { network } from "hardhat";
+import type { IModelRegistry } from "../../types/ethers-contracts/registry/ModelRegistry.js";
 
 const { ethers, networkHelpers } = await network.create();
 
@@ -78,9 +79,17 @@ describe("ModelRegistry", function () {
       const { registry, terms, verifierAddress, feeToken, modelOwner, stranger } =
         await networkHelpers.loadFixture(deployRegistry);
       const tx = registry.connect(stranger).registerCommittedModel(terms(), 1n, WEIGHTS, [4n], [2n]);
-      await expect(tx)
-        .to.emit(registry, "ModelRegistered")
-        .withArgs(1n, stranger.address, 1n, verifierAddress, VK_HASH, 1n, WEIGHTS, feeToken, PRICE);
+      const entry = (m: IModelRegistry.ModelStructOutput) =>
+        m.mode === 1n &&
+        m.owner === stranger.address &&
+        m.verifier === verifierAddress &&
+        m.vkHash === VK_HASH &&
+        m.circuitId === 1n &&
+        m.weightsCommitment === WEIGHTS &&
+        m.feeToken === feeToken &&
+        m.price === PRICE &&
+        m.version === 1n;
+      await expect(tx).to.emit(registry, "ModelRegistered").withArgs(1n, stranger.address, entry);
       await expect(tx).to.emit(registry, "BatchCircuitRegistered").withArgs(1n, 4n, 2n);
       await expect(tx).to.emit(registry, "ModelMetadataSet").withArgs(1n, "ipfs://mnist-mlp", ethers.id("onnx"));
       await expect(tx).to.not.emit(registry, "ModelVersionPublished");
@@ -129,19 +138,16 @@ describe("ModelRegistry", function () {
       const key2 = syntheticKey(3, "batch2");
       const key8 = syntheticKey(3, "batch8");
       const tx = registry.connect(modelOwner).registerBakedModel(terms(), key, [2n, 8n], [key2, key8]);
-      await expect(tx)
-        .to.emit(registry, "ModelRegistered")
-        .withArgs(
-          1n,
-          modelOwner.address,
-          0n,
-          (a: string) => a !== ethers.ZeroAddress,
-          ethers.keccak256(key),
-          0n,
-          0n,
-          feeToken,
-          PRICE,
-        );
+      const entry = (m: IModelRegistry.ModelStructOutput) =>
+        m.mode === 0n &&
+        m.owner === modelOwner.address &&
+        m.verifier !== ethers.ZeroAddress &&
+        m.vkHash === ethers.keccak256(key) &&
+        m.circuitId === 0n &&
+        m.weightsCommitment === 0n &&
+        m.feeToken === feeToken &&
+        m.price === PRICE;
+      await expect(tx).to.emit(registry, "ModelRegistered").withArgs(1n, modelOwner.address, entry);
       await expect(tx)
         .to.emit(registry, "BatchKeyRegistered")
         .withArgs(1n, 2n, (a: string) => a !== ethers.ZeroAddress, ethers.keccak256(key2));
