@@ -16,8 +16,9 @@ import {IModelRegistry} from "./IModelRegistry.sol";
  * protocol. After the deadline, an unanswered request is refunded.
  *
  * A claimer that does not deliver (the request is refunded, or fulfilled by someone else after
- * its window) loses its bond to the requester, unless the market was paused at some point since
- * the claim: a pause is not the claimer's fault.
+ * its window) loses its bond to the requester, unless the market was paused at some point during
+ * the claim's exclusive window: a pause is not the claimer's fault. A pause after the window
+ * excuses nothing.
  *
  * @dev Payments are pulled: settlement only credits balances, which each account withdraws
  * itself, so a reverting recipient never blocks anyone else. Pausing blocks new requests, claims,

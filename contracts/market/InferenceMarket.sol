@@ -63,8 +63,14 @@ contract InferenceMarket is IInferenceMarket, IInferenceAttestations, Ownable2St
     uint256 private _staked;
     uint256 private _stakeCredited;
 
-    /// @dev Timestamp of the last {unpause}: a claim made at or before it overlapped a pause.
-    uint64 private _lastUnpausedAt;
+    /// @dev A pause, from {pause} to {unpause}; `end` is 0 while it lasts.
+    struct PauseInterval {
+        uint64 start;
+        uint64 end;
+    }
+
+    /// @dev Every pause, in order: a claimer is excused only by one that overlapped its window.
+    PauseInterval[] private _pauses;
 
     mapping(bytes32 fact => uint256 blockNumber) private _attestedAt;
 
@@ -309,12 +315,13 @@ contract InferenceMarket is IInferenceMarket, IInferenceAttestations, Ownable2St
     /// @inheritdoc IInferenceMarket
     function pause() external onlyOwner {
         _pause();
+        _pauses.push(PauseInterval({start: uint64(block.timestamp), end: 0}));
     }
 
     /// @inheritdoc IInferenceMarket
     function unpause() external onlyOwner {
-        _lastUnpausedAt = uint64(block.timestamp);
         _unpause();
+        _pauses[_pauses.length - 1].end = uint64(block.timestamp);
     }
 
     // ---------------------------------------------------------------- views
@@ -438,15 +445,16 @@ contract InferenceMarket is IInferenceMarket, IInferenceAttestations, Ownable2St
     }
 
     /**
-     * @dev Releases the claimer's bond if it delivered, or if a pause overlapped its claim (it
-     * could not deliver); otherwise slashes it to the requester, who bore the delay.
+     * @dev Releases the claimer's bond if it delivered, or if a pause overlapped its exclusive
+     * window (it could not deliver); otherwise slashes it to the requester, who bore the delay.
+     * A pause that began after the window closed excuses nothing: the claim was already missed.
      */
     function _settleBond(uint256 requestId, Request storage req, bool delivered) private {
         address claimer = req.claimer;
         uint256 bond = req.bond;
         Stake storage s = _stakes[claimer];
         s.bonded -= bond;
-        if (delivered || paused() || _lastUnpausedAt >= req.claimedAt) {
+        if (delivered || _pauseOverlapped(req.claimedAt, req.claimExpiresAt)) {
             emit BondReleased(requestId, claimer, bond);
         } else {
             s.amount -= bond;
@@ -455,6 +463,20 @@ contract InferenceMarket is IInferenceMarket, IInferenceAttestations, Ownable2St
             _stakeCredited += bond;
             emit BondSlashed(requestId, claimer, req.requester, bond);
         }
+    }
+
+    /**
+     * @dev Whether any pause overlapped `[from, to]`. Pauses are recorded in order and do not
+     * overlap each other, so the walk goes back from the latest and stops at the first one that
+     * ended before `from`: it reads only the pauses since the claim (usually none).
+     */
+    function _pauseOverlapped(uint64 from, uint64 to) private view returns (bool) {
+        for (uint256 i = _pauses.length; i > 0; --i) {
+            PauseInterval memory p = _pauses[i - 1];
+            if (p.end != 0 && p.end < from) return false;
+            if (p.start <= to) return true;
+        }
+        return false;
     }
 
     /**

@@ -465,9 +465,9 @@ contract InferenceMarketTest is MarketFixture {
         check(heldEqualsAccounts(), "accounts");
     }
 
-    /// BUG (fails until fixed): a pause that starts after the deadline did not overlap the claim,
-    /// yet the claimer itself can refund during it (refund is open to anyone, and allowed while
-    /// paused) and walk away with its bond: every pause lets every missed claim escape its slash.
+    /// A pause that starts after the deadline did not overlap the claim: the claimer refunding
+    /// during it (refund is open to anyone, and allowed while paused) must not walk away with its
+    /// bond, or every pause would let every missed claim escape its slash.
     function test_refund_aPauseAfterTheDeadlineDoesNotExcuseAMissedClaim() public {
         uint256 requestId = open();
         claimAs(VALIDATOR, requestId);
@@ -479,8 +479,7 @@ contract InferenceMarketTest is MarketFixture {
         check(market.stakeCreditOf(REQUESTER) == BOND, "requester compensated");
     }
 
-    /// BUG (fails until fixed): the same with the pause already over: `_lastUnpausedAt >= claimedAt`
-    /// counts a pause that began and ended after the deadline as overlapping the claim.
+    /// The same with the pause already over: only a pause overlapping the window excuses.
     function test_refund_aPauseCycleAfterTheDeadlineDoesNotExcuseAMissedClaim() public {
         uint256 requestId = open();
         claimAs(VALIDATOR, requestId);
@@ -493,9 +492,8 @@ contract InferenceMarketTest is MarketFixture {
         check(market.stakeCreditOf(REQUESTER) == BOND, "requester compensated");
     }
 
-    /// BUG (fails until fixed), same root cause: a pause that began and ended after the claim
-    /// window also spares the claimer when another validator fulfils in its place. (This one reads
-    /// "a pause overlapped its claim" as overlapping the exclusive window the claim bought.)
+    /// A pause that began and ended after the claim window does not spare the claimer when
+    /// another validator fulfils in its place.
     function test_fulfil_aPauseCycleAfterTheWindowDoesNotExcuseAMissedClaim() public {
         uint256 requestId = open();
         claimAs(VALIDATOR, requestId);
@@ -506,6 +504,36 @@ contract InferenceMarketTest is MarketFixture {
         fulfilAs(OTHER_VALIDATOR, requestId);
         check(market.stakeOf(VALIDATOR).amount == MIN_STAKE - BOND, "claimer slashed");
         check(market.stakeCreditOf(REQUESTER) == BOND, "requester compensated");
+    }
+
+    function test_refund_aPauseInTheWindowExcusesTheClaimerThoughLaterPausesCameAfter() public {
+        uint256 requestId = open();
+        claimAs(VALIDATOR, requestId);
+        // A pause inside the exclusive window, then two more cycles after the deadline.
+        VM.warp(block.timestamp + 1 minutes);
+        market.pause();
+        VM.warp(block.timestamp + 1 minutes);
+        market.unpause();
+        uint64 deadline = market.request(requestId).deadline;
+        for (uint256 i = 0; i < 2; ++i) {
+            VM.warp(deadline + 1 + i * 1 hours);
+            market.pause();
+            VM.warp(block.timestamp + 1 minutes);
+            market.unpause();
+        }
+        market.refund(requestId);
+        check(market.stakeOf(VALIDATOR).amount == MIN_STAKE, "bond released: the first pause was in the window");
+        check(market.stakeCreditOf(REQUESTER) == 0, "nothing slashed");
+    }
+
+    function test_refund_aPauseStartingAtTheWindowsLastSecondExcusesTheClaimer() public {
+        uint256 requestId = open();
+        claimAs(VALIDATOR, requestId);
+        VM.warp(market.request(requestId).claimExpiresAt);
+        market.pause();
+        VM.warp(market.request(requestId).deadline + 1);
+        market.refund(requestId);
+        check(market.stakeOf(VALIDATOR).amount == MIN_STAKE, "bond released");
     }
 
     // ------------------------------------------------------------ pause
