@@ -236,16 +236,6 @@ export async function proveBatch(
   };
 }
 
-export interface BatchFulfilment {
-  requestIds: bigint[];
-  predicted: number[];
-  outputs: bigint[];
-  witnessMs: number;
-  proveMs: number;
-  /** Gas of the one fulfilBatch transaction (divide by the batch size for gas per inference). */
-  gasUsed: bigint;
-}
-
 /**
  * Proves a batch of requests of one model with a batch circuit's prover ({@link proveBatch}) and
  * settles them with one `fulfilBatch`.
