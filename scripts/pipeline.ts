@@ -11,6 +11,11 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 
 import path from "node:path";
 import { compileCircuit, CIRCUITS_LIB, ROOT } from "./circuit/compile.ts";
 import { generateMlpCircuit } from "./circuit/generate-mlp.ts";
+import {
+  committedArchitecture,
+  generateMlpCommittedCircuit,
+  modelCommitment,
+} from "./circuit/generate-mlp-committed.ts";
 import { loadMnist } from "./model/mnist.ts";
 import { onnxToMlp } from "./model/onnx-io.ts";
 import { quantizeMlp, type QuantizedMlp } from "./model/quantize.ts";
@@ -33,6 +38,13 @@ export interface ReferenceModel {
   verifierContract: string;
   /** K inferences per proof (a batch circuit), absent for single inferences. */
   batch?: number;
+  /**
+   * Committed mode: the weights are private inputs bound to a public Poseidon commitment, so
+   * one circuit (and one governance-registered verifier) serves every model of the architecture.
+   * The reference model's ONNX file then only fixes the architecture and the commitment the
+   * manifest records.
+   */
+  committed?: boolean;
 }
 
 export const REFERENCE_MODELS: Record<string, ReferenceModel> = {
@@ -50,19 +62,29 @@ export const REFERENCE_MODELS: Record<string, ReferenceModel> = {
     verifierContract: "MnistMlpBatch4Verifier",
     batch: 4,
   },
+  // One circuit for every 196-32-10 MLP with the reference quantization (72,374 constraints: pot17).
+  "mnist-mlp-committed": {
+    name: "mnist-mlp-committed",
+    onnx: "models/mnist-mlp.onnx",
+    template: "MnistMlpCommitted",
+    verifierContract: "MnistMlpCommittedVerifier",
+    committed: true,
+  },
 };
 
 /** Public signals of a circuit, in order. */
 export function publicSignalNames(model: ReferenceModel): string[] {
-  return model.batch ? ["fold", "challenge", "batchBinding"] : ["inputCommitment", "output", "binding"];
+  if (model.batch) return ["fold", "challenge", "batchBinding"];
+  if (model.committed) return ["modelCommitment", "inputCommitment", "output", "binding"];
+  return ["inputCommitment", "output", "binding"];
 }
 
 /** Number of training digits used to calibrate activation scales. */
 export const CALIBRATION_DIGITS = 1000;
 
-export const paths = (name: string) => ({
-  circom: path.join(ROOT, "circuits", "generated", `${name}.circom`),
-  quantized: path.join(ROOT, "circuits", "generated", `${name}.quantized.json`),
+export const paths = (name: string, generatedDir = path.join(ROOT, "circuits", "generated")) => ({
+  circom: path.join(generatedDir, `${name}.circom`),
+  quantized: path.join(generatedDir, `${name}.quantized.json`),
   buildDir: path.join(ROOT, "circuits", "build", name),
   manifest: path.join(ROOT, "circuits", "build", name, "manifest.json"),
 });
@@ -85,13 +107,25 @@ export function generateModel(model: ReferenceModel): {
     .map((d) => d.pixels);
   const quantized = quantizeMlp(floatModel, calibration);
   const onnxSha = createHash("sha256").update(readFileSync(onnxFile)).digest("hex");
-  const circom = generateMlpCircuit(quantized, {
-    templateName: model.template,
-    command: "npm run build:circuit",
-    source: `${model.onnx} (sha256 ${onnxSha.slice(0, 16)}...), calibrated on ${CALIBRATION_DIGITS} training digits`,
-    batch: model.batch,
-  });
+  const circom = model.committed
+    ? generateMlpCommittedCircuit(committedArchitecture(quantized), model.template, "npm run build:circuit")
+    : generateMlpCircuit(quantized, {
+        templateName: model.template,
+        command: "npm run build:circuit",
+        source: `${model.onnx} (sha256 ${onnxSha.slice(0, 16)}...), calibrated on ${CALIBRATION_DIGITS} training digits`,
+        batch: model.batch,
+      });
   return { quantized, circom, quantizedJson: JSON.stringify(quantized) + "\n" };
+}
+
+/** What a committed-mode manifest records besides the artifacts: nothing in baked mode. */
+function committedFields(
+  model: ReferenceModel,
+  quantized: QuantizedMlp,
+): Pick<Manifest, "modelCommitment" | "architecture"> {
+  if (!model.committed) return {};
+  const architecture = committedArchitecture(quantized);
+  return { modelCommitment: modelCommitment(quantized, architecture).toString(), architecture };
 }
 
 function sourceHash(circomSource: string): string {
@@ -102,6 +136,13 @@ function sourceHash(circomSource: string): string {
 
 export interface BuildOptions {
   ptauPath?: string;
+  /**
+   * Where the generated circom main and quantized model go: circuits/generated (committed, and
+   * checked in CI) by default; circuits that only the benchmark builds keep them in their build folder.
+   */
+  generatedDir?: string;
+  /** The command that rebuilds the artifacts, for the verifier's header (default npm run build:circuit). */
+  command?: string;
   contributors?: string[];
   log?: (msg: string) => void;
   onStage?: (stage: string, ms: number, detail: string) => void;
@@ -117,7 +158,7 @@ export interface BuiltModel {
 
 /** Builds (or reuses) every artifact of one reference model. */
 export async function buildModel(model: ReferenceModel, options: BuildOptions = {}): Promise<BuiltModel> {
-  const p = paths(model.name);
+  const p = paths(model.name, options.generatedDir);
   const stage = options.onStage ?? (() => {});
   let t = performance.now();
   const lap = () => {
@@ -142,25 +183,77 @@ export async function buildModel(model: ReferenceModel, options: BuildOptions = 
     }
     writeFileSync(file, content);
   }
-  stage("quantize + generate circuit", lap(), `${model.onnx} -> circuits/generated/${model.name}.circom`);
+  stage("quantize + generate circuit", lap(), `${model.onnx} -> ${path.relative(ROOT, p.circom)}`);
 
-  const hash = sourceHash(circom);
-  const verifier = verifierPath(model);
-  if (existsSync(p.manifest)) {
-    const old = readManifest(p.manifest);
+  const built = await buildCircuit(
+    {
+      name: model.name,
+      circomFile: p.circom,
+      buildDir: p.buildDir,
+      verifierContract: model.verifierContract,
+      publicSignals: publicSignalNames(model),
+      ...committedFields(model, quantized),
+    },
+    options,
+  );
+  return { model, quantized, ...built };
+}
+
+/** A generated circom main and what its manifest records besides the artifacts. */
+export interface CircuitSpec extends Pick<Manifest, "modelCommitment" | "architecture"> {
+  name: string;
+  circomFile: string;
+  /** Where the r1cs, wasm, zkey, keys, transcript and manifest go. */
+  buildDir: string;
+  verifierContract: string;
+  publicSignals: string[];
+}
+
+/**
+ * Compiles a generated circom main and runs its trusted setup (smallest fitting ptau unless one
+ * is given, contributions + beacon), writing the Solidity verifier and the manifest; or reuses
+ * the artifacts when the manifest's source hash and ptau match and every artifact checks out.
+ */
+export async function buildCircuit(
+  spec: CircuitSpec,
+  options: BuildOptions = {},
+): Promise<{ manifestFile: string; manifest: Manifest; cached: boolean }> {
+  const stage = options.onStage ?? (() => {});
+  let t = performance.now();
+  const lap = () => {
+    const now = performance.now();
+    const ms = now - t;
+    t = now;
+    return ms;
+  };
+  const manifestFile = path.join(spec.buildDir, "manifest.json");
+  const hash = sourceHash(readFileSync(spec.circomFile, "utf8"));
+  const verifier = path.join(ROOT, "contracts", "verifiers", `${spec.verifierContract}.sol`);
+  const recordedFields = { modelCommitment: spec.modelCommitment, architecture: spec.architecture };
+  if (existsSync(manifestFile)) {
+    const old = readManifest(manifestFile);
     const samePtau = !options.ptauPath || old.ptau.file === path.basename(options.ptauPath);
     if (old.sourceHash === hash && samePtau && existsSync(verifier)) {
       try {
-        await verifyArtifacts(p.manifest, old, ["r1cs", "wasm", "zkey", "vkey", "verifier", "transcript"]);
+        await verifyArtifacts(manifestFile, old, ["r1cs", "wasm", "zkey", "vkey", "verifier", "transcript"]);
+        // A committed circuit depends on the architecture only: a retrained reference model reuses
+        // the artifacts and changes only the commitment the manifest records.
+        if (
+          JSON.stringify(recordedFields) !==
+          JSON.stringify({ modelCommitment: old.modelCommitment, architecture: old.architecture })
+        ) {
+          Object.assign(old, recordedFields);
+          writeManifest(manifestFile, old);
+        }
         stage("compile + trusted setup (cached)", lap(), `${old.constraints} constraints, artifacts match manifest`);
-        return { model, quantized, manifestFile: p.manifest, manifest: old, cached: true };
+        return { manifestFile, manifest: old, cached: true };
       } catch (err) {
         options.log?.(`cached artifacts rejected (${(err as Error).message}); rebuilding`);
       }
     }
   }
 
-  const compiled = await compileCircuit(p.circom, p.buildDir);
+  const compiled = await compileCircuit(spec.circomFile, spec.buildDir);
   const info = await snarkjs.r1cs.info(compiled.r1cs);
   stage("compile (circom --O2 --inspect)", lap(), `${info.nConstraints} constraints`);
 
@@ -172,14 +265,14 @@ export async function buildModel(model: ReferenceModel, options: BuildOptions = 
     log: options.log,
   });
   const setup = await groth16Setup({
-    name: model.name,
+    name: spec.name,
     r1cs: compiled.r1cs,
     ptau,
-    outDir: p.buildDir,
+    outDir: spec.buildDir,
     contributors: options.contributors ?? ["poi local contributor"],
     verifierPath: verifier,
-    verifierContract: model.verifierContract,
-    command: "npm run build:circuit",
+    verifierContract: spec.verifierContract,
+    command: options.command ?? "npm run build:circuit",
     log: options.log,
   });
   stage(
@@ -188,13 +281,14 @@ export async function buildModel(model: ReferenceModel, options: BuildOptions = 
     `${path.basename(ptau.path)}${ptau.insecure ? " (INSECURE development ptau)" : ""}, vk ${setup.vkHash.slice(0, 10)}...`,
   );
 
-  const dir = p.buildDir;
+  const dir = spec.buildDir;
   const manifest: Manifest = {
     format: MANIFEST_FORMAT,
-    circuit: model.name,
+    circuit: spec.name,
     sourceHash: hash,
     constraints: info.nConstraints,
-    publicSignals: publicSignalNames(model),
+    publicSignals: spec.publicSignals,
+    ...(spec.modelCommitment === undefined ? {} : recordedFields),
     vkHash: setup.vkHash,
     ptau: { file: path.basename(ptau.path), blake2b: ptau.blake2b, insecure: ptau.insecure, origin: ptau.origin },
     artifacts: {
@@ -206,8 +300,8 @@ export async function buildModel(model: ReferenceModel, options: BuildOptions = 
       transcript: await artifactEntry(dir, setup.transcriptPath),
     },
   };
-  writeManifest(p.manifest, manifest);
-  return { model, quantized, manifestFile: p.manifest, manifest, cached: false };
+  writeManifest(manifestFile, manifest);
+  return { manifestFile, manifest, cached: false };
 }
 
 async function main(): Promise<void> {

@@ -233,6 +233,15 @@ interface IModelRegistry {
         uint256 modelId
     ) external view returns (Mode mode, address verifier, uint256 weightsCommitment, address royaltyRecipient);
 
+    /**
+     * @notice What the market needs to open a request for `modelId`, read in fewer storage slots
+     * than {model}: whether it exists and is active, its mode and circuit (a committed model's
+     * circuit must still be usable), its fee token and price. Zeroes for an unknown id.
+     */
+    function requestTerms(
+        uint256 modelId
+    ) external view returns (bool exists, bool active, Mode mode, uint256 circuitId, IERC20 feeToken, uint256 price);
+
     /// @notice Metadata URI and ONNX hash of a model.
     function metadata(uint256 modelId) external view returns (string memory metadataURI, bytes32 onnxHash);
 

@@ -7,7 +7,7 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
-import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 
 import {IInferenceAttestations} from "../interfaces/IInferenceAttestations.sol";
 import {IInferenceMarket} from "../interfaces/IInferenceMarket.sol";
@@ -31,7 +31,7 @@ import {ProofBinding} from "../libraries/ProofBinding.sol";
  * Governance (the owner) sets capped parameters, pauses, and claims protocol fees; it has no
  * power over escrow, credits or stake.
  */
-contract InferenceMarket is IInferenceMarket, IInferenceAttestations, Ownable2Step, Pausable, ReentrancyGuard {
+contract InferenceMarket is IInferenceMarket, IInferenceAttestations, Ownable2Step, Pausable, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
     /// @notice Highest protocol fee governance may set: 10%.
@@ -99,13 +99,7 @@ contract InferenceMarket is IInferenceMarket, IInferenceAttestations, Ownable2St
         uint64 deadline,
         uint256 maxFee
     ) external nonReentrant whenNotPaused returns (uint256 requestId) {
-        IModelRegistry.Model memory m = _registry.model(modelId);
-        if (m.owner == address(0)) revert InferenceMarketUnknownModel(modelId);
-        if (!m.active) revert InferenceMarketModelInactive(modelId);
-        if (m.mode == IModelRegistry.Mode.Committed && !_circuits.isUsable(m.circuitId)) {
-            revert InferenceMarketCircuitUnusable(modelId, m.circuitId);
-        }
-        if (m.price > maxFee) revert InferenceMarketPriceAboveMaxFee(m.price, maxFee);
+        (IERC20 feeToken, uint128 fee) = _requestTerms(modelId, maxFee);
         // Zero is what an uninitialised commitment looks like; a non-canonical value would let
         // two different integers stand for the same field element.
         if (inputCommitment == 0 || !ProofBinding.isCanonical(inputCommitment)) {
@@ -116,21 +110,19 @@ contract InferenceMarket is IInferenceMarket, IInferenceAttestations, Ownable2St
             revert InferenceMarketInvalidDeadline(deadline);
         }
 
-        // Fees are stored in 128 bits (packed with the bond); a larger price is refused here.
-        uint128 fee = SafeCast.toUint128(m.price);
         requestId = ++_requestCount;
         Request storage req = _requests[requestId];
         req.requester = msg.sender;
         req.deadline = deadline;
         req.status = RequestStatus.Open;
-        req.feeToken = m.feeToken;
+        req.feeToken = feeToken;
         req.modelId = modelId;
         req.inputCommitment = inputCommitment;
         req.fee = fee;
-        _feeAccounts[m.feeToken].escrowed += fee;
+        _feeAccounts[feeToken].escrowed += fee;
         emit InferenceRequested(requestId, modelId, msg.sender, inputCommitment, fee, deadline, input);
 
-        _pullExact(m.feeToken, fee);
+        _pullExact(feeToken, fee);
     }
 
     /// @inheritdoc IInferenceMarket
@@ -391,6 +383,27 @@ contract InferenceMarket is IInferenceMarket, IInferenceAttestations, Ownable2St
     }
 
     // ---------------------------------------------------------------- internals
+
+    /**
+     * @dev Checks that `modelId` takes requests (exists, active, a committed model's circuit still
+     * usable) at a price within `maxFee`; returns its fee token and the fee to escrow.
+     */
+    function _requestTerms(uint256 modelId, uint256 maxFee) private view returns (IERC20 feeToken, uint128 fee) {
+        bool exists;
+        bool active;
+        IModelRegistry.Mode mode;
+        uint256 circuitId;
+        uint256 price;
+        (exists, active, mode, circuitId, feeToken, price) = _registry.requestTerms(modelId);
+        if (!exists) revert InferenceMarketUnknownModel(modelId);
+        if (!active) revert InferenceMarketModelInactive(modelId);
+        if (mode == IModelRegistry.Mode.Committed && !_circuits.isUsable(circuitId)) {
+            revert InferenceMarketCircuitUnusable(modelId, circuitId);
+        }
+        if (price > maxFee) revert InferenceMarketPriceAboveMaxFee(price, maxFee);
+        // Fees are stored in 128 bits (packed with the bond); a larger price is refused here.
+        fee = SafeCast.toUint128(price);
+    }
 
     function _setParams(Params memory p) private {
         if (

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+
 import {ICircuitRegistry} from "../interfaces/ICircuitRegistry.sol";
 import {IModelRegistry} from "../interfaces/IModelRegistry.sol";
 import {Groth16} from "../libraries/Groth16.sol";
@@ -154,6 +156,19 @@ contract ModelRegistry is IModelRegistry {
         verifier = m.verifier;
         if (mode == Mode.Committed) weightsCommitment = m.weightsCommitment;
         royaltyRecipient = m.royaltyRecipient;
+    }
+
+    /// @inheritdoc IModelRegistry
+    function requestTerms(
+        uint256 modelId
+    ) external view returns (bool exists, bool active, Mode mode, uint256 circuitId, IERC20 feeToken, uint256 price) {
+        Model storage m = _models[modelId];
+        exists = m.owner != address(0);
+        active = m.active;
+        mode = m.mode;
+        if (mode == Mode.Committed) circuitId = m.circuitId;
+        feeToken = m.feeToken;
+        price = m.price;
     }
 
     /// @inheritdoc IModelRegistry

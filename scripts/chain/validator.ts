@@ -4,8 +4,12 @@
  * fulfilment; and of a batch: group pending requests of one model, prove them with the batch
  * circuit and settle them with one fulfilBatch.
  */
-import { getBytes, type Signer } from "ethers";
-import { TestToken__factory, type InferenceMarket } from "../../types/ethers-contracts/index.js";
+import { getBytes, ZeroAddress, type Signer } from "ethers";
+import {
+  IModelRegistry__factory,
+  TestToken__factory,
+  type InferenceMarket,
+} from "../../types/ethers-contracts/index.js";
 import { packedCommitment } from "../circuit/reference.ts";
 import { inferQuantized } from "../model/quantized-inference.ts";
 import type { QuantizedMlp } from "../model/quantize.ts";
@@ -139,19 +143,48 @@ export interface BatchFulfilment {
 }
 
 /**
- * Proves a batch of requests of one model with a batch circuit's prover and settles them with one
- * `fulfilBatch`. The batch is sent in increasing request-id order, as the market requires.
- * @throws if the prover is not a batch circuit's (or of another size), a request is of another model, an inline
- * input does not open its commitment, or the proven signals differ from the reference (nothing
- * is submitted in any of these cases)
+ * The batch sizes among `sizes` for which the model has a batch verifier in the market's
+ * registry (`ModelRegistry.batchVerifier(modelId, K)` nonzero), in increasing order. The one
+ * place the validator reads batch verifiers.
  */
-export async function fulfilBatchRequests(
+export async function supportedBatchSizes(
+  market: InferenceMarket,
+  modelId: bigint,
+  sizes: readonly number[],
+): Promise<number[]> {
+  const registry = IModelRegistry__factory.connect(await market.registry(), market.runner);
+  const supported: number[] = [];
+  for (const k of [...new Set(sizes)].sort((a, b) => a - b)) {
+    if (k < 2) continue;
+    if ((await registry.batchVerifier(modelId, k)) !== ZeroAddress) supported.push(k);
+  }
+  return supported;
+}
+
+export interface BatchProof {
+  /** Increasing, as fulfilBatch requires. */
+  requestIds: bigint[];
+  predicted: number[];
+  outputs: bigint[];
+  /** The proof as the market's uint256[8]. */
+  calldata: bigint[];
+  witnessMs: number;
+  proveMs: number;
+}
+
+/**
+ * Proves a batch of requests of one model with a batch circuit's prover, bound to `validator`
+ * and to the requests' ids in increasing order (the order fulfilBatch takes them in). Sends nothing.
+ * @throws if the prover is not a batch circuit's, a request is of another model, an inline
+ * input does not open its commitment, or the proven signals differ from the reference
+ */
+export async function proveBatch(
   market: InferenceMarket,
   validator: Signer,
   prover: Prover,
   model: QuantizedMlp,
-  requests: OpenRequest[],
-): Promise<BatchFulfilment> {
+  requests: Pick<OpenRequest, "requestId" | "modelId" | "inputCommitment" | "input">[],
+): Promise<BatchProof> {
   const batch = [...requests].sort((a, b) => (a.requestId < b.requestId ? -1 : 1));
   if (prover.manifest.publicSignals[0] !== "fold") {
     throw new Error(`${prover.manifest.circuit} is not a batch circuit; use fulfilRequest for single requests`);
@@ -179,20 +212,53 @@ export async function fulfilBatchRequests(
   ) {
     throw new Error(`batch ${requestIds.join(",")}: the circuit's fold differs from the reference; refusing to submit`);
   }
-  const tx = await market
-    .connect(validator)
-    .fulfilBatch(
-      requestIds,
-      outputs,
-      proof.calldata as [bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint],
-    );
-  const receipt = await tx.wait();
   return {
     requestIds,
     predicted: expected.map((e) => e.predicted),
     outputs,
+    calldata: proof.calldata,
     witnessMs: proof.witnessMs,
     proveMs: proof.proveMs,
+  };
+}
+
+export interface BatchFulfilment {
+  requestIds: bigint[];
+  predicted: number[];
+  outputs: bigint[];
+  witnessMs: number;
+  proveMs: number;
+  /** Gas of the one fulfilBatch transaction (divide by the batch size for gas per inference). */
+  gasUsed: bigint;
+}
+
+/**
+ * Proves a batch of requests of one model with a batch circuit's prover ({@link proveBatch}) and
+ * settles them with one `fulfilBatch`.
+ * @throws as {@link proveBatch} does (nothing is submitted then)
+ */
+export async function fulfilBatchRequests(
+  market: InferenceMarket,
+  validator: Signer,
+  prover: Prover,
+  model: QuantizedMlp,
+  requests: OpenRequest[],
+): Promise<BatchFulfilment> {
+  const p = await proveBatch(market, validator, prover, model, requests);
+  const tx = await market
+    .connect(validator)
+    .fulfilBatch(
+      p.requestIds,
+      p.outputs,
+      p.calldata as [bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint],
+    );
+  const receipt = await tx.wait();
+  return {
+    requestIds: p.requestIds,
+    predicted: p.predicted,
+    outputs: p.outputs,
+    witnessMs: p.witnessMs,
+    proveMs: p.proveMs,
     gasUsed: receipt!.gasUsed,
   };
 }

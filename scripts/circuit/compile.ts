@@ -47,12 +47,19 @@ export async function compileCircuit(
   const name = path.basename(circomFile, ".circom");
   const cli = require.resolve("circom2/cli.js");
   const circomlibRoot = path.resolve(path.dirname(require.resolve("circomlib/package.json")), "..");
-  const args = [cli, circomFile, "--r1cs", "--wasm", "--sym", "--O2", "--inspect"];
-  args.push("-l", CIRCUITS_LIB, "-l", circomlibRoot, ...includeDirs.flatMap((d) => ["-l", d]), "-o", outDir);
+  // Absolute paths (relative ones are taken from the repository root), since circom runs elsewhere.
+  const abs = (p: string) => path.resolve(ROOT, p);
+  const includes = [CIRCUITS_LIB, circomlibRoot, ...includeDirs.map(abs)];
+  const args = [cli, abs(circomFile), "--r1cs", "--wasm", "--sym", "--O2", "--inspect"];
+  args.push(...includes.flatMap((d) => ["-l", d]), "-o", abs(outDir));
   let stdout = "";
   let stderr = "";
   try {
-    ({ stdout, stderr } = await run(process.execPath, args, { maxBuffer: 64 << 20, cwd: ROOT }));
+    // circom2's WASI sandbox opens the working directory and its parents only, and does not
+    // follow paths out of them: run it from a folder holding every input and output, which
+    // matters when node_modules is a link to another checkout (a git worktree).
+    const cwd = commonAncestor([ROOT, ...includes, abs(outDir), abs(circomFile)]);
+    ({ stdout, stderr } = await run(process.execPath, args, { maxBuffer: 64 << 20, cwd }));
   } catch (err) {
     const e = err as { stdout?: string; stderr?: string; message: string };
     throw new Error(`circom failed on ${path.relative(ROOT, circomFile)}:\n${e.stderr || e.stdout || e.message}`);
@@ -63,4 +70,12 @@ export async function compileCircuit(
     throw new Error(`circom --inspect found problems in ${path.relative(ROOT, circomFile)}:\n${log}`);
   }
   return { ...artifactPaths(name, outDir), log };
+}
+
+/** The deepest folder containing all of `paths` (absolute). */
+function commonAncestor(paths: string[]): string {
+  let dir = path.resolve(paths[0]);
+  while (!paths.every((p) => path.resolve(p) === dir || path.resolve(p).startsWith(dir + path.sep)))
+    dir = path.dirname(dir);
+  return dir;
 }

@@ -5,6 +5,7 @@
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import type { CommittedArchitecture } from "../circuit/generate-mlp-committed.ts";
 import { sha256File } from "./hash.ts";
 
 export const MANIFEST_FORMAT = "poi-artifact-manifest/1";
@@ -22,6 +23,13 @@ export interface Manifest {
   sourceHash: string;
   constraints: number;
   publicSignals: string[];
+  /**
+   * Committed-mode circuits only: the Poseidon commitment (decimal, a canonical field element)
+   * of the reference model's weights and biases, the value a registry entry pins for it.
+   */
+  modelCommitment?: string;
+  /** Committed-mode circuits only: the architecture the circuit fixes (sizes, widths, shifts). */
+  architecture?: CommittedArchitecture;
   vkHash: string;
   ptau: { file: string; blake2b: string; insecure: boolean; origin: string };
   artifacts: {

@@ -15,6 +15,20 @@
  * whether it worked); an unconsumed one means it never got out, and it is sent again with that
  * same nonce. Either way at most one claim and one fulfilment per attempt can execute.
  *
+ * Batching: with batch circuits declared (`batchProvers`) for sizes the registry has a batch
+ * verifier for, a claimed request is not proved alone at once. Each pass hands the claimed
+ * requests to the grouping policy (batch-policy.ts): full groups of the largest size go out as one
+ * fulfilBatch; a leftover group waits for companions, at most `batchWaitSeconds` and never past
+ * the point where proving it would no longer fit before its deadline or claim window, and then
+ * goes out in smaller batches or singly. A batch attempt is journalled (requests and then nonce)
+ * before it is proved and sent, like a single fulfilment:
+ *
+ *   planned ─► proved ─► submitting(nonce) ─► settled        any state ─► abandoned
+ *
+ * An abandoned batch (one of its requests fulfilled by a competitor, refunded, too close to its
+ * deadline, or the transaction reverted) hands its requests back to `claimed`: the ones still
+ * open are planned again, since a fulfilBatch holding a settled request reverts as a whole.
+ *
  * RPC failures (refused connections, timeouts, resets) abort the current pass; the loop
  * retries it with exponential backoff, and the journal makes the retry pick up where the
  * failed pass stopped.
@@ -23,11 +37,19 @@ import { getBytes, hexlify, type Signer } from "ethers";
 import type { InferenceMarket } from "../../types/ethers-contracts/index.js";
 import { packedCommitment } from "../circuit/reference.ts";
 import { requestBinding } from "../chain/binding.ts";
-import { ensureStaked, RequestStatus } from "../chain/validator.ts";
+import { ensureStaked, proveBatch, RequestStatus, supportedBatchSizes } from "../chain/validator.ts";
 import { inferQuantized } from "../model/quantized-inference.ts";
 import type { QuantizedMlp } from "../model/quantize.ts";
 import type { Prover } from "../prove/prover.ts";
-import { FINAL_STATES, JournalMismatchError, type Journal, type JournalRequest, type RequestState } from "./journal.ts";
+import { decideBatches, ProvingClock, type BatchCandidate } from "./batch-policy.ts";
+import {
+  FINAL_STATES,
+  JournalMismatchError,
+  type Journal,
+  type JournalBatch,
+  type JournalRequest,
+  type RequestState,
+} from "./journal.ts";
 
 export interface DaemonOptions {
   market: InferenceMarket;
@@ -51,6 +73,13 @@ export interface DaemonOptions {
   maxBackoffMs?: number;
   /** Stop once every known request is in a final state (after at least one scan). */
   exitWhenIdle?: boolean;
+  /**
+   * Batch circuits of this model that the validator can prove, by batch size K (> 1). Sizes the
+   * registry has no batch verifier for are ignored; none at all means one proof per request.
+   */
+  batchProvers?: ReadonlyMap<number, Prover>;
+  /** Longest time a partial batch waits for companions, in seconds (default 30). */
+  batchWaitSeconds?: number;
   log?: (entry: LogEntry) => void;
 }
 
@@ -114,6 +143,20 @@ export class ValidatorDaemon {
   private address = "";
   private readonly timings = new Map<bigint, Timing>();
   private readonly waitingLogged = new Set<bigint>();
+  /** Batch sizes both declared here and registered for the model (empty: no batching). */
+  private batchSizes: number[] = [];
+  /** When each claimed request was first seen ready to prove, in `now()` seconds. */
+  private readonly readySince = new Map<bigint, bigint>();
+  /** Requests the grouping policy sent out singly: `advance` proves them alone. */
+  private readonly released = new Set<bigint>();
+  /** Requests whose batch reverted or failed for a reason of its own: they go singly. */
+  private readonly noBatch = new Set<bigint>();
+  private readonly batchTimings = new Map<number, Timing>();
+  private lastWaiting = "";
+  private sizesKnown = false;
+  /** Batch sizes whose circuit failed to prove here (wrong model or size): not used again this run. */
+  private readonly brokenSizes = new Set<number>();
+  private clock!: ProvingClock;
   private readonly o: Required<Omit<DaemonOptions, "log">> & { log: (e: LogEntry) => void };
 
   constructor(options: DaemonOptions) {
@@ -125,9 +168,14 @@ export class ValidatorDaemon {
       backoffMs: 250,
       maxBackoffMs: 8000,
       exitWhenIdle: false,
+      batchProvers: new Map(),
+      batchWaitSeconds: 30,
       log: jsonLogger(),
       ...options,
     } as typeof this.o;
+    const constraints = new Map<number, number>([[1, this.o.prover.manifest.constraints]]);
+    for (const [k, p] of this.o.batchProvers) constraints.set(k, p.manifest.constraints);
+    this.clock = new ProvingClock(constraints);
   }
 
   /** Asks the loop to stop after the step it is in. */
@@ -206,6 +254,7 @@ export class ValidatorDaemon {
         );
       throw err;
     }
+    await this.discoverBatchSizes();
     log({
       event: "started",
       validator: this.address,
@@ -217,16 +266,40 @@ export class ValidatorDaemon {
       cursor: journal.cursor() ?? null,
       pending: journal.pending().length,
       circuit: this.o.prover.manifest.circuit,
+      batchSizes: this.batchSizes,
+      batchWaitSeconds: this.o.batchWaitSeconds,
     });
+  }
+
+  /** Reads which of the declared batch sizes the registry has a verifier for. */
+  private async discoverBatchSizes(): Promise<void> {
+    const declared = [...this.o.batchProvers.keys()].filter((k) => !this.brokenSizes.has(k)).sort((a, b) => a - b);
+    if (this.o.batchProvers.size === 0) return;
+    const supported = declared.length === 0 ? [] : await supportedBatchSizes(this.o.market, this.o.modelId, declared);
+    if (!this.sizesKnown || supported.join() !== this.batchSizes.join()) {
+      this.o.log({
+        event: "batch-sizes",
+        declared,
+        supported,
+        ...(supported.length < declared.length
+          ? { detail: "no batch verifier registered for the other sizes; they are not used" }
+          : {}),
+      });
+    }
+    this.batchSizes = supported;
+    this.sizesKnown = true;
   }
 
   /** One pass: scan new blocks, then advance every unfinished request as far as it goes. */
   async tick(): Promise<void> {
     await this.scan();
+    const open = new Set(this.o.journal.openBatches().map((b) => b.batchId));
     for (const r of this.o.journal.pending()) {
       if (this.stopping) return;
+      if (r.state === "batched" && r.batchId !== null && open.has(r.batchId)) continue; // its batch decides
       await this.advance(r);
     }
+    await this.batchPass();
   }
 
   private async scan(): Promise<void> {
@@ -376,7 +449,14 @@ export class ValidatorDaemon {
           break;
         }
         case "claimed": {
+          // With batching on, the grouping policy decides when (and with whom) it is proved.
+          if (this.batchSizes.length > 0 && !this.released.has(r.requestId)) return;
           r = await this.prove(r);
+          break;
+        }
+        case "batched": {
+          // Its batch is closed without having fulfilled it (checked above): plan it again.
+          r = this.set(r, "claimed", { batchId: null, detail: `batch ${r.batchId} closed` });
           break;
         }
         case "proved": {
@@ -414,6 +494,247 @@ export class ValidatorDaemon {
     }
   }
 
+  /**
+   * Batching, once per pass: carries every open batch as far as it goes, then asks the grouping
+   * policy what to do with the claimed requests and does it.
+   */
+  private async batchPass(): Promise<void> {
+    const { journal, market, log } = this.o;
+    for (const b of journal.openBatches()) {
+      if (this.stopping) return;
+      await this.advanceBatch(b);
+    }
+    if (this.batchSizes.length === 0 || this.stopping) return;
+    const now = await this.now();
+    const me = this.address.toLowerCase();
+    const ready: BatchCandidate[] = [];
+    const alone: JournalRequest[] = [];
+    for (const r of journal.pending()) {
+      if (r.state !== "claimed" || this.released.has(r.requestId)) continue;
+      if (this.noBatch.has(r.requestId)) {
+        alone.push(r);
+        continue;
+      }
+      const onChain = await market.request(r.requestId);
+      if (onChain.status !== RequestStatus.Open && onChain.status !== RequestStatus.Claimed) continue; // advance sees it
+      // Past our claim window a competitor may fulfil it and our bond is slashed: that is its deadline.
+      const ours = onChain.status === RequestStatus.Claimed && onChain.claimer.toLowerCase() === me;
+      const effectiveDeadline = ours && onChain.claimExpiresAt < r.deadline ? onChain.claimExpiresAt : r.deadline;
+      if (!this.readySince.has(r.requestId)) this.readySince.set(r.requestId, now);
+      ready.push({ requestId: r.requestId, effectiveDeadline, readySince: this.readySince.get(r.requestId)! });
+    }
+    const decision = decideBatches(ready, now, {
+      sizes: this.batchSizes,
+      batchWaitSeconds: BigInt(this.o.batchWaitSeconds),
+      deadlineMarginSeconds: BigInt(this.o.deadlineMarginSeconds),
+      provingSeconds: (k) => this.clock.estimate(k),
+      pollSeconds: this.o.pollMs / 1000,
+    });
+    const waiting = decision.waiting.requestIds;
+    const key = `${waiting.join()}@${decision.waiting.flushAt}`;
+    if (waiting.length > 0 && key !== this.lastWaiting) {
+      log({
+        event: "batch-waiting",
+        requestIds: waiting,
+        largest: Math.max(...this.batchSizes),
+        flushAt: decision.waiting.flushAt,
+        provingEstimateMs: Math.round(this.clock.estimate(1) * 1000),
+      });
+    }
+    this.lastWaiting = waiting.length > 0 ? key : "";
+    if (decision.flushed) log({ event: "batch-flushed", ...decision.flushed });
+    for (const ids of [...decision.batches, ...decision.flushedBatches.map((f) => f.requestIds)]) {
+      if (this.stopping) return;
+      const b = journal.planBatch(this.o.modelId, ids, `${ids.length} requests`);
+      for (const id of ids) this.readySince.delete(id);
+      log({
+        event: "batch-planned",
+        batchId: b.batchId,
+        size: ids.length,
+        requestIds: ids,
+        provingEstimateMs: Math.round(this.clock.estimate(ids.length) * 1000),
+      });
+      if (this.stopping) return;
+      await this.advanceBatch(b);
+    }
+    for (const r of [...decision.singles.map((s) => journal.get(s.requestId)!), ...alone]) {
+      if (this.stopping) return;
+      this.released.add(r.requestId);
+      this.readySince.delete(r.requestId);
+      await this.advance(r);
+    }
+  }
+
+  /** Carries one batch attempt through its states until it is settled, abandoned or has to wait. */
+  private async advanceBatch(start: JournalBatch): Promise<void> {
+    const { market, signer, journal, log } = this.o;
+    const me = this.address.toLowerCase();
+    let b = start;
+    for (let step = 0; step < 6 && !this.stopping; step++) {
+      const onChain = await Promise.all(b.requestIds.map((id) => market.request(id)));
+      if (onChain.every((q) => q.status === RequestStatus.Fulfilled && q.validator.toLowerCase() === me)) {
+        return this.settleBatch(
+          b,
+          onChain.map((q) => q.output),
+        );
+      }
+      if (b.state === "submitting") {
+        const latest = await signer.getNonce("latest");
+        if (b.nonce !== null && latest > b.nonce) {
+          // Mined, and it did not settle the batch: it reverted (a batch settles all or nothing).
+          return this.dropBatch(b, "fulfilBatch mined without effect (reverted)", !this.explains(onChain));
+        }
+        const pending = await signer.getNonce("pending");
+        if (b.nonce !== null && pending > b.nonce) return; // still in the mempool
+        b = journal.updateBatch(b.batchId, "proved", { nonce: null, txHash: null, detail: "unsent transaction" });
+        continue;
+      }
+      // Nothing of it is out: every request must still be ours to fulfil, with time to do it.
+      const now = await this.now();
+      let problem: string | undefined;
+      onChain.forEach((q, i) => {
+        const id = b.requestIds[i];
+        const deadline = journal.get(id)!.deadline;
+        if (problem) return;
+        if (q.status === RequestStatus.Fulfilled) problem = `request ${id} fulfilled by ${q.validator}`;
+        else if (q.status === RequestStatus.Refunded) problem = `request ${id} refunded`;
+        else if (q.status === RequestStatus.Claimed && q.claimer.toLowerCase() !== me && now <= q.claimExpiresAt)
+          problem = `request ${id} claimed by ${q.claimer}`;
+        else if (now + BigInt(this.o.deadlineMarginSeconds) > deadline)
+          problem = `request ${id}'s deadline ${deadline} too close`;
+      });
+      if (problem) return this.dropBatch(b, problem, false);
+      if (b.state === "planned") {
+        const proved = await this.proveBatchAttempt(b);
+        if (!proved) return;
+        b = proved;
+        continue;
+      }
+      // proved: journal the nonce, then send.
+      const nonce = await signer.getNonce("pending");
+      b = journal.updateBatch(b.batchId, "submitting", { nonce });
+      try {
+        const proof = b.proof!.map(BigInt) as [bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint];
+        const tx = await market.connect(signer).fulfilBatch(b.requestIds, b.outputs!, proof, { nonce });
+        b = journal.updateBatch(b.batchId, "submitting", { txHash: tx.hash });
+        log({ event: "batch-sent", batchId: b.batchId, size: b.requestIds.length, txHash: tx.hash, nonce });
+        await tx.wait();
+      } catch (err) {
+        if (!isRevert(err)) throw err;
+        // Refused at estimation (nothing sent) or reverted when mined: the next step reads why.
+        const reason = `fulfilBatch refused: ${shortMessage(err)}`;
+        const after = await Promise.all(b.requestIds.map((id) => market.request(id)));
+        return this.dropBatch(b, reason, !this.explains(after));
+      }
+    }
+  }
+
+  /**
+   * True if a request's on-chain state explains a batch's revert (settled, refunded or claimed
+   * by someone else); false means the batch itself was at fault (proof, verifier, size).
+   */
+  private explains(onChain: { status: bigint; claimer: string }[]): boolean {
+    const me = this.address.toLowerCase();
+    return onChain.some(
+      (q) => q.status !== RequestStatus.Open && !(q.status === RequestStatus.Claimed && q.claimer.toLowerCase() === me),
+    );
+  }
+
+  /** Proves a planned batch and journals its outputs and proof; undefined if it was dropped. */
+  private async proveBatchAttempt(b: JournalBatch): Promise<JournalBatch | undefined> {
+    const { journal, market, signer, model, log } = this.o;
+    const k = b.requestIds.length;
+    const prover = this.o.batchProvers.get(k);
+    if (!prover) {
+      await this.dropBatch(b, `no batch circuit of size ${k} configured here`, true);
+      return undefined;
+    }
+    log({ event: "batch-proving", batchId: b.batchId, size: k, requestIds: b.requestIds });
+    let proof;
+    try {
+      proof = await proveBatch(
+        market,
+        signer,
+        prover,
+        model,
+        b.requestIds.map((id) => {
+          const r = journal.get(id)!;
+          return { requestId: id, modelId: r.modelId, inputCommitment: r.inputCommitment, input: getBytes(r.input) };
+        }),
+      );
+    } catch (err) {
+      if (isTransientRpcError(err)) throw err;
+      // A batch circuit that does not match the model or its size (or a broken build): this size
+      // is not used again, and these requests go singly.
+      this.brokenSizes.add(k);
+      await this.dropBatch(b, `batch proof of size ${k} failed, size disabled: ${shortMessage(err)}`, true, "error");
+      return undefined;
+    }
+    this.clock.record(k, (proof.witnessMs + proof.proveMs) / 1000);
+    this.batchTimings.set(b.batchId, { witnessMs: proof.witnessMs, proveMs: proof.proveMs });
+    return journal.updateBatch(b.batchId, "proved", {
+      outputs: proof.outputs,
+      proof: proof.calldata.map(String),
+      detail: `predicted ${proof.predicted.join(",")}, proof in ${Math.round(proof.witnessMs + proof.proveMs)} ms`,
+    });
+  }
+
+  /** Every request of the batch is fulfilled by us: records it, with the gas per inference. */
+  private async settleBatch(b: JournalBatch, outputs: bigint[]): Promise<void> {
+    const { journal, market, log } = this.o;
+    const k = b.requestIds.length;
+    let txHash = b.txHash;
+    if (!txHash) {
+      // Crashed after sending, before the hash was journalled: the fulfilment event names the tx.
+      const [e] = await market.queryFilter(market.filters.InferenceFulfilled(b.requestIds[0]));
+      txHash = e?.transactionHash ?? null;
+    }
+    const receipt = txHash ? await this.o.signer.provider!.getTransactionReceipt(txHash) : null;
+    const gasUsed = receipt?.gasUsed;
+    journal.updateBatch(b.batchId, "settled", { txHash, detail: `settled in ${txHash}` });
+    const t = this.batchTimings.get(b.batchId) ?? {};
+    this.batchTimings.delete(b.batchId);
+    log({
+      event: "batch-settled",
+      batchId: b.batchId,
+      size: k,
+      requestIds: b.requestIds,
+      txHash,
+      gasUsed,
+      gasPerInference: gasUsed === undefined ? undefined : gasUsed / BigInt(k),
+      witnessMs: t.witnessMs === undefined ? undefined : Math.round(t.witnessMs),
+      proveMs: t.proveMs === undefined ? undefined : Math.round(t.proveMs),
+    });
+    b.requestIds.forEach((id, i) => {
+      const r = journal.get(id)!;
+      if (FINAL_STATES.has(r.state)) return;
+      this.timings.set(id, { ...t, gasUsed: gasUsed === undefined ? undefined : gasUsed / BigInt(k) });
+      this.finish(r, "fulfilled", `fulfilled by this validator in batch ${b.batchId} of ${k}`, {
+        output: outputs[i],
+        txHash,
+      });
+    });
+  }
+
+  /**
+   * Gives a batch up: its requests go back to `claimed` and are looked at again at once (a
+   * settled one becomes lost, the rest are planned anew). With `alone`, the failure was the
+   * batch's own (a revert no request explains, a failed proof): its requests then go singly.
+   */
+  private async dropBatch(b: JournalBatch, reason: string, alone: boolean, level: "warn" | "error" = "warn") {
+    this.o.journal.abandonBatch(b.batchId, reason);
+    this.batchTimings.delete(b.batchId);
+    this.o.log({ event: "batch-dropped", level, batchId: b.batchId, requestIds: b.requestIds, reason });
+    if (alone) {
+      for (const id of b.requestIds) this.noBatch.add(id);
+      await this.discoverBatchSizes(); // a removed batch verifier also reverts
+    }
+    for (const id of b.requestIds) {
+      const r = this.o.journal.get(id);
+      if (r && !FINAL_STATES.has(r.state) && !this.stopping) await this.advance(r);
+    }
+  }
+
   /** Returns an error message if the inline input cannot be proven, else undefined. */
   private checkInput(r: JournalRequest): string | undefined {
     const pixels = getBytes(r.input);
@@ -438,6 +759,7 @@ export class ValidatorDaemon {
       return this.o.journal.get(r.requestId)!;
     }
     this.timings.set(r.requestId, { witnessMs: proof.witnessMs, proveMs: proof.proveMs });
+    this.clock.record(1, (proof.witnessMs + proof.proveMs) / 1000);
     return this.set(r, "proved", {
       output,
       proof: proof.calldata.map(String),

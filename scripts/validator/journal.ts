@@ -7,6 +7,12 @@
  * re-sends with the same nonce: at most one transaction per nonce can ever execute, so a
  * request is never submitted twice, and since the block cursor only moves after the requests
  * it covers are journalled, none is lost.
+ *
+ * A batch (several requests settled by one fulfilBatch) has a row of its own in `batches`, with
+ * the same write-ahead rule: the batch and its requests are journalled together before it is
+ * proved, and its nonce before its transaction is sent. Its requests stay in state `batched`
+ * until the batch settles (each then becomes fulfilled) or is abandoned (each goes back to
+ * `claimed`, to be planned again).
  */
 import { DatabaseSync } from "node:sqlite";
 import { mkdirSync } from "node:fs";
@@ -19,10 +25,21 @@ import path from "node:path";
  * - claimed: the chain shows our claim (or the request may be fulfilled without one).
  * - proved: the proof is in the journal; nothing sent yet.
  * - submitting: a fulfilment with `nonce` is about to be or has been sent.
+ * - batched: part of the open batch `batchId`; the batch's row says what was sent.
  * - fulfilled | lost | expired | skipped | failed: final.
  */
 export type RequestState =
-  "seen" | "claiming" | "claimed" | "proved" | "submitting" | "fulfilled" | "lost" | "expired" | "skipped" | "failed";
+  | "seen"
+  | "claiming"
+  | "claimed"
+  | "proved"
+  | "submitting"
+  | "batched"
+  | "fulfilled"
+  | "lost"
+  | "expired"
+  | "skipped"
+  | "failed";
 
 export const FINAL_STATES: ReadonlySet<RequestState> = new Set(["fulfilled", "lost", "expired", "skipped", "failed"]);
 
@@ -46,7 +63,60 @@ export interface JournalRequest {
   /** Fulfilment attempts that were mined but did not fulfil (reverted). */
   attempts: number;
   firstSeenMs: number;
+  /** The batch it is part of while `batched`. */
+  batchId: number | null;
 }
+
+/**
+ * States of a batch attempt.
+ * - planned: its requests are reserved for it; nothing proved or sent.
+ * - proved: outputs and proof are journalled; nothing sent.
+ * - submitting: a fulfilBatch with `nonce` is about to be or has been sent.
+ * - settled: every request of it was fulfilled by this validator's fulfilBatch (final).
+ * - abandoned: given up before or after sending, its requests back to `claimed` (final).
+ */
+export type BatchState = "planned" | "proved" | "submitting" | "settled" | "abandoned";
+
+export interface JournalBatch {
+  batchId: number;
+  modelId: bigint;
+  /** Strictly increasing, as fulfilBatch takes them. */
+  requestIds: bigint[];
+  state: BatchState;
+  nonce: number | null;
+  outputs: bigint[] | null;
+  /** The proof as the market's uint256[8], decimal strings. */
+  proof: string[] | null;
+  txHash: string | null;
+  detail: string | null;
+  createdMs: number;
+}
+
+interface BatchRow {
+  batch_id: number;
+  model_id: string;
+  request_ids: string;
+  state: string;
+  nonce: number | null;
+  outputs: string | null;
+  proof: string | null;
+  tx_hash: string | null;
+  detail: string | null;
+  created_ms: number;
+}
+
+const fromBatchRow = (r: BatchRow): JournalBatch => ({
+  batchId: r.batch_id,
+  modelId: BigInt(r.model_id),
+  requestIds: (JSON.parse(r.request_ids) as string[]).map(BigInt),
+  state: r.state as BatchState,
+  nonce: r.nonce,
+  outputs: r.outputs === null ? null : (JSON.parse(r.outputs) as string[]).map(BigInt),
+  proof: r.proof === null ? null : (JSON.parse(r.proof) as string[]),
+  txHash: r.tx_hash,
+  detail: r.detail,
+  createdMs: r.created_ms,
+});
 
 interface Row {
   request_id: string;
@@ -64,6 +134,7 @@ interface Row {
   detail: string | null;
   attempts: number;
   first_seen_ms: number;
+  batch_id: number | null;
 }
 
 const fromRow = (r: Row): JournalRequest => ({
@@ -82,6 +153,7 @@ const fromRow = (r: Row): JournalRequest => ({
   detail: r.detail,
   attempts: r.attempts,
   firstSeenMs: r.first_seen_ms,
+  batchId: r.batch_id ?? null,
 });
 
 /** What a journal belongs to; a journal opened against another chain or market is refused. */
@@ -127,7 +199,23 @@ export class Journal {
         detail TEXT,
         at_ms INTEGER NOT NULL
       );
+      CREATE TABLE IF NOT EXISTS batches (
+        batch_id INTEGER PRIMARY KEY AUTOINCREMENT,
+        model_id TEXT NOT NULL,
+        request_ids TEXT NOT NULL,
+        state TEXT NOT NULL,
+        nonce INTEGER,
+        outputs TEXT,
+        proof TEXT,
+        tx_hash TEXT,
+        detail TEXT,
+        created_ms INTEGER NOT NULL,
+        updated_ms INTEGER NOT NULL
+      );
     `);
+    // Journals written before batching existed have no batch column: add it in place.
+    const columns = db.prepare("PRAGMA table_info(requests)").all() as { name: string }[];
+    if (!columns.some((c) => c.name === "batch_id")) db.exec("ALTER TABLE requests ADD COLUMN batch_id INTEGER");
     return new Journal(db);
   }
 
@@ -185,7 +273,7 @@ export class Journal {
   recordScan(
     found: Omit<
       JournalRequest,
-      "state" | "nonce" | "output" | "proof" | "txHash" | "detail" | "attempts" | "firstSeenMs"
+      "state" | "nonce" | "output" | "proof" | "txHash" | "detail" | "attempts" | "firstSeenMs" | "batchId"
     >[],
     toBlock: number,
   ): JournalRequest[] {
@@ -248,7 +336,9 @@ export class Journal {
   update(
     requestId: bigint,
     state: RequestState,
-    fields: Partial<Pick<JournalRequest, "nonce" | "output" | "proof" | "txHash" | "detail" | "attempts">> = {},
+    fields: Partial<
+      Pick<JournalRequest, "nonce" | "output" | "proof" | "txHash" | "detail" | "attempts" | "batchId">
+    > = {},
   ): void {
     const now = Date.now();
     const sets = ["state = ?", "updated_ms = ?"];
@@ -259,12 +349,107 @@ export class Journal {
     if ("txHash" in fields) (sets.push("tx_hash = ?"), values.push(fields.txHash ?? null));
     if ("detail" in fields) (sets.push("detail = ?"), values.push(fields.detail ?? null));
     if ("attempts" in fields) (sets.push("attempts = ?"), values.push(fields.attempts ?? 0));
+    if ("batchId" in fields) (sets.push("batch_id = ?"), values.push(fields.batchId ?? null));
     this.db.exec("BEGIN IMMEDIATE");
     try {
       this.db
         .prepare(`UPDATE requests SET ${sets.join(", ")} WHERE request_id = ?`)
         .run(...values, requestId.toString());
       this.history(requestId, state, fields.detail ?? null, now);
+      this.db.exec("COMMIT");
+    } catch (err) {
+      this.db.exec("ROLLBACK");
+      throw err;
+    }
+  }
+
+  /**
+   * Journals a batch attempt and reserves its requests for it (state `batched`), in one
+   * transaction, before anything is proved or sent for it.
+   */
+  planBatch(modelId: bigint, requestIds: bigint[], detail: string): JournalBatch {
+    const now = Date.now();
+    this.db.exec("BEGIN IMMEDIATE");
+    try {
+      const res = this.db
+        .prepare(
+          "INSERT INTO batches (model_id, request_ids, state, detail, created_ms, updated_ms) VALUES (?, ?, 'planned', ?, ?, ?)",
+        )
+        .run(modelId.toString(), JSON.stringify(requestIds.map(String)), detail, now, now);
+      const batchId = Number(res.lastInsertRowid);
+      const reserve = this.db.prepare(
+        "UPDATE requests SET state = 'batched', batch_id = ?, nonce = NULL, updated_ms = ? WHERE request_id = ?",
+      );
+      for (const id of requestIds) {
+        reserve.run(batchId, now, id.toString());
+        this.history(id, "batched", `batch ${batchId} of ${requestIds.length}`, now);
+      }
+      this.db.exec("COMMIT");
+      return this.getBatch(batchId)!;
+    } catch (err) {
+      this.db.exec("ROLLBACK");
+      throw err;
+    }
+  }
+
+  getBatch(batchId: number): JournalBatch | undefined {
+    const row = this.db.prepare("SELECT * FROM batches WHERE batch_id = ?").get(batchId) as BatchRow | undefined;
+    return row ? fromBatchRow(row) : undefined;
+  }
+
+  /** Batches neither settled nor abandoned, oldest first. */
+  openBatches(): JournalBatch[] {
+    const rows = this.db
+      .prepare("SELECT * FROM batches WHERE state NOT IN ('settled', 'abandoned') ORDER BY batch_id")
+      .all() as unknown as BatchRow[];
+    return rows.map(fromBatchRow);
+  }
+
+  allBatches(): JournalBatch[] {
+    const rows = this.db.prepare("SELECT * FROM batches ORDER BY batch_id").all() as unknown as BatchRow[];
+    return rows.map(fromBatchRow);
+  }
+
+  /** Moves a batch to `state` (not to `abandoned`: see {@link abandonBatch}), setting the given fields. */
+  updateBatch(
+    batchId: number,
+    state: Exclude<BatchState, "abandoned">,
+    fields: Partial<Pick<JournalBatch, "nonce" | "outputs" | "proof" | "txHash" | "detail">> = {},
+  ): JournalBatch {
+    const sets = ["state = ?", "updated_ms = ?"];
+    const values: (string | number | null)[] = [state, Date.now()];
+    if ("nonce" in fields) (sets.push("nonce = ?"), values.push(fields.nonce ?? null));
+    if ("outputs" in fields)
+      (sets.push("outputs = ?"), values.push(fields.outputs ? JSON.stringify(fields.outputs.map(String)) : null));
+    if ("proof" in fields) (sets.push("proof = ?"), values.push(fields.proof ? JSON.stringify(fields.proof) : null));
+    if ("txHash" in fields) (sets.push("tx_hash = ?"), values.push(fields.txHash ?? null));
+    if ("detail" in fields) (sets.push("detail = ?"), values.push(fields.detail ?? null));
+    this.db.prepare(`UPDATE batches SET ${sets.join(", ")} WHERE batch_id = ?`).run(...values, batchId);
+    return this.getBatch(batchId)!;
+  }
+
+  /**
+   * Gives a batch up and hands its requests that are still `batched` back to `claimed` (the
+   * daemon reads each one's on-chain state again and plans the live ones anew), in one transaction.
+   */
+  abandonBatch(batchId: number, detail: string): void {
+    const now = Date.now();
+    this.db.exec("BEGIN IMMEDIATE");
+    try {
+      this.db
+        .prepare("UPDATE batches SET state = 'abandoned', nonce = NULL, detail = ?, updated_ms = ? WHERE batch_id = ?")
+        .run(detail, now, batchId);
+      const held = this.db
+        .prepare("SELECT request_id FROM requests WHERE batch_id = ? AND state = 'batched'")
+        .all(batchId) as { request_id: string }[];
+      for (const { request_id } of held) {
+        this.db
+          .prepare(
+            "UPDATE requests SET state = 'claimed', batch_id = NULL, nonce = NULL, updated_ms = ? WHERE request_id = ?",
+          )
+          .run(now, request_id);
+        this.history(BigInt(request_id), "claimed", `batch ${batchId} abandoned: ${detail}`, now);
+      }
       this.db.exec("COMMIT");
     } catch (err) {
       this.db.exec("ROLLBACK");

@@ -1,6 +1,7 @@
 import type { Command } from "../support.ts";
 /** The toolkit's commands (setup, chain, validator), in the order `poi --help` lists them. */
 import { beaconCommand } from "./beacon.ts";
+import { circuitCommand } from "./circuit.ts";
 import { contributeCommand } from "./contribute.ts";
 import { deployCommand } from "./deploy.ts";
 import { proveCommand } from "./prove.ts";
@@ -21,6 +22,7 @@ export const TOOLKIT_COMMANDS: Command[] = [
   beaconCommand,
   verifySetupCommand,
   deployCommand,
+  circuitCommand,
   registerCommand,
   requestCommand,
   proveCommand,

@@ -1,4 +1,7 @@
-/** `poi register`: registers a baked model, with its verification keys, on an existing deployment. */
+/**
+ * `poi register`: registers a model on an existing deployment (permissionless): a baked model with
+ * its verification keys, or a committed model on a governance circuit with its weights commitment.
+ */
 import { formatUnits } from "ethers";
 import { readManifest } from "../../setup/manifest.ts";
 import {
@@ -24,11 +27,13 @@ export const registerCommand: Command = {
   usage: [
     "poi register --manifest FILE [--price TOKENS] [--fee-token ADDR] [--royalty-recipient ADDR]",
     "             [--batch-manifest FILE --batch-size K] [--previous-version ID] [--metadata-uri URI]",
+    "             [--circuit-id N [--weights-commitment C]]",
     "             [--deployment FILE] [--network NAME] [--rpc-url URL] [--account N|ADDR]",
     "",
-    "Registers a baked model owned by the account: the manifest's verification key is stored once",
-    "as data and the market checks every proof of the model against it with the protocol's own",
-    "Groth16 verifier. Registration is permissionless.",
+    "Registers a model owned by the account; registration is permissionless. A baked model's",
+    "verification key is stored once as data and the market checks every proof of the model against",
+    "it with the protocol's own Groth16 verifier. A committed model (a manifest with the public",
+    "signal modelCommitment) names the governance circuit it runs on and its weights commitment.",
     "  --manifest FILE           the model's artifact manifest (single-inference circuit)",
     "  --price TOKENS            price per inference (default 1)",
     "  --fee-token ADDR          ERC-20 the price is paid in (default: the deployment's token)",
@@ -36,6 +41,8 @@ export const registerCommand: Command = {
     "  --batch-manifest FILE     a batch circuit of the same model, proving --batch-size K inferences",
     "  --previous-version ID     publish this as a new version of a model the account owns",
     "  --metadata-uri URI        where the model card and artifacts are described",
+    "  --circuit-id N            committed mode: the circuit registry's id of the manifest's circuit",
+    "  --weights-commitment C    committed mode: the model's weights commitment (default: the manifest's)",
     NETWORK_HELP,
   ].join("\n"),
   summary: "register a baked model with its verification keys (permissionless)",
@@ -48,6 +55,8 @@ export const registerCommand: Command = {
     "batch-size",
     "previous-version",
     "metadata-uri",
+    "circuit-id",
+    "weights-commitment",
     "deployment",
     ...NETWORK_FLAGS,
   ],
@@ -66,13 +75,54 @@ export const registerCommand: Command = {
       batchManifest === undefined
         ? []
         : [{ manifestFile: existingFile(batchManifest, "batch manifest"), batchSize: Number(batchSize) }];
+    const committed = manifest.publicSignals[0] === "modelCommitment";
+    const circuitId = bigintFlag(args, "circuit-id");
+    if (committed !== (circuitId !== undefined))
+      throw usageError(
+        committed
+          ? `${manifest.circuit} is a committed-mode circuit: --circuit-id is required`
+          : "--circuit-id is for committed-mode manifests",
+      );
     const { hre, signer } = await connect(args);
     await progress(args, "compiling contracts", () => buildContracts(hre));
     const { ModelRegistry__factory } = await import("../../../types/ethers-contracts/index.js");
-    const { registerBakedModel } = await import("../../chain/protocol.ts");
+    const { registerBakedModel, registerCommittedModel } = await import("../../chain/protocol.ts");
     const registry = ModelRegistry__factory.connect(dep.deployment.registry, signer);
     const owner = await signer.getAddress();
     const feeToken = flag(args, "fee-token") ?? dep.deployment.token;
+    if (circuitId !== undefined) {
+      if (batchKeys.length) throw usageError("batch keys are for baked models");
+      const fromManifest = manifest.modelCommitment === undefined ? undefined : BigInt(manifest.modelCommitment);
+      const weightsCommitment = bigintFlag(args, "weights-commitment", fromManifest);
+      if (weightsCommitment === undefined)
+        throw usageError("--weights-commitment is required: the manifest records none");
+      const model = await progress(args, "registering the committed model", () =>
+        onChain("registration failed", () =>
+          registerCommittedModel(registry, signer, {
+            circuitId,
+            weightsCommitment,
+            feeToken,
+            price,
+            royaltyRecipient: flag(args, "royalty-recipient"),
+            previousVersion: bigintFlag(args, "previous-version"),
+            metadataURI: flag(args, "metadata-uri"),
+          }),
+        ),
+      );
+      return {
+        json: {
+          modelId: model.modelId.toString(),
+          mode: "committed",
+          circuitId: circuitId.toString(),
+          weightsCommitment: weightsCommitment.toString(),
+          owner,
+          feeToken,
+          price: price.toString(),
+          gasUsed: model.gasUsed.toString(),
+        },
+        text: `registered model #${model.modelId} (committed, circuit #${circuitId}): owner ${owner}, price ${formatUnits(price)} of ${feeToken}`,
+      };
+    }
     const model = await progress(args, "registering the model and storing its keys", () =>
       onChain("registration failed", () =>
         registerBakedModel(registry, signer, {
@@ -89,6 +139,7 @@ export const registerCommand: Command = {
     return {
       json: {
         modelId: model.modelId.toString(),
+        mode: "baked",
         key: model.verifier,
         batchKeys: model.batchVerifiers,
         vkHash: manifest.vkHash,

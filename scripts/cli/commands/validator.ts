@@ -11,6 +11,7 @@ import {
   bigintFlag,
   CliError,
   connect,
+  existingFile,
   EXIT,
   flag,
   intFlag,
@@ -31,6 +32,7 @@ export const validatorCommand: Command = {
   usage: [
     "poi validator [--deployment FILE] [--manifest FILE] [--quantized FILE] [--journal FILE] [--min-fee TOKENS]",
     "              [--model-id N] [--threads N] [--from-block N] [--poll-ms N] [--deadline-margin S] [--exit-when-idle]",
+    "              [--batch K=MANIFEST[,K=MANIFEST...]] [--batch-wait S]",
     "              [--network NAME] [--rpc-url URL] [--account N|ADDR]",
     "",
     "  --deployment FILE      addresses from poi deploy (default poi-deployment.<network>.json)",
@@ -42,12 +44,19 @@ export const validatorCommand: Command = {
     "  --from-block N         first block to scan when the journal is new (default: the deployment block)",
     "  --poll-ms N            pause between passes (default 1000)",
     "  --deadline-margin S    never send anything within S seconds of a deadline (default 10)",
+    "  --batch K=MANIFEST     batch circuits of this model the validator proves, K inferences per proof",
+    "                         (e.g. 4=circuits/build/mnist-mlp-batch4/manifest.json); a size is used only if",
+    "                         the registry has a batch verifier for it. Full groups of the largest K go out",
+    "                         as one fulfilBatch; the rest wait, then go in smaller batches or one by one",
+    "  --batch-wait S         longest wait for a batch to fill (default 30); never so long that proving",
+    "                         (measured time, with margin) would not fit before a deadline or claim window",
     "  --exit-when-idle       stop once every request seen is settled",
     "  --mint-stake           mint the market's minimum stake first (development TestToken only)",
     NETWORK_HELP,
     "",
-    "Logs are JSON lines on stdout, one `request-summary` line per request. Exit 3 on a corrupted",
-    "artifact or a journal made for another chain, 4 when staking is impossible.",
+    "Logs are JSON lines on stdout: one `request-summary` per request; `batch-planned`, `batch-waiting`,",
+    "`batch-flushed`, `batch-sent`, `batch-settled` (with gas per inference) and `batch-dropped` for batches.",
+    "Exit 3 on a corrupted artifact or a journal made for another chain, 4 when staking is impossible.",
   ].join("\n"),
   summary: "run the validator daemon: watch, claim, prove, fulfil (crash-safe journal)",
   valueFlags: [
@@ -61,6 +70,8 @@ export const validatorCommand: Command = {
     "from-block",
     "poll-ms",
     "deadline-margin",
+    "batch",
+    "batch-wait",
     ...NETWORK_FLAGS,
   ],
   booleanFlags: ["exit-when-idle", "mint-stake"],
@@ -70,6 +81,11 @@ export const validatorCommand: Command = {
     const modelId =
       bigintFlag(args, "model-id") ?? (dep.deployment.modelId ? BigInt(dep.deployment.modelId) : undefined);
     if (modelId === undefined) throw usageError("--model-id is required (the deployment file names no model)");
+    // Checked before any artifact is loaded: a mistyped flag fails at once.
+    const batchManifests = batchFlag(flag(args, "batch")).map(
+      ([k, file]) => [k, existingFile(file, `--batch ${k}: manifest`)] as const,
+    );
+    const batchWait = intFlag(args, "batch-wait", 30)!;
     const threads = intFlag(args, "threads");
     const { setProverThreads } = await import("../../prove/threads.ts");
     if (threads !== undefined) setProverThreads(threads);
@@ -84,6 +100,13 @@ export const validatorCommand: Command = {
         `quantized model ${quantizedFile} does not exist; pass --quantized or run npm run build:circuit`,
       );
     const model = JSON.parse(readFileSync(quantizedFile, "utf8")) as QuantizedMlp;
+    const batchProvers = new Map<number, Awaited<ReturnType<typeof Prover.load>>>();
+    for (const [k, file] of batchManifests) {
+      const batchProver = await integrity(() => Prover.load(file));
+      if (batchProver.manifest.publicSignals[0] !== "fold")
+        throw usageError(`--batch ${k}=${file}: ${batchProver.manifest.circuit} is not a batch circuit`);
+      batchProvers.set(k, batchProver);
+    }
 
     quietSqliteWarning(); // before node:sqlite is first loaded (daemon.ts loads the journal)
     // A daemon may start before its node is reachable: wait for it with the daemon's backoff.
@@ -139,6 +162,8 @@ export const validatorCommand: Command = {
       pollMs: intFlag(args, "poll-ms", 1000),
       deadlineMarginSeconds: intFlag(args, "deadline-margin", 10),
       exitWhenIdle: args.flags.has("exit-when-idle"),
+      batchProvers,
+      batchWaitSeconds: batchWait,
       log,
     });
     const stop = () => daemon.stop();
@@ -164,3 +189,18 @@ export const validatorCommand: Command = {
     };
   },
 };
+
+/** `--batch 4=a.json,8=b.json` as [[4, "a.json"], [8, "b.json"]]. */
+function batchFlag(value: string | undefined): [number, string][] {
+  if (value === undefined) return [];
+  const seen = new Set<number>();
+  return value.split(",").map((part) => {
+    const m = /^(\d+)=(.+)$/.exec(part.trim());
+    const k = m ? Number(m[1]) : NaN;
+    if (!m || k < 2)
+      throw usageError(`--batch takes K=MANIFEST pairs with K >= 2 (e.g. 4=manifest.json), got "${part}"`);
+    if (seen.has(k)) throw usageError(`--batch names size ${k} twice`);
+    seen.add(k);
+    return [k, m[2]];
+  });
+}

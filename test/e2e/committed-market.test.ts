@@ -1,0 +1,157 @@
+/**
+ * Committed mode through the market: governance registers the shared mnist-mlp-committed circuit
+ * (its generated verifier, after the registry's delay), model owners register models of that
+ * architecture by their weights commitment (permissionless), and validators settle requests with
+ * real proofs whose first public signal is that commitment, rebuilt by the market from the registry.
+ */
+import { expect } from "chai";
+import { network } from "hardhat";
+import { fulfilCommittedRequest, registerCommittedCircuit } from "../../scripts/chain/committed.ts";
+import {
+  deployProtocol,
+  DEV_MARKET_PARAMS,
+  registerCommittedModel,
+  type Protocol,
+} from "../../scripts/chain/protocol.ts";
+import { postRequest } from "../../scripts/chain/requester.ts";
+import { ensureStaked, openRequests, RequestStatus } from "../../scripts/chain/validator.ts";
+import { requestBinding } from "../../scripts/chain/binding.ts";
+import { loadMnist, type Digit } from "../../scripts/model/mnist.ts";
+import type { QuantizedMlp } from "../../scripts/model/quantize.ts";
+import { inferQuantized } from "../../scripts/model/quantized-inference.ts";
+import { buildModel, REFERENCE_MODELS, type BuiltModel } from "../../scripts/pipeline.ts";
+import { committedModelCommitment } from "../../scripts/prove/committed-input.ts";
+import { Prover, releaseProverThreads } from "../../scripts/prove/prover.ts";
+
+type Proof8 = [bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint];
+
+describe("committed mode through the market (shared circuit, real proofs)", function () {
+  let baked: BuiltModel;
+  let committed: BuiltModel;
+  let prover: Prover;
+  let test: Digit[];
+  let variant: QuantizedMlp;
+  let weights: bigint;
+  let variantWeights: bigint;
+  let ethersRef: Awaited<ReturnType<typeof network.create>>["ethers"];
+  let signers: Awaited<ReturnType<typeof ethersRef.getSigners>>;
+  let protocol: Protocol;
+  let circuitId: bigint;
+  let modelId: bigint;
+  let variantId: bigint;
+  const price = 10n ** 18n;
+
+  before(async function () {
+    baked = await buildModel(REFERENCE_MODELS["mnist-mlp"]);
+    committed = await buildModel(REFERENCE_MODELS["mnist-mlp-committed"]);
+    prover = await Prover.load(committed.manifestFile);
+    test = loadMnist().test;
+    // A second model of the same architecture: one weight moved by one step.
+    variant = structuredClone(committed.quantized);
+    variant.name = "mnist-mlp-variant";
+    variant.layers[0].weight[5] += variant.layers[0].weight[5] < 0 ? 1 : -1;
+    const arch = prover.committedArchitecture();
+    weights = committedModelCommitment(committed.quantized, arch);
+    variantWeights = committedModelCommitment(variant, arch);
+  });
+
+  after(async function () {
+    await releaseProverThreads();
+  });
+
+  beforeEach(async function () {
+    const { ethers } = await network.create();
+    ethersRef = ethers;
+    signers = await ethers.getSigners();
+    const [governance, bakedOwner, requester, validator, committedOwner, variantOwner] = signers;
+    protocol = await deployProtocol(ethers, governance, {
+      manifestFile: baked.manifestFile,
+      modelOwner: bakedOwner,
+      price,
+    });
+    ({ circuitId } = await registerCommittedCircuit(ethers, protocol.circuits, governance, {
+      manifestFile: committed.manifestFile,
+      verifierContract: REFERENCE_MODELS["mnist-mlp-committed"].verifierContract,
+    }));
+    const feeToken = await protocol.token.getAddress();
+    ({ modelId } = await registerCommittedModel(protocol.registry, committedOwner, {
+      feeToken,
+      price,
+      circuitId,
+      weightsCommitment: weights,
+    }));
+    ({ modelId: variantId } = await registerCommittedModel(protocol.registry, variantOwner, {
+      feeToken,
+      price,
+      circuitId,
+      weightsCommitment: variantWeights,
+    }));
+    await (await protocol.token.mint(requester.address, 10n * price)).wait();
+    await (await protocol.token.mint(validator.address, DEV_MARKET_PARAMS.minStake)).wait();
+    await ensureStaked(protocol.market, validator);
+  });
+
+  async function post(model: bigint, digit: Digit) {
+    const posted = await postRequest(protocol.market, signers[2], model, digit.pixels);
+    const open = (await openRequests(protocol.market, model)).find((r) => r.requestId === posted.requestId)!;
+    return { posted, open };
+  }
+
+  it("registers the circuit's verifier and the model's commitment as the market will use them", async function () {
+    const c = await protocol.circuits.circuit(circuitId);
+    expect(c.nPublic).to.equal(4n);
+    expect(c.batchSize).to.equal(1n);
+    expect(c.vkHash).to.equal(committed.manifest.vkHash);
+    const m = await protocol.registry.model(modelId);
+    expect(m.mode).to.equal(1n); // Committed
+    expect(m.owner).to.equal(signers[4].address);
+    expect(m.verifier).to.equal(c.verifier);
+    expect(m.weightsCommitment).to.equal(weights);
+    expect(m.weightsCommitment.toString()).to.equal(committed.manifest.modelCommitment);
+  });
+
+  it("settles a committed request with a real proof, pays the split and records the attestation", async function () {
+    const [, , , validator, committedOwner] = signers;
+    const digit = test[321];
+    const { posted, open } = await post(modelId, digit);
+    const result = await fulfilCommittedRequest(protocol.market, validator, prover, committed.quantized, weights, open);
+    expect(result.predicted).to.equal(inferQuantized(committed.quantized, digit.pixels).predicted);
+    expect((await protocol.market.request(posted.requestId)).status).to.equal(RequestStatus.Fulfilled);
+    expect(await protocol.market.isAttested(modelId, posted.inputCommitment, result.output)).to.equal(true);
+    const token = await protocol.token.getAddress();
+    const royalty = (price * DEV_MARKET_PARAMS.royaltyBps) / 10_000n;
+    const protocolFee = (price * DEV_MARKET_PARAMS.protocolFeeBps) / 10_000n;
+    expect(await protocol.market.balanceOf(committedOwner.address, token)).to.equal(royalty);
+    expect(await protocol.market.balanceOf(validator.address, token)).to.equal(price - royalty - protocolFee);
+    console.log(`      committed-mode fulfil gas: ${result.gasUsed}`);
+  });
+
+  it("refuses a proof made with another model's weights, though the circuit and verifier are shared", async function () {
+    const [, , , validator] = signers;
+    const digit = test[77];
+    const { posted } = await post(variantId, digit);
+    // An honest proof for the reference weights, bound to this very request and prover.
+    const binding = requestBinding(31337n, await protocol.market.getAddress(), posted.requestId, validator.address);
+    const proof = await prover.proveCommitted(committed.quantized, digit.pixels, binding);
+    await expect(
+      protocol.market.connect(validator).fulfil(posted.requestId, proof.expected.output, proof.calldata as Proof8),
+    )
+      .to.be.revertedWithCustomError(protocol.market, "InferenceMarketInvalidProof")
+      .withArgs(posted.requestId);
+    // The variant's own weights settle it.
+    const open = (await openRequests(protocol.market, variantId)).find((r) => r.requestId === posted.requestId)!;
+    await fulfilCommittedRequest(protocol.market, validator, prover, variant, variantWeights, open);
+    expect((await protocol.market.request(posted.requestId)).status).to.equal(RequestStatus.Fulfilled);
+  });
+
+  it("a deprecated circuit takes no new requests, and still settles the open ones", async function () {
+    const [governance, , requester, validator] = signers;
+    const { open } = await post(modelId, test[9]);
+    await (await protocol.circuits.connect(governance).deprecateCircuit(circuitId)).wait();
+    await expect(postRequest(protocol.market, requester, modelId, test[10].pixels))
+      .to.be.revertedWithCustomError(protocol.market, "InferenceMarketCircuitUnusable")
+      .withArgs(modelId, circuitId);
+    await fulfilCommittedRequest(protocol.market, validator, prover, committed.quantized, weights, open);
+    expect((await protocol.market.request(open.requestId)).status).to.equal(RequestStatus.Fulfilled);
+  });
+});
