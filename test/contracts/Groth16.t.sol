@@ -40,6 +40,23 @@ contract Groth16Test {
         _check(ok && ret.length == 0, "inert");
     }
 
+    /// BUG (fails until fixed): the init code takes the length as a PUSH2, so data of 65,535 bytes
+    /// or more is silently truncated (65,535 bytes store nothing, 65,536 one byte) and write still
+    /// returns a pointer. Ethereum's code size limits make CREATE fail first, but this runner (like
+    /// any chain without EIP-170/3860 limits) lifts them: write should refuse such data itself.
+    function test_store_neverTruncatesLongData() public {
+        uint256[2] memory sizes = [uint256(65_535), 65_536];
+        for (uint256 i = 0; i < sizes.length; ++i) {
+            bytes memory data = new bytes(sizes[i]);
+            data[sizes[i] - 1] = 0x01;
+            try _harness.store(data) returns (address pointer) {
+                _check(keccak256(_harness.load(pointer)) == keccak256(data), "stored data truncated");
+            } catch {
+                // Refusing is fine: nothing was stored.
+            }
+        }
+    }
+
     function test_load_ofAnAddressWithoutCodeIsEmpty() public view {
         _check(_harness.load(address(0xBEEF)).length == 0, "empty");
     }

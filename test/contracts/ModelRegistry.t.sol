@@ -305,6 +305,22 @@ contract ModelRegistryTest is MarketFixture {
         registry.registerBakedModel(t, _keyFor(3, "k"), _none(), _noKeys());
     }
 
+    function test_requestTerms_readsWhatTheMarketNeedsToOpenARequest() public {
+        (bool exists, bool active, IModelRegistry.Mode mode, uint256 circuit, IERC20 token, uint256 price) = registry
+            .requestTerms(modelId);
+        check(exists && active && mode == IModelRegistry.Mode.Committed, "committed: exists, active, mode");
+        check(circuit == circuitId && address(token) == address(feeToken) && price == PRICE, "committed: terms");
+
+        uint256 baked = _baked(_keyFor(3, "k"));
+        VM.prank(MODEL_OWNER);
+        registry.setActive(baked, false);
+        (exists, active, mode, circuit, token, price) = registry.requestTerms(baked);
+        check(exists && !active && mode == IModelRegistry.Mode.Baked && circuit == 0, "baked: no circuit");
+
+        (exists, active, mode, circuit, token, price) = registry.requestTerms(99);
+        check(!exists && !active && circuit == 0 && address(token) == address(0) && price == 0, "unknown: zeroes");
+    }
+
     // ------------------------------------------------------------ versions
 
     function test_versions_numberLinkAndEmit() public {
