@@ -30,6 +30,9 @@ interface IInferenceAttestations {
     /// @notice `value` is not a canonical field element (>= r), so it cannot be a key.
     error InferenceAttestationsNonCanonical(uint256 value);
 
+    /// @notice Committed model `modelId` runs on circuit `circuitId`, deprecated: it attests no new facts.
+    error InferenceAttestationsCircuitUnusable(uint256 modelId, uint256 circuitId);
+
     /// @notice The verifier of `modelId` rejected the attestation proof.
     error InferenceAttestationsInvalidProof(uint256 modelId);
 
@@ -37,7 +40,8 @@ interface IInferenceAttestations {
      * @notice Records a proven inference without a paid request.
      * @dev The market rebuilds the public signals `[inputCommitment, output, binding(0, msg.sender)]`
      * and checks them with the model's registered verifier; the model may be inactive (a proof of
-     * an old model is still a fact). Emits {InferenceAttested} the first time only. Blocked while
+     * an old model is still a fact), but a committed model's circuit must not be deprecated (a
+     * deprecated verifier is trusted with nothing new). Emits {InferenceAttested} the first time only. Blocked while
      * the market is paused, like every other path that trusts a verifier.
      * @param modelId Registered model.
      * @param inputCommitment Commitment to the input; < r.

@@ -153,7 +153,7 @@ interface IInferenceMarket {
     /// @notice Emitted when `validator` withdraws `amount` of unbonded stake.
     event StakeWithdrawn(address indexed validator, uint256 amount);
 
-    /// @notice Emitted when `account` withdraws `amount` of `token`: fees credited, plus slashed bonds if it is the stake token.
+    /// @notice Emitted when `account` withdraws `amount` of `token`: fees, plus slashed bonds for the stake token.
     event Withdrawn(address indexed account, IERC20 indexed token, uint256 amount);
 
     /// @notice Emitted when governance sends `amount` of accrued protocol fees in `token` to `to`.

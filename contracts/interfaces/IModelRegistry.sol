@@ -63,8 +63,8 @@ interface IModelRegistry {
      * transfer are refused by the market when a request is opened.
      * @param price Fee per inference.
      * @param royaltyRecipient Account credited royalties; nonzero.
-     * @param previousVersion 0 for a new model; otherwise a model id the caller owns, which this
-     * registration publishes a new version of.
+     * @param previousVersion 0 for a new model; otherwise a model id the caller owns and that has
+     * no next version yet, which this registration publishes a new version of.
      * @param metadataURI Where the model card, ONNX file and artifacts are described.
      * @param onnxHash Hash (sha256) of the ONNX file the circuit was compiled from.
      */
@@ -134,7 +134,7 @@ interface IModelRegistry {
     /// @notice Circuit `circuitId` is unknown, not yet active, or deprecated.
     error ModelRegistryUnusableCircuit(uint256 circuitId);
 
-    /// @notice Circuit `circuitId` has `nPublic` public signals and batch size `batchSize`, which this use does not fit.
+    /// @notice Circuit `circuitId` has `nPublic` signals and batch size `batchSize`, which this use does not fit.
     error ModelRegistryCircuitShape(uint256 circuitId, uint256 nPublic, uint256 batchSize);
 
     /// @notice The weights commitment is zero or not a canonical field element (>= r).
@@ -145,6 +145,9 @@ interface IModelRegistry {
 
     /// @notice `account` may not do this to model `modelId`.
     error ModelRegistryUnauthorized(uint256 modelId, address account);
+
+    /// @notice Model `modelId` already has a next version, `nextModelId`: versions form a line.
+    error ModelRegistryAlreadySucceeded(uint256 modelId, uint256 nextModelId);
 
     /// @notice Public signals of a single-inference baked proof: input commitment, output, binding.
     function BAKED_PUBLIC_SIGNALS() external view returns (uint16);

@@ -274,6 +274,7 @@ contract InferenceMarket is IInferenceMarket, IInferenceAttestations, Ownable2St
     ) external whenNotPaused returns (uint256) {
         (IModelRegistry.Mode mode, address verifier, uint256 weights, ) = _registry.proofTerms(modelId);
         if (verifier == address(0)) revert InferenceAttestationsUnknownModel(modelId);
+        if (mode == IModelRegistry.Mode.Committed) _requireUsableCircuit(modelId);
         if (!ProofBinding.isCanonical(inputCommitment)) revert InferenceAttestationsNonCanonical(inputCommitment);
         if (!ProofBinding.isCanonical(output)) revert InferenceAttestationsNonCanonical(output);
         // Request id 0 is never assigned, so this proof domain is disjoint from every request's.
@@ -465,6 +466,12 @@ contract InferenceMarket is IInferenceMarket, IInferenceAttestations, Ownable2St
         }
     }
 
+    /// @dev Reverts unless committed model `modelId`'s circuit is still usable (not deprecated).
+    function _requireUsableCircuit(uint256 modelId) private view {
+        (, , , uint256 circuitId, , ) = _registry.requestTerms(modelId);
+        if (!_circuits.isUsable(circuitId)) revert InferenceAttestationsCircuitUnusable(modelId, circuitId);
+    }
+
     /**
      * @dev Whether any pause overlapped `[from, to]`. Pauses are recorded in order and do not
      * overlap each other, so the walk goes back from the latest and stops at the first one that
@@ -473,7 +480,8 @@ contract InferenceMarket is IInferenceMarket, IInferenceAttestations, Ownable2St
     function _pauseOverlapped(uint64 from, uint64 to) private view returns (bool) {
         for (uint256 i = _pauses.length; i > 0; --i) {
             PauseInterval memory p = _pauses[i - 1];
-            if (p.end != 0 && p.end < from) return false;
+            // A pause that ended at or before the claim did not block it (claims need no pause).
+            if (p.end != 0 && p.end <= from) return false;
             if (p.start <= to) return true;
         }
         return false;

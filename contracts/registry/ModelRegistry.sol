@@ -225,6 +225,8 @@ contract ModelRegistry is IModelRegistry {
         uint256 previous = terms.previousVersion;
         if (previous != 0) {
             Model storage old = _ownedModel(previous);
+            uint256 successor = _nextVersions[previous];
+            if (successor != 0) revert ModelRegistryAlreadySucceeded(previous, successor);
             version = old.version + 1;
         }
 

@@ -199,6 +199,35 @@ contract InferenceMarketModelsTest is MarketFixture {
         check(heldEqualsAccounts(), "accounts");
     }
 
+    function test_attest_refusesACommittedModelWhoseCircuitWasDeprecated() public {
+        market.attest(modelId, COMMITMENT, OUTPUT, proof);
+        check(market.isAttested(modelId, COMMITMENT, OUTPUT), "attested while usable");
+        circuits.deprecateCircuit(circuitId);
+        VM.expectRevert(
+            abi.encodeWithSelector(
+                IInferenceAttestations.InferenceAttestationsCircuitUnusable.selector,
+                modelId,
+                circuitId
+            )
+        );
+        market.attest(modelId, COMMITMENT + 1, OUTPUT, proof);
+        check(!market.isAttested(modelId, COMMITMENT + 1, OUTPUT), "no new fact");
+        check(market.isAttested(modelId, COMMITMENT, OUTPUT), "old facts stay");
+    }
+
+    function test_refund_aClaimInTheSecondOfAnUnpauseIsStillSlashable() public {
+        market.pause();
+        VM.warp(block.timestamp + 1 minutes);
+        market.unpause();
+        // Same timestamp as the unpause: the pause is over, it blocked nothing of this claim.
+        uint256 requestId = open();
+        claimAs(VALIDATOR, requestId);
+        VM.warp(market.request(requestId).deadline + 1);
+        market.refund(requestId);
+        check(market.stakeOf(VALIDATOR).amount == MIN_STAKE - BOND, "claimer slashed");
+        check(market.stakeCreditOf(REQUESTER) == BOND, "requester compensated");
+    }
+
     function test_requestInference_revertsOnUnknownModels() public {
         uint256[3] memory unknown = [uint256(0), registry.modelCount() + 1, type(uint256).max];
         for (uint256 i = 0; i < unknown.length; ++i) {

@@ -345,6 +345,19 @@ contract ModelRegistryTest is MarketFixture {
         check(registry.model(v3).mode == IModelRegistry.Mode.Baked, "baked successor");
     }
 
+    function test_versions_formALine_aModelIsSucceededOnce() public {
+        IModelRegistry.ModelTerms memory t = terms(feeToken, PRICE);
+        t.previousVersion = modelId;
+        uint256 v2 = _committed(t);
+        // A second successor of the same version would fork the line: refused, in both modes.
+        VM.expectRevert(abi.encodeWithSelector(IModelRegistry.ModelRegistryAlreadySucceeded.selector, modelId, v2));
+        _committed(t);
+        VM.expectRevert(abi.encodeWithSelector(IModelRegistry.ModelRegistryAlreadySucceeded.selector, modelId, v2));
+        VM.prank(MODEL_OWNER);
+        registry.registerBakedModel(t, _keyFor(3, "fork"), _none(), _noKeys());
+        check(registry.nextVersion(modelId) == v2, "the line is unchanged");
+    }
+
     function test_versions_onlyOfAModelYouOwn() public {
         IModelRegistry.ModelTerms memory t = terms(feeToken, PRICE);
         t.previousVersion = modelId;
