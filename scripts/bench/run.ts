@@ -96,6 +96,7 @@ function cliFiles(t: ProveTarget, tmp: string) {
 }
 
 const ptauText = (m: Manifest) => `${m.ptau.file}${m.ptau.insecure ? " (insecure development file)" : ""}`;
+const ptauShort = (m: Manifest) => `${m.ptau.file}${m.ptau.insecure ? ", insecure development file" : ""}`;
 
 /** Builds (or reuses) a circuit, noting how long a fresh build took. */
 async function timedBuild<T extends { cached: boolean; manifest: Manifest }>(
@@ -108,9 +109,9 @@ async function timedBuild<T extends { cached: boolean; manifest: Manifest }>(
   const s = (performance.now() - t0) / 1000;
   notes.push(
     built.cached
-      ? `${what}: cached artifacts reused (${int(built.manifest.constraints)} constraints, ${ptauText(built.manifest)}).`
+      ? `${what}: cached artifacts reused (${int(built.manifest.constraints)} constraints, ${ptauShort(built.manifest)}).`
       : `${what}: built in this run: compile + setup (contribution + beacon, zkey verified) took ${s.toFixed(0)} s ` +
-          `(${int(built.manifest.constraints)} constraints, ${ptauText(built.manifest)}).`,
+          `(${int(built.manifest.constraints)} constraints, ${ptauShort(built.manifest)}).`,
   );
   log(`${what}: ${built.cached ? "cached" : `built in ${s.toFixed(0)} s`}`);
   return built;
