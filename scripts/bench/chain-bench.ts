@@ -4,9 +4,10 @@
  * so run.ts imports it only after building the contracts.
  */
 import type { HardhatEthers } from "@nomicfoundation/hardhat-ethers/types";
-import { getBytes } from "ethers";
-import { IInferenceVerifier__factory, SettableVerifier__factory } from "../../types/ethers-contracts/index.js";
-import { deployProtocol } from "../chain/protocol.ts";
+import { Contract, getBytes, type Signer } from "ethers";
+import { SettableVerifier__factory, type InferenceMarket } from "../../types/ethers-contracts/index.js";
+import { requestBinding } from "../chain/binding.ts";
+import { deployProtocol, type BatchVerifierOption } from "../chain/protocol.ts";
 import { postRequest } from "../chain/requester.ts";
 import {
   claimRequest,
@@ -16,15 +17,19 @@ import {
   openRequests,
   type OpenRequest,
 } from "../chain/validator.ts";
+import { packedCommitment } from "../circuit/reference.ts";
+import { inferQuantizedGraph } from "../model/graph-inference.ts";
 import type { Digit } from "../model/mnist.ts";
 import type { QuantizedMlp } from "../model/quantize.ts";
+import type { QuantizedGraph } from "../model/quantize-graph.ts";
 import type { Manifest } from "../setup/manifest.ts";
-import type { Prover } from "../prove/prover.ts";
+import type { Prover, ProofResult } from "../prove/prover.ts";
 
 /** Gas every transaction pays before executing anything (no access list, not a creation). */
 export const INTRINSIC_GAS = 21_000n;
 
-export interface ChainBench {
+/** The figures of one model with single-inference fulfilment, from one protocol deployment. */
+export interface SingleChainBench {
   /** eth_estimateGas of a direct verifyProof call with a real proof, minus INTRINSIC_GAS. */
   verifyGas: bigint;
   /** Part of verifyGas that is calldata pricing rather than execution. */
@@ -38,8 +43,6 @@ export interface ChainBench {
   requestGas: bigint[];
   /** receipt.gasUsed of each claim (locks the validator's bond) that precedes a fulfil. */
   claimGas: bigint[];
-  /** Batched fulfilment against unclaimed requests, fee-credit slots already non-zero. */
-  batch?: BatchBench;
   loop: {
     seconds: number;
     settled: number;
@@ -49,6 +52,24 @@ export interface ChainBench {
     proveMs: number;
     otherMs: number;
   };
+}
+
+export interface ChainBench extends SingleChainBench {
+  /** Batched fulfilment against unclaimed requests, fee-credit slots already non-zero. */
+  batch?: BatchBench;
+  /** The same with the largest batch circuit built (real proofs, same conditions). */
+  largeBatch?: LargeBatchBench;
+}
+
+export interface LargeBatchBench {
+  size: number;
+  constraints: number;
+  /** receipt.gasUsed of each fulfilBatch of `size` unclaimed requests with a real proof. */
+  batchGas: bigint[];
+  /** eth_estimateGas of verifyProof on its verifier with a real proof, minus INTRINSIC_GAS. */
+  verifyGas: bigint;
+  /** Warm witness + proof of each batch proof. */
+  proveMs: number[];
 }
 
 export interface BatchBench {
@@ -82,6 +103,143 @@ export function calldataGas(data: string): bigint {
   return gas;
 }
 
+/**
+ * Gas of a verifier's verifyProof with a real proof, called directly (outside the market):
+ * eth_estimateGas minus INTRINSIC_GAS, and the calldata part of it. Works for any number of
+ * public signals, so for every generated verifier.
+ */
+export async function measureVerifyGas(
+  verifierAddress: string,
+  signer: Signer,
+  proof: ProofResult,
+): Promise<{ gas: bigint; calldataGas: bigint; calldataBytes: number }> {
+  const n = proof.publicSignals.length;
+  const verifier = new Contract(
+    verifierAddress,
+    [`function verifyProof(uint256[2], uint256[2][2], uint256[2], uint256[${n}]) view returns (bool)`],
+    signer,
+  );
+  const c = proof.calldata;
+  const args = [
+    [c[0], c[1]],
+    [
+      [c[2], c[3]],
+      [c[4], c[5]],
+    ],
+    [c[6], c[7]],
+    proof.publicSignals,
+  ];
+  const verifyProof = verifier.getFunction("verifyProof");
+  if (!(await verifyProof.staticCall(...args))) throw new Error("the verifier rejects a real proof");
+  const estimate = await verifyProof.estimateGas(...args);
+  const data = verifier.interface.encodeFunctionData("verifyProof", args);
+  return { gas: estimate - INTRINSIC_GAS, calldataGas: calldataGas(data), calldataBytes: getBytes(data).length };
+}
+
+interface Settled {
+  gasUsed: bigint;
+  witnessMs: number;
+  proveMs: number;
+}
+
+/**
+ * Verify gas, first fulfil and a throughput loop of request -> claim -> prove -> fulfil for one
+ * deployed model, with `fulfil` proving and settling one claimed request.
+ */
+async function singleModelBench(o: {
+  ethers: HardhatEthers;
+  market: InferenceMarket;
+  modelId: bigint;
+  verifier: string;
+  requester: Signer;
+  validator: Signer;
+  prover: Prover;
+  digits: Digit[];
+  seconds: number;
+  log: (msg: string) => void;
+  fulfil: (request: OpenRequest) => Promise<Settled>;
+}): Promise<SingleChainBench> {
+  const { ethers, market, modelId, requester, validator, digits } = o;
+  // Verify gas: a real proof (any binding: the verifier does not interpret the signals).
+  const proof = await o.prover.prove({ pixels: Array.from(digits[0].pixels), binding: 1n });
+  const verify = await measureVerifyGas(o.verifier, validator, proof);
+  o.log(`verifyProof: ${verify.gas} gas + 21,000, calldata ${verify.calldataBytes} bytes`);
+
+  const settleOne = async (digit: Digit) => {
+    const fromBlock = (await ethers.provider.getBlockNumber()) + 1;
+    const posted = await postRequest(market, requester, modelId, digit.pixels);
+    const open = await openRequests(market.connect(validator), modelId, fromBlock);
+    const mine = open.find((r) => r.requestId === posted.requestId);
+    if (!mine) throw new Error(`request ${posted.requestId} is not among the open requests`);
+    const claimGas = await claimRequest(market, validator, mine.requestId);
+    const fulfilled = await o.fulfil(mine);
+    return { posted, claimGas, fulfilled };
+  };
+
+  const first = await settleOne(digits[1 % digits.length]);
+  o.log(`first fulfil: ${first.fulfilled.gasUsed} gas`);
+
+  const loopFulfilGas: bigint[] = [];
+  const requestGas: bigint[] = [first.posted.gasUsed];
+  const claimGas: bigint[] = [first.claimGas];
+  let witnessMs = 0;
+  let proveMs = 0;
+  let settled = 0;
+  const t0 = performance.now();
+  const end = t0 + o.seconds * 1000;
+  while (performance.now() < end) {
+    const { posted, claimGas: claimed, fulfilled } = await settleOne(digits[(2 + settled) % digits.length]);
+    settled++;
+    loopFulfilGas.push(fulfilled.gasUsed);
+    requestGas.push(posted.gasUsed);
+    claimGas.push(claimed);
+    witnessMs += fulfilled.witnessMs;
+    proveMs += fulfilled.proveMs;
+  }
+  const elapsed = performance.now() - t0;
+  o.log(`throughput loop: ${settled} settled in ${(elapsed / 1000).toFixed(1)} s`);
+  return {
+    verifyGas: verify.gas,
+    verifyCalldataGas: verify.calldataGas,
+    verifyCalldataBytes: verify.calldataBytes,
+    firstFulfilGas: first.fulfilled.gasUsed,
+    loopFulfilGas,
+    requestGas,
+    claimGas,
+    loop: {
+      seconds: elapsed / 1000,
+      settled,
+      perMinute: (settled / elapsed) * 60_000,
+      witnessMs,
+      proveMs,
+      otherMs: elapsed - witnessMs - proveMs,
+    },
+  };
+}
+
+/** Deploys a protocol for one model, funds the requester and stakes the validator. */
+async function deployFunded(
+  ethers: HardhatEthers,
+  options: { verifierContract: string; manifest: Manifest; batchVerifiers?: BatchVerifierOption[] },
+) {
+  const [governance, modelOwner, requester, validator] = await ethers.getSigners();
+  const price = 10n ** 18n;
+  const protocol = await deployProtocol(ethers, governance, {
+    verifierContract: options.verifierContract,
+    manifest: options.manifest,
+    modelOwner: modelOwner.address,
+    price,
+    batchVerifiers: options.batchVerifiers ?? [],
+  });
+  // Enough fee tokens for any loop this machine can run, and the validator's stake.
+  await (await protocol.token.mint(requester.address, 1_000_000n * price)).wait();
+  const { minStake } = await protocol.market.params();
+  await (await protocol.token.mint(validator.address, minStake)).wait();
+  await ensureStaked(protocol.market, validator);
+  return { protocol, governance, requester, validator };
+}
+
+/** One baked MLP: single fulfilment through the validator's own code, then batched fulfilment. */
 export async function runChainBench(options: {
   ethers: HardhatEthers;
   manifest: Manifest;
@@ -93,98 +251,42 @@ export async function runChainBench(options: {
   log: (msg: string) => void;
   /** A batch circuit of the same model to measure fulfilBatch with. */
   batch?: { verifierContract: string; manifest: Manifest; prover: Prover; size: number };
+  /** A larger batch circuit of the same model, measured alike. */
+  largeBatch?: { verifierContract: string; manifest: Manifest; prover: Prover; size: number };
 }): Promise<ChainBench> {
   const { ethers, prover, quantized, digits } = options;
-  const [governance, modelOwner, requester, validator] = await ethers.getSigners();
-  const price = 10n ** 18n;
-  const protocol = await deployProtocol(ethers, governance, {
+  const batches = [options.batch, options.largeBatch].flatMap((b) => (b ? [b] : []));
+  const { protocol, governance, requester, validator } = await deployFunded(ethers, {
     verifierContract: options.verifierContract,
     manifest: options.manifest,
-    modelOwner: modelOwner.address,
-    price,
-    batchVerifiers: options.batch
-      ? [
-          {
-            verifierContract: options.batch.verifierContract,
-            manifest: options.batch.manifest,
-            batchSize: options.batch.size,
-          },
-        ]
-      : [],
+    batchVerifiers: batches.map((b) => ({
+      verifierContract: b.verifierContract,
+      manifest: b.manifest,
+      batchSize: b.size,
+    })),
   });
-  // Enough fee tokens for any loop this machine can run, and the validator's stake.
-  await (await protocol.token.mint(requester.address, 1_000_000n * price)).wait();
-  const { minStake } = await protocol.market.params();
-  await (await protocol.token.mint(validator.address, minStake)).wait();
-  await ensureStaked(protocol.market, validator);
-
-  // Verify gas: a real proof (any binding: the verifier does not interpret the signals) sent
-  // straight to the verifier, outside the market.
-  const proof = await prover.prove({ pixels: Array.from(digits[0].pixels), binding: 1n });
-  const c = proof.calldata;
-  const pub = proof.publicSignals as [bigint, bigint, bigint];
-  const verifier = IInferenceVerifier__factory.connect(protocol.verifier, governance);
-  type Pair = [bigint, bigint];
-  const args: [Pair, [Pair, Pair], Pair, [bigint, bigint, bigint]] = [
-    [c[0], c[1]],
-    [
-      [c[2], c[3]],
-      [c[4], c[5]],
-    ],
-    [c[6], c[7]],
-    pub,
-  ];
-  if (!(await verifier.verifyProof(...args))) throw new Error("the deployed verifier rejects a real proof");
-  const estimate = await verifier.verifyProof.estimateGas(...args);
-  const data = verifier.interface.encodeFunctionData("verifyProof", args);
-  options.log(`verifyProof: eth_estimateGas ${estimate}, calldata ${getBytes(data).length} bytes`);
-
-  const settleOne = async (digit: Digit) => {
-    const fromBlock = (await ethers.provider.getBlockNumber()) + 1;
-    const posted = await postRequest(protocol.market, requester, protocol.modelId, digit.pixels);
-    const open = await openRequests(protocol.market.connect(validator), protocol.modelId, fromBlock);
-    const mine = open.find((r) => r.requestId === posted.requestId);
-    if (!mine) throw new Error(`request ${posted.requestId} is not among the open requests`);
-    const claimGas = await claimRequest(protocol.market, validator, mine.requestId);
-    const fulfilled = await fulfilRequest(protocol.market, validator, prover, quantized, mine);
-    return { posted, claimGas, fulfilled };
-  };
-
-  const first = await settleOne(digits[1 % digits.length]);
-  options.log(`first fulfil: ${first.fulfilled.gasUsed} gas`);
-
-  const loopFulfilGas: bigint[] = [];
-  const requestGas: bigint[] = [first.posted.gasUsed];
-  const claimGas: bigint[] = [first.claimGas];
-  let witnessMs = 0;
-  let proveMs = 0;
-  let settled = 0;
-  const t0 = performance.now();
-  const end = t0 + options.seconds * 1000;
-  while (performance.now() < end) {
-    const { posted, claimGas: claimed, fulfilled } = await settleOne(digits[(2 + settled) % digits.length]);
-    settled++;
-    loopFulfilGas.push(fulfilled.gasUsed);
-    requestGas.push(posted.gasUsed);
-    claimGas.push(claimed);
-    witnessMs += fulfilled.witnessMs;
-    proveMs += fulfilled.proveMs;
-  }
-  const elapsed = performance.now() - t0;
-  options.log(`throughput loop: ${settled} settled in ${(elapsed / 1000).toFixed(1)} s`);
+  const single = await singleModelBench({
+    ethers,
+    market: protocol.market,
+    modelId: protocol.modelId,
+    verifier: protocol.verifier,
+    requester,
+    validator,
+    prover,
+    digits,
+    seconds: options.seconds,
+    log: options.log,
+    fulfil: (r) => fulfilRequest(protocol.market, validator, prover, quantized, r),
+  });
 
   const postOpen = async (batchDigits: Digit[]): Promise<OpenRequest[]> => {
     const fromBlock = (await ethers.provider.getBlockNumber()) + 1;
     for (const d of batchDigits) await postRequest(protocol.market, requester, protocol.modelId, d.pixels);
     return openRequests(protocol.market.connect(validator), protocol.modelId, fromBlock);
   };
-  let batch: BatchBench | undefined;
-  if (options.batch) {
-    const b = options.batch;
-    const pick = (offset: number, n: number) =>
-      Array.from({ length: n }, (_, i) => digits[(offset + i) % digits.length]);
-    const [lone] = await postOpen(pick(100, 1));
-    const singleGas = (await fulfilRequest(protocol.market, validator, prover, quantized, lone)).gasUsed;
+  const pick = (offset: number, n: number) => Array.from({ length: n }, (_, i) => digits[(offset + i) % digits.length]);
+  /** Real batch proofs settled by fulfilBatch, and the batch verifier's own gas. */
+  const measureBatch = async (b: NonNullable<typeof options.batch>, offset: number) => {
     const batchGas: bigint[] = [];
     const proveMs: number[] = [];
     for (let round = 0; round < 3; round++) {
@@ -193,30 +295,27 @@ export async function runChainBench(options: {
         validator,
         b.prover,
         quantized,
-        await postOpen(pick(200 + round * b.size, b.size)),
+        await postOpen(pick(offset + round * b.size, b.size)),
       );
       batchGas.push(f.gasUsed);
       proveMs.push(f.witnessMs + f.proveMs);
     }
-    options.log(`K = 1: ${singleGas} gas; K = ${b.size}: ${batchGas.join(", ")} gas`);
-
     const batchProof = await b.prover.prove({
-      pixels: pick(300, b.size).map((d) => Array.from(d.pixels)),
+      pixels: pick(offset + 100, b.size).map((d) => Array.from(d.pixels)),
       challenge: 1n,
       batchBinding: 1n,
     });
-    const bc = batchProof.calldata;
-    const batchVerifier = IInferenceVerifier__factory.connect(protocol.batchVerifiers[b.size], governance);
-    const batchVerifyGas =
-      (await batchVerifier.verifyProof.estimateGas(
-        [bc[0], bc[1]],
-        [
-          [bc[2], bc[3]],
-          [bc[4], bc[5]],
-        ],
-        [bc[6], bc[7]],
-        batchProof.publicSignals as [bigint, bigint, bigint],
-      )) - INTRINSIC_GAS;
+    const verifyGas = (await measureVerifyGas(protocol.batchVerifiers[b.size], governance, batchProof)).gas;
+    options.log(`K = ${b.size}: ${batchGas.join(", ")} gas`);
+    return { size: b.size, constraints: b.manifest.constraints, batchGas, verifyGas, proveMs };
+  };
+
+  let batch: BatchBench | undefined;
+  if (options.batch) {
+    const [lone] = await postOpen(pick(100, 1));
+    const singleGas = (await fulfilRequest(protocol.market, validator, prover, quantized, lone)).gasUsed;
+    options.log(`K = 1: ${singleGas} gas`);
+    const measured = await measureBatch(options.batch, 200);
 
     // The market's own cost per further request: batches of two sizes against a verifier that
     // checks nothing, so that only the per-request work (checks, fold terms, settlement) differs.
@@ -241,12 +340,8 @@ export async function runChainBench(options: {
       sizedGas.push(receipt!.gasUsed);
     }
     batch = {
-      size: b.size,
-      constraints: b.manifest.constraints,
+      ...measured,
       singleGas,
-      batchGas,
-      verifyGas: batchVerifyGas,
-      proveMs,
       marginal: {
         small,
         large,
@@ -256,23 +351,96 @@ export async function runChainBench(options: {
       },
     };
   }
+  const largeBatch = options.largeBatch ? await measureBatch(options.largeBatch, 600) : undefined;
+  return { ...single, batch, largeBatch };
+}
 
-  return {
-    verifyGas: estimate - INTRINSIC_GAS,
-    verifyCalldataGas: calldataGas(data),
-    verifyCalldataBytes: getBytes(data).length,
-    firstFulfilGas: first.fulfilled.gasUsed,
-    loopFulfilGas,
-    requestGas,
-    claimGas,
-    batch,
-    loop: {
-      seconds: elapsed / 1000,
-      settled,
-      perMinute: (settled / elapsed) * 60_000,
-      witnessMs,
-      proveMs,
-      otherMs: elapsed - witnessMs - proveMs,
-    },
-  };
+/**
+ * Proves and fulfils one request of a baked graph model (the CNN) as `validator`: the
+ * validator's fulfilRequest for models of scripts/model/quantize-graph.ts, with the same checks
+ * (the inline input opens the commitment, the proven signals equal the integer reference).
+ */
+export async function fulfilGraphRequest(
+  market: InferenceMarket,
+  validator: Signer,
+  prover: Prover,
+  model: QuantizedGraph,
+  request: OpenRequest,
+): Promise<Settled> {
+  const pixels = Array.from(request.input);
+  if (pixels.length !== model.inputSize || packedCommitment(pixels, model.inputBits) !== request.inputCommitment)
+    throw new Error(`request ${request.requestId}: the inline input does not open the input commitment`);
+  const expected = inferQuantizedGraph(model, pixels);
+  const { chainId } = await validator.provider!.getNetwork();
+  const binding = requestBinding(chainId, await market.getAddress(), request.requestId, await validator.getAddress());
+  const proof = await prover.prove({ pixels, binding });
+  const [inputCommitment, output, provenBinding] = proof.publicSignals;
+  if (inputCommitment !== request.inputCommitment || output !== expected.output || provenBinding !== binding)
+    throw new Error(`request ${request.requestId}: the circuit's public signals differ from the reference`);
+  const receipt = await (
+    await market
+      .connect(validator)
+      .fulfil(
+        request.requestId,
+        output,
+        proof.calldata as [bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint],
+      )
+  ).wait();
+  return { gasUsed: receipt!.gasUsed, witnessMs: proof.witnessMs, proveMs: proof.proveMs };
+}
+
+/** One baked graph model (the reference CNN) registered alone, single fulfilment only. */
+export async function runGraphChainBench(options: {
+  ethers: HardhatEthers;
+  manifest: Manifest;
+  verifierContract: string;
+  prover: Prover;
+  quantized: QuantizedGraph;
+  digits: Digit[];
+  seconds: number;
+  log: (msg: string) => void;
+}): Promise<SingleChainBench> {
+  const { ethers, prover, quantized } = options;
+  const { protocol, requester, validator } = await deployFunded(ethers, options);
+  return singleModelBench({
+    ...options,
+    market: protocol.market,
+    modelId: protocol.modelId,
+    verifier: protocol.verifier,
+    requester,
+    validator,
+    fulfil: (r) => fulfilGraphRequest(protocol.market, validator, prover, quantized, r),
+  });
+}
+
+/** Market figures of committed-mode requests, as the committed row of docs/benchmarks.md shows them. */
+export interface CommittedChainBench {
+  /** receipt.gasUsed of fulfilling one committed-mode request (K = 1). */
+  fulfilGas: bigint;
+  /** Gas per inference at the largest K the committed path settles in one transaction, if it batches. */
+  largestBatch?: { size: number; gasPerInference: bigint };
+  /** One validator's settled committed-mode requests per minute (request -> claim -> prove -> fulfil). */
+  perMinute: number;
+}
+
+/**
+ * Fulfilment gas and throughput of the committed-mode MLP (mnist-mlp-committed) on the market:
+ * a model registered under the governance-registered committed circuit with its weights
+ * commitment, requests proven with `prover.proveCommitted(quantized, pixels, binding)`.
+ *
+ * The market's committed-mode path is not on this branch yet, so this returns undefined and the
+ * report shows "n/a (market path pending)"; it is the one place to connect that path.
+ */
+export async function runCommittedChainBench(options: {
+  ethers: HardhatEthers;
+  manifest: Manifest;
+  verifierContract: string;
+  prover: Prover;
+  quantized: QuantizedMlp;
+  digits: Digit[];
+  seconds: number;
+  log: (msg: string) => void;
+}): Promise<CommittedChainBench | undefined> {
+  options.log(`committed mode: the market has no committed-mode path on this branch; fulfil gas pending`);
+  return undefined;
 }

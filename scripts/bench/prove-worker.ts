@@ -66,8 +66,9 @@ async function main(): Promise<void> {
     os.cpus = () => Array.from({ length: threads }, (_, i) => cpus[i % cpus.length]);
   }
 
-  const raw = JSON.parse(readFileSync(inputFile, "utf8")) as { pixels: number[]; binding: string };
-  const input = { pixels: raw.pixels, binding: BigInt(raw.binding) };
+  // The circuit's whole input as snarkjs takes it (numbers or decimal strings): pixels and binding,
+  // and in committed mode the model's weights and biases.
+  const input = JSON.parse(readFileSync(inputFile, "utf8")) as Record<string, unknown>;
 
   const t0 = performance.now();
   const prover = await Prover.load(manifestFile);

@@ -1,8 +1,9 @@
 /**
- * Measures the MNIST MLP (baked mode) end to end in one run and writes docs/benchmarks.md:
- * constraints, warm witness and proof times with 1 and all threads, the snarkjs CLI on the
- * same zkey and input, peak RSS, verify and fulfil gas (single and batched: the 4-inference batch
- * circuit), and one validator's throughput.
+ * Measures issue 7's rows in one run and writes docs/benchmarks.md: the MNIST MLP and CNN in
+ * baked mode and the MLP in committed mode. For each: constraints, warm witness and proof times
+ * with 1 and all threads, the snarkjs CLI on the same zkey and input, peak RSS, verify and fulfil
+ * gas (single and batched: the 4- and 16-inference MLP batch circuits), and one validator's
+ * throughput. The CNN and the K = 16 batch are built here on first use (bench-circuits.ts).
  *
  *   npm run bench [-- --runs <n, default 5>] [-- --seconds <throughput loop, default 30>] [-- --digit <i>]
  *
@@ -17,12 +18,14 @@ import * as prettier from "prettier";
 import { ROOT } from "../circuit/compile.ts";
 import { loadMnist } from "../model/mnist.ts";
 import { buildModel, REFERENCE_MODELS } from "../pipeline.ts";
+import { committedProofInput } from "../prove/committed-input.ts";
 import { Prover, releaseProverThreads } from "../prove/prover.ts";
-import { artifactPath } from "../setup/manifest.ts";
+import { artifactPath, type Manifest } from "../setup/manifest.ts";
+import { BENCH_BATCH, BENCH_CNN, buildBenchBatch, buildBenchCnn } from "./bench-circuits.ts";
 import { describeMachine } from "./machine.ts";
 import { mergeWorkerReports, runProveWorker, runSnarkjsCli, type CliReport, type ProveConfig } from "./prove-bench.ts";
 import type { ProveWorkerReport } from "./prove-worker.ts";
-import { renderReport } from "./report.ts";
+import { renderReport, type SummaryRow } from "./report.ts";
 import { median } from "./stats.ts";
 
 const OUT = path.join(ROOT, "docs", "benchmarks.md");
@@ -38,6 +41,84 @@ function intArg(name: string, fallback: number, min: number): number {
 
 const log = (msg: string) => console.log(`bench: ${msg}`);
 
+/** A circuit to time: its manifest and one input file for the workers and the CLI. */
+interface ProveTarget {
+  manifestFile: string;
+  manifest: Manifest;
+  inputFile: string;
+  configs: ProveConfig[];
+}
+
+/**
+ * Times every target's configurations and the snarkjs CLI in rounds: in each round every
+ * configuration of every target proves in a fresh process and the CLI runs once per target, so a
+ * change in the machine's load during the benchmark affects all of them alike.
+ */
+function timeTargets(targets: ProveTarget[], runs: number, tmp: string) {
+  const perConfig = targets.map((t) => t.configs.map((): ProveWorkerReport[] => []));
+  const cliRuns = targets.map((): CliReport[] => []);
+  for (let round = 1; round <= runs; round++) {
+    targets.forEach((t, ti) => {
+      log(`round ${round}/${runs}, ${t.manifest.circuit}: ${t.configs.map((c) => JSON.stringify(c)).join(", ")}, CLI`);
+      t.configs.forEach((config, i) => perConfig[ti][i].push(runProveWorker(t.manifestFile, t.inputFile, 1, config)));
+      cliRuns[ti].push(runSnarkjsCli(ROOT, cliFiles(t, tmp), 1));
+    });
+  }
+  return targets.map((t, ti) => {
+    const reports = perConfig[ti].map(mergeWorkerReports);
+    for (const r of reports) {
+      log(
+        `${t.manifest.circuit} ${r.mode}: witness ${median(r.witnessMs).toFixed(0)} ms, proof ${median(r.proveMs).toFixed(0)} ms`,
+      );
+    }
+    const rss = cliRuns[ti].flatMap((c) => (c.maxRssKiB === undefined ? [] : [c.maxRssKiB]));
+    const cli: CliReport = {
+      wallMs: cliRuns[ti].flatMap((c) => c.wallMs),
+      maxRssKiB: rss.length ? Math.max(...rss) : undefined,
+    };
+    log(`${t.manifest.circuit} snarkjs CLI: ${median(cli.wallMs).toFixed(0)} ms wall`);
+    const f = cliFiles(t, tmp);
+    const rel = (file: string) => path.relative(ROOT, file);
+    const cliCommand = `node_modules/.bin/snarkjs groth16 fullprove input.json ${rel(f.wasm)} ${rel(f.zkey)} proof.json public.json`;
+    return { reports, cli, cliCommand };
+  });
+}
+
+function cliFiles(t: ProveTarget, tmp: string) {
+  return {
+    input: t.inputFile,
+    proof: path.join(tmp, "proof.json"),
+    public: path.join(tmp, "public.json"),
+    rss: path.join(tmp, "rss.txt"),
+    wasm: artifactPath(t.manifestFile, t.manifest, "wasm"),
+    zkey: artifactPath(t.manifestFile, t.manifest, "zkey"),
+  };
+}
+
+const ptauText = (m: Manifest) => `${m.ptau.file}${m.ptau.insecure ? " (insecure development file)" : ""}`;
+const ptauShort = (m: Manifest) => `${m.ptau.file}${m.ptau.insecure ? ", insecure development file" : ""}`;
+
+/** Builds (or reuses) a circuit, noting how long a fresh build took. */
+async function timedBuild<T extends { cached: boolean; manifest: Manifest }>(
+  what: string,
+  notes: string[],
+  build: () => Promise<T>,
+): Promise<T> {
+  const t0 = performance.now();
+  const built = await build();
+  const s = (performance.now() - t0) / 1000;
+  notes.push(
+    built.cached
+      ? `${what}: cached artifacts reused (${int(built.manifest.constraints)} constraints, ${ptauShort(built.manifest)}).`
+      : `${what}: built in this run: compile + setup (contribution + beacon, zkey verified) took ${s.toFixed(0)} s ` +
+          `(${int(built.manifest.constraints)} constraints, ${ptauShort(built.manifest)}).`,
+  );
+  log(`${what}: ${built.cached ? "cached" : `built in ${s.toFixed(0)} s`}`);
+  return built;
+}
+
+const int = (v: number | bigint) => v.toLocaleString("en-US");
+
 async function main(): Promise<void> {
   const runs = intArg("runs", 5, 1);
   const seconds = intArg("seconds", 30, 1);
@@ -48,7 +129,17 @@ async function main(): Promise<void> {
   log(`${machine.cpuModel}, ${machine.cores} cores, Node ${machine.node}, load ${machine.loadStart.toFixed(2)}`);
 
   const model = REFERENCE_MODELS["mnist-mlp"];
-  const built = await buildModel(model, { log: (m) => log(m) });
+  const batchModel = REFERENCE_MODELS["mnist-mlp-batch4"];
+  const committedModel = REFERENCE_MODELS["mnist-mlp-committed"];
+  const buildLog = { log: (m: string) => log(m) };
+  const buildNotes: string[] = [];
+  const built = await buildModel(model, buildLog);
+  const batchBuilt = await buildModel(batchModel, buildLog);
+  const committedBuilt = await timedBuild(`${committedModel.name} (npm run build)`, buildNotes, () =>
+    buildModel(committedModel, buildLog),
+  );
+  const cnnBuilt = await timedBuild("mnist-cnn (bench only)", buildNotes, () => buildBenchCnn(buildLog));
+  const largeBuilt = await timedBuild(`${BENCH_BATCH.name} (bench only)`, buildNotes, () => buildBenchBatch(buildLog));
   const { manifest, manifestFile } = built;
   const { test } = loadMnist();
   if (digitIndex >= test.length) throw new Error(`--digit must be below ${test.length}`);
@@ -56,53 +147,51 @@ async function main(): Promise<void> {
 
   const tmp = mkdtempSync(path.join(os.tmpdir(), "poi-bench-"));
   try {
-    const files = {
-      input: path.join(tmp, "input.json"),
-      proof: path.join(tmp, "proof.json"),
-      public: path.join(tmp, "public.json"),
-      rss: path.join(tmp, "rss.txt"),
-      wasm: artifactPath(manifestFile, manifest, "wasm"),
-      zkey: artifactPath(manifestFile, manifest, "zkey"),
+    const write = (name: string, input: unknown) => {
+      const file = path.join(tmp, `${name}.input.json`);
+      writeFileSync(
+        file,
+        JSON.stringify(input, (_k, v) => (typeof v === "bigint" ? v.toString() : v)),
+      );
+      return file;
     };
     // Any field element works as the binding off-chain; the chain benchmark uses real ones.
-    writeFileSync(files.input, JSON.stringify({ pixels: Array.from(digit.pixels), binding: "1" }));
+    const bakedInput = { pixels: Array.from(digit.pixels), binding: "1" };
+    const committedProver = await Prover.load(committedBuilt.manifestFile);
+    const committedInput = committedProofInput(
+      committedBuilt.quantized,
+      committedProver.committedArchitecture(),
+      digit.pixels,
+      1n,
+    ).input;
 
-    const configs: ProveConfig[] = [{ singleThread: true }, { threads: 1 }, { threads: 2 }];
-    if (machine.cores > 2) configs.push({ threads: machine.cores });
-    // Rounds: in each, every configuration proves in a fresh process and the CLI runs once, so a
-    // change in the machine's load during the benchmark affects all of them alike.
-    const perConfig: ProveWorkerReport[][] = configs.map(() => []);
-    const cliRuns: CliReport[] = [];
-    for (let round = 1; round <= runs; round++) {
-      log(`round ${round}/${runs}: ${configs.map((c) => JSON.stringify(c)).join(", ")}, snarkjs CLI`);
-      configs.forEach((config, i) => perConfig[i].push(runProveWorker(manifestFile, files.input, 1, config)));
-      cliRuns.push(runSnarkjsCli(ROOT, files, 1));
-    }
-    const reports = perConfig.map(mergeWorkerReports);
-    for (const r of reports) {
-      log(`${r.mode}: witness ${median(r.witnessMs).toFixed(0)} ms, proof ${median(r.proveMs).toFixed(0)} ms`);
-    }
+    const pools: ProveConfig[] = [{ threads: 1 }, { threads: 2 }];
+    if (machine.cores > 2) pools.push({ threads: machine.cores });
+    const targets: ProveTarget[] = [
+      {
+        manifestFile,
+        manifest,
+        inputFile: write("mlp", bakedInput),
+        configs: [{ singleThread: true }, ...pools],
+      },
+      { ...cnnBuilt, inputFile: write("cnn", bakedInput), configs: pools },
+      { ...committedBuilt, inputFile: write("committed", committedInput), configs: pools },
+    ];
+    const [mlpTimes, cnnTimes, committedTimes] = timeTargets(targets, runs, tmp);
+    const reports = mlpTimes.reports;
     const twoThreads = reports.find((r) => r.mode === "pool of 2")!;
     const allThreads = reports.find((r) => r.mode === `pool of ${Math.max(2, machine.cores)}`)!;
-    const rss = cliRuns.flatMap((c) => (c.maxRssKiB === undefined ? [] : [c.maxRssKiB]));
-    const cli: CliReport = {
-      wallMs: cliRuns.flatMap((c) => c.wallMs),
-      maxRssKiB: rss.length ? Math.max(...rss) : undefined,
-    };
-    log(`snarkjs CLI: ${median(cli.wallMs).toFixed(0)} ms wall`);
-    const rel = (f: string) => path.relative(ROOT, f);
-    const cliCommand = `node_modules/.bin/snarkjs groth16 fullprove input.json ${rel(files.wasm)} ${rel(files.zkey)} proof.json public.json`;
 
     log("compiling contracts");
     await hre.tasks.getTask("build").run({ quiet: true });
     // chain-bench.ts uses the TypeChain types that the build above generates: load it now.
-    const { runChainBench } = await import("./chain-bench.ts");
+    const { runChainBench, runGraphChainBench, runCommittedChainBench, measureVerifyGas } =
+      await import("./chain-bench.ts");
     const { ethers } = await hre.network.create();
     const prover = await Prover.load(manifestFile);
-    const batchModel = REFERENCE_MODELS["mnist-mlp-batch4"];
-    const batchBuilt = await buildModel(batchModel, { log: (m) => log(m) });
     const batchProver = await Prover.load(batchBuilt.manifestFile);
-    log(`chain: verify and fulfil gas, then a ${seconds} s validator loop`);
+    const largeProver = await Prover.load(largeBuilt.manifestFile);
+    log(`chain, MLP baked: verify and fulfil gas, then a ${seconds} s validator loop, then batches`);
     const chain = await runChainBench({
       ethers,
       manifest,
@@ -118,10 +207,113 @@ async function main(): Promise<void> {
         prover: batchProver,
         size: batchModel.batch!,
       },
+      largeBatch: {
+        verifierContract: BENCH_BATCH.verifierContract,
+        manifest: largeBuilt.manifest,
+        prover: largeProver,
+        size: BENCH_BATCH.batch!,
+      },
+    });
+    log(`chain, CNN baked: verify and fulfil gas, then a ${seconds} s validator loop`);
+    const cnnProver = await Prover.load(cnnBuilt.manifestFile);
+    const cnnChain = await runGraphChainBench({
+      ethers,
+      manifest: cnnBuilt.manifest,
+      verifierContract: BENCH_CNN.verifierContract,
+      prover: cnnProver,
+      quantized: cnnBuilt.quantized,
+      digits: test,
+      seconds,
+      log,
+    });
+    log("chain, MLP committed: verify gas on the generated verifier, market path");
+    const [deployer] = await ethers.getSigners();
+    const committedVerifier = await ethers.deployContract(committedModel.verifierContract);
+    const committedProof = await committedProver.proveCommitted(committedBuilt.quantized, digit.pixels, 1n);
+    const committedVerify = await measureVerifyGas(await committedVerifier.getAddress(), deployer, committedProof);
+    const committedChain = await runCommittedChainBench({
+      ethers,
+      manifest: committedBuilt.manifest,
+      verifierContract: committedModel.verifierContract,
+      prover: committedProver,
+      quantized: committedBuilt.quantized,
+      digits: test,
+      seconds,
+      log,
     });
     await releaseProverThreads();
 
+    const pending = "n/a (market path pending)";
+    const perSettle = (l: { seconds: number; settled: number }) => (l.settled ? (l.seconds * 1000) / l.settled : NaN);
+    const laterGas = (g: bigint[]) => BigInt(Math.round(median(g.map(Number))));
+    const rows: SummaryRow[] = [
+      {
+        label: "MNIST MLP, baked",
+        circuit: model.name,
+        constraints: manifest.constraints,
+        ptau: ptauText(manifest),
+        zkeySha256: manifest.artifacts.zkey.sha256,
+        configs: reports,
+        cli: mlpTimes.cli,
+        cliCommand: mlpTimes.cliCommand,
+        verifyGas: chain.verifyGas,
+        publicSignals: manifest.publicSignals.length,
+        fulfil: { first: chain.firstFulfilGas, later: laterGas(chain.loopFulfilGas) },
+        largestK: chain.largeBatch
+          ? {
+              size: chain.largeBatch.size,
+              perInference: laterGas(chain.largeBatch.batchGas) / BigInt(chain.largeBatch.size),
+              // Same verification at any K: only the market's per-request work grows (report.ts).
+              projected32: chain.batch
+                ? (laterGas(chain.largeBatch.batchGas) +
+                    BigInt(32 - chain.largeBatch.size) * chain.batch.marginal.perRequest) /
+                  32n
+                : undefined,
+            }
+          : { missing: "n/a (no batch circuit measured)" },
+        throughput: { perMinute: chain.loop.perMinute, perSettleMs: perSettle(chain.loop) },
+      },
+      {
+        label: "MNIST CNN, baked",
+        circuit: BENCH_CNN.name,
+        constraints: cnnBuilt.manifest.constraints,
+        ptau: ptauText(cnnBuilt.manifest),
+        zkeySha256: cnnBuilt.manifest.artifacts.zkey.sha256,
+        configs: cnnTimes.reports,
+        cli: cnnTimes.cli,
+        cliCommand: cnnTimes.cliCommand,
+        verifyGas: cnnChain.verifyGas,
+        publicSignals: cnnBuilt.manifest.publicSignals.length,
+        fulfil: { first: cnnChain.firstFulfilGas, later: laterGas(cnnChain.loopFulfilGas) },
+        largestK: { missing: "n/a (no CNN batch circuit: K = 1 only)" },
+        throughput: { perMinute: cnnChain.loop.perMinute, perSettleMs: perSettle(cnnChain.loop) },
+      },
+      {
+        label: "MNIST MLP, committed",
+        circuit: committedModel.name,
+        constraints: committedBuilt.manifest.constraints,
+        ptau: ptauText(committedBuilt.manifest),
+        zkeySha256: committedBuilt.manifest.artifacts.zkey.sha256,
+        configs: committedTimes.reports,
+        cli: committedTimes.cli,
+        cliCommand: committedTimes.cliCommand,
+        verifyGas: committedVerify.gas,
+        publicSignals: committedBuilt.manifest.publicSignals.length,
+        fulfil: committedChain
+          ? { first: committedChain.fulfilGas, later: committedChain.fulfilGas }
+          : { missing: pending },
+        largestK: committedChain?.largestBatch
+          ? { size: committedChain.largestBatch.size, perInference: committedChain.largestBatch.gasPerInference }
+          : { missing: committedChain ? "n/a (no committed batch path)" : pending },
+        throughput: committedChain
+          ? { perMinute: committedChain.perMinute, perSettleMs: 60_000 / committedChain.perMinute }
+          : { missing: pending },
+      },
+    ];
+
     const report = renderReport({
+      rows,
+      buildNotes,
       machine,
       loadEnd: os.loadavg()[0],
       command,
@@ -131,20 +323,20 @@ async function main(): Promise<void> {
         constraints: manifest.constraints,
         sourceHash: manifest.sourceHash,
         zkeySha256: manifest.artifacts.zkey.sha256,
-        ptau: `${manifest.ptau.file}${manifest.ptau.insecure ? " (insecure development file)" : ""}`,
+        ptau: ptauText(manifest),
       },
       digit: { index: digitIndex, label: digit.label },
       configs: reports,
       twoThreads,
       allThreads,
-      cli,
-      cliCommand,
+      cli: mlpTimes.cli,
+      cliCommand: mlpTimes.cliCommand,
       chain,
     });
     // Formatted like the rest of the tree, so that `npm run lint` passes on a fresh report.
     const style = (await prettier.resolveConfig(OUT)) ?? {};
     writeFileSync(OUT, await prettier.format(report, { ...style, filepath: OUT }));
-    log(`wrote ${rel(OUT)}`);
+    log(`wrote ${path.relative(ROOT, OUT)}`);
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
