@@ -5,9 +5,14 @@
  */
 import type { HardhatEthers } from "@nomicfoundation/hardhat-ethers/types";
 import { Contract, getBytes, type Signer } from "ethers";
-import { SettableVerifier__factory, type InferenceMarket } from "../../types/ethers-contracts/index.js";
+import {
+  Groth16Harness__factory,
+  SettableVerifier__factory,
+  type InferenceMarket,
+} from "../../types/ethers-contracts/index.js";
 import { requestBinding } from "../chain/binding.ts";
-import { deployProtocol, type BatchVerifierOption } from "../chain/protocol.ts";
+import { fulfilCommittedRequest, registerCommittedCircuit } from "../chain/committed.ts";
+import { deployProtocol, registerCommittedModel } from "../chain/protocol.ts";
 import { postRequest } from "../chain/requester.ts";
 import {
   claimRequest,
@@ -143,6 +148,26 @@ interface Settled {
 }
 
 /**
+ * Gas of the protocol's own Groth16 verifier (contracts/libraries/Groth16.sol) checking a real
+ * proof against a baked model's key as the registry stored it (a data contract read with
+ * EXTCODECOPY): eth_estimateGas of the library behind a thin harness, minus INTRINSIC_GAS, and
+ * the calldata part of it. This is what a baked model's fulfilment pays for verification.
+ */
+export async function measureProtocolVerifyGas(
+  keyPointer: string,
+  signer: Signer,
+  proof: ProofResult,
+): Promise<{ gas: bigint; calldataGas: bigint; calldataBytes: number }> {
+  const harness = await new Groth16Harness__factory(signer).deploy();
+  const calldata = proof.calldata as [bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint];
+  if (!(await harness.verify(keyPointer, proof.publicSignals, calldata)))
+    throw new Error("the protocol's verifier rejects a real proof");
+  const estimate = await harness.verify.estimateGas(keyPointer, proof.publicSignals, calldata);
+  const data = harness.interface.encodeFunctionData("verify", [keyPointer, proof.publicSignals, calldata]);
+  return { gas: estimate - INTRINSIC_GAS, calldataGas: calldataGas(data), calldataBytes: getBytes(data).length };
+}
+
+/**
  * Verify gas, first fulfil and a throughput loop of request -> claim -> prove -> fulfil for one
  * deployed model, with `fulfil` proving and settling one claimed request.
  */
@@ -150,20 +175,18 @@ async function singleModelBench(o: {
   ethers: HardhatEthers;
   market: InferenceMarket;
   modelId: bigint;
-  verifier: string;
   requester: Signer;
   validator: Signer;
-  prover: Prover;
   digits: Digit[];
   seconds: number;
   log: (msg: string) => void;
+  /** Gas of checking one real proof the way the market checks this model's proofs. */
+  measureVerify: () => Promise<{ gas: bigint; calldataGas: bigint; calldataBytes: number }>;
   fulfil: (request: OpenRequest) => Promise<Settled>;
 }): Promise<SingleChainBench> {
   const { ethers, market, modelId, requester, validator, digits } = o;
-  // Verify gas: a real proof (any binding: the verifier does not interpret the signals).
-  const proof = await o.prover.prove({ pixels: Array.from(digits[0].pixels), binding: 1n });
-  const verify = await measureVerifyGas(o.verifier, validator, proof);
-  o.log(`verifyProof: ${verify.gas} gas + 21,000, calldata ${verify.calldataBytes} bytes`);
+  const verify = await o.measureVerify();
+  o.log(`verification: ${verify.gas} gas + 21,000, calldata ${verify.calldataBytes} bytes`);
 
   const settleOne = async (digit: Digit) => {
     const fromBlock = (await ethers.provider.getBlockNumber()) + 1;
@@ -217,19 +240,18 @@ async function singleModelBench(o: {
   };
 }
 
-/** Deploys a protocol for one model, funds the requester and stakes the validator. */
+/** Deploys a protocol for one baked model (and its batch keys), funds the requester and stakes the validator. */
 async function deployFunded(
   ethers: HardhatEthers,
-  options: { verifierContract: string; manifest: Manifest; batchVerifiers?: BatchVerifierOption[] },
+  options: { manifestFile: string; batchKeys?: { manifestFile: string; batchSize: number }[] },
 ) {
   const [governance, modelOwner, requester, validator] = await ethers.getSigners();
   const price = 10n ** 18n;
   const protocol = await deployProtocol(ethers, governance, {
-    verifierContract: options.verifierContract,
-    manifest: options.manifest,
-    modelOwner: modelOwner.address,
+    manifestFile: options.manifestFile,
+    modelOwner,
     price,
-    batchVerifiers: options.batchVerifiers ?? [],
+    batchKeys: options.batchKeys ?? [],
   });
   // Enough fee tokens for any loop this machine can run, and the validator's stake.
   await (await protocol.token.mint(requester.address, 1_000_000n * price)).wait();
@@ -243,39 +265,39 @@ async function deployFunded(
 export async function runChainBench(options: {
   ethers: HardhatEthers;
   manifest: Manifest;
-  verifierContract: string;
+  manifestFile: string;
   prover: Prover;
   quantized: QuantizedMlp;
   digits: Digit[];
   seconds: number;
   log: (msg: string) => void;
   /** A batch circuit of the same model to measure fulfilBatch with. */
-  batch?: { verifierContract: string; manifest: Manifest; prover: Prover; size: number };
+  batch?: { manifest: Manifest; manifestFile: string; prover: Prover; size: number };
   /** A larger batch circuit of the same model, measured alike. */
-  largeBatch?: { verifierContract: string; manifest: Manifest; prover: Prover; size: number };
+  largeBatch?: { manifest: Manifest; manifestFile: string; prover: Prover; size: number };
 }): Promise<ChainBench> {
   const { ethers, prover, quantized, digits } = options;
   const batches = [options.batch, options.largeBatch].flatMap((b) => (b ? [b] : []));
   const { protocol, governance, requester, validator } = await deployFunded(ethers, {
-    verifierContract: options.verifierContract,
-    manifest: options.manifest,
-    batchVerifiers: batches.map((b) => ({
-      verifierContract: b.verifierContract,
-      manifest: b.manifest,
-      batchSize: b.size,
-    })),
+    manifestFile: options.manifestFile,
+    batchKeys: batches.map((b) => ({ manifestFile: b.manifestFile, batchSize: b.size })),
   });
   const single = await singleModelBench({
     ethers,
     market: protocol.market,
     modelId: protocol.modelId,
-    verifier: protocol.verifier,
     requester,
     validator,
-    prover,
     digits,
     seconds: options.seconds,
     log: options.log,
+    // A real proof (any binding: the verifier does not interpret the signals).
+    measureVerify: async () =>
+      measureProtocolVerifyGas(
+        protocol.verifier,
+        validator,
+        await prover.prove({ pixels: Array.from(digits[0].pixels), binding: 1n }),
+      ),
     fulfil: (r) => fulfilRequest(protocol.market, validator, prover, quantized, r),
   });
 
@@ -305,7 +327,7 @@ export async function runChainBench(options: {
       challenge: 1n,
       batchBinding: 1n,
     });
-    const verifyGas = (await measureVerifyGas(protocol.batchVerifiers[b.size], governance, batchProof)).gas;
+    const verifyGas = (await measureProtocolVerifyGas(protocol.batchVerifiers[b.size], governance, batchProof)).gas;
     options.log(`K = ${b.size}: ${batchGas.join(", ")} gas`);
     return { size: b.size, constraints: b.manifest.constraints, batchGas, verifyGas, proveMs };
   };
@@ -317,18 +339,32 @@ export async function runChainBench(options: {
     options.log(`K = 1: ${singleGas} gas`);
     const measured = await measureBatch(options.batch, 200);
 
-    // The market's own cost per further request: batches of two sizes against a verifier that
-    // checks nothing, so that only the per-request work (checks, fold terms, settlement) differs.
-    const yes = await new SettableVerifier__factory(governance).deploy(true);
+    // The market's own cost per further request: batches of two sizes of a committed model whose
+    // governance circuits answer yes without cryptography (SettableVerifier), so that only the
+    // per-request work (checks, fold terms, settlement) differs between the two sizes.
+    const yes = await (await new SettableVerifier__factory(governance).deploy(true)).getAddress();
     const [small, large] = [2, 8];
+    const circuit = async (size: number) => {
+      const args = [yes, "0x" + "00".repeat(32), 4, size, "0x" + "00".repeat(32), ""] as const;
+      const id = await protocol.circuits.registerCircuit.staticCall(...args);
+      await (await protocol.circuits.registerCircuit(...args)).wait();
+      return id;
+    };
+    const sized = await registerCommittedModel(protocol.registry, governance, {
+      feeToken: await protocol.token.getAddress(),
+      price: 10n ** 18n,
+      circuitId: await circuit(1),
+      weightsCommitment: 1n,
+      batchCircuits: [
+        { circuitId: await circuit(small), batchSize: small },
+        { circuitId: await circuit(large), batchSize: large },
+      ],
+    });
     const sizedGas: bigint[] = [];
     for (const size of [small, large]) {
-      await (
-        await protocol.registry
-          .connect(governance)
-          .setBatchVerifier(protocol.modelId, size, await yes.getAddress(), "0x" + "00".repeat(32))
-      ).wait();
-      const open = await postOpen(pick(400 + size, size));
+      const fromBlock = (await ethers.provider.getBlockNumber()) + 1;
+      for (const d of pick(400 + size, size)) await postRequest(protocol.market, requester, sized.modelId, d.pixels);
+      const open = await openRequests(protocol.market.connect(validator), sized.modelId, fromBlock);
       const ids = open.map((r) => r.requestId);
       const receipt = await (
         await protocol.market.connect(validator).fulfilBatch(
@@ -392,23 +428,27 @@ export async function fulfilGraphRequest(
 /** One baked graph model (the reference CNN) registered alone, single fulfilment only. */
 export async function runGraphChainBench(options: {
   ethers: HardhatEthers;
-  manifest: Manifest;
-  verifierContract: string;
+  manifestFile: string;
   prover: Prover;
   quantized: QuantizedGraph;
   digits: Digit[];
   seconds: number;
   log: (msg: string) => void;
 }): Promise<SingleChainBench> {
-  const { ethers, prover, quantized } = options;
-  const { protocol, requester, validator } = await deployFunded(ethers, options);
+  const { ethers, prover, quantized, digits } = options;
+  const { protocol, requester, validator } = await deployFunded(ethers, { manifestFile: options.manifestFile });
   return singleModelBench({
     ...options,
     market: protocol.market,
     modelId: protocol.modelId,
-    verifier: protocol.verifier,
     requester,
     validator,
+    measureVerify: async () =>
+      measureProtocolVerifyGas(
+        protocol.verifier,
+        validator,
+        await prover.prove({ pixels: Array.from(digits[0].pixels), binding: 1n }),
+      ),
     fulfil: (r) => fulfilGraphRequest(protocol.market, validator, prover, quantized, r),
   });
 }
@@ -425,22 +465,56 @@ export interface CommittedChainBench {
 
 /**
  * Fulfilment gas and throughput of the committed-mode MLP (mnist-mlp-committed) on the market:
- * a model registered under the governance-registered committed circuit with its weights
- * commitment, requests proven with `prover.proveCommitted(quantized, pixels, binding)`.
- *
- * The market's committed-mode path is not on this branch yet, so this returns undefined and the
- * report shows "n/a (market path pending)"; it is the one place to connect that path.
+ * governance registers the shared circuit and its generated verifier, the model owner registers
+ * the reference model by its weights commitment, and the validator proves each request with
+ * `prover.proveCommitted` and settles it with fulfil (request -> claim -> prove -> fulfil).
+ * The committed circuit has no batch variant, so K = 1 is the largest K.
  */
 export async function runCommittedChainBench(options: {
   ethers: HardhatEthers;
   manifest: Manifest;
+  manifestFile: string;
   verifierContract: string;
   prover: Prover;
   quantized: QuantizedMlp;
+  weightsCommitment: bigint;
+  /** The baked model every deployProtocol registers; the committed one is registered next to it. */
+  bakedManifestFile: string;
   digits: Digit[];
   seconds: number;
   log: (msg: string) => void;
-}): Promise<CommittedChainBench | undefined> {
-  options.log(`committed mode: the market has no committed-mode path on this branch; fulfil gas pending`);
-  return undefined;
+}): Promise<CommittedChainBench & { single: SingleChainBench }> {
+  const { ethers, prover, quantized } = options;
+  const { protocol, governance, requester, validator } = await deployFunded(ethers, {
+    manifestFile: options.bakedManifestFile,
+  });
+  const [, modelOwner] = await ethers.getSigners();
+  const circuit = await registerCommittedCircuit(ethers, protocol.circuits, governance, {
+    manifestFile: options.manifestFile,
+    verifierContract: options.verifierContract,
+  });
+  const { modelId } = await registerCommittedModel(protocol.registry, modelOwner, {
+    feeToken: await protocol.token.getAddress(),
+    price: 10n ** 18n,
+    circuitId: circuit.circuitId,
+    weightsCommitment: options.weightsCommitment,
+  });
+  const single = await singleModelBench({
+    ...options,
+    market: protocol.market,
+    modelId,
+    requester,
+    validator,
+    measureVerify: async () =>
+      measureVerifyGas(
+        circuit.verifier,
+        validator,
+        await prover.proveCommitted(quantized, options.digits[0].pixels, 1n),
+      ),
+    fulfil: (r) => fulfilCommittedRequest(protocol.market, validator, prover, quantized, options.weightsCommitment, r),
+  });
+  const fulfilGas = single.loopFulfilGas.length
+    ? single.loopFulfilGas[Math.floor(single.loopFulfilGas.length / 2)]
+    : single.firstFulfilGas;
+  return { fulfilGas, perMinute: single.loop.perMinute, single };
 }

@@ -195,21 +195,21 @@ async function main(): Promise<void> {
     const chain = await runChainBench({
       ethers,
       manifest,
-      verifierContract: model.verifierContract,
+      manifestFile,
       prover,
       quantized: built.quantized,
       digits: test,
       seconds,
       log,
       batch: {
-        verifierContract: batchModel.verifierContract,
         manifest: batchBuilt.manifest,
+        manifestFile: batchBuilt.manifestFile,
         prover: batchProver,
         size: batchModel.batch!,
       },
       largeBatch: {
-        verifierContract: BENCH_BATCH.verifierContract,
         manifest: largeBuilt.manifest,
+        manifestFile: largeBuilt.manifestFile,
         prover: largeProver,
         size: BENCH_BATCH.batch!,
       },
@@ -218,8 +218,7 @@ async function main(): Promise<void> {
     const cnnProver = await Prover.load(cnnBuilt.manifestFile);
     const cnnChain = await runGraphChainBench({
       ethers,
-      manifest: cnnBuilt.manifest,
-      verifierContract: BENCH_CNN.verifierContract,
+      manifestFile: cnnBuilt.manifestFile,
       prover: cnnProver,
       quantized: cnnBuilt.quantized,
       digits: test,
@@ -234,16 +233,18 @@ async function main(): Promise<void> {
     const committedChain = await runCommittedChainBench({
       ethers,
       manifest: committedBuilt.manifest,
+      manifestFile: committedBuilt.manifestFile,
       verifierContract: committedModel.verifierContract,
       prover: committedProver,
       quantized: committedBuilt.quantized,
+      weightsCommitment: BigInt(committedBuilt.manifest.modelCommitment!),
+      bakedManifestFile: manifestFile,
       digits: test,
       seconds,
       log,
     });
     await releaseProverThreads();
 
-    const pending = "n/a (market path pending)";
     const perSettle = (l: { seconds: number; settled: number }) => (l.settled ? (l.seconds * 1000) / l.settled : NaN);
     const laterGas = (g: bigint[]) => BigInt(Math.round(median(g.map(Number))));
     const rows: SummaryRow[] = [
@@ -299,15 +300,11 @@ async function main(): Promise<void> {
         cliCommand: committedTimes.cliCommand,
         verifyGas: committedVerify.gas,
         publicSignals: committedBuilt.manifest.publicSignals.length,
-        fulfil: committedChain
-          ? { first: committedChain.fulfilGas, later: committedChain.fulfilGas }
-          : { missing: pending },
-        largestK: committedChain?.largestBatch
+        fulfil: { first: committedChain.single.firstFulfilGas, later: committedChain.fulfilGas },
+        largestK: committedChain.largestBatch
           ? { size: committedChain.largestBatch.size, perInference: committedChain.largestBatch.gasPerInference }
-          : { missing: committedChain ? "n/a (no committed batch path)" : pending },
-        throughput: committedChain
-          ? { perMinute: committedChain.perMinute, perSettleMs: 60_000 / committedChain.perMinute }
-          : { missing: pending },
+          : { missing: "n/a (no committed batch circuit built: K = 1 only)" },
+        throughput: { perMinute: committedChain.perMinute, perSettleMs: 60_000 / committedChain.perMinute },
       },
     ];
 
