@@ -104,7 +104,7 @@ function renderBatch(r: BenchResult): string[] {
     `### Batched fulfilment (\`fulfilBatch\`, K = ${k})`,
     "",
     `The batch circuit mnist-mlp-batch4 proves ${k} inferences in one proof (${int(b.constraints)} constraints); the`,
-    "market checks it against the batch verifier governance registered for the model and K, with the same three",
+    "market checks it with the protocol's Groth16 library against the batch key the model registered for K, with the same three",
     "public signals `[fold, challenge, batchBinding]` whatever K. All figures are `receipt.gasUsed` (21,000",
     "intrinsic included) of unclaimed requests whose fee-credit slots are already non-zero, measured in the same run.",
     "",
@@ -119,22 +119,23 @@ function renderBatch(r: BenchResult): string[] {
       : []),
     `| ${LARGE_K} | projected: ${baseK} → ${LARGE_K} adds ${LARGE_K - baseK} × ${int(p)} | ${int(projected)} | ${int(perLarge)} |`,
     "",
-    `- batch verify gas: ${int(b.verifyGas)} (\`eth_estimateGas\` of \`verifyProof\` on the batch verifier with a real proof, minus 21,000), against ${int(r.chain.verifyGas)} for the single verifier: the same three signals, so the same cost.`,
+    `- batch verify gas: ${int(b.verifyGas)} (\`eth_estimateGas\` of the Groth16 library against the batch key with a real proof, minus 21,000), against ${int(r.chain.verifyGas)} for the single-inference key: the same three signals, so the same cost.`,
     `- witness + proof of one batch of ${k} (warm, in the chain process): ${ms(median(b.proveMs))}, i.e. ${ms(median(b.proveMs) / k)} per inference.`,
     ...(lb
       ? [
           `- K = ${lb.size}: the largest batch whose setup fits the 2^16 development ptau (${int(lb.constraints)} constraints), built by the benchmark only (scripts/bench/bench-circuits.ts). Verify gas ${int(lb.verifyGas)}; witness + proof ${ms(median(lb.proveMs))} per batch, ${ms(median(lb.proveMs) / lb.size)} per inference.`,
         ]
       : [`- no larger batch circuit was measured in this run: K = ${k} is the largest K with a real proof here.`]),
-    `- market gas per further request in a batch: ${int(p)}, measured as (fulfilBatch of ${b.marginal.large} − fulfilBatch of ${b.marginal.small}) / ${b.marginal.large - b.marginal.small} = (${int(b.marginal.largeGas)} − ${int(b.marginal.smallGas)}) / ${b.marginal.large - b.marginal.small} with a verifier that checks nothing (SettableVerifier), so the verification cancels out. It is the request's checks, its two fold terms (2 mulmod + 2 addmod, and 64 bytes more hashed) and its settlement: status, validator and output written, fee split, attestation recorded, events.`,
+    `- market gas per further request in a batch: ${int(p)}, measured as (fulfilBatch of ${b.marginal.large} − fulfilBatch of ${b.marginal.small}) / ${b.marginal.large - b.marginal.small} = (${int(b.marginal.largeGas)} − ${int(b.marginal.smallGas)}) / ${b.marginal.large - b.marginal.small} with a verifier that checks nothing (SettableVerifier), so the verification cancels out. It is the request's checks, its two fold terms (2 mulmod + 2 addmod, and 64 bytes more hashed) and its settlement: status written, bond and fee split, attestation recorded, events (the validator and output are not stored: they are in the event and the attestation).`,
     "",
     `**Trend.** Gas per inference is (verification + fixed market work) / K + ${int(p)}: ${int(b.singleGas)} at K = 1, ${int(perInference)} at K = ${k}, about ${int(perLarge)} at K = ${LARGE_K}. It tends to ${int(p)}, the per-request settlement, not to zero.`,
     `The goal of ≤ 30,000 gas per inference at K = ${LARGE_K} is ${perLarge <= 30_000n ? "met" : `missed by about ${((Number(perLarge) / 30_000 - 1) * 100).toFixed(0)}%`} in this projection: ` +
-      "what limits it is storage, not the proof. Each request writes two fresh slots (validator and output, 2 × 22,100 gas) " +
-      "and a fresh attestation fact (22,100), on top of reading its cold request slots, updating its status and two events. " +
-      "Keeping the outputs and attestations of a batch as one record (the values in events, one hash in storage) would " +
-      "save most of those 66,300 gas per request; the cold reads, status update and events that remain are an estimated " +
-      "15,000-20,000 gas per request, under 30,000 at K = 32 only together with the verification spread over 32.",
+      "what limits it is storage, not the proof. Each request writes a fresh attestation fact (22,100 gas), reads its " +
+      "cold request slots (six, 2,100 each), updates its status and emits two events. The market no longer stores the " +
+      "validator and output of a request (they are in InferenceFulfilled and the attestation), which took 44,200 gas per " +
+      "request off this figure. Reaching 30,000 would need the attestations of a batch kept as one record (one hash in " +
+      "storage, the facts in events, proven by inclusion) and the request itself held as one hash, which changes what " +
+      "other contracts can ask the market; it is not done here.",
     "",
     `**K = ${LARGE_K}.** The circuit would have about ${LARGE_K} × ${int(MLP_CONSTRAINTS)} + 4 × ${LARGE_K} = ${int(largeConstraints)} constraints, which needs a`,
     `powers-of-tau file of 2^${power} (${int(2 ** power)} points; batch4 uses 2^16). Setup and proving memory and time grow about linearly`,
@@ -216,10 +217,10 @@ function renderSummary(r: BenchResult): string[] {
     `worker pool of ${threads} (the machine's cores). The last column is warm witness + proof (all threads) over the wall`,
     "clock of a plain `snarkjs groth16 fullprove` CLI process on the same zkey and input, timed in the same rounds",
     "(lower is better; the CLI's time in brackets). Fulfil gas is `receipt.gasUsed` with 21,000 intrinsic included;",
-    "verify gas is `eth_estimateGas` of `verifyProof` on the generated verifier minus 21,000. The CNN is registered",
+    "verify gas is `eth_estimateGas` minus 21,000 of the check the market makes: the protocol's Groth16 library against the key the baked model registered (through a thin harness), or the committed circuit's generated verifier. The CNN is registered",
     "in a market of its own and its requests are proven by `fulfilGraphRequest` (scripts/bench/chain-bench.ts: the",
     "validator's `fulfilRequest` for graph models, same checks and market calls). The committed row's market",
-    "columns come from `runCommittedChainBench` in the same file, which the market's committed-mode path connects.",
+    "columns come from `runCommittedChainBench` in the same file: governance registers the shared circuit, the owner registers the model by its weights commitment, and real proofs settle requests through the market.",
     "",
     `| row | constraints | witness (warm) | proof, 1 thread | proof, ${threads} threads | witness + proof (warm, ${threads} threads) | peak RSS | verify gas | fulfil gas, K = 1 | fulfil gas per inference, largest K | settled / min, one validator | warm / CLI fullprove |`,
     "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
@@ -391,7 +392,7 @@ export function renderReport(r: BenchResult): string {
     `| \`snarkjs groth16 fullprove\` CLI | ${ms(cliMs)} | wall clock of a fresh \`node_modules/.bin/snarkjs\` process, same zkey and input |`,
     `| ratio warm prover / CLI | ${(warmAll / cliMs).toFixed(2)} | (witness + proof, ${all.threads} threads, warm) / CLI wall clock |`,
     `| peak RSS, proving process | ${mib(all.maxRssKiB)} | \`process.resourceUsage().maxRSS\` of the ${all.threads}-thread worker process |`,
-    `| verify gas | ${int(c.verifyGas)} | \`eth_estimateGas\` of \`verifyProof\` called directly on the deployed verifier with a real proof, minus 21,000 intrinsic gas; includes ${int(c.verifyCalldataGas)} gas of calldata (${c.verifyCalldataBytes} bytes) |`,
+    `| verify gas | ${int(c.verifyGas)} | \`eth_estimateGas\` of the protocol's Groth16 library (through a thin harness) checking a real proof against the model's registered key, minus 21,000 intrinsic gas; includes ${int(c.verifyCalldataGas)} gas of calldata (${c.verifyCalldataBytes} bytes) |`,
     `| fulfil gas | ${int(c.firstFulfilGas)} | \`receipt.gasUsed\` of the first \`fulfil\` (fee credits go from 0 to non-zero), 21,000 intrinsic included |`,
     `| fulfil gas, later fulfils | ${int(loopGas)} | median \`receipt.gasUsed\` of the ${c.loopFulfilGas.length} fulfils in the throughput loop |`,
     `| request gas | ${int(median(c.requestGas.map(Number)))} | median \`receipt.gasUsed\` of \`requestInference\` (196-byte input inline) |`,
