@@ -55,10 +55,12 @@ export async function compileCircuit(
   let stdout = "";
   let stderr = "";
   try {
-    // circom2's WASI sandbox opens the working directory and its parents only, and does not
-    // follow paths out of them: run it from a folder holding every input and output, which
-    // matters when node_modules is a link to another checkout (a git worktree).
-    const cwd = commonAncestor([ROOT, ...includes, abs(outDir), abs(circomFile)]);
+    // circom2's WASI sandbox does not follow the include paths out of its working directory:
+    // run it from the repository, or from the folder holding the repository and the include
+    // paths when node_modules is a link to another checkout (a git worktree). Never from the
+    // file system's root (a circuit in the temporary folder would give "/"): circom then
+    // never finishes.
+    const cwd = commonAncestor([ROOT, ...includes]);
     ({ stdout, stderr } = await run(process.execPath, args, { maxBuffer: 64 << 20, cwd }));
   } catch (err) {
     const e = err as { stdout?: string; stderr?: string; message: string };
