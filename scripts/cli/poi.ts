@@ -9,24 +9,9 @@ import { pathToFileURL } from "node:url";
 import { compileModel } from "../compiler/compile-model.ts";
 import { formatInspectReport, inspectModel } from "../compiler/inspect-model.ts";
 import { TOOLKIT_COMMANDS } from "./commands/index.ts";
-import { exitCodeOf, usageError } from "./support.ts";
+import { exitCodeOf, usageError, type Command, type ParsedArgs } from "./support.ts";
 
-/** Parsed command line: positional arguments and --flag [value] pairs (a bare flag is "true"). */
-export interface ParsedArgs {
-  positional: string[];
-  flags: Map<string, string>;
-}
-
-export interface Command {
-  name: string;
-  usage: string;
-  summary: string;
-  /** Flags that take a value; every other flag is boolean. */
-  valueFlags: readonly string[];
-  booleanFlags: readonly string[];
-  /** Returns what to print: an object (printed as JSON with --json) and its text form. */
-  run(args: ParsedArgs): Promise<{ json: unknown; text: string }>;
-}
+export type { Command, ParsedArgs } from "./support.ts";
 
 const GLOBAL_FLAGS = ["json", "help"];
 

@@ -18,9 +18,9 @@ import type { HardhatEthers } from "@nomicfoundation/hardhat-ethers/types";
 import { parseUnits, type Signer } from "ethers";
 
 /**
- * The dispatcher's contract (scripts/cli/poi.ts), restated here so that command modules do not
- * import the dispatcher that imports them; TypeScript checks the two are the same shape where
- * poi.ts puts these commands in its table.
+ * The dispatcher's contract: parsed arguments and a command. It lives here, with the helpers the
+ * command modules import, so that they never import the dispatcher (scripts/cli/poi.ts) that
+ * imports them; poi.ts takes it from here.
  */
 export interface ParsedArgs {
   positional: string[];
@@ -31,8 +31,10 @@ export interface Command {
   name: string;
   usage: string;
   summary: string;
+  /** Flags that take a value; every other flag is boolean. */
   valueFlags: readonly string[];
   booleanFlags: readonly string[];
+  /** Returns what to print: an object (printed as JSON with --json) and its text form. */
   run(args: ParsedArgs): Promise<{ json: unknown; text: string }>;
 }
 
