@@ -5,6 +5,24 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 
 import {IModelRegistry} from "./IModelRegistry.sol";
 
+// Bounds of the governance parameters (see {IInferenceMarket-Params}), checked by {IInferenceMarket-setParams}.
+// They keep every delay governance can impose on a validator's stake finite and short: the
+// longest a bond can stay locked is MAX_REQUEST_TTL, the longest stake can unbond is
+// MAX_UNBONDING_DELAY.
+
+/// @dev Highest protocol fee: 10% of each fee.
+uint16 constant MARKET_MAX_PROTOCOL_FEE_BPS = 1_000;
+/// @dev Highest model-owner royalty: 30% of each fee.
+uint16 constant MARKET_MAX_ROYALTY_BPS = 3_000;
+/// @dev Longest exclusive window of a claim.
+uint64 constant MARKET_MAX_CLAIM_WINDOW = 1 days;
+/// @dev Longest time from a request to its deadline, which bounds how long a bond stays locked.
+uint64 constant MARKET_MAX_REQUEST_TTL = 7 days;
+/// @dev Longest unbonding delay (it must also exceed `maxRequestTtl`).
+uint64 constant MARKET_MAX_UNBONDING_DELAY = 30 days;
+/// @dev Highest minimum stake and highest claim bond: 10^9 tokens of 18 decimals.
+uint128 constant MARKET_MAX_STAKE_AMOUNT = 1e27;
+
 /**
  * @title IInferenceMarket
  * @notice Escrowed market for proven inferences, answered by staked validators.
@@ -74,25 +92,55 @@ interface IInferenceMarket {
      * @param amount Active stake, including `bonded`; counts towards `minStake`.
      * @param bonded Part of `amount` locked by open claims; it cannot be unstaked.
      * @param unbonding Stake on its way out: no longer active, withdrawable at `unbondingEndsAt`.
-     * @param unbondingEndsAt When `unbonding` may be withdrawn.
+     * @param unbondingEndsAt When `unbonding` may be withdrawn: `unbondingStartedAt` plus the
+     * delay in force then, or plus the current delay if that is shorter (a parameter change never
+     * lengthens an unbonding already under way).
+     * @param unbondingStartedAt When the last {unstake} started (or restarted) the unbonding.
      */
     struct Stake {
         uint256 amount;
         uint256 bonded;
         uint256 unbonding;
         uint64 unbondingEndsAt;
+        uint64 unbondingStartedAt;
+    }
+
+    /**
+     * @notice Slashed bonds credited to an account, in the stake token. A credit becomes
+     * withdrawable `unbondingDelay` after the slash, so that stake never leaves the market sooner
+     * than through {unstake}, whichever way it goes (a validator slashing itself to an address of
+     * its own gains no time). Credits wait in two tranches: `pending` matures at `pendingUntil`;
+     * later credits merge into `next`, which becomes `pending` once that matures. So a credit is
+     * withdrawable at least one and at most two unbonding delays after its slash.
+     * @param available Withdrawable now (as last updated; {withdrawableStakeCreditOf} is current).
+     * @param pending Oldest locked tranche.
+     * @param pendingUntil When `pending` becomes available.
+     * @param next Newer locked credits.
+     * @param nextUntil When `next` becomes available.
+     */
+    struct StakeCredit {
+        uint256 available;
+        uint192 pending;
+        uint64 pendingUntil;
+        uint192 next;
+        uint64 nextUntil;
     }
 
     /**
      * @notice Governance-set parameters.
+     * Each has a bound, a constant of this file: a parameter outside it is refused.
      * @param protocolFeeBps Protocol's share of each fee, in basis points; at most 1,000 (10%).
      * @param royaltyBps Model royalty recipient's share of each fee, in basis points; at most 3,000 (30%).
-     * @param claimWindow Length of a claim's exclusive window, in seconds; nonzero.
-     * @param maxRequestTtl Longest time from request to deadline, in seconds; nonzero. It bounds
-     * the slash window: a claim is settled (released or slashable) at most this long after it.
-     * @param unbondingDelay Time from {unstake} to {withdrawStake}; longer than `maxRequestTtl`.
-     * @param minStake Active stake a validator needs to claim or to fulfil an unclaimed request.
-     * @param claimBond Stake locked by each claim; nonzero, so griefing claims cost something.
+     * @param claimWindow Length of a claim's exclusive window, in seconds; from 1 s to 1 day.
+     * @param maxRequestTtl Longest time from request to deadline, in seconds; from 1 s to 7 days.
+     * It bounds the slash window: a claim is settled (released or slashable) at most this long
+     * after it.
+     * @param unbondingDelay Time from {unstake} to {withdrawStake}, and from a slash to the
+     * withdrawal of the slashed bond; longer than `maxRequestTtl`, at most 30 days.
+     * @param minStake Active stake a validator needs to claim or to fulfil an unclaimed request;
+     * at most 10^27.
+     * @param claimBond Stake locked by each claim; nonzero, so griefing claims cost something;
+     * at most 10^27.
      */
     struct Params {
         uint16 protocolFeeBps;
@@ -159,8 +207,14 @@ interface IInferenceMarket {
     /// @notice Emitted when governance sends `amount` of accrued protocol fees in `token` to `to`.
     event ProtocolFeesClaimed(IERC20 indexed token, address indexed to, uint256 amount);
 
-    /// @notice Emitted when governance sets the parameters.
+    /// @notice Emitted when parameters take effect.
     event ParamsSet(Params params);
+
+    /**
+     * @notice Emitted when governance sets parameters that raise a validator's risk: they take
+     * effect with {applyParams} from `effectiveAt`.
+     */
+    event ParamsQueued(Params params, uint64 effectiveAt);
 
     /// @notice A batch is empty, or has `outputs` outputs for `requests` requests.
     error InferenceMarketInvalidBatch(uint256 requests, uint256 outputs);
@@ -233,6 +287,12 @@ interface IInferenceMarket {
 
     /// @notice `account` has no balance to withdraw.
     error InferenceMarketNothingToWithdraw(address account);
+
+    /// @notice The slashed bonds credited to `account` are locked until `availableAt`.
+    error InferenceMarketStakeCreditLocked(address account, uint64 availableAt);
+
+    /// @notice No queued parameters are due: `effectiveAt` is when they are (zero if none is queued).
+    error InferenceMarketParamsNotDue(uint64 effectiveAt);
 
     /**
      * @notice Opens a request for one inference of model `modelId`, escrowing the model's price
@@ -307,8 +367,10 @@ interface IInferenceMarket {
 
     /**
      * @notice Pays the caller everything credited to it in `token`: fees (refunds, validator
-     * shares, royalties) and, if `token` is the stake token, slashed bonds.
-     * @dev Never paused. Emits {Withdrawn}.
+     * shares, royalties) and, if `token` is the stake token, slashed bonds whose lock has ended
+     * (see {StakeCredit}).
+     * @dev Never paused. Reverts with {InferenceMarketStakeCreditLocked} when all there is to pay
+     * is still locked. Emits {Withdrawn}.
      */
     function withdraw(IERC20 token) external;
 
@@ -321,11 +383,24 @@ interface IInferenceMarket {
      */
     function unstake(uint256 amount) external;
 
-    /// @notice Withdraws all unbonding stake once its delay has passed. Never paused. Emits {StakeWithdrawn}.
+    /**
+     * @notice Withdraws all unbonding stake once its delay has passed: the delay in force when it
+     * started, or the current one if shorter. Never paused. Emits {StakeWithdrawn}.
+     */
     function withdrawStake() external;
 
-    /// @notice Sets the parameters. Restricted to governance. Emits {ParamsSet}.
+    /**
+     * @notice Sets the parameters, within their bounds. Restricted to governance.
+     * @dev A change that raises a validator's risk (a higher `claimBond`, `minStake`,
+     * `unbondingDelay` or `maxRequestTtl`) is queued and takes effect with {applyParams} one
+     * current unbonding delay later, so that a validator who disagrees can unstake first (its
+     * unbonding keeps the delay it started with). Any other change takes effect at once. Either
+     * way a call replaces whatever change was queued. Emits {ParamsSet} or {ParamsQueued}.
+     */
     function setParams(Params calldata params) external;
+
+    /// @notice Puts the queued parameters into effect once due; anyone may call. Emits {ParamsSet}.
+    function applyParams() external;
 
     /// @notice Sends accrued protocol fees in `token` to `to`. Restricted to governance. Emits {ProtocolFeesClaimed}.
     function claimProtocolFees(IERC20 token, address to) external;
@@ -339,8 +414,14 @@ interface IInferenceMarket {
     /// @notice Fees in `token` credited to `account` and not yet withdrawn.
     function balanceOf(address account, IERC20 token) external view returns (uint256);
 
-    /// @notice Stake-token balance (slashed bonds) credited to `account` and not yet withdrawn.
+    /// @notice Stake-token balance (slashed bonds) credited to `account` and not yet withdrawn, locked or not.
     function stakeCreditOf(address account) external view returns (uint256);
+
+    /**
+     * @notice The part of {stakeCreditOf} that `account` can withdraw now, and when the next
+     * locked part becomes available (zero if nothing is locked).
+     */
+    function withdrawableStakeCreditOf(address account) external view returns (uint256 amount, uint64 nextAt);
 
     /// @notice Stake of `validator`.
     function stakeOf(address validator) external view returns (Stake memory);
@@ -356,6 +437,9 @@ interface IInferenceMarket {
 
     /// @notice Current parameters.
     function params() external view returns (Params memory);
+
+    /// @notice Parameters queued by {setParams} and when they can take effect (zero if none).
+    function pendingParams() external view returns (Params memory params, uint64 effectiveAt);
 
     /**
      * @notice Accounting of fee token `token`: fees escrowed by unsettled requests, fees credited

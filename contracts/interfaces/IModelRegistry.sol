@@ -4,6 +4,7 @@ pragma solidity ^0.8.28;
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 
 import {ICircuitRegistry} from "./ICircuitRegistry.sol";
+import {Groth16} from "../libraries/Groth16.sol";
 
 /**
  * @title IModelRegistry
@@ -120,10 +121,11 @@ interface IModelRegistry {
     error ModelRegistryInvalidKeyLength(uint256 length, uint256 nPublic);
 
     /**
-     * @notice The key's gamma equals its delta: such a setup lets anyone forge proofs (the
-     * public inputs' contribution can be moved into C), so it is refused.
+     * @notice The verification key has `defect` at byte `offset` (see {Groth16-KeyDefect}): a key
+     * at infinity, with gamma other than the generator, or with beta, gamma and delta related,
+     * lets proofs be made without the circuit; a point off its curve makes a model nobody can serve.
      */
-    error ModelRegistryGammaEqualsDelta();
+    error ModelRegistryInvalidKey(Groth16.KeyDefect defect, uint256 offset);
 
     /// @notice Batch size `batchSize` is not allowed (below 2, or given twice).
     error ModelRegistryInvalidBatchSize(uint256 batchSize);

@@ -28,9 +28,75 @@ library Groth16 {
     /// @notice Byte offset of delta2 in a key.
     uint256 internal constant DELTA_OFFSET = 10 * 32;
 
+    /// @notice Byte offset of beta2 in a key.
+    uint256 internal constant BETA_OFFSET = 2 * 32;
+    /// @notice Byte offset of IC[0] in a key.
+    uint256 internal constant IC_OFFSET = HEADER_WORDS * 32;
+
+    // The G2 generator in key order (x_im, x_re, y_im, y_re). A snarkjs phase-2 key always has
+    // gamma equal to it: gamma is never updated by a contribution.
+    uint256 private constant _G2_X_IM = 11559732032986387107991004021392285783925812861821192530917403151452391805634;
+    uint256 private constant _G2_X_RE = 10857046999023057135944570762232829481370756359578518086990519993285655852781;
+    uint256 private constant _G2_Y_IM = 4082367875863433681332203403145435568316851327593401208105741076214120093531;
+    uint256 private constant _G2_Y_RE = 8495653923123431417604973247489272438418190587263600148770280649306958101930;
+
+    /**
+     * @notice What makes a verification key unfit, as found by {keyDefect}.
+     * @dev Each defect but `NotCanonical` and `NotOnCurve` lets someone prove anything without
+     * the circuit; those two make a key that no proof can satisfy (a model nobody can serve).
+     * - `NotCanonical`: a coordinate is not below q;
+     * - `NotOnCurve`: alpha or an IC point is not on G1, or beta or delta is not in G2 (on the
+     *   twist and in the order-r subgroup, as the pairing precompile checks);
+     * - `AtInfinity`: alpha, beta, delta or an IC point is the point at infinity;
+     * - `GammaNotGenerator`: gamma is not the G2 generator;
+     * - `Related`: beta or delta equals gamma or its negation, or beta equals delta or its negation.
+     */
+    enum KeyDefect {
+        None,
+        NotCanonical,
+        NotOnCurve,
+        AtInfinity,
+        GammaNotGenerator,
+        Related
+    }
+
     /// @notice Length in bytes of a key for `nPublic` public signals.
     function keyLength(uint256 nPublic) internal pure returns (uint256) {
         return (HEADER_WORDS + 2 * (nPublic + 1)) * 32;
+    }
+
+    /**
+     * @notice Finds the first defect of a key (of any length that {keyLength} gives), and the byte
+     * offset of the word or point at fault; `(None, 0)` for a sound key.
+     * @dev Why each rule: with gamma at infinity, or delta = -gamma, the proof `A = alpha,
+     * B = beta` with `C` at infinity (or `C = vk_x`) satisfies
+     * `e(-A, B) e(alpha, beta) e(vk_x, gamma) e(C, delta) = 1` for any public signals. More
+     * generally anyone who knows the discrete log between two of beta, gamma and delta can move
+     * one pairing into another, so gamma must be the generator (as snarkjs makes it) and beta and
+     * delta must differ from it and from each other up to sign. A key made by an honest phase 2
+     * has beta and delta of unknown discrete log; that cannot be checked, and is what the model's
+     * owner is trusted for (docs/threat-model.md). Costs about 115k gas (two pairing checks).
+     */
+    function keyDefect(bytes calldata key) internal view returns (KeyDefect, uint256) {
+        uint256 words = key.length / 32;
+        for (uint256 i = 0; i < words; ++i) {
+            if (_word(key, i * 32) >= BASE_FIELD) return (KeyDefect.NotCanonical, i * 32);
+        }
+        KeyDefect defect = _g1Defect(key, 0);
+        if (defect != KeyDefect.None) return (defect, 0);
+        for (uint256 offset = IC_OFFSET; offset < key.length; offset += 64) {
+            defect = _g1Defect(key, offset);
+            if (defect != KeyDefect.None) return (defect, offset);
+        }
+        if (!_isG2Generator(key, GAMMA_OFFSET)) return (KeyDefect.GammaNotGenerator, GAMMA_OFFSET);
+        if (_g2AtInfinity(key, BETA_OFFSET)) return (KeyDefect.AtInfinity, BETA_OFFSET);
+        if (_g2AtInfinity(key, DELTA_OFFSET)) return (KeyDefect.AtInfinity, DELTA_OFFSET);
+        if (_g2SameUpToSign(key, BETA_OFFSET, GAMMA_OFFSET)) return (KeyDefect.Related, BETA_OFFSET);
+        if (_g2SameUpToSign(key, DELTA_OFFSET, GAMMA_OFFSET)) return (KeyDefect.Related, DELTA_OFFSET);
+        if (_g2SameUpToSign(key, BETA_OFFSET, DELTA_OFFSET)) return (KeyDefect.Related, DELTA_OFFSET);
+        if (!_inG2(key, BETA_OFFSET)) return (KeyDefect.NotOnCurve, BETA_OFFSET);
+        if (!_inG2(key, DELTA_OFFSET)) return (KeyDefect.NotOnCurve, DELTA_OFFSET);
+        return (KeyDefect.None, 0);
     }
 
     /**
@@ -92,6 +158,65 @@ library Groth16 {
             mcopy(add(p, 0x280), add(vk, DELTA_OFFSET), 0x80)
             ok := and(ok, staticcall(gas(), 0x08, p, 0x300, p, 0x20))
             ok := and(ok, eq(mload(p), 1))
+        }
+    }
+
+    function _word(bytes calldata key, uint256 offset) private pure returns (uint256 w) {
+        assembly ("memory-safe") {
+            w := calldataload(add(key.offset, offset))
+        }
+    }
+
+    /// @dev G1 point at `offset`: at infinity (0, 0), or not on y^2 = x^3 + 3 (coordinates < q).
+    function _g1Defect(bytes calldata key, uint256 offset) private pure returns (KeyDefect) {
+        uint256 x = _word(key, offset);
+        uint256 y = _word(key, offset + 32);
+        if (x == 0 && y == 0) return KeyDefect.AtInfinity;
+        uint256 rhs = addmod(mulmod(mulmod(x, x, BASE_FIELD), x, BASE_FIELD), 3, BASE_FIELD);
+        return mulmod(y, y, BASE_FIELD) == rhs ? KeyDefect.None : KeyDefect.NotOnCurve;
+    }
+
+    function _isG2Generator(bytes calldata key, uint256 offset) private pure returns (bool) {
+        return
+            _word(key, offset) == _G2_X_IM &&
+            _word(key, offset + 32) == _G2_X_RE &&
+            _word(key, offset + 64) == _G2_Y_IM &&
+            _word(key, offset + 96) == _G2_Y_RE;
+    }
+
+    function _g2AtInfinity(bytes calldata key, uint256 offset) private pure returns (bool) {
+        return
+            _word(key, offset) == 0 &&
+            _word(key, offset + 32) == 0 &&
+            _word(key, offset + 64) == 0 &&
+            _word(key, offset + 96) == 0;
+    }
+
+    /// @dev Whether the G2 points at offsets `a` and `b` are equal or each other's negation.
+    function _g2SameUpToSign(bytes calldata key, uint256 a, uint256 b) private pure returns (bool) {
+        if (_word(key, a) != _word(key, b) || _word(key, a + 32) != _word(key, b + 32)) return false;
+        uint256 yIm = _word(key, a + 64);
+        uint256 yRe = _word(key, a + 96);
+        uint256 otherIm = _word(key, b + 64);
+        uint256 otherRe = _word(key, b + 96);
+        if (yIm == otherIm && yRe == otherRe) return true;
+        return (BASE_FIELD - yIm) % BASE_FIELD == otherIm && (BASE_FIELD - yRe) % BASE_FIELD == otherRe;
+    }
+
+    /**
+     * @dev Whether the G2 point at `offset` is on the twist and in the order-r subgroup: the
+     * pairing precompile refuses (fails) any other point, so one pairing with the G1 generator
+     * tells (EIP-197 prices one pair at 79,000 gas). Its result is not needed, only that the call
+     * succeeds.
+     */
+    function _inG2(bytes calldata key, uint256 offset) private view returns (bool ok) {
+        assembly ("memory-safe") {
+            let p := mload(0x40)
+            mstore(p, 1)
+            mstore(add(p, 0x20), 2)
+            calldatacopy(add(p, 0x40), add(key.offset, offset), 0x80)
+            // A failing precompile burns the gas it was given: give it what one pair costs, with margin.
+            ok := staticcall(100000, 0x08, p, 0xc0, p, 0x20)
         }
     }
 }

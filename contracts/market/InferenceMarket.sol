@@ -10,7 +10,15 @@ import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 
 import {IInferenceAttestations} from "../interfaces/IInferenceAttestations.sol";
-import {IInferenceMarket} from "../interfaces/IInferenceMarket.sol";
+import {
+    IInferenceMarket,
+    MARKET_MAX_PROTOCOL_FEE_BPS,
+    MARKET_MAX_ROYALTY_BPS,
+    MARKET_MAX_CLAIM_WINDOW,
+    MARKET_MAX_REQUEST_TTL,
+    MARKET_MAX_UNBONDING_DELAY,
+    MARKET_MAX_STAKE_AMOUNT
+} from "../interfaces/IInferenceMarket.sol";
 import {ICircuitRegistry} from "../interfaces/ICircuitRegistry.sol";
 import {IInferenceVerifier} from "../interfaces/IInferenceVerifier.sol";
 import {IModelRegistry} from "../interfaces/IModelRegistry.sol";
@@ -28,16 +36,18 @@ import {ProofBinding} from "../libraries/ProofBinding.sol";
  * - stake token held == staked + credited slashes (+ fee totals if it is also a fee token);
  * - for every validator, active stake >= bonded.
  * Every function that moves tokens is `nonReentrant` and writes state before transferring.
- * Governance (the owner) sets capped parameters, pauses, and claims protocol fees; it has no
- * power over escrow, credits or stake.
+ * Governance (the owner) sets bounded parameters (those that raise a validator's risk only after
+ * a notice of one unbonding delay), pauses, and claims protocol fees; it has no power over escrow,
+ * credits or stake. Stake leaves only after the unbonding delay, by {unstake} or as a slashed
+ * bond (see {StakeCredit}).
  */
 contract InferenceMarket is IInferenceMarket, IInferenceAttestations, Ownable2Step, Pausable, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
     /// @notice Highest protocol fee governance may set: 10%.
-    uint16 public constant MAX_PROTOCOL_FEE_BPS = 1_000;
+    uint16 public constant MAX_PROTOCOL_FEE_BPS = MARKET_MAX_PROTOCOL_FEE_BPS;
     /// @notice Highest model-owner royalty governance may set: 30%.
-    uint16 public constant MAX_ROYALTY_BPS = 3_000;
+    uint16 public constant MAX_ROYALTY_BPS = MARKET_MAX_ROYALTY_BPS;
     uint256 private constant _BPS = 10_000;
 
     IModelRegistry private immutable _registry;
@@ -52,11 +62,14 @@ contract InferenceMarket is IInferenceMarket, IInferenceAttestations, Ownable2St
     }
 
     Params private _params;
+    /// @dev Parameters queued by {setParams}, due at `_pendingParamsAt` (zero: none queued).
+    Params private _pendingParams;
+    uint64 private _pendingParamsAt;
     mapping(uint256 requestId => Request) private _requests;
     uint256 private _requestCount;
 
     mapping(address account => mapping(IERC20 token => uint256)) private _feeCredits;
-    mapping(address account => uint256) private _stakeCredits;
+    mapping(address account => StakeCredit) private _stakeCredits;
     mapping(address validator => Stake) private _stakes;
 
     mapping(IERC20 token => FeeAccounts) private _feeAccounts;
@@ -92,7 +105,8 @@ contract InferenceMarket is IInferenceMarket, IInferenceAttestations, Ownable2St
         _registry = registry_;
         _circuits = registry_.circuitRegistry();
         _stakeToken = stakeToken_;
-        _setParams(params_);
+        _checkParams(params_);
+        _applyParams(params_);
     }
 
     // ---------------------------------------------------------------- requests
@@ -209,16 +223,25 @@ contract InferenceMarket is IInferenceMarket, IInferenceAttestations, Ownable2St
     /// @inheritdoc IInferenceMarket
     function withdraw(IERC20 token) external nonReentrant {
         uint256 feeAmount = _feeCredits[msg.sender][token];
-        uint256 stakeAmount = address(token) == address(_stakeToken) ? _stakeCredits[msg.sender] : 0;
+        uint256 stakeAmount = 0;
+        StakeCredit memory c;
+        if (address(token) == address(_stakeToken)) {
+            c = _matured(_stakeCredits[msg.sender]);
+            stakeAmount = c.available;
+        }
         uint256 amount = feeAmount + stakeAmount;
-        if (amount == 0) revert InferenceMarketNothingToWithdraw(msg.sender);
+        if (amount == 0) {
+            if (c.pending != 0) revert InferenceMarketStakeCreditLocked(msg.sender, c.pendingUntil);
+            revert InferenceMarketNothingToWithdraw(msg.sender);
+        }
 
         if (feeAmount != 0) {
             _feeCredits[msg.sender][token] = 0;
             _feeAccounts[token].credited -= feeAmount;
         }
         if (stakeAmount != 0) {
-            _stakeCredits[msg.sender] = 0;
+            c.available = 0;
+            _stakeCredits[msg.sender] = c;
             _stakeCredited -= stakeAmount;
         }
         emit Withdrawn(msg.sender, token, amount);
@@ -245,8 +268,10 @@ contract InferenceMarket is IInferenceMarket, IInferenceAttestations, Ownable2St
 
         s.amount -= amount;
         s.unbonding += amount;
+        // The bounds keep this far from overflow: the delay is at most MARKET_MAX_UNBONDING_DELAY.
         uint64 endsAt = uint64(block.timestamp) + _params.unbondingDelay;
         s.unbondingEndsAt = endsAt;
+        s.unbondingStartedAt = uint64(block.timestamp);
         emit UnstakeStarted(msg.sender, amount, endsAt);
     }
 
@@ -255,7 +280,8 @@ contract InferenceMarket is IInferenceMarket, IInferenceAttestations, Ownable2St
         Stake storage s = _stakes[msg.sender];
         uint256 amount = s.unbonding;
         if (amount == 0) revert InferenceMarketNothingToWithdraw(msg.sender);
-        if (block.timestamp < s.unbondingEndsAt) revert InferenceMarketUnbonding(msg.sender, s.unbondingEndsAt);
+        uint64 endsAt = _unbondingEnd(s);
+        if (block.timestamp < endsAt) revert InferenceMarketUnbonding(msg.sender, endsAt);
 
         s.unbonding = 0;
         _staked -= amount;
@@ -299,7 +325,30 @@ contract InferenceMarket is IInferenceMarket, IInferenceAttestations, Ownable2St
 
     /// @inheritdoc IInferenceMarket
     function setParams(Params calldata params_) external onlyOwner {
-        _setParams(params_);
+        _checkParams(params_);
+        Params memory current = _params;
+        bool raisesRisk =
+            params_.claimBond > current.claimBond ||
+                params_.minStake > current.minStake ||
+                params_.unbondingDelay > current.unbondingDelay ||
+                params_.maxRequestTtl > current.maxRequestTtl;
+        if (raisesRisk) {
+            // One current unbonding delay: a validator that unstakes on seeing this event has its
+            // stake back before the change applies.
+            uint64 effectiveAt = uint64(block.timestamp) + current.unbondingDelay;
+            _pendingParams = params_;
+            _pendingParamsAt = effectiveAt;
+            emit ParamsQueued(params_, effectiveAt);
+        } else {
+            _applyParams(params_);
+        }
+    }
+
+    /// @inheritdoc IInferenceMarket
+    function applyParams() external {
+        uint64 effectiveAt = _pendingParamsAt;
+        if (effectiveAt == 0 || block.timestamp < effectiveAt) revert InferenceMarketParamsNotDue(effectiveAt);
+        _applyParams(_pendingParams);
     }
 
     /// @inheritdoc IInferenceMarket
@@ -334,12 +383,20 @@ contract InferenceMarket is IInferenceMarket, IInferenceAttestations, Ownable2St
 
     /// @inheritdoc IInferenceMarket
     function stakeCreditOf(address account) external view returns (uint256) {
-        return _stakeCredits[account];
+        StakeCredit storage c = _stakeCredits[account];
+        return c.available + c.pending + c.next;
     }
 
     /// @inheritdoc IInferenceMarket
-    function stakeOf(address validator) external view returns (Stake memory) {
-        return _stakes[validator];
+    function withdrawableStakeCreditOf(address account) external view returns (uint256 amount, uint64 nextAt) {
+        StakeCredit memory c = _matured(_stakeCredits[account]);
+        return (c.available, c.pendingUntil);
+    }
+
+    /// @inheritdoc IInferenceMarket
+    function stakeOf(address validator) external view returns (Stake memory s) {
+        s = _stakes[validator];
+        if (s.unbonding != 0) s.unbondingEndsAt = _unbondingEnd(s);
     }
 
     /// @inheritdoc IInferenceMarket
@@ -360,6 +417,11 @@ contract InferenceMarket is IInferenceMarket, IInferenceAttestations, Ownable2St
     /// @inheritdoc IInferenceMarket
     function params() external view returns (Params memory) {
         return _params;
+    }
+
+    /// @inheritdoc IInferenceMarket
+    function pendingParams() external view returns (Params memory, uint64 effectiveAt) {
+        return (_pendingParams, _pendingParamsAt);
     }
 
     /// @inheritdoc IInferenceMarket
@@ -413,18 +475,63 @@ contract InferenceMarket is IInferenceMarket, IInferenceAttestations, Ownable2St
         fee = SafeCast.toUint128(price);
     }
 
-    function _setParams(Params memory p) private {
+    /// @dev Reverts unless every parameter is within the bound documented on {Params}.
+    function _checkParams(Params memory p) private pure {
         if (
-            p.protocolFeeBps > MAX_PROTOCOL_FEE_BPS ||
-            p.royaltyBps > MAX_ROYALTY_BPS ||
+            p.protocolFeeBps > MARKET_MAX_PROTOCOL_FEE_BPS ||
+            p.royaltyBps > MARKET_MAX_ROYALTY_BPS ||
             p.claimWindow == 0 ||
+            p.claimWindow > MARKET_MAX_CLAIM_WINDOW ||
             p.maxRequestTtl == 0 ||
+            p.maxRequestTtl > MARKET_MAX_REQUEST_TTL ||
             // Stake that starts unbonding stays until every claim it could back has settled.
             p.unbondingDelay <= p.maxRequestTtl ||
-            p.claimBond == 0
+            p.unbondingDelay > MARKET_MAX_UNBONDING_DELAY ||
+            p.minStake > MARKET_MAX_STAKE_AMOUNT ||
+            p.claimBond == 0 ||
+            p.claimBond > MARKET_MAX_STAKE_AMOUNT
         ) revert InferenceMarketInvalidParams(p);
+    }
+
+    /// @dev Puts `p` into effect and drops whatever change was queued.
+    function _applyParams(Params memory p) private {
         _params = p;
+        delete _pendingParams;
+        _pendingParamsAt = 0;
         emit ParamsSet(p);
+    }
+
+    /// @dev When unbonding stake `s` can be withdrawn: its own end, or sooner under a shorter current delay.
+    function _unbondingEnd(Stake memory s) private view returns (uint64) {
+        uint64 underCurrent = s.unbondingStartedAt + _params.unbondingDelay;
+        return underCurrent < s.unbondingEndsAt ? underCurrent : s.unbondingEndsAt;
+    }
+
+    /// @dev `c` with every tranche whose lock has ended moved into `available` (see {StakeCredit}).
+    function _matured(StakeCredit memory c) private view returns (StakeCredit memory) {
+        if (c.pending != 0 && c.pendingUntil <= block.timestamp) {
+            c.available += c.pending;
+            (c.pending, c.pendingUntil, c.next, c.nextUntil) = (c.next, c.nextUntil, 0, 0);
+            if (c.pending != 0 && c.pendingUntil <= block.timestamp) {
+                c.available += c.pending;
+                (c.pending, c.pendingUntil) = (0, 0);
+            }
+        }
+        return c;
+    }
+
+    /// @dev Credits a slashed `bond` to `account`, withdrawable one unbonding delay from now.
+    function _creditSlash(address account, uint256 bond) private {
+        StakeCredit memory c = _matured(_stakeCredits[account]);
+        uint64 until = uint64(block.timestamp) + _params.unbondingDelay;
+        // A bond is at most MARKET_MAX_STAKE_AMOUNT (< 2^90), so these sums cannot reach 2^192.
+        if (c.pending == 0) {
+            (c.pending, c.pendingUntil) = (uint192(bond), until);
+        } else {
+            (c.next, c.nextUntil) = (c.next + uint192(bond), until);
+        }
+        _stakeCredits[account] = c;
+        _stakeCredited += bond;
     }
 
     /// @dev Takes `amount` of `token` from the caller and checks that exactly that much arrived.
@@ -460,8 +567,7 @@ contract InferenceMarket is IInferenceMarket, IInferenceAttestations, Ownable2St
         } else {
             s.amount -= bond;
             _staked -= bond;
-            _stakeCredits[req.requester] += bond;
-            _stakeCredited += bond;
+            _creditSlash(req.requester, bond);
             emit BondSlashed(requestId, claimer, req.requester, bond);
         }
     }

@@ -260,14 +260,11 @@ contract ModelRegistry is IModelRegistry {
         emit ModelMetadataSet(modelId, metadataURI, onnxHash);
     }
 
-    /// @dev Refuses a key whose length does not fit `nPublic` signals, or whose gamma equals delta.
-    function _checkKey(bytes calldata key, uint256 nPublic) private pure {
+    /// @dev Refuses a key whose length does not fit `nPublic` signals, or that {Groth16-keyDefect} finds unfit.
+    function _checkKey(bytes calldata key, uint256 nPublic) private view {
         if (key.length != Groth16.keyLength(nPublic)) revert ModelRegistryInvalidKeyLength(key.length, nPublic);
-        uint256 gamma = Groth16.GAMMA_OFFSET;
-        uint256 delta = Groth16.DELTA_OFFSET;
-        if (keccak256(key[gamma:gamma + 128]) == keccak256(key[delta:delta + 128])) {
-            revert ModelRegistryGammaEqualsDelta();
-        }
+        (Groth16.KeyDefect defect, uint256 offset) = Groth16.keyDefect(key);
+        if (defect != Groth16.KeyDefect.None) revert ModelRegistryInvalidKey(defect, offset);
     }
 
     function _checkBatchSize(uint256 modelId, uint256 k) private view {

@@ -6,7 +6,15 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 
 import {IInferenceAttestations} from "../../contracts/interfaces/IInferenceAttestations.sol";
-import {IInferenceMarket} from "../../contracts/interfaces/IInferenceMarket.sol";
+import {
+    IInferenceMarket,
+    MARKET_MAX_PROTOCOL_FEE_BPS,
+    MARKET_MAX_ROYALTY_BPS,
+    MARKET_MAX_CLAIM_WINDOW,
+    MARKET_MAX_REQUEST_TTL,
+    MARKET_MAX_UNBONDING_DELAY,
+    MARKET_MAX_STAKE_AMOUNT
+} from "../../contracts/interfaces/IInferenceMarket.sol";
 import {IModelRegistry} from "../../contracts/interfaces/IModelRegistry.sol";
 import {ProofBinding} from "../../contracts/libraries/ProofBinding.sol";
 import {InferenceMarket} from "../../contracts/market/InferenceMarket.sol";
@@ -33,18 +41,44 @@ contract InferenceMarketTest is MarketFixture {
     }
 
     function testFuzz_setParams_acceptsExactlyTheDocumentedBounds(IInferenceMarket.Params memory p) public {
+        // Half the runs inside the time bounds, or nearly every random Params would be refused.
+        if (p.claimBond % 2 == 0) {
+            p.claimWindow %= 2 days;
+            p.maxRequestTtl %= 10 days;
+            p.unbondingDelay %= 40 days;
+            p.minStake %= 2e27;
+            p.claimBond %= 2e27;
+        }
         bool valid =
-            p.protocolFeeBps <= 1_000 &&
-                p.royaltyBps <= 3_000 &&
+            p.protocolFeeBps <= MARKET_MAX_PROTOCOL_FEE_BPS &&
+                p.royaltyBps <= MARKET_MAX_ROYALTY_BPS &&
                 p.claimWindow != 0 &&
+                p.claimWindow <= MARKET_MAX_CLAIM_WINDOW &&
                 p.maxRequestTtl != 0 &&
+                p.maxRequestTtl <= MARKET_MAX_REQUEST_TTL &&
                 p.unbondingDelay > p.maxRequestTtl &&
-                p.claimBond != 0;
+                p.unbondingDelay <= MARKET_MAX_UNBONDING_DELAY &&
+                p.minStake <= MARKET_MAX_STAKE_AMOUNT &&
+                p.claimBond != 0 &&
+                p.claimBond <= MARKET_MAX_STAKE_AMOUNT;
         if (!valid) {
             VM.expectRevert(abi.encodeWithSelector(IInferenceMarket.InferenceMarketInvalidParams.selector, p));
         }
         market.setParams(p);
-        if (valid) check(market.params().claimBond == p.claimBond, "params stored");
+        if (!valid) return;
+        IInferenceMarket.Params memory was = defaultParams();
+        bool raisesRisk =
+            p.claimBond > was.claimBond ||
+                p.minStake > was.minStake ||
+                p.unbondingDelay > was.unbondingDelay ||
+                p.maxRequestTtl > was.maxRequestTtl;
+        (IInferenceMarket.Params memory queued, uint64 effectiveAt) = market.pendingParams();
+        if (raisesRisk) {
+            check(effectiveAt == block.timestamp + was.unbondingDelay, "queued for one unbonding delay");
+            check(queued.claimBond == p.claimBond && market.params().claimBond == was.claimBond, "not yet in effect");
+        } else {
+            check(effectiveAt == 0 && market.params().claimBond == p.claimBond, "in effect at once");
+        }
     }
 
     function test_setParams_revertsForNonOwner() public {
@@ -238,7 +272,8 @@ contract InferenceMarketTest is MarketFixture {
         // Enough to be staked, but every unit bonded already.
         IInferenceMarket.Params memory p = defaultParams();
         p.claimBond = MIN_STAKE;
-        market.setParams(p);
+        setParamsNow(p);
+        requestId = open();
         claimAs(VALIDATOR, requestId);
         uint256 second = open();
         VM.expectRevert(
@@ -435,6 +470,13 @@ contract InferenceMarketTest is MarketFixture {
         uint256 feeBefore = feeToken.balanceOf(REQUESTER);
         uint256 stakeBefore = stakeToken.balanceOf(REQUESTER);
         withdrawAs(REQUESTER, feeToken);
+        // The slashed bond is stake: it leaves only one unbonding delay after the slash.
+        uint64 availableAt = uint64(block.timestamp) + market.params().unbondingDelay;
+        VM.expectRevert(
+            abi.encodeWithSelector(IInferenceMarket.InferenceMarketStakeCreditLocked.selector, REQUESTER, availableAt)
+        );
+        withdrawAs(REQUESTER, stakeToken);
+        VM.warp(availableAt);
         withdrawAs(REQUESTER, stakeToken);
         check(feeToken.balanceOf(REQUESTER) == feeBefore + PRICE, "fee withdrawn");
         check(stakeToken.balanceOf(REQUESTER) == stakeBefore + BOND, "bond withdrawn");

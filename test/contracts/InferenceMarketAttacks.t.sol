@@ -6,7 +6,7 @@ pragma solidity ^0.8.28;
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 
-import {IInferenceMarket} from "../../contracts/interfaces/IInferenceMarket.sol";
+import {IInferenceMarket, MARKET_MAX_UNBONDING_DELAY} from "../../contracts/interfaces/IInferenceMarket.sol";
 import {ProofBinding} from "../../contracts/libraries/ProofBinding.sol";
 import {InferenceMarket} from "../../contracts/market/InferenceMarket.sol";
 import {FeeOnTransferToken} from "../../contracts/test/FeeOnTransferToken.sol";
@@ -247,5 +247,173 @@ contract InferenceMarketAttacksTest is MarketFixture {
         VM.expectRevert(abi.encodeWithSelector(IInferenceMarket.InferenceMarketInvalidProof.selector, requestId));
         fulfilAs(OTHER_VALIDATOR, requestId);
         fulfilAs(VALIDATOR, requestId);
+    }
+
+    // ------------------------------------------------------------ audit finding F1: stake out without unbonding
+
+    address private constant _ACCOMPLICE = address(0xACC);
+
+    /// F1. A validator bonds all its free stake on requests of its own free model, posted by an
+    /// accomplice, lets them expire and refunds them: every bond is slashed to the accomplice.
+    /// Before the fix the accomplice withdrew at once, about a minute after the claims, where
+    /// unstaking takes `unbondingDelay`. Now a slashed bond waits the same delay from the slash.
+    function test_selfSlash_leavesNoSoonerThanUnstaking() public {
+        fund(_ACCOMPLICE);
+        uint256 ownModel = registerModel(VALIDATOR, feeToken, 0);
+        uint256 claims = MIN_STAKE / BOND;
+        uint256[] memory ids = new uint256[](claims);
+        for (uint256 i = 0; i < claims; ++i) {
+            VM.prank(_ACCOMPLICE);
+            ids[i] = market.requestInference(ownModel, COMMITMENT, "", uint64(block.timestamp) + 60, 0);
+            claimAs(VALIDATOR, ids[i]);
+        }
+        // The honest way out started now would end here.
+        uint256 unstakeWouldEnd = block.timestamp + market.params().unbondingDelay;
+        check(market.stakeOf(VALIDATOR).bonded == MIN_STAKE, "all of the stake bonded");
+
+        VM.warp(block.timestamp + 61);
+        for (uint256 i = 0; i < claims; ++i) market.refund(ids[i]);
+        check(market.stakeCreditOf(_ACCOMPLICE) == MIN_STAKE, "every bond slashed to the accomplice");
+        uint64 availableAt = uint64(block.timestamp) + market.params().unbondingDelay;
+        VM.expectRevert(
+            abi.encodeWithSelector(IInferenceMarket.InferenceMarketStakeCreditLocked.selector, _ACCOMPLICE, availableAt)
+        );
+        withdrawAs(_ACCOMPLICE, stakeToken);
+
+        // Still locked one second before, withdrawable at the end of the delay: never sooner
+        // than unstaking at the time of the claims would have been.
+        VM.warp(availableAt - 1);
+        (uint256 withdrawable, ) = market.withdrawableStakeCreditOf(_ACCOMPLICE);
+        check(withdrawable == 0, "locked until the delay has passed");
+        VM.warp(availableAt);
+        check(block.timestamp >= unstakeWouldEnd, "no earlier than the unbonding delay");
+        uint256 before = stakeToken.balanceOf(_ACCOMPLICE);
+        withdrawAs(_ACCOMPLICE, stakeToken);
+        check(stakeToken.balanceOf(_ACCOMPLICE) == before + MIN_STAKE, "then paid in full");
+        check(heldEqualsAccounts(), "accounts");
+    }
+
+    /// A requester slashed to again and again still gets each bond within two unbonding delays:
+    /// the oldest tranche is never postponed by newer slashes.
+    function test_slashedBonds_matureWithinTwoDelaysWhateverComesAfter() public {
+        uint64 delay = market.params().unbondingDelay;
+        uint256[5] memory slashedAt;
+        for (uint256 i = 0; i < 5; ++i) {
+            uint256 id = open();
+            claimAs(VALIDATOR, id);
+            VM.warp(market.request(id).deadline + 1);
+            market.refund(id);
+            slashedAt[i] = block.timestamp;
+            stakeAs(VALIDATOR, BOND); // back to the minimum stake
+            // Slashes arrive a third of a delay apart, so most land before the last matured.
+            if (i < 4) VM.warp(block.timestamp + delay / 3);
+        }
+        // Now (the fifth slash) the first has matured; the second and third wait together.
+        (uint256 withdrawable, uint64 nextAt) = market.withdrawableStakeCreditOf(REQUESTER);
+        check(withdrawable == BOND, "the first slash, one delay after it");
+        check(nextAt == slashedAt[2] + delay, "the next tranche ends one delay after its last slash");
+        check(nextAt <= slashedAt[1] + 2 * uint256(delay), "so within two delays of its first");
+        VM.warp(nextAt - 1);
+        (withdrawable, ) = market.withdrawableStakeCreditOf(REQUESTER);
+        check(withdrawable == BOND, "not before");
+        VM.warp(nextAt);
+        (withdrawable, nextAt) = market.withdrawableStakeCreditOf(REQUESTER);
+        check(withdrawable == 3 * BOND, "the second and third");
+        check(nextAt == slashedAt[4] + delay && nextAt <= slashedAt[3] + 2 * uint256(delay), "the rest");
+        withdrawAs(REQUESTER, stakeToken);
+        VM.warp(nextAt);
+        (withdrawable, nextAt) = market.withdrawableStakeCreditOf(REQUESTER);
+        check(withdrawable == 2 * BOND && nextAt == 0, "the fourth and fifth, nothing left locked");
+        withdrawAs(REQUESTER, stakeToken);
+        check(market.stakeCreditOf(REQUESTER) == 0 && heldEqualsAccounts(), "paid");
+    }
+
+    // ------------------------------------------------------------ audit finding F2: freezing stake
+
+    /// F2. Governance set `unbondingDelay = 2^64 - 1` (unstake then panicked) or 1e15 (stake locked
+    /// for millions of years, even after the delay was restored). Every parameter is now bounded.
+    function test_freezeStake_unboundedParametersAreRefused() public {
+        IInferenceMarket.Params memory p = defaultParams();
+        uint64[3] memory delays = [type(uint64).max, 1e15, MARKET_MAX_UNBONDING_DELAY + 1];
+        for (uint256 i = 0; i < delays.length; ++i) {
+            p.unbondingDelay = delays[i];
+            VM.expectRevert(abi.encodeWithSelector(IInferenceMarket.InferenceMarketInvalidParams.selector, p));
+            market.setParams(p);
+        }
+        p = defaultParams();
+        p.claimBond = type(uint128).max;
+        VM.expectRevert(abi.encodeWithSelector(IInferenceMarket.InferenceMarketInvalidParams.selector, p));
+        market.setParams(p);
+        p = defaultParams();
+        p.minStake = type(uint128).max;
+        VM.expectRevert(abi.encodeWithSelector(IInferenceMarket.InferenceMarketInvalidParams.selector, p));
+        market.setParams(p);
+        // The longest delay allowed still unstakes and withdraws.
+        p = defaultParams();
+        p.unbondingDelay = MARKET_MAX_UNBONDING_DELAY;
+        setParamsNow(p);
+        VM.prank(VALIDATOR);
+        market.unstake(MIN_STAKE);
+        VM.warp(block.timestamp + MARKET_MAX_UNBONDING_DELAY);
+        VM.prank(VALIDATOR);
+        market.withdrawStake();
+    }
+
+    /// A longer delay (or bond, minimum stake, request lifetime) is queued for one current
+    /// unbonding delay: a validator who unstakes on seeing it is out before it applies, and its
+    /// unbonding keeps the delay it started with.
+    function test_freezeStake_aLongerDelayWaitsAndNeverReachesStakeAlreadyUnbonding() public {
+        IInferenceMarket.Params memory p = defaultParams();
+        p.unbondingDelay = MARKET_MAX_UNBONDING_DELAY;
+        VM.expectEmit();
+        emit IInferenceMarket.ParamsQueued(p, uint64(block.timestamp) + defaultParams().unbondingDelay);
+        market.setParams(p);
+        check(market.params().unbondingDelay == defaultParams().unbondingDelay, "not in effect yet");
+        (, uint64 effectiveAt) = market.pendingParams();
+        VM.expectRevert(abi.encodeWithSelector(IInferenceMarket.InferenceMarketParamsNotDue.selector, effectiveAt));
+        market.applyParams();
+
+        // The validator leaves under the old delay.
+        VM.prank(VALIDATOR);
+        market.unstake(MIN_STAKE);
+        uint64 endsAt = market.stakeOf(VALIDATOR).unbondingEndsAt;
+        check(endsAt <= effectiveAt, "out by the time the change applies");
+        VM.warp(effectiveAt);
+        market.applyParams();
+        check(market.params().unbondingDelay == MARKET_MAX_UNBONDING_DELAY, "then in effect");
+        check(market.stakeOf(VALIDATOR).unbondingEndsAt == endsAt, "an unbonding under way keeps its end");
+        VM.prank(VALIDATOR);
+        market.withdrawStake();
+        check(market.stakeOf(VALIDATOR).unbonding == 0, "withdrawn under the old delay");
+    }
+
+    /// A shorter delay applies at once and also shortens unbondings under way.
+    function test_freezeStake_aShorterDelayAppliesAtOnceToUnbondingsUnderWay() public {
+        VM.prank(VALIDATOR);
+        market.unstake(MIN_STAKE);
+        uint256 started = block.timestamp;
+        IInferenceMarket.Params memory p = defaultParams();
+        p.unbondingDelay = p.maxRequestTtl + 1;
+        market.setParams(p);
+        check(market.params().unbondingDelay == p.unbondingDelay, "in effect at once");
+        check(market.stakeOf(VALIDATOR).unbondingEndsAt == started + p.unbondingDelay, "the shorter end");
+        VM.warp(started + p.unbondingDelay);
+        VM.prank(VALIDATOR);
+        market.withdrawStake();
+    }
+
+    /// Governance can withdraw a queued change: any later call replaces it.
+    function test_setParams_aLaterCallReplacesTheQueuedChange() public {
+        IInferenceMarket.Params memory p = defaultParams();
+        p.claimBond = MIN_STAKE;
+        market.setParams(p);
+        (, uint64 effectiveAt) = market.pendingParams();
+        check(effectiveAt != 0, "queued");
+        market.setParams(defaultParams());
+        (, effectiveAt) = market.pendingParams();
+        check(effectiveAt == 0, "dropped");
+        VM.expectRevert(abi.encodeWithSelector(IInferenceMarket.InferenceMarketParamsNotDue.selector, 0));
+        market.applyParams();
+        check(market.params().claimBond == BOND, "unchanged");
     }
 }

@@ -46,6 +46,8 @@ contract InferenceMarketGasTest is MarketFixture {
         market.refund(requestId);
         VM.snapshotGasLastCall(_GROUP, "refund (claimer slashed)");
 
+        // A slashed bond is withdrawable one unbonding delay after the slash.
+        VM.warp(block.timestamp + market.params().unbondingDelay);
         VM.prank(REQUESTER);
         market.withdraw(stakeToken);
         VM.snapshotGasLastCall(_GROUP, "withdraw (slashed bond)");

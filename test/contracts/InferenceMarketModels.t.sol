@@ -8,12 +8,12 @@ import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {IInferenceAttestations} from "../../contracts/interfaces/IInferenceAttestations.sol";
 import {IInferenceMarket} from "../../contracts/interfaces/IInferenceMarket.sol";
 import {IModelRegistry} from "../../contracts/interfaces/IModelRegistry.sol";
-import {Groth16} from "../../contracts/libraries/Groth16.sol";
 import {FeeOnTransferToken} from "../../contracts/test/FeeOnTransferToken.sol";
 import {ReentrantToken} from "../../contracts/test/ReentrantToken.sol";
 import {TestToken} from "../../contracts/test/TestToken.sol";
 
 import {MarketFixture} from "./MarketFixture.sol";
+import {TestKeys} from "./TestKeys.sol";
 import {VM} from "./Vm.sol";
 
 // Test names follow the test_<function>_<outcome> convention, not mixedCase.
@@ -45,11 +45,9 @@ contract InferenceMarketModelsTest is MarketFixture {
         (a[0], a[1], a[2]) = market.feeAccounts(token);
     }
 
-    /// @dev A well-formed key (distinct words) for `nPublic` signals that no real proof satisfies.
-    function _key(uint256 nPublic, bytes32 seed) private pure returns (bytes memory key) {
-        for (uint256 i = 0; i < Groth16.keyLength(nPublic) / 32; ++i) {
-            key = bytes.concat(key, keccak256(abi.encode(seed, i)));
-        }
+    /// @dev A key the registry accepts; the fixture's proof (words 1 to 8, off the curve) never satisfies it.
+    function _key(uint256 nPublic, bytes32 seed) private view returns (bytes memory) {
+        return TestKeys.key(nPublic, seed);
     }
 
     function _bakedModel(uint256[] memory sizes, bytes[] memory keys) private returns (uint256) {
@@ -136,10 +134,19 @@ contract InferenceMarketModelsTest is MarketFixture {
         check(market.stakeCreditOf(REQUESTER) == BOND, "slashed bond credit");
         check(heldEqualsAccounts(), "accounts before");
 
+        // The fee is paid at once; the slashed bond only one unbonding delay after the slash.
         uint256 before = stakeToken.balanceOf(REQUESTER);
+        withdrawAs(REQUESTER, stakeToken);
+        check(stakeToken.balanceOf(REQUESTER) == before + 2 ether, "the fee, not the locked bond");
+        check(market.stakeCreditOf(REQUESTER) == BOND, "the bond stays credited");
+        uint256 refundId = openFor(_stakeModel, 2 ether);
+        VM.warp(market.request(refundId).deadline + 1);
+        market.refund(refundId);
+        VM.warp(block.timestamp + market.params().unbondingDelay);
         VM.expectEmit();
         emit IInferenceMarket.Withdrawn(REQUESTER, stakeToken, 2 ether + BOND);
         withdrawAs(REQUESTER, stakeToken);
+        // The second request's fee came out of the requester's balance and went back in.
         check(stakeToken.balanceOf(REQUESTER) == before + 2 ether + BOND, "one transfer pays both");
         check(market.balanceOf(REQUESTER, stakeToken) == 0 && market.stakeCreditOf(REQUESTER) == 0, "both spent");
         (uint256 staked, uint256 stakeCredited) = market.stakeAccounts();

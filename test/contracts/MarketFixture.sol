@@ -147,6 +147,17 @@ abstract contract MarketFixture {
         market.fulfil(requestId, OUTPUT, proof);
     }
 
+    /// @dev Sets `p` as governance; a change that was queued (it raises a validator's risk) is
+    /// put into effect once its notice has passed (the clock moves on by one unbonding delay).
+    function setParamsNow(IInferenceMarket.Params memory p) internal {
+        market.setParams(p);
+        (, uint64 effectiveAt) = market.pendingParams();
+        if (effectiveAt != 0) {
+            VM.warp(effectiveAt);
+            market.applyParams();
+        }
+    }
+
     function withdrawAs(address account, IERC20 token) internal {
         VM.prank(account);
         market.withdraw(token);

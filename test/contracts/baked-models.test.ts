@@ -147,12 +147,14 @@ describe("Baked models with real proofs (protocol-owned Groth16 verifier)", func
     it("refuses the real key with gamma copied over delta", async function () {
       const { registry, terms, modelOwner } = await networkHelpers.loadFixture(deploy);
       const forgeable = { ...vk, vk_delta_2: vk.vk_gamma_2 };
-      await expect(
-        registry.connect(modelOwner).registerBakedModel(terms, encodeVerificationKey(forgeable), [], []),
-      ).to.be.revertedWithCustomError(registry, "ModelRegistryGammaEqualsDelta");
+      await expect(registry.connect(modelOwner).registerBakedModel(terms, encodeVerificationKey(forgeable), [], []))
+        .to.be.revertedWithCustomError(registry, "ModelRegistryInvalidKey")
+        .withArgs(5n, 320n); // KeyDefect.Related at delta's offset
       await expect(
         registry.connect(modelOwner).registerBakedModel(terms, key, [2n], [encodeVerificationKey(forgeable)]),
-      ).to.be.revertedWithCustomError(registry, "ModelRegistryGammaEqualsDelta");
+      )
+        .to.be.revertedWithCustomError(registry, "ModelRegistryInvalidKey")
+        .withArgs(5n, 320n);
     });
   });
 

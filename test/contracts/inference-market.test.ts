@@ -537,10 +537,18 @@ describe("InferenceMarket", function () {
       await expect(market.refund(requestId))
         .to.emit(market, "BondSlashed")
         .withArgs(requestId, validator.address, requester.address, PARAMS.claimBond);
+      const slashedAt = BigInt(await time.latest());
       const stakeToken = await ethers.getContractAt("TestToken", await market.stakeToken());
       await expect(market.connect(requester).withdraw(token))
         .to.emit(market, "Withdrawn")
         .withArgs(requester.address, await token.getAddress(), PRICE);
+      // The slashed bond is stake: withdrawable one unbonding delay after the slash, not before.
+      const availableAt = slashedAt + PARAMS.unbondingDelay;
+      await expect(market.connect(requester).withdraw(stakeToken))
+        .to.be.revertedWithCustomError(market, "InferenceMarketStakeCreditLocked")
+        .withArgs(requester.address, availableAt);
+      expect(await market.withdrawableStakeCreditOf(requester.address)).to.deep.equal([0n, availableAt]);
+      await time.increaseTo(availableAt);
       await expect(market.connect(requester).withdraw(stakeToken))
         .to.emit(market, "Withdrawn")
         .withArgs(requester.address, await stakeToken.getAddress(), PARAMS.claimBond);

@@ -1,6 +1,7 @@
 import { expect } from "chai";
 import { network } from "hardhat";
 import type { IModelRegistry } from "../../types/ethers-contracts/registry/ModelRegistry.js";
+import { registrableKeyBytes } from "../helpers/keys.ts";
 
 const { ethers, networkHelpers } = await network.create();
 
@@ -9,21 +10,11 @@ const PRICE = 10n ** 18n;
 const WEIGHTS = 123456789n;
 /** Order r of the BN254 scalar field. */
 const R = 21888242871839275222246405745257275088548364400416034343698204186575808495617n;
+/** Groth16.KeyDefect.Related: beta or delta equal to gamma up to sign, or to each other. */
+const KEY_DEFECT_RELATED = 5n;
 
-/** Bytes of a Groth16 key (layout of contracts/libraries/Groth16.sol) for `nPublic` signals. */
-function keyLength(nPublic: number): number {
-  return (14 + 2 * (nPublic + 1)) * 32;
-}
-
-/**
- * A key of the right length whose words are all distinct (so gamma != delta). The registry checks
- * only the shape of a baked key; whether proofs verify against it is the model's own business.
- */
-function syntheticKey(nPublic: number, seed: string): string {
-  const words: string[] = [];
-  for (let i = 0; i < keyLength(nPublic) / 32; i++) words.push(ethers.id(`${seed}/${i}`).slice(2));
-  return "0x" + words.join("");
-}
+/** A key for `nPublic` signals that the registry accepts (test/helpers/keys.ts). */
+const syntheticKey = registrableKeyBytes;
 
 async function deployRegistry() {
   const [governance, modelOwner, stranger, newOwner] = await ethers.getSigners();
@@ -182,10 +173,9 @@ describe("ModelRegistry", function () {
       }
       const bytes = ethers.getBytes(key);
       bytes.set(bytes.slice(192, 320), 320); // delta := gamma
-      await expect(registry.registerBakedModel(terms(), bytes, [], [])).to.be.revertedWithCustomError(
-        registry,
-        "ModelRegistryGammaEqualsDelta",
-      );
+      await expect(registry.registerBakedModel(terms(), bytes, [], []))
+        .to.be.revertedWithCustomError(registry, "ModelRegistryInvalidKey")
+        .withArgs(KEY_DEFECT_RELATED, 320n);
     });
   });
 

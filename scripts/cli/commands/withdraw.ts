@@ -25,17 +25,32 @@ export const withdrawCommand: Command = {
     const [fees, stakeToken] = await onChain("cannot read the market", () =>
       Promise.all([market.balanceOf(who, token), market.stakeToken()]),
     );
-    const stake = stakeToken.toLowerCase() === token.toLowerCase() ? await market.stakeCreditOf(who) : 0n;
+    // Slashed bonds are stake: each is withdrawable one unbonding delay after its slash.
+    const [stake, lockedUntil] =
+      stakeToken.toLowerCase() === token.toLowerCase()
+        ? await onChain("cannot read the market", () => market.withdrawableStakeCreditOf(who))
+        : [0n, 0n];
+    const locked =
+      lockedUntil === 0n
+        ? ""
+        : ` (more slashed stake unlocks at ${new Date(Number(lockedUntil) * 1000).toISOString()})`;
     if (fees === 0n && stake === 0n) {
       return {
-        json: { account: who, token, fees: "0", stake: "0" },
-        text: `nothing to withdraw for ${who} in ${token}`,
+        json: { account: who, token, fees: "0", stake: "0", stakeLockedUntil: lockedUntil.toString() },
+        text: `nothing to withdraw for ${who} in ${token}${locked}`,
       };
     }
     const receipt = await onChain("withdraw failed", async () => (await market.withdraw(token)).wait());
     return {
-      json: { account: who, token, fees: fees.toString(), stake: stake.toString(), txHash: receipt!.hash },
-      text: `withdrew ${formatUnits(fees)} in fees and ${formatUnits(stake)} of stake in ${token} to ${who} (${receipt!.hash})`,
+      json: {
+        account: who,
+        token,
+        fees: fees.toString(),
+        stake: stake.toString(),
+        stakeLockedUntil: lockedUntil.toString(),
+        txHash: receipt!.hash,
+      },
+      text: `withdrew ${formatUnits(fees)} in fees and ${formatUnits(stake)} of stake in ${token} to ${who} (${receipt!.hash})${locked}`,
     };
   },
 };
