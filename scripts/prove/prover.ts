@@ -1,6 +1,7 @@
 /**
  * A warm Groth16 prover: the witness WASM and the zkey are read and checked against the
- * manifest once per process, then every proof reuses them and snarkjs's worker threads.
+ * manifest once per process; the witness calculator is instantiated once and the proving key
+ * parsed once, and every proof reuses them and the worker threads (groth16.ts).
  */
 import { readFileSync } from "node:fs";
 import * as snarkjs from "snarkjs";
@@ -9,6 +10,12 @@ import type { CommittedArchitecture } from "../circuit/generate-mlp-committed.ts
 import type { QuantizedMlp } from "../model/quantize.ts";
 import { artifactPath, readManifest, verifyArtifacts, type Manifest } from "../setup/manifest.ts";
 import { committedProofInput, type CommittedPublicSignals } from "./committed-input.ts";
+import { proofCalldata, proveGroth16, proverCurve, releaseProverPool } from "./groth16.ts";
+import { parseProvingKey, type ProvingKey } from "./proving-key.ts";
+import { provesOnCallingThread } from "./threads.ts";
+import { CircuitWitnessCalculator, witnessWires } from "./witness-calculator.ts";
+
+export { proofCalldata };
 
 export interface ProofResult {
   proof: snarkjs.Groth16Proof;
@@ -23,11 +30,11 @@ export class Prover {
   private constructor(
     readonly manifest: Manifest,
     readonly vk: snarkjs.VerificationKey,
-    private readonly wasm: Uint8Array,
-    private readonly zkey: Uint8Array,
+    private readonly calculator: CircuitWitnessCalculator,
+    private readonly key: ProvingKey,
   ) {}
 
-  /** Loads and checks the artifacts named by a manifest. */
+  /** Loads and checks the artifacts named by a manifest, then compiles the witness code and parses the zkey. */
   static async load(manifestFile: string): Promise<Prover> {
     const manifest = readManifest(manifestFile);
     await verifyArtifacts(manifestFile, manifest, ["wasm", "zkey", "vkey"]);
@@ -35,35 +42,38 @@ export class Prover {
       readFileSync(artifactPath(manifestFile, manifest, "vkey"), "utf8"),
     ) as snarkjs.VerificationKey;
     assertPhase2Contributed(vk, `verification key of ${manifest.circuit}`);
-    return new Prover(
-      manifest,
-      vk,
+    const zkeyFile = artifactPath(manifestFile, manifest, "zkey");
+    const key = parseProvingKey(readFileSync(zkeyFile), zkeyFile);
+    if (key.nPublic !== vk.nPublic)
+      throw new Error(`${zkeyFile}: ${key.nPublic} public signals, its verification key ${vk.nPublic}`);
+    const calculator = await CircuitWitnessCalculator.build(
       readFileSync(artifactPath(manifestFile, manifest, "wasm")),
-      readFileSync(artifactPath(manifestFile, manifest, "zkey")),
+      manifest.circuit,
     );
+    return new Prover(manifest, vk, calculator, key);
   }
 
-  /** Computes the witness for a circuit input; throws with circom's message if a constraint fails. */
+  /**
+   * Computes the witness (a .wtns file in memory) for a circuit input.
+   * @throws naming the circuit if the input is malformed or violates a constraint
+   */
   async witness(input: Record<string, unknown>): Promise<{ type: "mem"; data?: Uint8Array }> {
-    const wtns: { type: "mem"; data?: Uint8Array } = { type: "mem" };
-    await snarkjs.wtns.calculate(input, { type: "mem", data: this.wasm }, wtns);
-    return wtns;
+    return { type: "mem", data: await this.calculator.calculate(input) };
   }
 
-  /** Witness + Groth16 proof. */
+  /** Witness + Groth16 proof. A wrong input throws at the witness, before any proving. */
   async prove(input: Record<string, unknown>): Promise<ProofResult> {
     const t0 = performance.now();
-    const wtns = await this.witness(input);
+    const wtns = await this.calculator.calculate(input);
     const t1 = performance.now();
-    const { proof, publicSignals } = await snarkjs.groth16.prove({ type: "mem", data: this.zkey }, wtns);
+    const curve = await proverCurve(provesOnCallingThread());
+    const { proof, publicSignals } = await proveGroth16(
+      curve,
+      this.key,
+      witnessWires(wtns, this.key.nVars, this.manifest.circuit),
+    );
     const t2 = performance.now();
-    return {
-      proof,
-      publicSignals: publicSignals.map(BigInt),
-      calldata: proofCalldata(proof),
-      witnessMs: t1 - t0,
-      proveMs: t2 - t1,
-    };
+    return { proof, publicSignals, calldata: proofCalldata(proof), witnessMs: t1 - t0, proveMs: t2 - t1 };
   }
 
   /** The architecture of a committed-mode circuit, from its manifest; throws for a baked circuit. */
@@ -100,14 +110,7 @@ export class Prover {
   }
 }
 
-/** The proof as the Solidity verifier expects it (G2 coordinates swapped). */
-export function proofCalldata(proof: snarkjs.Groth16Proof): bigint[] {
-  const b = proof.pi_b;
-  return [proof.pi_a[0], proof.pi_a[1], b[0][1], b[0][0], b[1][1], b[1][0], proof.pi_c[0], proof.pi_c[1]].map(BigInt);
-}
-
-/** Stops snarkjs's worker threads so that the process can exit. */
+/** Stops the prover's (and snarkjs's) worker threads so that the process can exit. */
 export async function releaseProverThreads(): Promise<void> {
-  const g = globalThis as { curve_bn128?: { terminate(): Promise<void> } };
-  if (g.curve_bn128) await g.curve_bn128.terminate();
+  await releaseProverPool();
 }
