@@ -1,7 +1,7 @@
 /**
  * A warm Groth16 prover: the witness WASM and the zkey are read and checked against the
  * manifest once per process; the witness calculator is instantiated once and the proving key
- * parsed once, and every proof reuses them and the worker threads (groth16.ts).
+ * parsed once (circuit-prover.ts), and every proof reuses them and the worker threads (groth16.ts).
  */
 import { readFileSync } from "node:fs";
 import * as snarkjs from "snarkjs";
@@ -10,28 +10,19 @@ import type { CommittedArchitecture } from "../circuit/generate-mlp-committed.ts
 import type { QuantizedMlp } from "../model/quantize.ts";
 import { artifactPath, readManifest, verifyArtifacts, type Manifest } from "../setup/manifest.ts";
 import { committedProofInput, type CommittedPublicSignals } from "./committed-input.ts";
-import { proofCalldata, proveGroth16, proverCurve, releaseProverPool } from "./groth16.ts";
-import { parseProvingKey, type ProvingKey } from "./proving-key.ts";
+import { CircuitProver, type CircuitProof } from "./circuit-prover.ts";
+import { proofCalldata, releaseProverPool } from "./groth16.ts";
 import { provesOnCallingThread } from "./threads.ts";
-import { CircuitWitnessCalculator, witnessWires } from "./witness-calculator.ts";
 
 export { proofCalldata };
 
-export interface ProofResult {
-  proof: snarkjs.Groth16Proof;
-  publicSignals: bigint[];
-  /** The proof as the market's uint256[8]: [a0, a1, b00, b01, b10, b11, c0, c1]. */
-  calldata: bigint[];
-  witnessMs: number;
-  proveMs: number;
-}
+export type ProofResult = CircuitProof;
 
 export class Prover {
   private constructor(
     readonly manifest: Manifest,
     readonly vk: snarkjs.VerificationKey,
-    private readonly calculator: CircuitWitnessCalculator,
-    private readonly key: ProvingKey,
+    private readonly engine: CircuitProver,
   ) {}
 
   /** Loads and checks the artifacts named by a manifest, then compiles the witness code and parses the zkey. */
@@ -43,14 +34,16 @@ export class Prover {
     ) as snarkjs.VerificationKey;
     assertPhase2Contributed(vk, `verification key of ${manifest.circuit}`);
     const zkeyFile = artifactPath(manifestFile, manifest, "zkey");
-    const key = parseProvingKey(readFileSync(zkeyFile), zkeyFile);
-    if (key.nPublic !== vk.nPublic)
-      throw new Error(`${zkeyFile}: ${key.nPublic} public signals, its verification key ${vk.nPublic}`);
-    const calculator = await CircuitWitnessCalculator.build(
-      readFileSync(artifactPath(manifestFile, manifest, "wasm")),
+    const engine = await CircuitProver.fromBytes(
       manifest.circuit,
+      readFileSync(artifactPath(manifestFile, manifest, "wasm")),
+      readFileSync(zkeyFile),
+      zkeyFile,
+      provesOnCallingThread,
     );
-    return new Prover(manifest, vk, calculator, key);
+    if (engine.key.nPublic !== vk.nPublic)
+      throw new Error(`${zkeyFile}: ${engine.key.nPublic} public signals, its verification key ${vk.nPublic}`);
+    return new Prover(manifest, vk, engine);
   }
 
   /**
@@ -58,22 +51,12 @@ export class Prover {
    * @throws naming the circuit if the input is malformed or violates a constraint
    */
   async witness(input: Record<string, unknown>): Promise<{ type: "mem"; data?: Uint8Array }> {
-    return { type: "mem", data: await this.calculator.calculate(input) };
+    return { type: "mem", data: await this.engine.witness(input) };
   }
 
   /** Witness + Groth16 proof. A wrong input throws at the witness, before any proving. */
-  async prove(input: Record<string, unknown>): Promise<ProofResult> {
-    const t0 = performance.now();
-    const wtns = await this.calculator.calculate(input);
-    const t1 = performance.now();
-    const curve = await proverCurve(provesOnCallingThread());
-    const { proof, publicSignals } = await proveGroth16(
-      curve,
-      this.key,
-      witnessWires(wtns, this.key.nVars, this.manifest.circuit),
-    );
-    const t2 = performance.now();
-    return { proof, publicSignals, calldata: proofCalldata(proof), witnessMs: t1 - t0, proveMs: t2 - t1 };
+  prove(input: Record<string, unknown>): Promise<ProofResult> {
+    return this.engine.prove(input);
   }
 
   /** The architecture of a committed-mode circuit, from its manifest; throws for a baked circuit. */

@@ -20,7 +20,7 @@ export const proveCommand: Command = {
     "",
     '  --input FILE   a JSON array of input bytes, or {"pixels": [...]}',
     "  --binding N    the request binding (public signal 3); or give its parts and it is computed",
-    "  --threads N    snarkjs worker threads (default: one per core)",
+    "  --threads N    prover worker threads (default: one per core; 0: none, prove on the main thread)",
     "",
     "Every artifact is sha256-checked against the manifest first (exit 3 if one differs).",
   ].join("\n"),
