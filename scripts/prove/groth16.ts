@@ -15,6 +15,7 @@
 import { buildBn128, type Curve, type TaskCommand } from "ffjavascript";
 import type { Groth16Proof } from "snarkjs";
 import { leToBigInt, type ProvingKey } from "./proving-key.ts";
+import { gatherGroup, GROUP_WIDTHS, groupWitness, type WitnessGroups } from "./witness-groups.ts";
 
 const N8 = 32;
 
@@ -63,13 +64,13 @@ export async function proveGroth16(
 
   // Queued first, so that H's scalars are ready when the witness-only products finish.
   const hScalars = curve.tm.queueAction(quotientTask(curve, key, own, w)).then((r) => r[0]);
-  const privateWires = witness.subarray((key.nPublic + 1) * N8);
+  const groups = groupWitness(witness);
   const [a, b1, b2, c, h] = await Promise.all([
-    multiExp(curve, "G1", key.pointsA, witness, own),
-    multiExp(curve, "G1", key.pointsB1, witness, own),
-    multiExp(curve, "G2", key.pointsB2, witness, own),
-    multiExp(curve, "G1", key.pointsC, privateWires, own),
-    hScalars.then((s) => multiExp(curve, "G1", key.pointsH, s, own)),
+    groupedMultiExp(curve, "G1", key.pointsA, groups, 0, own),
+    groupedMultiExp(curve, "G1", key.pointsB1, groups, 0, own),
+    groupedMultiExp(curve, "G2", key.pointsB2, groups, 0, own),
+    groupedMultiExp(curve, "G1", key.pointsC, groups, key.nPublic + 1, own),
+    hScalars.then((s) => multiExp(curve, "G1", key.pointsH, s, N8, own)),
   ]);
 
   // Blinding: A = α + Σ aᵢ·Aᵢ + r·δ, B = β + Σ aᵢ·Bᵢ + s·δ, C = Σ aᵢ·Cᵢ + H + s·A + r·B₁ - r·s·δ.
@@ -163,7 +164,27 @@ function quotientTask(
 }
 
 /**
- * Σ scalarᵢ·baseᵢ over affine bases (Montgomery form) and 32-byte scalars, split by points
+ * Σ wᵢ·baseᵢ over the wires `first`.. of a grouped witness (witness-groups.ts): one
+ * multi-exponentiation per scalar width, zero wires left out; returns a projective point.
+ */
+async function groupedMultiExp(
+  curve: Curve,
+  group: "G1" | "G2",
+  bases: Uint8Array,
+  groups: WitnessGroups,
+  first: number,
+  own: (b: Uint8Array) => Uint8Array,
+): Promise<Uint8Array> {
+  const G = curve[group];
+  const parts = GROUP_WIDTHS.map((width, g) => {
+    const gathered = gatherGroup(groups, g, bases, G.F.n8 * 2, first);
+    return gathered.n ? multiExp(curve, group, gathered.bases, gathered.scalars, width, own) : G.zero;
+  });
+  return (await Promise.all(parts)).reduce((sum, p) => G.add(sum, p), G.zero);
+}
+
+/**
+ * Σ scalarᵢ·baseᵢ over affine bases (Montgomery form) and `width`-byte scalars, split by points
  * into one task per worker (fewer for a small circuit) that the pool runs in parallel; returns a
  * projective point.
  */
@@ -172,13 +193,14 @@ async function multiExp(
   group: "G1" | "G2",
   bases: Uint8Array,
   scalars: Uint8Array,
+  width: number,
   own: (b: Uint8Array) => Uint8Array,
 ): Promise<Uint8Array> {
   const G = curve[group];
   const baseBytes = G.F.n8 * 2;
   const n = bases.byteLength / baseBytes;
-  if (scalars.byteLength !== n * N8)
-    throw new Error(`${group} multi-exponentiation: ${n} bases, ${scalars.byteLength / N8} scalars`);
+  if (scalars.byteLength !== n * width)
+    throw new Error(`${group} multi-exponentiation: ${n} bases, ${scalars.byteLength / width} scalars`);
   const outBytes = G.F.n8 * 3;
   const fnName = group === "G1" ? "g1m_multiexpAffine" : "g2m_multiexpAffine";
   const parts = Math.max(1, Math.min(curve.tm.concurrency, Math.floor(n / MIN_POINTS_PER_TASK)));
@@ -189,16 +211,14 @@ async function multiExp(
     tasks.push(
       curve.tm.queueAction([
         { cmd: "ALLOCSET", var: 0, buff: own(bases.subarray(i * baseBytes, (i + m) * baseBytes)) },
-        { cmd: "ALLOCSET", var: 1, buff: own(scalars.subarray(i * N8, (i + m) * N8)) },
+        { cmd: "ALLOCSET", var: 1, buff: own(scalars.subarray(i * width, (i + m) * width)) },
         { cmd: "ALLOC", var: 2, len: outBytes },
-        { cmd: "CALL", fnName, params: [{ var: 0 }, { var: 1 }, { val: N8 }, { val: m }, { var: 2 }] },
+        { cmd: "CALL", fnName, params: [{ var: 0 }, { var: 1 }, { val: width }, { val: m }, { var: 2 }] },
         { cmd: "GET", out: 0, var: 2, len: outBytes },
       ]),
     );
   }
-  let sum = G.zero;
-  for (const [point] of await Promise.all(tasks)) sum = G.add(sum, point);
-  return sum;
+  return (await Promise.all(tasks)).reduce((sum, [p]) => G.add(sum, p), G.zero);
 }
 
 /** The proof as the Solidity verifier expects it: uint256[8] with G2 coordinates swapped. */

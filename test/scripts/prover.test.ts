@@ -12,6 +12,8 @@ import { proveGroth16, proverCurve } from "../../scripts/prove/groth16.ts";
 import { Prover, releaseProverThreads } from "../../scripts/prove/prover.ts";
 import { parseProvingKey } from "../../scripts/prove/proving-key.ts";
 import { WitnessCalculatorError, witnessWires } from "../../scripts/prove/witness-calculator.ts";
+import { gatherGroup, groupWitness } from "../../scripts/prove/witness-groups.ts";
+import { SNARK_SCALAR_FIELD } from "../../scripts/circuit/field.ts";
 import { artifactPath } from "../../scripts/setup/manifest.ts";
 
 describe("warm Groth16 prover (witness calculator reused, proving key parsed once)", function () {
@@ -126,5 +128,37 @@ describe("warm Groth16 prover (witness calculator reused, proving key parsed onc
       () => expect.fail("accepted a short witness"),
       (e: Error) => expect(e.message).to.equal(`the witness has ${key.nVars - 1} wires, the proving key ${key.nVars}`),
     );
+  });
+
+  it("groups wires by value size, small negatives as their magnitude on the negated point", function () {
+    const values = [
+      0n,
+      1n,
+      255n,
+      256n,
+      2n ** 64n - 1n,
+      2n ** 64n,
+      SNARK_SCALAR_FIELD - 5n,
+      SNARK_SCALAR_FIELD - 2n ** 40n,
+    ];
+    const witness = new Uint8Array(values.length * 32);
+    values.forEach((v, i) => {
+      for (let k = 0; k < 32; k++) witness[i * 32 + k] = Number((v >> BigInt(8 * k)) & 0xffn);
+    });
+    const groups = groupWitness(witness);
+    expect(Array.from(groups.group)).to.deep.equal([-1, 0, 0, 1, 1, 2, 0, 1]);
+    expect(Array.from(groups.negated)).to.deep.equal([0, 0, 0, 0, 0, 0, 1, 1]);
+    expect(groups.counts).to.deep.equal([3, 3, 1]);
+    // Gathering: the negated wire's scalar is its magnitude and its point's y is q - y.
+    const q = 21888242871839275222246405745257275088696311157297823662689037894645226208583n;
+    const bases = new Uint8Array(values.length * 64);
+    // Coordinates below q: top byte 1.
+    bases.forEach((_, i) => (bases[i] = i % 32 === 31 ? 1 : (i * 7 + 1) & 0xff));
+    const small = gatherGroup(groups, 0, bases, 64, 0);
+    expect(small.n).to.equal(3);
+    expect(Array.from(small.scalars)).to.deep.equal([1, 255, 5]);
+    const le = (b: Uint8Array) => b.reduceRight((acc, x) => (acc << 8n) | BigInt(x), 0n);
+    expect(le(small.bases.subarray(2 * 64, 2 * 64 + 32))).to.equal(le(bases.subarray(6 * 64, 6 * 64 + 32)));
+    expect(le(small.bases.subarray(2 * 64 + 32, 3 * 64))).to.equal(q - le(bases.subarray(6 * 64 + 32, 7 * 64)));
   });
 });
