@@ -49,7 +49,13 @@ export const proveCommand: Command = {
     if (threads !== undefined) setProverThreads(threads);
     const { Prover } = await import("../../prove/prover.ts");
     const prover = await integrity(() => Prover.load(manifest));
-    const result = await progress(args, "witness + proof", () => prover.prove({ pixels, binding }));
+    const { WitnessCalculatorError } = await import("../../prove/witness-calculator.ts");
+    const result = await progress(args, "witness + proof", () => prover.prove({ pixels, binding })).catch(
+      (err: Error) => {
+        // The input has no witness (a pixel out of range, a wrong length): the user's input is at fault.
+        throw err instanceof WitnessCalculatorError ? usageError(`--input ${inputFile}: ${err.message}`) : err;
+      },
+    );
     const out = {
       proof: result.proof,
       publicSignals: result.publicSignals.map(String),
