@@ -41,7 +41,10 @@ export function proverCurve(onCallingThread: boolean): Promise<Curve> {
 
 /** Stops the worker pool (snarkjs's too: it is the same) so that a process or page can end. */
 export async function releaseProverPool(): Promise<void> {
+  const building = pooled;
   pooled = undefined;
+  // A pool still being built is ended once it exists, rather than left running.
+  if (building) await building.then((curve) => curve.terminate()).catch(() => {});
   const g = globalThis as { curve_bn128?: { terminate(): Promise<void> } | null };
   if (g.curve_bn128) await g.curve_bn128.terminate();
 }

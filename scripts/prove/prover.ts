@@ -11,7 +11,7 @@ import type { QuantizedMlp } from "../model/quantize.ts";
 import { artifactPath, readManifest, verifyArtifacts, type Manifest } from "../setup/manifest.ts";
 import { committedProofInput, type CommittedPublicSignals } from "./committed-input.ts";
 import { CircuitProver, type CircuitProof } from "./circuit-prover.ts";
-import { proofCalldata, proverCurve, releaseProverPool } from "./groth16.ts";
+import { proofCalldata, releaseProverPool } from "./groth16.ts";
 import { provesOnCallingThread } from "./threads.ts";
 
 export { proofCalldata };
@@ -28,9 +28,6 @@ export class Prover {
   /** Loads and checks the artifacts named by a manifest, then compiles the witness code and parses the zkey. */
   static async load(manifestFile: string): Promise<Prover> {
     const manifest = readManifest(manifestFile);
-    // The curve and its workers start while the artifacts are hashed and compiled, so that a
-    // fresh process's first proof waits less; a failure surfaces at the first proof.
-    proverCurve(provesOnCallingThread()).catch(() => {});
     await verifyArtifacts(manifestFile, manifest, ["wasm", "zkey", "vkey"]);
     const vk = JSON.parse(
       readFileSync(artifactPath(manifestFile, manifest, "vkey"), "utf8"),
