@@ -8,7 +8,9 @@
  *   builds A and B element by element from JavaScript on the main thread;
  * - the five multi-exponentiations run concurrently, each split by points into as many parts as
  *   the pool has workers, where snarkjs runs them one after another and splits each into one
- *   task per scalar window, every one of them copying all of the points to a worker.
+ *   task per scalar window, every one of them copying all of the points to a worker;
+ * - the four over the witness leave out its zero wires and take its small values (and small
+ *   negative ones, on negated points) as short scalars, with fewer windows (witness-groups.ts).
  *
  * Platform-neutral (no Node APIs): the browser bundle runs the same code with web workers.
  */
