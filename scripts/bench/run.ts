@@ -42,10 +42,15 @@ const OUT_JSON = path.join(ROOT, "docs", "benchmarks.json");
 async function browserFigure(manifestFile: string, input: Record<string, unknown>, runs: number) {
   const chromium = await findChromium();
   if ("missing" in chromium) return { missing: `not measured: ${chromium.missing}` };
+  // A browser that is present but fails is reported in the row, so that the rest of the run stands.
   const run = await proveInBrowser(
     manifestFile,
     Array.from({ length: runs + 1 }, () => input),
-  );
+  ).catch((err: Error) => err);
+  if (run instanceof Error) {
+    log(`browser: ${run.message}`);
+    return { missing: `failed in this run: ${run.message}` };
+  }
   const totals = run.proofs.map((p) => p.witnessMs + p.proveMs);
   const figure: BrowserFigure = {
     chromium: run.chromium,
