@@ -1,6 +1,6 @@
 /**
- * Renders docs/benchmarks.md from one benchmark run. Every figure comes from the run; the
- * prose around the goals is chosen by which goals the run met.
+ * Renders docs/benchmarks.md (and the figures of docs/benchmarks.json) from one benchmark run.
+ * Every figure comes from the run; the prose around the goals is chosen by which goals the run met.
  */
 import type { ChainBench } from "./chain-bench.ts";
 import type { Machine } from "./machine.ts";
