@@ -63,19 +63,15 @@ export async function proveGroth16(
   if (witness.byteLength !== key.nVars * N8)
     throw new Error(`the witness has ${witness.byteLength / N8} wires, the proving key ${key.nVars}`);
   const { G1, G2, Fr } = curve;
-  // A worker receives a structured clone of the whole buffer behind a view: hand it exact copies.
-  const own = curve.tm.singleThread ? (b: Uint8Array) => b : (b: Uint8Array) => b.slice();
-  const w = own(witness);
-
   // Queued first, so that H's scalars are ready when the witness-only products finish.
-  const hScalars = curve.tm.queueAction(quotientTask(curve, key, own, w)).then((r) => r[0]);
+  const hScalars = queue(curve, quotientTask(curve, key, witness)).then((r) => r[0]);
   const groups = groupWitness(witness);
   const [a, b1, b2, c, h] = await Promise.all([
-    groupedMultiExp(curve, "G1", key.pointsA, groups, 0, own),
-    groupedMultiExp(curve, "G1", key.pointsB1, groups, 0, own),
-    groupedMultiExp(curve, "G2", key.pointsB2, groups, 0, own),
-    groupedMultiExp(curve, "G1", key.pointsC, groups, key.nPublic + 1, own),
-    hScalars.then((s) => multiExp(curve, "G1", key.pointsH, s, N8, own)),
+    groupedMultiExp(curve, "G1", key.pointsA, groups, 0),
+    groupedMultiExp(curve, "G1", key.pointsB1, groups, 0),
+    groupedMultiExp(curve, "G2", key.pointsB2, groups, 0),
+    groupedMultiExp(curve, "G1", key.pointsC, groups, key.nPublic + 1),
+    hScalars.then((s) => multiExp(curve, "G1", key.pointsH, s, N8)),
   ]);
 
   // Blinding: A = α + Σ aᵢ·Aᵢ + r·δ, B = β + Σ aᵢ·Bᵢ + s·δ, C = Σ aᵢ·Cᵢ + H + s·A + r·B₁ - r·s·δ.
@@ -112,19 +108,14 @@ export async function proveGroth16(
  * each interpolated (inverse FFT), shifted to the coset (times incⁱ) and evaluated there (FFT),
  * then A·B - C, out of Montgomery form. The same steps as snarkjs's prover, in one worker.
  */
-function quotientTask(
-  curve: Curve,
-  key: ProvingKey,
-  own: (b: Uint8Array) => Uint8Array,
-  witness: Uint8Array,
-): TaskCommand[] {
+function quotientTask(curve: Curve, key: ProvingKey, witness: Uint8Array): TaskCommand[] {
   const { Fr } = curve;
   const n = key.domainSize;
   const bytes = n * N8;
   // The coset generator: a 2n-th root of unity (or Fr's shift at the largest domain).
   const inc = key.power === Fr.s ? Fr.shift : Fr.w[key.power + 1];
   const task: TaskCommand[] = [
-    { cmd: "ALLOCSET", var: 0, buff: own(key.coefs) },
+    { cmd: "ALLOCSET", var: 0, buff: key.coefs },
     { cmd: "ALLOCSET", var: 1, buff: witness },
     { cmd: "ALLOC", var: 2, len: bytes },
     { cmd: "ALLOC", var: 3, len: bytes },
@@ -145,8 +136,8 @@ function quotientTask(
         { val: key.nVars },
       ],
     },
-    { cmd: "ALLOCSET", var: 5, buff: Fr.one.slice() },
-    { cmd: "ALLOCSET", var: 6, buff: inc.slice() },
+    { cmd: "ALLOCSET", var: 5, buff: Fr.one },
+    { cmd: "ALLOCSET", var: 6, buff: inc },
   ];
   for (const v of [2, 3, 4]) {
     task.push(
@@ -178,12 +169,11 @@ async function groupedMultiExp(
   bases: Uint8Array,
   groups: WitnessGroups,
   first: number,
-  own: (b: Uint8Array) => Uint8Array,
 ): Promise<Uint8Array> {
   const G = curve[group];
   const parts = GROUP_WIDTHS.map((width, g) => {
     const gathered = gatherGroup(groups, g, bases, G.F.n8 * 2, first);
-    return gathered.n ? multiExp(curve, group, gathered.bases, gathered.scalars, width, own) : G.zero;
+    return gathered.n ? multiExp(curve, group, gathered.bases, gathered.scalars, width) : G.zero;
   });
   return (await Promise.all(parts)).reduce((sum, p) => G.add(sum, p), G.zero);
 }
@@ -199,7 +189,6 @@ async function multiExp(
   bases: Uint8Array,
   scalars: Uint8Array,
   width: number,
-  own: (b: Uint8Array) => Uint8Array,
 ): Promise<Uint8Array> {
   const G = curve[group];
   const baseBytes = G.F.n8 * 2;
@@ -214,9 +203,9 @@ async function multiExp(
   for (let i = 0; i < n; i += per) {
     const m = Math.min(per, n - i);
     tasks.push(
-      curve.tm.queueAction([
-        { cmd: "ALLOCSET", var: 0, buff: own(bases.subarray(i * baseBytes, (i + m) * baseBytes)) },
-        { cmd: "ALLOCSET", var: 1, buff: own(scalars.subarray(i * width, (i + m) * width)) },
+      queue(curve, [
+        { cmd: "ALLOCSET", var: 0, buff: bases.subarray(i * baseBytes, (i + m) * baseBytes) },
+        { cmd: "ALLOCSET", var: 1, buff: scalars.subarray(i * width, (i + m) * width) },
         { cmd: "ALLOC", var: 2, len: outBytes },
         { cmd: "CALL", fnName, params: [{ var: 0 }, { var: 1 }, { val: width }, { val: m }, { var: 2 }] },
         { cmd: "GET", out: 0, var: 2, len: outBytes },
@@ -224,6 +213,24 @@ async function multiExp(
     );
   }
   return (await Promise.all(tasks)).reduce((sum, [p]) => G.add(sum, p), G.zero);
+}
+
+/**
+ * Runs a task on the calling thread as it is, or queues it for the pool with each input copied
+ * and the copy transferred to the worker: posting a view would structured-clone the whole buffer
+ * behind it (the whole zkey for a section), and a transfer avoids even a clone of the copy.
+ */
+function queue(curve: Curve, task: TaskCommand[]): Promise<Uint8Array[]> {
+  if (curve.tm.singleThread) return curve.tm.queueAction(task);
+  const transfers: ArrayBuffer[] = [];
+  const owned = task.map((c): TaskCommand => {
+    if (c.cmd !== "ALLOCSET" && c.cmd !== "SET") return c;
+    // A copy of the bytes (a Node Buffer's slice() would be a view of the same memory).
+    const buff = new Uint8Array(c.buff);
+    transfers.push(buff.buffer as ArrayBuffer);
+    return { ...c, buff };
+  });
+  return curve.tm.queueAction(owned, transfers);
 }
 
 /** The proof as the Solidity verifier expects it: uint256[8] with G2 coordinates swapped. */

@@ -13,7 +13,8 @@ declare module "ffjavascript" {
     /** Worker threads in the pool (1 for a single-thread curve, which runs tasks on the caller's thread). */
     concurrency: number;
     singleThread: boolean;
-    queueAction(task: TaskCommand[]): Promise<Uint8Array[]>;
+    /** Runs a task on a free worker; `transfers` are moved to it rather than cloned. */
+    queueAction(task: TaskCommand[], transfers?: ArrayBuffer[]): Promise<Uint8Array[]>;
   }
   export interface WasmField {
     n8: number;
