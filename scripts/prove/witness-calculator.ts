@@ -33,6 +33,9 @@ interface CircomExports {
 export class WitnessCalculatorError extends Error {}
 
 export class CircuitWitnessCalculator {
+  /** Settles when the calculation in progress (if any) has finished. */
+  private busy: Promise<unknown> = Promise.resolve();
+
   private constructor(
     private readonly circuit: string,
     private readonly calculator: WitnessCalculator,
@@ -82,7 +85,15 @@ export class CircuitWitnessCalculator {
    * @throws WitnessCalculatorError naming the circuit if an input is missing, unknown or of the
    * wrong length, or if the input violates one of the circuit's constraints
    */
-  async calculate(input: Record<string, unknown>): Promise<Uint8Array> {
+  calculate(input: Record<string, unknown>): Promise<Uint8Array> {
+    // One instance computes one witness at a time: circom_runtime awaits between setting the
+    // inputs and reading the wires, where a second call would re-initialise the instance.
+    const run = this.busy.then(() => this.calculateNow(input));
+    this.busy = run.catch(() => undefined);
+    return run;
+  }
+
+  private async calculateNow(input: Record<string, unknown>): Promise<Uint8Array> {
     this.lastError.error = undefined;
     try {
       return await this.calculator.calculateWTNSBin(input, false);

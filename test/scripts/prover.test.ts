@@ -45,6 +45,19 @@ describe("warm Groth16 prover (witness calculator reused, proving key parsed onc
     }
   });
 
+  it("computes concurrent witnesses each for its own input (one instance, one witness at a time)", async function () {
+    const ins = [0, 1, 2].map((i) => input(digits[i], BigInt(100 + i)));
+    const one = async (i: Record<string, unknown>) => snarkjs.wtns.exportJson(await prover.witness(i));
+    const alone: bigint[][] = [];
+    for (const i of ins) alone.push(await one(i));
+    expect(await Promise.all(ins.map(one))).to.deep.equal(alone);
+    // A failing input among them fails alone.
+    const bad = { pixels: Array.from(digits[0].pixels, () => 300), binding: 1n };
+    const settled = await Promise.allSettled([one(ins[0]), one(bad), one(ins[1])]);
+    expect(settled.map((s) => s.status)).to.deep.equal(["fulfilled", "rejected", "fulfilled"]);
+    expect((settled[2] as PromiseFulfilledResult<bigint[]>).value).to.deep.equal(alone[1]);
+  });
+
   it("makes standard Groth16 proofs that snarkjs's verifier accepts, for several inputs", async function () {
     for (const i of [0, 5, 300]) {
       const r = await prover.prove(input(digits[i], BigInt(i + 1)));
