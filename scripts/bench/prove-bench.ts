@@ -11,11 +11,12 @@ import { median } from "./stats.ts";
 const WORKER = path.join(path.dirname(new URL(import.meta.url).pathname), "prove-worker.ts");
 const GNU_TIME = "/usr/bin/time";
 
-export type ProveConfig = { threads: number } | { singleThread: true };
+/** The warm Prover on a pool of `threads` workers (0: on the calling thread), or snarkjs's fullProve. */
+export type ProveConfig = { threads: number } | { fullProve: true };
 
 /** Runs one configuration in a fresh Node process (this Node, with tsx as its loader). */
 export function runProveWorker(manifestFile: string, inputFile: string, runs: number, config: ProveConfig) {
-  const mode = "singleThread" in config ? ["--single-thread"] : ["--threads", String(config.threads)];
+  const mode = "fullProve" in config ? ["--full-prove"] : ["--threads", String(config.threads)];
   const r = spawnSync(
     process.execPath,
     [
@@ -40,17 +41,15 @@ export function runProveWorker(manifestFile: string, inputFile: string, runs: nu
 /** One configuration's reports from several processes: runs pooled, cold and load times as medians. */
 export function mergeWorkerReports(reports: ProveWorkerReport[]): ProveWorkerReport {
   const all = <K extends keyof ProveWorkerReport>(k: K) => reports.flatMap((r) => (r[k] ?? []) as number[]);
-  const curve = all("curveBuildMs");
   return {
     mode: reports[0].mode,
     threads: reports[0].threads,
     loadMs: median(reports.map((r) => r.loadMs)),
     coldMs: median(reports.map((r) => r.coldMs)),
+    firstProofMs: median(reports.map((r) => r.firstProofMs)),
     witnessMs: all("witnessMs"),
     proveMs: all("proveMs"),
     cpuMs: all("cpuMs"),
-    wasmCompileMs: all("wasmCompileMs"),
-    curveBuildMs: curve.length ? curve : undefined,
     maxRssKiB: Math.max(...reports.map((r) => r.maxRssKiB)),
   };
 }

@@ -1,32 +1,37 @@
 /**
- * One proving configuration in a process of its own, so that snarkjs's thread pool has exactly
- * the size asked for and the peak RSS belongs to this configuration alone. run.ts starts it:
+ * One proving configuration in a process of its own, so that the worker pool has exactly the
+ * size asked for and the peak RSS belongs to this configuration alone. run.ts starts it:
  *
- *   tsx scripts/bench/prove-worker.ts --manifest <file> --input <json> --runs <n> (--threads <n> | --single-thread)
+ *   tsx scripts/bench/prove-worker.ts --manifest <file> --input <json> --runs <n> (--threads <n> | --full-prove)
  *
  * and reads one JSON line (ProveWorkerReport) from its stdout.
  *
- * How the thread count is set: ffjavascript's buildThreadManager sizes its worker pool with
- * `os.cpus().length` when the bn128 curve is first built (lazily, at the first proof), and
- * caches the curve in globalThis.curve_bn128. `--threads n` shortens os.cpus() to n entries
- * before that happens, so the warm Prover runs unchanged on a pool of n worker threads.
- * `--single-thread` instead passes snarkjs's own `{ singleThread: true }` prover option, which
- * makes ffjavascript build an uncached curve that computes on the main thread, at every proof.
+ * `--threads n` times the warm Prover (scripts/prove/) on a pool of n worker threads, or with 0
+ * on the calling thread without workers (setProverThreads, before the first proof).
+ * `--full-prove` times the path the Prover replaced, as a user of snarkjs's API would write it:
+ * `snarkjs.groth16.fullProve` with the wasm and zkey already in memory, in one process, on
+ * snarkjs's default pool (one worker per core); it recompiles the witness code and re-reads the
+ * zkey at every call.
  */
 import { readFileSync } from "node:fs";
 import os from "node:os";
 import * as snarkjs from "snarkjs";
-import { artifactPath } from "../setup/manifest.ts";
+import { artifactPath, readManifest } from "../setup/manifest.ts";
 import { Prover, releaseProverThreads } from "../prove/prover.ts";
+import { setProverThreads } from "../prove/threads.ts";
 
 export interface ProveWorkerReport {
-  /** "pool of n" or "singleThread option". */
+  /** "pool of n", "calling thread" or "snarkjs fullProve". */
   mode: string;
+  /** Worker threads (0 on the calling thread). */
   threads: number;
-  /** Prover.load: read and hash-check wasm, zkey and vkey. */
+  /** Prover.load: read and hash-check wasm, zkey and vkey, instantiate the witness code, parse the zkey. */
   loadMs: number;
   /** The first witness + proof of the process, which also builds the curve and its threads. */
   coldMs: number;
+  /** From the start of loading to the end of the first proof: what a fresh process waits for one proof. */
+  firstProofMs: number;
+  /** With --full-prove: the witness is inside fullProve, so these are 0 and proveMs is the whole call. */
   witnessMs: number[];
   proveMs: number[];
   /**
@@ -34,13 +39,6 @@ export interface ProveWorkerReport {
    * time it hardly grows when other processes compete for the cores.
    */
   cpuMs: number[];
-  /**
-   * With --single-thread: building the uncached single-thread curve alone, which the option
-   * repeats inside every proof.
-   */
-  curveBuildMs?: number[];
-  /** WebAssembly.compile of the witness wasm alone, which snarkjs's wtns.calculate repeats every call. */
-  wasmCompileMs: number[];
   /** process.resourceUsage().maxRSS after the last proof, in KiB (worker threads included). */
   maxRssKiB: number;
 }
@@ -54,39 +52,38 @@ async function main(): Promise<void> {
   const manifestFile = arg("manifest");
   const inputFile = arg("input");
   const runs = Number(arg("runs") ?? 5);
-  const single = process.argv.includes("--single-thread");
-  const threads = single ? 1 : Number(arg("threads") ?? os.cpus().length);
+  const fullProve = process.argv.includes("--full-prove");
+  const threads = fullProve ? os.cpus().length : Number(arg("threads") ?? os.cpus().length);
   if (!manifestFile || !inputFile) throw new Error("--manifest and --input are required");
   if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs must be a positive integer, got ${arg("runs")}`);
-  if (!Number.isInteger(threads) || threads < 1) throw new Error(`--threads must be a positive integer`);
-
-  if (!single) {
-    const cpus = os.cpus();
-    // Repeat entries if more threads than cores are asked for (oversubscription is allowed).
-    os.cpus = () => Array.from({ length: threads }, (_, i) => cpus[i % cpus.length]);
-  }
+  if (!Number.isInteger(threads) || threads < 0) throw new Error(`--threads must be a non-negative integer`);
+  if (!fullProve) setProverThreads(threads);
 
   // The circuit's whole input as snarkjs takes it (numbers or decimal strings): pixels and binding,
   // and in committed mode the model's weights and biases.
   const input = JSON.parse(readFileSync(inputFile, "utf8")) as Record<string, unknown>;
 
   const t0 = performance.now();
-  const prover = await Prover.load(manifestFile);
+  let proveOnce: () => Promise<{ witnessMs: number; proveMs: number }>;
+  if (fullProve) {
+    const manifest = readManifest(manifestFile);
+    const wasm = { type: "mem" as const, data: readFileSync(artifactPath(manifestFile, manifest, "wasm")) };
+    const zkey = { type: "mem" as const, data: readFileSync(artifactPath(manifestFile, manifest, "zkey")) };
+    proveOnce = async () => {
+      const a = performance.now();
+      await snarkjs.groth16.fullProve(input, wasm, zkey);
+      return { witnessMs: 0, proveMs: performance.now() - a };
+    };
+  } else {
+    const prover = await Prover.load(manifestFile);
+    proveOnce = () => prover.prove(input);
+  }
   const loadMs = performance.now() - t0;
-
-  const zkey = { type: "mem" as const, data: readFileSync(artifactPath(manifestFile, prover.manifest, "zkey")) };
-  const proveOnce = async (): Promise<{ witnessMs: number; proveMs: number }> => {
-    if (!single) return prover.prove(input);
-    const a = performance.now();
-    const wtns = await prover.witness(input);
-    const b = performance.now();
-    await snarkjs.groth16.prove(zkey, wtns, undefined, { singleThread: true });
-    return { witnessMs: b - a, proveMs: performance.now() - b };
-  };
 
   const c0 = performance.now();
   await proveOnce();
   const coldMs = performance.now() - c0;
+  const firstProofMs = performance.now() - t0;
 
   const witnessMs: number[] = [];
   const proveMs: number[] = [];
@@ -99,40 +96,16 @@ async function main(): Promise<void> {
     witnessMs.push(r.witnessMs);
     proveMs.push(r.proveMs);
   }
-  const maxRssKiB = process.resourceUsage().maxRSS;
-  const wasm = readFileSync(artifactPath(manifestFile, prover.manifest, "wasm"));
-  // TypeScript's ES2023 lib has no WebAssembly declarations; Node has the global.
-  const wasmApi = (globalThis as unknown as { WebAssembly: { compile(bytes: Uint8Array): Promise<unknown> } })
-    .WebAssembly;
-  const wasmCompileMs: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const a = performance.now();
-    await wasmApi.compile(wasm);
-    wasmCompileMs.push(performance.now() - a);
-  }
-  let curveBuildMs: number[] | undefined;
-  if (single) {
-    curveBuildMs = [];
-    const curves = snarkjs.curves as unknown as {
-      getCurveFromName(name: string, options: { singleThread: boolean }): Promise<unknown>;
-    };
-    for (let i = 0; i < runs; i++) {
-      const a = performance.now();
-      await curves.getCurveFromName("bn128", { singleThread: true });
-      curveBuildMs.push(performance.now() - a);
-    }
-  }
   const report: ProveWorkerReport = {
-    mode: single ? "singleThread option" : `pool of ${threads}`,
+    mode: fullProve ? "snarkjs fullProve" : threads === 0 ? "calling thread" : `pool of ${threads}`,
     threads,
     loadMs,
     coldMs,
+    firstProofMs,
     witnessMs,
     proveMs,
     cpuMs,
-    wasmCompileMs,
-    curveBuildMs,
-    maxRssKiB,
+    maxRssKiB: process.resourceUsage().maxRSS,
   };
   await releaseProverThreads();
   process.stdout.write(JSON.stringify(report) + "\n");

@@ -1,6 +1,6 @@
 /**
- * Renders docs/benchmarks.md from one benchmark run. Every figure comes from the run; the
- * prose around the goals is chosen by which goals the run met.
+ * Renders docs/benchmarks.md (and the figures of docs/benchmarks.json) from one benchmark run.
+ * Every figure comes from the run; the prose around the goals is chosen by which goals the run met.
  */
 import type { ChainBench } from "./chain-bench.ts";
 import type { Machine } from "./machine.ts";
@@ -31,6 +31,18 @@ export interface SummaryRow {
   largestK: { size: number; perInference: bigint; projected32?: bigint } | { missing: string };
   /** One validator's settled inferences per minute, or why there is no figure. */
   throughput: { perMinute: number; perSettleMs: number } | { missing: string };
+  /** Warm witness + proof of the browser build in headless Chromium, or why there is none. */
+  browser: BrowserFigure | { missing: string };
+}
+
+/** The browser build of the prover in headless Chromium (scripts/prove/browser-run.ts). */
+export interface BrowserFigure {
+  chromium: string;
+  workers: number;
+  /** Median witness + proof of the page's proofs after its first. */
+  warmTotalMs: number;
+  /** The page's first witness + proof (builds the curve and starts the web workers). */
+  coldMs: number;
 }
 
 export interface BenchResult {
@@ -66,10 +78,16 @@ const mib = (kib: number) => `${(kib / 1024).toFixed(0)} MiB`;
 const totals = (r: ProveWorkerReport) => r.witnessMs.map((w, i) => w + r.proveMs[i]);
 
 function describeConfig(r: ProveWorkerReport): string {
-  return r.mode === "singleThread option"
-    ? "1 thread: snarkjs `{ singleThread: true }`"
-    : `${r.threads} thread${r.threads > 1 ? "s" : ""}: worker pool of ${r.threads}`;
+  if (r.mode === "snarkjs fullProve")
+    return `old path: \`snarkjs.groth16.fullProve\`, in one process, pool of ${r.threads}`;
+  if (r.mode === "calling thread") return "Prover, calling thread (no workers)";
+  return `Prover, ${r.threads} thread${r.threads > 1 ? "s" : ""}: worker pool of ${r.threads}`;
 }
+
+/** rapidsnark's cost per constraint on ML witnesses of this kind (issue 14's native anchor), µs·core. */
+export const RAPIDSNARK_US_CORE = 10.7;
+/** CPU time of witness + proof per constraint, µs·core. */
+export const usCore = (cfg: ProveWorkerReport, constraints: number) => (median(cfg.cpuMs) * 1000) / constraints;
 
 function goalRow(goal: string, measured: string, miss: number, unitNote = ""): string {
   const status = miss === 0 ? "met" : `missed by ${miss.toFixed(0)}%${unitNote}`;
@@ -151,20 +169,28 @@ function renderBatch(r: BenchResult): string[] {
   ];
 }
 
-/** The worker pool with the most threads among a row's configurations. */
-function allThreadsOf(configs: ProveWorkerReport[]): ProveWorkerReport {
+/** The Prover's worker pool with the most threads among a row's configurations. */
+export function allThreadsOf(configs: ProveWorkerReport[]): ProveWorkerReport {
   return configs.filter((c) => c.mode.startsWith("pool")).reduce((best, c) => (c.threads > best.threads ? c : best));
 }
 
-function proveTable(configs: ProveWorkerReport[], cli: CliReport): string[] {
+/** The old path timed in the same rounds: snarkjs.groth16.fullProve in one process. */
+export function fullProveOf(configs: ProveWorkerReport[]): ProveWorkerReport {
+  return configs.find((c) => c.mode === "snarkjs fullProve")!;
+}
+
+function proveTable(configs: ProveWorkerReport[], cli: CliReport, constraints: number): string[] {
+  const full = fullProveOf(configs);
   return [
-    "| configuration | witness | proof | witness + proof | CPU time of witness + proof | peak RSS | first proof (cold) |",
-    "|---|---:|---:|---:|---:|---:|---:|",
+    "| configuration | witness | proof | witness + proof | vs fullProve | vs CLI | CPU time of witness + proof | µs·core per constraint | peak RSS | first proof, fresh process (load + cold) |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ...configs.map(
       (cfg) =>
-        `| ${describeConfig(cfg)} | ${ms(median(cfg.witnessMs))} | ${ms(median(cfg.proveMs))} | ${ms(median(totals(cfg)))} | ${ms(median(cfg.cpuMs))} | ${mib(cfg.maxRssKiB)} | ${ms(cfg.coldMs)} |`,
+        `| ${describeConfig(cfg)} | ${ms(median(cfg.witnessMs))} | ${ms(median(cfg.proveMs))} | ${ms(median(totals(cfg)))} | ` +
+        `${(median(totals(cfg)) / median(totals(full))).toFixed(2)} | ${(median(totals(cfg)) / median(cli.wallMs)).toFixed(2)} | ` +
+        `${ms(median(cfg.cpuMs))} | ${usCore(cfg, constraints).toFixed(1)} | ${mib(cfg.maxRssKiB)} | ${ms(cfg.firstProofMs)} |`,
     ),
-    `| \`snarkjs groth16 fullprove\` CLI, fresh process | | | ${ms(median(cli.wallMs))} wall | | ${cli.maxRssKiB ? mib(cli.maxRssKiB) : "n/a"} | |`,
+    `| \`snarkjs groth16 fullprove\` CLI, fresh process | | | ${ms(median(cli.wallMs))} wall | | 1.00 | | | ${cli.maxRssKiB ? mib(cli.maxRssKiB) : "n/a"} | |`,
   ];
 }
 
@@ -179,12 +205,14 @@ function renderSummary(r: BenchResult): string[] {
     const one = row.configs.find((c) => c.mode === "pool of 1")!;
     const warm = median(totals(all));
     const ratio = warm / median(row.cli.wallMs);
+    const full = median(totals(fullProveOf(row.configs)));
     return (
       `| ${row.label} | ${int(row.constraints)} | ${ms(median(all.witnessMs))} | ${ms(median(one.proveMs))} | ` +
       `${ms(median(all.proveMs))} | ${ms(warm)} | ${mib(Math.max(...row.configs.map((c) => c.maxRssKiB)))} | ` +
       `${int(row.verifyGas)} | ${missingOr(row.fulfil, (f) => `${int(f.first)} (later ${int(f.later)})`)} | ` +
       `${missingOr(row.largestK, (k) => `${int(k.perInference)} (K = ${k.size})`)} | ` +
-      `${missingOr(row.throughput, (t) => t.perMinute.toFixed(0))} | ${ratio.toFixed(2)} (${ms(median(row.cli.wallMs))}) |`
+      `${missingOr(row.throughput, (t) => t.perMinute.toFixed(0))} | ${ratio.toFixed(2)} (${ms(median(row.cli.wallMs))}) | ` +
+      `${(warm / full).toFixed(2)} (${ms(full)}) | ${missingOr(row.browser, (b) => ms(b.warmTotalMs))} |`
     );
   });
   const goal = (row: SummaryRow) => {
@@ -216,14 +244,15 @@ function renderSummary(r: BenchResult): string[] {
     `One row per reference model and mode, all measured in this run. Timings are medians; "all threads" is a`,
     `worker pool of ${threads} (the machine's cores). The last column is warm witness + proof (all threads) over the wall`,
     "clock of a plain `snarkjs groth16 fullprove` CLI process on the same zkey and input, timed in the same rounds",
-    "(lower is better; the CLI's time in brackets). Fulfil gas is `receipt.gasUsed` with 21,000 intrinsic included;",
+    "(lower is better; the CLI's time in brackets), then over `snarkjs.groth16.fullProve` warm in one process (the path",
+    "the Prover replaced); the browser column is the same prover bundled for the browser, in headless Chromium with web workers. Fulfil gas is `receipt.gasUsed` with 21,000 intrinsic included;",
     "verify gas is `eth_estimateGas` minus 21,000 of the check the market makes: the protocol's Groth16 library against the key the baked model registered (through a thin harness), or the committed circuit's generated verifier. The CNN is registered",
     "in a market of its own and its requests are proven by `fulfilGraphRequest` (scripts/bench/chain-bench.ts: the",
     "validator's `fulfilRequest` for graph models, same checks and market calls). The committed row's market",
     "columns come from `runCommittedChainBench` in the same file: governance registers the shared circuit, the owner registers the model by its weights commitment, and real proofs settle requests through the market.",
     "",
-    `| row | constraints | witness (warm) | proof, 1 thread | proof, ${threads} threads | witness + proof (warm, ${threads} threads) | peak RSS | verify gas | fulfil gas, K = 1 | fulfil gas per inference, largest K | settled / min, one validator | warm / CLI fullprove |`,
-    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    `| row | constraints | witness (warm) | proof, 1 thread | proof, ${threads} threads | witness + proof (warm, ${threads} threads) | peak RSS | verify gas | fulfil gas, K = 1 | fulfil gas per inference, largest K | settled / min, one validator | warm / CLI fullprove | warm / fullProve in one process | browser, warm witness + proof |`,
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ...rows,
     "",
     ...r.buildNotes.map((n) => `- ${n}`),
@@ -238,6 +267,187 @@ function renderSummary(r: BenchResult): string[] {
     `| ≥ ${GOALS.perMinute} settled per minute, one validator | ${goals.map((g) => g.rate).join(" | ")} |`,
     "",
   ];
+}
+
+/** Issue 14's goals for the prover: [what, measured, goal, unit]. */
+export const PROVER_GOALS = {
+  mlpWitnessMs: 10,
+  mlpWarmMs: 150,
+  cnnWarmMs: 800,
+  committedWarmMs: 3_000,
+  batchPerInferenceMs: 100,
+  mlpColdMs: 600,
+  mlpRssMiB: 200,
+};
+
+interface ProverFigure {
+  /** Field name in docs/benchmarks.json. */
+  key: string;
+  what: string;
+  measured: number | undefined;
+  goal: number;
+  unit: "ms" | "MiB";
+  /** Why a miss happens, shown when missed. */
+  cause: string;
+}
+
+function proverFigures(r: BenchResult): ProverFigure[] {
+  const [mlp, cnn, committed] = r.rows;
+  const warm = (row: SummaryRow) => median(totals(allThreadsOf(row.configs)));
+  const mlpAll = allThreadsOf(mlp.configs);
+  const lb = r.chain.largeBatch;
+  const msm =
+    "the five multi-exponentiations in ffjavascript's WebAssembly (about 1 µs per point addition; H's are over the whole " +
+    "2^n domain with full-size scalars) are most of the CPU time";
+  return [
+    {
+      key: "mlpWarmWitnessMs",
+      what: "MLP (baked), warm witness",
+      measured: median(mlpAll.witnessMs),
+      goal: PROVER_GOALS.mlpWitnessMs,
+      unit: "ms",
+      cause:
+        "circom's witness code in WebAssembly, instantiated once; the rest is reading the witness out word by word",
+    },
+    {
+      key: "mlpWarmTotalMs",
+      what: "MLP (baked), warm witness + proof",
+      measured: warm(mlp),
+      goal: PROVER_GOALS.mlpWarmMs,
+      unit: "ms",
+      cause: msm,
+    },
+    {
+      key: "cnnWarmTotalMs",
+      what: "CNN (baked), warm witness + proof",
+      measured: warm(cnn),
+      goal: PROVER_GOALS.cnnWarmMs,
+      unit: "ms",
+      cause: msm,
+    },
+    {
+      key: "committedWarmTotalMs",
+      what: `MLP (committed, ${int(committed.constraints)} constraints), warm witness + proof`,
+      measured: warm(committed),
+      goal: PROVER_GOALS.committedWarmMs,
+      unit: "ms",
+      cause: msm,
+    },
+    {
+      key: "batchPerInferenceMs",
+      what: `batch of ${lb?.size ?? 16} MLP inferences, per inference`,
+      measured: lb ? median(lb.proveMs) / lb.size : undefined,
+      goal: PROVER_GOALS.batchPerInferenceMs,
+      unit: "ms",
+      cause: `${msm}; measured in the chain process, which shares the cores with the in-process chain`,
+    },
+    {
+      key: "mlpColdMs",
+      what: "first proof in a fresh process (cold: load + witness + proof), MLP",
+      measured: mlpAll.firstProofMs,
+      goal: PROVER_GOALS.mlpColdMs,
+      unit: "ms",
+      cause:
+        "building the bn128 WebAssembly, starting the workers (each compiles it) and the first, unoptimised runs of the " +
+        "witness and curve code",
+    },
+    {
+      key: "mlpPeakRssMiB",
+      what: "peak RSS while proving, MLP",
+      measured: mlpAll.maxRssKiB / 1024,
+      goal: PROVER_GOALS.mlpRssMiB,
+      unit: "MiB",
+      cause: "each worker thread is a V8 isolate with its own copy of the curve's WebAssembly memory and code",
+    },
+  ];
+}
+
+/** Issue 14: the prover's goals, its cost per constraint against rapidsnark, and the browser figure. */
+function renderProver(r: BenchResult): string[] {
+  const figures = proverFigures(r);
+  const show = (f: ProverFigure) =>
+    f.measured === undefined ? "n/a" : f.unit === "ms" ? ms(f.measured) : `${f.measured.toFixed(0)} MiB`;
+  const status = (f: ProverFigure) => {
+    if (f.measured === undefined) return "not measured in this run";
+    const miss = missPercent(f.measured, f.goal, "at most");
+    return miss === 0
+      ? "met"
+      : `missed by ${miss.toFixed(0)}% (${show({ ...f, measured: f.measured - f.goal })}): ${f.cause}`;
+  };
+  const browser = r.rows[0].browser;
+  const mlpAll = allThreadsOf(r.rows[0].configs);
+  return [
+    "## Issue 14: the prover",
+    "",
+    "The warm Prover (scripts/prove/) instantiates circom's witness code once per model, parses the zkey once, runs the",
+    "QAP and its FFTs as one WebAssembly task and the five multi-exponentiations concurrently on ffjavascript's worker",
+    "pool. Its figures below are the all-threads configuration of the rows above, from this run; the browser build is",
+    "the same source bundled by esbuild (`npm run build:browser-prover`).",
+    "",
+    "| figure | measured | goal | status |",
+    "|---|---:|---:|---|",
+    ...figures.map(
+      (f) => `| ${f.what} | ${show(f)} | ≤ ${f.unit === "ms" ? ms(f.goal) : `${f.goal} MiB`} | ${status(f)} |`,
+    ),
+    "",
+    "### Cost per constraint",
+    "",
+    `CPU time (all threads) of one warm witness + proof per constraint, against rapidsnark's native ${RAPIDSNARK_US_CORE} µs·core`,
+    "on ML witnesses of this kind (issue 14's anchor; rapidsnark is not installable here):",
+    "",
+    "| row | constraints | Prover, µs·core | × rapidsnark | snarkjs fullProve, µs·core | × rapidsnark |",
+    "|---|---:|---:|---:|---:|---:|",
+    ...r.rows.map((row) => {
+      const ours = usCore(allThreadsOf(row.configs), row.constraints);
+      const theirs = usCore(fullProveOf(row.configs), row.constraints);
+      return (
+        `| ${row.label} | ${int(row.constraints)} | ${ours.toFixed(1)} | ${(ours / RAPIDSNARK_US_CORE).toFixed(1)} | ` +
+        `${theirs.toFixed(1)} | ${(theirs / RAPIDSNARK_US_CORE).toFixed(1)} |`
+      );
+    }),
+    "",
+    "### Node and the browser",
+    "",
+    "missing" in browser
+      ? `Browser figure: ${browser.missing}.`
+      : `MLP (baked), warm witness + proof: ${ms(median(totals(mlpAll)))} in Node (pool of ${mlpAll.threads}), ` +
+        `${ms(browser.warmTotalMs)} in headless Chromium (${browser.chromium}, ${browser.workers} web workers; its first ` +
+        `proof ${ms(browser.coldMs)}).`,
+    "",
+  ];
+}
+
+/** docs/benchmarks.json: each row's figures, with issue 14's prover figures and the browser's. */
+export function benchmarksJson(r: BenchResult): object {
+  const prover = Object.fromEntries(proverFigures(r).map((f) => [f.key, f.measured ?? null]));
+  return {
+    command: r.command,
+    date: r.machine.date,
+    commit: r.machine.commit,
+    machine: { cpu: r.machine.cpuModel, cores: r.machine.cores, loadStart: r.machine.loadStart, loadEnd: r.loadEnd },
+    rows: r.rows.map((row) => {
+      const all = allThreadsOf(row.configs);
+      const full = fullProveOf(row.configs);
+      return {
+        label: row.label,
+        circuit: row.circuit,
+        constraints: row.constraints,
+        warmWitnessMs: median(all.witnessMs),
+        warmProveMs: median(all.proveMs),
+        warmTotalMs: median(totals(all)),
+        coldMs: all.firstProofMs,
+        peakRssMiB: all.maxRssKiB / 1024,
+        usCorePerConstraint: usCore(all, row.constraints),
+        fullProveWarmTotalMs: median(totals(full)),
+        cliMs: median(row.cli.wallMs),
+        browserWarmTotalMs: "missing" in row.browser ? null : row.browser.warmTotalMs,
+        verifyGas: Number(row.verifyGas),
+        fulfilGas: "missing" in row.fulfil ? null : Number(row.fulfil.first),
+        settledPerMinute: "missing" in row.throughput ? null : row.throughput.perMinute,
+      };
+    }),
+    prover: { ...prover, goals: PROVER_GOALS, rapidsnarkUsCorePerConstraint: RAPIDSNARK_US_CORE },
+  };
 }
 
 /** Details of every row after the first (the MLP baked row has its own sections above). */
@@ -255,7 +465,7 @@ function renderOtherRows(r: BenchResult): string[] {
     limits.push(
       `**Witness + proof.** ${ms(warm)} warm with ${all.threads} threads (${ms(median(all.witnessMs))} witness, ` +
         `${ms(median(all.proveMs))} proof), ${(warm / baseWarm).toFixed(1)}x the baked MLP's ${ms(baseWarm)} for ` +
-        `${sizeRatio.toFixed(1)}x its constraints: snarkjs's Groth16 prover does FFTs over the 2^n evaluation domain and ` +
+        `${sizeRatio.toFixed(1)}x its constraints: a Groth16 prover does FFTs over the 2^n evaluation domain and ` +
         "multi-scalar multiplications over every wire, so its time grows with the circuit (less than in proportion " +
         `here: fixed per-proof costs weigh more in the small MLP), and the ${GOALS.warmMs} ms goal ` +
         (warm < GOALS.warmMs
@@ -266,7 +476,8 @@ function renderOtherRows(r: BenchResult): string[] {
             (median(one.proveMs) / median(all.proveMs) > 1.3
               ? "at this size the second core does help. "
               : "on this shared machine the second core bought little. ") +
-            "A native prover (rapidsnark, not installable here) is what would close the gap."),
+            `The proof cost ${usCore(all, row.constraints).toFixed(1)} µs·core per constraint against rapidsnark's ` +
+            `${RAPIDSNARK_US_CORE}: the multi-exponentiations run in ffjavascript's WebAssembly, not native code.`),
     );
     limits.push(
       `**Verify gas.** ${int(row.verifyGas)} for ${row.publicSignals} public signals, against ${int(base.verifyGas)} ` +
@@ -306,7 +517,7 @@ function renderOtherRows(r: BenchResult): string[] {
       "",
       "### Proving (each configuration in a fresh process)",
       "",
-      ...proveTable(row.configs, row.cli),
+      ...proveTable(row.configs, row.cli, row.constraints),
       "",
       "```sh",
       "# the CLI baseline, once per round:",
@@ -326,7 +537,8 @@ export function renderReport(r: BenchResult): string {
   const two = r.twoThreads;
   const all = r.allThreads;
   const one = r.configs.find((cfg) => cfg.mode === "pool of 1")!;
-  const single = r.configs.find((cfg) => cfg.mode === "singleThread option")!;
+  const calling = r.configs.find((cfg) => cfg.mode === "calling thread");
+  const full = fullProveOf(r.configs);
   // The benchmark itself keeps one or two cores busy, so only the load before it started shows
   // how much other work shared the machine.
   const loaded = m.loadStart > m.cores * 0.75;
@@ -363,6 +575,7 @@ export function renderReport(r: BenchResult): string {
     "  timings are then upper bounds rather than what an idle machine of this kind does.",
     "",
     ...renderSummary(r),
+    ...renderProver(r),
     "## MNIST MLP, baked: details",
     "",
     `${r.model.name}, baked mode (weights are constants of the circuit): ${int(r.model.constraints)} constraints`,
@@ -372,7 +585,7 @@ export function renderReport(r: BenchResult): string {
     "",
     "### Proving (each configuration in a fresh process)",
     "",
-    ...proveTable(r.configs, r.cli),
+    ...proveTable(r.configs, r.cli, r.model.constraints),
     "",
     "Witness, proof and their sum are wall-clock medians of the measured (second) proof of each process;",
     "CPU time is `process.cpuUsage()` over all threads of that process; the cold column is the median",
@@ -384,9 +597,14 @@ export function renderReport(r: BenchResult): string {
     "| metric | value | how it is measured |",
     "|---|---:|---|",
     `| constraints | ${int(r.model.constraints)} | manifest.json \`constraints\` (snarkjs r1cs info) |`,
-    `| witness time (warm) | ${ms(median(all.witnessMs))} | \`Prover.witness\` (snarkjs \`wtns.calculate\` on the in-memory wasm), in-process, pool of ${all.threads} |`,
+    `| witness time (warm) | ${ms(median(all.witnessMs))} | \`Prover.prove\`'s witness: circom's witness code instantiated once (circom_runtime), in-process, pool of ${all.threads} |`,
     `| proving time, 1 thread | ${ms(median(one.proveMs))} | warm \`Prover.prove\`, ffjavascript worker pool of 1 (\`os.cpus()\` shortened to one entry before the curve is built) |`,
-    `| proving time, snarkjs \`singleThread\` option | ${ms(median(single.proveMs))} | \`snarkjs.groth16.prove(zkey, wtns, undefined, { singleThread: true })\`: computes on the main thread but builds a new, uncached curve inside every proof (${ms(median(single.curveBuildMs ?? [NaN]))} for that alone) |`,
+    ...(calling
+      ? [
+          `| proving time, calling thread | ${ms(median(calling.proveMs))} | warm \`Prover.prove\` with \`--threads 0\`: the same tasks on the main thread, no workers |`,
+        ]
+      : []),
+    `| witness + proof, old path | ${ms(median(totals(full)))} | warm \`snarkjs.groth16.fullProve\` with wasm and zkey in memory, one process, pool of ${full.threads} |`,
     `| proving time, all ${all.threads} threads | ${ms(median(all.proveMs))} | warm \`Prover.prove\`, ffjavascript worker pool of ${all.threads} |`,
     `| witness + proof, 2 threads (warm) | ${ms(warmTwo)} | median over runs of witness + proof |`,
     `| \`snarkjs groth16 fullprove\` CLI | ${ms(cliMs)} | wall clock of a fresh \`node_modules/.bin/snarkjs\` process, same zkey and input |`,
@@ -446,8 +664,8 @@ export function renderReport(r: BenchResult): string {
   if (warmMiss > 0) {
     const share = median(two.proveMs) / warmTwo;
     limits.push(
-      `**Warm witness + proof.** The proof is ${(share * 100).toFixed(0)}% of the ${ms(warmTwo)}: snarkjs runs ` +
-        "its multi-scalar multiplications and FFTs in WebAssembly (ffjavascript) on its worker threads. With " +
+      `**Warm witness + proof.** The proof is ${(share * 100).toFixed(0)}% of the ${ms(warmTwo)}: the Prover runs ` +
+        "its multi-scalar multiplications and FFTs in ffjavascript's WebAssembly on its worker threads. With " +
         `${int(r.model.constraints)} constraints a pool of 1 proved in ${ms(median(one.proveMs))} and a pool of 2 ` +
         `in ${ms(median(two.proveMs))} (${(median(one.proveMs) / median(two.proveMs)).toFixed(2)}x). The 2-thread ` +
         `process kept ${(median(two.cpuMs) / warmTwo).toFixed(2)} cores busy on average (${ms(median(two.cpuMs))} ` +
@@ -463,9 +681,7 @@ export function renderReport(r: BenchResult): string {
           ? `Other work was running when this run started (load average ${m.loadStart.toFixed(1)} on ${m.cores} ` +
             "cores), which can starve the second thread: the CPU column is the steadier guide. "
           : "") +
-        `The witness (${ms(median(two.witnessMs))}) is circom's witness calculator in WebAssembly, which ` +
-        "snarkjs's `wtns.calculate` compiles and instantiates again on every call; compiling takes only " +
-        `${ms(median(two.wasmCompileMs))}, so the rest is instantiating and running it. ` +
+        `The witness (${ms(median(two.witnessMs))}) is circom's witness calculator in WebAssembly, instantiated once. ` +
         "A native prover (rapidsnark, not installable here) and batching several inferences into one proof " +
         "are what would close the gap.",
     );

@@ -8,7 +8,10 @@
  *   npm run bench [-- --runs <n, default 5>] [-- --seconds <throughput loop, default 30>] [-- --digit <i>]
  *
  * Proving configurations take turns in rounds, each proof in a process of its own, before the
- * chain is started, so that they never compete with each other for the cores.
+ * chain is started, so that they never compete with each other for the cores: the warm Prover
+ * (worker pools of 1 and 2, and for the MLP the calling thread) and the path it replaced
+ * (snarkjs.groth16.fullProve in one process, and the snarkjs CLI). The browser build of the
+ * prover then proves the MLP in headless Chromium. Also writes docs/benchmarks.json.
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
@@ -18,6 +21,7 @@ import * as prettier from "prettier";
 import { ROOT } from "../circuit/compile.ts";
 import { loadMnist } from "../model/mnist.ts";
 import { buildModel, REFERENCE_MODELS } from "../pipeline.ts";
+import { findChromium, proveInBrowser } from "../prove/browser-run.ts";
 import { committedProofInput } from "../prove/committed-input.ts";
 import { Prover, releaseProverThreads } from "../prove/prover.ts";
 import { artifactPath, type Manifest } from "../setup/manifest.ts";
@@ -25,10 +29,38 @@ import { BENCH_BATCH, BENCH_CNN, buildBenchBatch, buildBenchCnn } from "./bench-
 import { describeMachine } from "./machine.ts";
 import { mergeWorkerReports, runProveWorker, runSnarkjsCli, type CliReport, type ProveConfig } from "./prove-bench.ts";
 import type { ProveWorkerReport } from "./prove-worker.ts";
-import { renderReport, type SummaryRow } from "./report.ts";
+import { benchmarksJson, renderReport, type BrowserFigure, type SummaryRow } from "./report.ts";
 import { median } from "./stats.ts";
 
 const OUT = path.join(ROOT, "docs", "benchmarks.md");
+const OUT_JSON = path.join(ROOT, "docs", "benchmarks.json");
+
+/**
+ * The MLP proven `runs` + 1 times in one headless Chromium page: the first proof is its cold
+ * one, the median of the others its warm witness + proof.
+ */
+async function browserFigure(manifestFile: string, input: Record<string, unknown>, runs: number) {
+  const chromium = await findChromium();
+  if ("missing" in chromium) return { missing: `not measured: ${chromium.missing}` };
+  // A browser that is present but fails is reported in the row, so that the rest of the run stands.
+  const run = await proveInBrowser(
+    manifestFile,
+    Array.from({ length: runs + 1 }, () => input),
+  ).catch((err: Error) => err);
+  if (run instanceof Error) {
+    log(`browser: ${run.message}`);
+    return { missing: `failed in this run: ${run.message}` };
+  }
+  const totals = run.proofs.map((p) => p.witnessMs + p.proveMs);
+  const figure: BrowserFigure = {
+    chromium: run.chromium,
+    workers: run.workers,
+    warmTotalMs: median(totals.slice(1)),
+    coldMs: totals[0],
+  };
+  log(`browser (${run.chromium}, ${run.workers} workers): warm witness + proof ${figure.warmTotalMs.toFixed(0)} ms`);
+  return figure;
+}
 
 function intArg(name: string, fallback: number, min: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -167,18 +199,20 @@ async function main(): Promise<void> {
 
     const pools: ProveConfig[] = [{ threads: 1 }, { threads: 2 }];
     if (machine.cores > 2) pools.push({ threads: machine.cores });
+    pools.push({ fullProve: true });
     const targets: ProveTarget[] = [
       {
         manifestFile,
         manifest,
         inputFile: write("mlp", bakedInput),
-        configs: [{ singleThread: true }, ...pools],
+        configs: [{ threads: 0 }, ...pools],
       },
       { ...cnnBuilt, inputFile: write("cnn", bakedInput), configs: pools },
       { ...committedBuilt, inputFile: write("committed", committedInput), configs: pools },
     ];
     const [mlpTimes, cnnTimes, committedTimes] = timeTargets(targets, runs, tmp);
     const reports = mlpTimes.reports;
+    const browser = await browserFigure(manifestFile, bakedInput, runs);
     const twoThreads = reports.find((r) => r.mode === "pool of 2")!;
     const allThreads = reports.find((r) => r.mode === `pool of ${Math.max(2, machine.cores)}`)!;
 
@@ -273,6 +307,7 @@ async function main(): Promise<void> {
             }
           : { missing: "n/a (no batch circuit measured)" },
         throughput: { perMinute: chain.loop.perMinute, perSettleMs: perSettle(chain.loop) },
+        browser,
       },
       {
         label: "MNIST CNN, baked",
@@ -288,6 +323,7 @@ async function main(): Promise<void> {
         fulfil: { first: cnnChain.firstFulfilGas, later: laterGas(cnnChain.loopFulfilGas) },
         largestK: { missing: "n/a (no CNN batch circuit: K = 1 only)" },
         throughput: { perMinute: cnnChain.loop.perMinute, perSettleMs: perSettle(cnnChain.loop) },
+        browser: { missing: "n/a (the browser is measured on the MLP)" },
       },
       {
         label: "MNIST MLP, committed",
@@ -305,10 +341,11 @@ async function main(): Promise<void> {
           ? { size: committedChain.largestBatch.size, perInference: committedChain.largestBatch.gasPerInference }
           : { missing: "n/a (no committed batch circuit built: K = 1 only)" },
         throughput: { perMinute: committedChain.perMinute, perSettleMs: 60_000 / committedChain.perMinute },
+        browser: { missing: "n/a (the browser is measured on the MLP)" },
       },
     ];
 
-    const report = renderReport({
+    const result = {
       rows,
       buildNotes,
       machine,
@@ -329,11 +366,15 @@ async function main(): Promise<void> {
       cli: mlpTimes.cli,
       cliCommand: mlpTimes.cliCommand,
       chain,
-    });
+    };
+    const report = renderReport(result);
     // Formatted like the rest of the tree, so that `npm run lint` passes on a fresh report.
     const style = (await prettier.resolveConfig(OUT)) ?? {};
     writeFileSync(OUT, await prettier.format(report, { ...style, filepath: OUT }));
     log(`wrote ${path.relative(ROOT, OUT)}`);
+    const json = JSON.stringify(benchmarksJson(result), null, 2);
+    writeFileSync(OUT_JSON, await prettier.format(json, { ...style, filepath: OUT_JSON }));
+    log(`wrote ${path.relative(ROOT, OUT_JSON)}`);
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }

@@ -1,6 +1,7 @@
 /**
  * A warm Groth16 prover: the witness WASM and the zkey are read and checked against the
- * manifest once per process, then every proof reuses them and snarkjs's worker threads.
+ * manifest once per process; the witness calculator is instantiated once and the proving key
+ * parsed once (circuit-prover.ts), and every proof reuses them and the worker threads (groth16.ts).
  */
 import { readFileSync } from "node:fs";
 import * as snarkjs from "snarkjs";
@@ -9,25 +10,22 @@ import type { CommittedArchitecture } from "../circuit/generate-mlp-committed.ts
 import type { QuantizedMlp } from "../model/quantize.ts";
 import { artifactPath, readManifest, verifyArtifacts, type Manifest } from "../setup/manifest.ts";
 import { committedProofInput, type CommittedPublicSignals } from "./committed-input.ts";
+import { CircuitProver, type CircuitProof } from "./circuit-prover.ts";
+import { proofCalldata, releaseProverPool } from "./groth16.ts";
+import { provesOnCallingThread } from "./threads.ts";
 
-export interface ProofResult {
-  proof: snarkjs.Groth16Proof;
-  publicSignals: bigint[];
-  /** The proof as the market's uint256[8]: [a0, a1, b00, b01, b10, b11, c0, c1]. */
-  calldata: bigint[];
-  witnessMs: number;
-  proveMs: number;
-}
+export { proofCalldata };
+
+export type ProofResult = CircuitProof;
 
 export class Prover {
   private constructor(
     readonly manifest: Manifest,
     readonly vk: snarkjs.VerificationKey,
-    private readonly wasm: Uint8Array,
-    private readonly zkey: Uint8Array,
+    private readonly engine: CircuitProver,
   ) {}
 
-  /** Loads and checks the artifacts named by a manifest. */
+  /** Loads and checks the artifacts named by a manifest, then compiles the witness code and parses the zkey. */
   static async load(manifestFile: string): Promise<Prover> {
     const manifest = readManifest(manifestFile);
     await verifyArtifacts(manifestFile, manifest, ["wasm", "zkey", "vkey"]);
@@ -35,35 +33,30 @@ export class Prover {
       readFileSync(artifactPath(manifestFile, manifest, "vkey"), "utf8"),
     ) as snarkjs.VerificationKey;
     assertPhase2Contributed(vk, `verification key of ${manifest.circuit}`);
-    return new Prover(
-      manifest,
-      vk,
+    const zkeyFile = artifactPath(manifestFile, manifest, "zkey");
+    const engine = await CircuitProver.fromBytes(
+      manifest.circuit,
       readFileSync(artifactPath(manifestFile, manifest, "wasm")),
-      readFileSync(artifactPath(manifestFile, manifest, "zkey")),
+      readFileSync(zkeyFile),
+      zkeyFile,
+      provesOnCallingThread,
     );
+    if (engine.key.nPublic !== vk.nPublic)
+      throw new Error(`${zkeyFile}: ${engine.key.nPublic} public signals, its verification key ${vk.nPublic}`);
+    return new Prover(manifest, vk, engine);
   }
 
-  /** Computes the witness for a circuit input; throws with circom's message if a constraint fails. */
+  /**
+   * Computes the witness (a .wtns file in memory) for a circuit input.
+   * @throws naming the circuit if the input is malformed or violates a constraint
+   */
   async witness(input: Record<string, unknown>): Promise<{ type: "mem"; data?: Uint8Array }> {
-    const wtns: { type: "mem"; data?: Uint8Array } = { type: "mem" };
-    await snarkjs.wtns.calculate(input, { type: "mem", data: this.wasm }, wtns);
-    return wtns;
+    return { type: "mem", data: await this.engine.witness(input) };
   }
 
-  /** Witness + Groth16 proof. */
-  async prove(input: Record<string, unknown>): Promise<ProofResult> {
-    const t0 = performance.now();
-    const wtns = await this.witness(input);
-    const t1 = performance.now();
-    const { proof, publicSignals } = await snarkjs.groth16.prove({ type: "mem", data: this.zkey }, wtns);
-    const t2 = performance.now();
-    return {
-      proof,
-      publicSignals: publicSignals.map(BigInt),
-      calldata: proofCalldata(proof),
-      witnessMs: t1 - t0,
-      proveMs: t2 - t1,
-    };
+  /** Witness + Groth16 proof. A wrong input throws at the witness, before any proving. */
+  prove(input: Record<string, unknown>): Promise<ProofResult> {
+    return this.engine.prove(input);
   }
 
   /** The architecture of a committed-mode circuit, from its manifest; throws for a baked circuit. */
@@ -100,14 +93,7 @@ export class Prover {
   }
 }
 
-/** The proof as the Solidity verifier expects it (G2 coordinates swapped). */
-export function proofCalldata(proof: snarkjs.Groth16Proof): bigint[] {
-  const b = proof.pi_b;
-  return [proof.pi_a[0], proof.pi_a[1], b[0][1], b[0][0], b[1][1], b[1][0], proof.pi_c[0], proof.pi_c[1]].map(BigInt);
-}
-
-/** Stops snarkjs's worker threads so that the process can exit. */
+/** Stops the prover's (and snarkjs's) worker threads so that the process can exit. */
 export async function releaseProverThreads(): Promise<void> {
-  const g = globalThis as { curve_bn128?: { terminate(): Promise<void> } };
-  if (g.curve_bn128) await g.curve_bn128.terminate();
+  await releaseProverPool();
 }

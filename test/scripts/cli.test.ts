@@ -79,7 +79,7 @@ describe("poi command line", function () {
     expect(result.warning).to.match(/^INSECURE/);
   });
 
-  it("proves and verifies off-chain; a tampered proof exits 5, a corrupted artifact 3, a missing flag 2", async function () {
+  it("proves and verifies off-chain; a tampered proof exits 5, a corrupted artifact 3, a missing flag or an input out of range 2", async function () {
     const input = path.join(dir, "input.json");
     writeFileSync(input, JSON.stringify({ pixels: new Array(196).fill(7) }));
     const proofFile = path.join(dir, "proof.json");
@@ -97,6 +97,7 @@ describe("poi command line", function () {
       "1",
     ]);
     expect(proved.code, proved.err).to.equal(EXIT.ok);
+    expect(proved.out).to.match(/\(witness \d+ ms, proof \d+ ms\)/);
     expect((await poi(["verify", "--manifest", built.manifestFile, "--proof", proofFile])).code).to.equal(EXIT.ok);
 
     const proof = JSON.parse(readFileSync(proofFile, "utf8")) as { publicSignals: string[] };
@@ -123,6 +124,12 @@ describe("poi command line", function () {
     ]);
     expect(refused.code).to.equal(EXIT.integrity);
     expect(refused.err).to.match(/artifact wasm .* refusing to use it/);
+
+    const outOfRange = path.join(dir, "out-of-range.json");
+    writeFileSync(outOfRange, JSON.stringify({ pixels: new Array(196).fill(256) }));
+    const rejected = await poi(["prove", "--manifest", built.manifestFile, "--input", outOfRange, "--binding", "1"]);
+    expect(rejected.code).to.equal(EXIT.usage);
+    expect(rejected.err).to.match(/out-of-range\.json: mnist-mlp: the input violates a constraint of the circuit/);
 
     const missing = await poi(["prove", "--manifest", built.manifestFile]);
     expect(missing.code).to.equal(EXIT.usage);

@@ -20,7 +20,7 @@ export const proveCommand: Command = {
     "",
     '  --input FILE   a JSON array of input bytes, or {"pixels": [...]}',
     "  --binding N    the request binding (public signal 3); or give its parts and it is computed",
-    "  --threads N    snarkjs worker threads (default: one per core)",
+    "  --threads N    prover worker threads (default: one per core; 0: none, prove on the main thread)",
     "",
     "Every artifact is sha256-checked against the manifest first (exit 3 if one differs).",
   ].join("\n"),
@@ -49,7 +49,13 @@ export const proveCommand: Command = {
     if (threads !== undefined) setProverThreads(threads);
     const { Prover } = await import("../../prove/prover.ts");
     const prover = await integrity(() => Prover.load(manifest));
-    const result = await progress(args, "witness + proof", () => prover.prove({ pixels, binding }));
+    const { WitnessCalculatorError } = await import("../../prove/witness-calculator.ts");
+    const result = await progress(args, "witness + proof", () => prover.prove({ pixels, binding })).catch(
+      (err: Error) => {
+        // The input has no witness (a pixel out of range, a wrong length): the user's input is at fault.
+        throw err instanceof WitnessCalculatorError ? usageError(`--input ${inputFile}: ${err.message}`) : err;
+      },
+    );
     const out = {
       proof: result.proof,
       publicSignals: result.publicSignals.map(String),

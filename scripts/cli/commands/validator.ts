@@ -40,7 +40,7 @@ export const validatorCommand: Command = {
     "  --quantized FILE       the quantized model, the integer reference (default circuits/generated/<circuit>.quantized.json)",
     "  --journal FILE         crash-safe state (node:sqlite; default .poi/validator-<chain>-<account>.sqlite)",
     "  --min-fee TOKENS       skip requests paying less (default 0)",
-    "  --threads N            snarkjs worker threads (default: one per core)",
+    "  --threads N            prover worker threads (default: one per core; 0: none, prove on the main thread)",
     "  --from-block N         first block to scan when the journal is new (default: the deployment block)",
     "  --poll-ms N            pause between passes (default 1000)",
     "  --deadline-margin S    never send anything within S seconds of a deadline (default 10)",
