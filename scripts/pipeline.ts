@@ -17,8 +17,8 @@ import {
   modelCommitment,
 } from "./circuit/generate-mlp-committed.ts";
 import { loadMnist } from "./model/mnist.ts";
-import { onnxToMlp } from "./model/onnx-io.ts";
-import { quantizeMlp, type QuantizedMlp } from "./model/quantize.ts";
+import { onnxToGraph } from "./model/onnx-import.ts";
+import { quantizeGraph, toQuantizedMlp, type QuantizedGraph } from "./model/quantize-graph.ts";
 import { groth16Setup } from "./setup/groth16-setup.ts";
 import {
   artifactEntry,
@@ -95,21 +95,22 @@ export function verifierPath(model: ReferenceModel): string {
 
 /** Quantizes the reference model and generates its circuit source (deterministic). */
 export function generateModel(model: ReferenceModel): {
-  quantized: QuantizedMlp;
+  quantized: QuantizedGraph;
   circom: string;
   quantizedJson: string;
 } {
   const onnxFile = path.join(ROOT, model.onnx);
   if (!existsSync(onnxFile)) throw new Error(`${model.onnx} does not exist; train it with npm run train`);
-  const floatModel = onnxToMlp(readFileSync(onnxFile), model.name);
+  const graph = onnxToGraph(readFileSync(onnxFile), model.name);
   const calibration = loadMnist()
     .train.slice(0, CALIBRATION_DIGITS)
     .map((d) => d.pixels);
-  const quantized = quantizeMlp(floatModel, calibration);
+  const quantized = quantizeGraph(graph, calibration);
+  const mlp = toQuantizedMlp(quantized, model.onnx);
   const onnxSha = createHash("sha256").update(readFileSync(onnxFile)).digest("hex");
   const circom = model.committed
-    ? generateMlpCommittedCircuit(committedArchitecture(quantized), model.template, "npm run build:circuit")
-    : generateMlpCircuit(quantized, {
+    ? generateMlpCommittedCircuit(committedArchitecture(mlp), model.template, "npm run build:circuit")
+    : generateMlpCircuit(mlp, {
         templateName: model.template,
         command: "npm run build:circuit",
         source: `${model.onnx} (sha256 ${onnxSha.slice(0, 16)}...), calibrated on ${CALIBRATION_DIGITS} training digits`,
@@ -121,11 +122,12 @@ export function generateModel(model: ReferenceModel): {
 /** What a committed-mode manifest records besides the artifacts: nothing in baked mode. */
 function committedFields(
   model: ReferenceModel,
-  quantized: QuantizedMlp,
+  quantized: QuantizedGraph,
 ): Pick<Manifest, "modelCommitment" | "architecture"> {
   if (!model.committed) return {};
-  const architecture = committedArchitecture(quantized);
-  return { modelCommitment: modelCommitment(quantized, architecture).toString(), architecture };
+  const mlp = toQuantizedMlp(quantized, model.onnx);
+  const architecture = committedArchitecture(mlp);
+  return { modelCommitment: modelCommitment(mlp, architecture).toString(), architecture };
 }
 
 function sourceHash(circomSource: string): string {
@@ -150,7 +152,7 @@ export interface BuildOptions {
 
 export interface BuiltModel {
   model: ReferenceModel;
-  quantized: QuantizedMlp;
+  quantized: QuantizedGraph;
   manifestFile: string;
   manifest: Manifest;
   cached: boolean;
@@ -192,6 +194,7 @@ export async function buildModel(model: ReferenceModel, options: BuildOptions = 
       buildDir: p.buildDir,
       verifierContract: model.verifierContract,
       publicSignals: publicSignalNames(model),
+      modelFile: p.quantized,
       ...committedFields(model, quantized),
     },
     options,
@@ -207,6 +210,8 @@ export interface CircuitSpec extends Pick<Manifest, "modelCommitment" | "archite
   buildDir: string;
   verifierContract: string;
   publicSignals: string[];
+  /** The quantized model (QuantizedGraph JSON) the manifest names as the circuit's integer reference. */
+  modelFile?: string;
 }
 
 /**
@@ -229,7 +234,8 @@ export async function buildCircuit(
   const manifestFile = path.join(spec.buildDir, "manifest.json");
   const hash = sourceHash(readFileSync(spec.circomFile, "utf8"));
   const verifier = path.join(ROOT, "contracts", "verifiers", `${spec.verifierContract}.sol`);
-  const recordedFields = { modelCommitment: spec.modelCommitment, architecture: spec.architecture };
+  const modelEntry = spec.modelFile ? await artifactEntry(spec.buildDir, spec.modelFile) : undefined;
+  const recordedFields = { modelCommitment: spec.modelCommitment, architecture: spec.architecture, model: modelEntry };
   if (existsSync(manifestFile)) {
     const old = readManifest(manifestFile);
     const samePtau = !options.ptauPath || old.ptau.file === path.basename(options.ptauPath);
@@ -237,10 +243,10 @@ export async function buildCircuit(
       try {
         await verifyArtifacts(manifestFile, old, ["r1cs", "wasm", "zkey", "vkey", "verifier", "transcript"]);
         // A committed circuit depends on the architecture only: a retrained reference model reuses
-        // the artifacts and changes only the commitment the manifest records.
+        // the artifacts and changes only the commitment (and the quantized model) the manifest records.
         if (
           JSON.stringify(recordedFields) !==
-          JSON.stringify({ modelCommitment: old.modelCommitment, architecture: old.architecture })
+          JSON.stringify({ modelCommitment: old.modelCommitment, architecture: old.architecture, model: old.model })
         ) {
           Object.assign(old, recordedFields);
           writeManifest(manifestFile, old);
@@ -288,7 +294,10 @@ export async function buildCircuit(
     sourceHash: hash,
     constraints: info.nConstraints,
     publicSignals: spec.publicSignals,
-    ...(spec.modelCommitment === undefined ? {} : recordedFields),
+    ...(spec.modelCommitment === undefined
+      ? {}
+      : { modelCommitment: spec.modelCommitment, architecture: spec.architecture }),
+    ...(modelEntry ? { model: modelEntry } : {}),
     vkHash: setup.vkHash,
     ptau: { file: path.basename(ptau.path), blake2b: ptau.blake2b, insecure: ptau.insecure, origin: ptau.origin },
     artifacts: {

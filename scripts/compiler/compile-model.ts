@@ -24,8 +24,13 @@ import { inferQuantizedGraph, packGraphOutput } from "../model/graph-inference.t
 import { product, type FloatGraph } from "../model/graph.ts";
 import { IMAGE_SIZE, loadMnist } from "../model/mnist.ts";
 import { onnxToGraph } from "../model/onnx-import.ts";
-import { OUTPUT_MODES, quantizeGraph, type OutputMode, type QuantizedGraph } from "../model/quantize-graph.ts";
-import { QUANTIZED_FORMAT, type QuantizedMlp } from "../model/quantize.ts";
+import {
+  OUTPUT_MODES,
+  quantizeGraph,
+  toQuantizedMlp,
+  type OutputMode,
+  type QuantizedGraph,
+} from "../model/quantize-graph.ts";
 import { estimateCommittedConstraints, estimateConstraints } from "./costs.ts";
 import { fidelityMarkdown, measureFidelity, type FidelityReport, type LabelledInput } from "./fidelity.ts";
 
@@ -342,31 +347,4 @@ export async function compileModel(o: CompileOptions): Promise<CompileResult> {
     rmSync(tmp, { recursive: true, force: true });
     throw err;
   }
-}
-
-/** A dense-only quantized graph as the MLP format that the committed-mode generator reads. */
-export function toQuantizedMlp(model: QuantizedGraph, file: string): QuantizedMlp {
-  const layers = model.layers.map((l) => {
-    if (l.kind !== "dense") {
-      const op = l.kind === "conv" ? "Conv" : l.kind === "maxpool" ? "MaxPool" : "AveragePool";
-      throw new Error(
-        `"${file}": --mode committed supports dense-only models (Gemm/MatMul + Relu) so far; ` +
-          `${op} node "${l.node}" needs --mode baked`,
-      );
-    }
-    const { kind: _kind, node: _node, ...dense } = l;
-    return dense;
-  });
-  return {
-    format: QUANTIZED_FORMAT,
-    name: model.name,
-    inputSize: model.inputSize,
-    inputBits: model.inputBits,
-    inputScaleBits: model.inputScaleBits,
-    layers,
-    nClasses: model.nClasses,
-    logitBits: model.logitBits,
-    classBits: model.classBits,
-    diffBits: model.diffBits,
-  };
 }

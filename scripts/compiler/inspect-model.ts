@@ -13,10 +13,9 @@ import path from "node:path";
 import * as snarkjs from "snarkjs";
 import { IMAGE_SIZE, loadMnist } from "../model/mnist.ts";
 import { product } from "../model/graph.ts";
-import { QUANTIZED_GRAPH_FORMAT, quantizeGraph, type QuantizedGraph } from "../model/quantize-graph.ts";
+import { quantizeGraph, readQuantizedGraph, toQuantizedMlp, type QuantizedGraph } from "../model/quantize-graph.ts";
 import { ptauPowerFor } from "../setup/ptau.ts";
 import {
-  toQuantizedMlp,
   COMPILE_FORMAT,
   DEFAULT_CALIBRATION_DIGITS,
   loadGraph,
@@ -98,8 +97,7 @@ export async function inspectModel(target: string): Promise<InspectReport> {
     const info = JSON.parse(readFileSync(infoFile, "utf8")) as CompiledModelInfo;
     if (info.format !== COMPILE_FORMAT)
       throw new Error(`"${infoFile}" has format "${info.format}", expected ${COMPILE_FORMAT}`);
-    model = JSON.parse(readFileSync(path.join(target, info.files.quantized), "utf8")) as QuantizedGraph;
-    if (model.format !== QUANTIZED_GRAPH_FORMAT) throw new Error(`"${info.files.quantized}" is not a quantized graph`);
+    model = readQuantizedGraph(path.join(target, info.files.quantized));
     const r1cs = path.join(target, "build", `${info.name}.r1cs`);
     if (existsSync(r1cs)) compiled = (await snarkjs.r1cs.info(r1cs)).nConstraints;
     source = "compiled";

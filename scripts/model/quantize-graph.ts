@@ -12,7 +12,9 @@
  * their scale and width. Every accumulator is bounded exactly from the integer weights and
  * the input ranges, so the circuit's range checks accept every possible input.
  */
+import { readFileSync } from "node:fs";
 import { signedBitsFor, unsignedBitsFor } from "../circuit/field.ts";
+import { QUANTIZED_FORMAT, type QuantizedMlp } from "./quantize.ts";
 import {
   graphTrace,
   outputSide,
@@ -335,4 +337,56 @@ export function quantizedLayerOutputSize(layer: QuantizedGraphLayer): number {
         layer.C * outputSide(layer.inH, layer.k, layer.stride, 0) * outputSide(layer.inW, layer.k, layer.stride, 0)
       );
   }
+}
+
+/** A dense-only quantized graph as the MLP format that the committed-mode generator reads. */
+export function toQuantizedMlp(model: QuantizedGraph, file: string): QuantizedMlp {
+  const layers = model.layers.map((l) => {
+    if (l.kind !== "dense") {
+      const op = l.kind === "conv" ? "Conv" : l.kind === "maxpool" ? "MaxPool" : "AveragePool";
+      throw new Error(
+        `"${file}": --mode committed supports dense-only models (Gemm/MatMul + Relu) so far; ` +
+          `${op} node "${l.node}" needs --mode baked`,
+      );
+    }
+    const { kind: _kind, node: _node, ...dense } = l;
+    return dense;
+  });
+  return {
+    format: QUANTIZED_FORMAT,
+    name: model.name,
+    inputSize: model.inputSize,
+    inputBits: model.inputBits,
+    inputScaleBits: model.inputScaleBits,
+    layers,
+    nClasses: model.nClasses,
+    logitBits: model.logitBits,
+    classBits: model.classBits,
+    diffBits: model.diffBits,
+  };
+}
+
+/**
+ * Reads a quantized model file (QuantizedGraph JSON), checking its format.
+ * @throws naming the file if it cannot be read, is not JSON or is not a quantized graph
+ */
+export function readQuantizedGraph(file: string): QuantizedGraph {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (err) {
+    throw new Error(`cannot read quantized model "${file}": ${(err as Error).message}`);
+  }
+  let model: Partial<QuantizedGraph>;
+  try {
+    model = JSON.parse(text) as Partial<QuantizedGraph>;
+  } catch (err) {
+    throw new Error(`quantized model "${file}" is not JSON: ${(err as Error).message}`);
+  }
+  if (model?.format !== QUANTIZED_GRAPH_FORMAT)
+    throw new Error(
+      `"${file}" is not a quantized model (format ${JSON.stringify(model?.format)}, expected ${QUANTIZED_GRAPH_FORMAT}); ` +
+        "compile the ONNX model again (poi compile or npm run build:circuit)",
+    );
+  return model as QuantizedGraph;
 }
