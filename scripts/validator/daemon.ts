@@ -35,8 +35,8 @@
  * retries it with exponential backoff, and the journal makes the retry pick up where the
  * failed pass stopped.
  */
-import { getBytes, hexlify, type Signer } from "ethers";
-import type { InferenceMarket } from "../../types/ethers-contracts/index.js";
+import { getBytes, hexlify, ZeroAddress, type Signer } from "ethers";
+import { IModelRegistry__factory, type InferenceMarket } from "../../types/ethers-contracts/index.js";
 import { bindingFor, ensureStaked, fulfilmentOf, RequestStatus, supportedBatchSizes } from "../chain/validator.ts";
 import {
   checkRequestInput,
@@ -45,6 +45,7 @@ import {
   proveRequests,
   type ModelArtifacts,
 } from "../prove/prove-request.ts";
+import { committedModelCommitment } from "../prove/committed-input.ts";
 import type { Prover } from "../prove/prover.ts";
 import { decideBatches, ProvingClock, type BatchCandidate } from "./batch-policy.ts";
 import {
@@ -150,6 +151,7 @@ interface Timing {
 
 /** What the daemon keeps per served model. */
 interface ModelState {
+  /** With a committed model's registered weights commitment, once start() has read it. */
   served: ServedModel;
   batchProvers: ReadonlyMap<number, Prover>;
   /** Batch sizes both declared here and registered for the model (empty: no batching). */
@@ -300,7 +302,10 @@ export class ValidatorDaemon {
         );
       throw err;
     }
-    for (const m of this.models.values()) await this.discoverBatchSizes(m);
+    for (const m of this.models.values()) {
+      await this.checkRegistered(m);
+      await this.discoverBatchSizes(m);
+    }
     const models = [...this.models.values()];
     log({
       event: "started",
@@ -321,6 +326,37 @@ export class ValidatorDaemon {
       })),
       batchWaitSeconds: this.o.batchWaitSeconds,
     });
+  }
+
+  /**
+   * Checks a served model against its registry entry: the circuit's mode must be the model's, and
+   * a committed model's weights must open the registered commitment (which its proofs then carry).
+   */
+  private async checkRegistered(m: ModelState): Promise<void> {
+    const { modelId, artifacts } = m.served;
+    const registry = IModelRegistry__factory.connect(await this.o.market.registry(), this.o.signer);
+    const entry = await registry.model(modelId);
+    const mode = circuitMode(artifacts.prover);
+    const registered = entry.mode === 1n ? "committed" : "baked";
+    if (entry.owner === ZeroAddress)
+      throw new DaemonFatalError(`model ${modelId} is not registered in the market's registry`);
+    if (registered !== mode)
+      throw new DaemonFatalError(
+        `model ${modelId} is registered in ${registered} mode; ${artifacts.prover.manifest.circuit} is a ${mode} circuit`,
+      );
+    if (mode !== "committed") return;
+    let commitment: bigint;
+    try {
+      commitment = committedModelCommitment(artifacts.model, artifacts.prover.committedArchitecture());
+    } catch (err) {
+      throw new DaemonFatalError(`model ${modelId}: ${(err as Error).message}`);
+    }
+    if (commitment !== entry.weightsCommitment)
+      throw new DaemonFatalError(
+        `model ${modelId}: the weights of "${artifacts.model.name}" commit to ${commitment}, the registry pins ` +
+          `${entry.weightsCommitment}: serve the registered model's own quantized file`,
+      );
+    m.served = { ...m.served, artifacts: { ...artifacts, weightsCommitment: entry.weightsCommitment } };
   }
 
   /** Reads which of a model's declared batch sizes the registry has a verifier for. */
