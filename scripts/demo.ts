@@ -8,7 +8,7 @@ import path from "node:path";
 import hre from "hardhat";
 import { formatUnits } from "ethers";
 import { ROOT } from "./circuit/compile.ts";
-import { onnxAccuracy } from "./model/float-eval.ts";
+import { onnxGraphAccuracy } from "./compiler/float-reference.ts";
 import { loadMnist } from "./model/mnist.ts";
 import { inferQuantizedGraph } from "./model/graph-inference.ts";
 import { buildModel, REFERENCE_MODELS } from "./pipeline.ts";
@@ -52,7 +52,7 @@ async function main(): Promise<void> {
   });
 
   const [accuracy, accMs] = await timed(async () => {
-    const float = await onnxAccuracy(path.join(ROOT, model.onnx), test);
+    const float = await onnxGraphAccuracy(path.join(ROOT, model.onnx), [1, built.quantized.inputSize], test);
     let correct = 0;
     let agree = 0;
     test.forEach((d, i) => {

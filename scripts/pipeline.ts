@@ -10,7 +10,7 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { compileCircuit, CIRCUITS_LIB, ROOT } from "./circuit/compile.ts";
-import { generateMlpCircuit } from "./circuit/generate-mlp.ts";
+import { generateGraphCircuit } from "./circuit/generate-graph.ts";
 import {
   committedArchitecture,
   generateMlpCommittedCircuit,
@@ -18,7 +18,7 @@ import {
 } from "./circuit/generate-mlp-committed.ts";
 import { loadMnist } from "./model/mnist.ts";
 import { onnxToGraph } from "./model/onnx-import.ts";
-import { quantizeGraph, toQuantizedMlp, type QuantizedGraph } from "./model/quantize-graph.ts";
+import { quantizeGraph, type QuantizedGraph } from "./model/quantize-graph.ts";
 import { groth16Setup } from "./setup/groth16-setup.ts";
 import {
   artifactEntry,
@@ -28,6 +28,7 @@ import {
   type Manifest,
   MANIFEST_FORMAT,
 } from "./setup/manifest.ts";
+import { sha256File } from "./setup/hash.ts";
 import { ptauPowerFor, resolvePtau } from "./setup/ptau.ts";
 import * as snarkjs from "snarkjs";
 
@@ -106,11 +107,10 @@ export function generateModel(model: ReferenceModel): {
     .train.slice(0, CALIBRATION_DIGITS)
     .map((d) => d.pixels);
   const quantized = quantizeGraph(graph, calibration);
-  const mlp = toQuantizedMlp(quantized, model.onnx);
   const onnxSha = createHash("sha256").update(readFileSync(onnxFile)).digest("hex");
   const circom = model.committed
-    ? generateMlpCommittedCircuit(committedArchitecture(mlp), model.template, "npm run build:circuit")
-    : generateMlpCircuit(mlp, {
+    ? generateMlpCommittedCircuit(committedArchitecture(quantized), model.template, "npm run build:circuit")
+    : generateGraphCircuit(quantized, {
         templateName: model.template,
         command: "npm run build:circuit",
         source: `${model.onnx} (sha256 ${onnxSha.slice(0, 16)}...), calibrated on ${CALIBRATION_DIGITS} training digits`,
@@ -125,9 +125,8 @@ function committedFields(
   quantized: QuantizedGraph,
 ): Pick<Manifest, "modelCommitment" | "architecture"> {
   if (!model.committed) return {};
-  const mlp = toQuantizedMlp(quantized, model.onnx);
-  const architecture = committedArchitecture(mlp);
-  return { modelCommitment: modelCommitment(mlp, architecture).toString(), architecture };
+  const architecture = committedArchitecture(quantized);
+  return { modelCommitment: modelCommitment(quantized, architecture).toString(), architecture };
 }
 
 function sourceHash(circomSource: string): string {
@@ -236,9 +235,11 @@ export async function buildCircuit(
   const verifier = path.join(ROOT, "contracts", "verifiers", `${spec.verifierContract}.sol`);
   const modelEntry = spec.modelFile ? await artifactEntry(spec.buildDir, spec.modelFile) : undefined;
   const recordedFields = { modelCommitment: spec.modelCommitment, architecture: spec.architecture, model: modelEntry };
+  let previous: Manifest | undefined;
   if (existsSync(manifestFile)) {
     const old = readManifest(manifestFile);
     const samePtau = !options.ptauPath || old.ptau.file === path.basename(options.ptauPath);
+    if (samePtau && existsSync(verifier)) previous = old;
     if (old.sourceHash === hash && samePtau && existsSync(verifier)) {
       try {
         await verifyArtifacts(manifestFile, old, ["r1cs", "wasm", "zkey", "vkey", "verifier", "transcript"]);
@@ -262,6 +263,32 @@ export async function buildCircuit(
   const compiled = await compileCircuit(spec.circomFile, spec.buildDir);
   const info = await snarkjs.r1cs.info(compiled.r1cs);
   stage("compile (circom --O2 --inspect)", lap(), `${info.nConstraints} constraints`);
+
+  // A new source that compiles to the very same r1cs (a comment, a signal's name) keeps its setup:
+  // the zkey, keys and transcript depend on the r1cs and the ptau only.
+  if (previous && (await sha256File(compiled.r1cs)) === previous.artifacts.r1cs.sha256) {
+    try {
+      await verifyArtifacts(manifestFile, previous, ["zkey", "vkey", "verifier", "transcript"]);
+      const kept: Manifest = {
+        ...previous,
+        sourceHash: hash,
+        ...(spec.modelCommitment === undefined
+          ? {}
+          : { modelCommitment: spec.modelCommitment, architecture: spec.architecture }),
+        ...(modelEntry ? { model: modelEntry } : {}),
+        artifacts: { ...previous.artifacts, wasm: await artifactEntry(spec.buildDir, compiled.wasm) },
+      };
+      writeManifest(manifestFile, kept);
+      stage(
+        "trusted setup (kept: same r1cs)",
+        lap(),
+        `r1cs sha256 ${previous.artifacts.r1cs.sha256.slice(0, 16)}... unchanged`,
+      );
+      return { manifestFile, manifest: kept, cached: true };
+    } catch (err) {
+      options.log?.(`previous setup not reusable (${(err as Error).message}); running a new one`);
+    }
+  }
 
   const ptau = await resolvePtau({
     minPower: ptauPowerFor(info.nConstraints, info.nPubInputs + info.nOutputs),

@@ -17,6 +17,7 @@ import { generateGraphCircuit } from "../circuit/generate-graph.ts";
 import {
   committedArchitecture,
   committedWeightsInput,
+  denseLayers,
   generateMlpCommittedCircuit,
   modelCommitment,
 } from "../circuit/generate-mlp-committed.ts";
@@ -24,13 +25,7 @@ import { inferQuantizedGraph, packGraphOutput } from "../model/graph-inference.t
 import { product, type FloatGraph } from "../model/graph.ts";
 import { IMAGE_SIZE, loadMnist } from "../model/mnist.ts";
 import { onnxToGraph } from "../model/onnx-import.ts";
-import {
-  OUTPUT_MODES,
-  quantizeGraph,
-  toQuantizedMlp,
-  type OutputMode,
-  type QuantizedGraph,
-} from "../model/quantize-graph.ts";
+import { OUTPUT_MODES, quantizeGraph, type OutputMode, type QuantizedGraph } from "../model/quantize-graph.ts";
 import { estimateCommittedConstraints, estimateConstraints } from "./costs.ts";
 import { fidelityMarkdown, measureFidelity, type FidelityReport, type LabelledInput } from "./fidelity.ts";
 
@@ -227,12 +222,12 @@ export async function compileModel(o: CompileOptions): Promise<CompileResult> {
     };
   } else {
     if (output !== "both") throw new Error("--mode committed outputs the class and the logits: use --output both");
-    const mlp = toQuantizedMlp(quantized, path.basename(o.onnxPath));
-    const arch = committedArchitecture(mlp, weightBits);
+    denseLayers(quantized, path.basename(o.onnxPath));
+    const arch = committedArchitecture(quantized, weightBits);
     estimate = estimateCommittedConstraints(arch);
     circom = generateMlpCommittedCircuit(arch, templateNameFor(name), command);
-    weightsInput = committedWeightsInput(mlp);
-    committed = { commitment: modelCommitment(mlp, arch) };
+    weightsInput = committedWeightsInput(quantized);
+    committed = { commitment: modelCommitment(quantized, arch) };
     // The architecture's logit width bounds every model of it, so the packing uses it.
     const packing = { output: "both" as const, logitBits: arch.logitBits, classBits: arch.classBits };
     expectedOutputs = (pixels) => {

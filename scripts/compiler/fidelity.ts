@@ -3,7 +3,7 @@
  * reference) against the bit-exact integer reference (graph-inference.ts), on labelled inputs.
  * The witness check (the circuit against the integer reference) is added by compile.ts.
  */
-import { argmax } from "../model/float-model.ts";
+import { argmax } from "../circuit/reference.ts";
 import { inferQuantizedGraph } from "../model/graph-inference.ts";
 import type { QuantizedGraph } from "../model/quantize-graph.ts";
 import { onnxLogits } from "./float-reference.ts";

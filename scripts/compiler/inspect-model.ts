@@ -13,7 +13,7 @@ import path from "node:path";
 import * as snarkjs from "snarkjs";
 import { IMAGE_SIZE, loadMnist } from "../model/mnist.ts";
 import { product } from "../model/graph.ts";
-import { quantizeGraph, readQuantizedGraph, toQuantizedMlp, type QuantizedGraph } from "../model/quantize-graph.ts";
+import { quantizeGraph, readQuantizedGraph, type QuantizedGraph } from "../model/quantize-graph.ts";
 import { ptauPowerFor } from "../setup/ptau.ts";
 import {
   COMPILE_FORMAT,
@@ -125,7 +125,7 @@ export async function inspectModel(target: string): Promise<InspectReport> {
   }
   const estimate =
     mode === "committed"
-      ? estimateCommittedConstraints(committedArchitecture(toQuantizedMlp(model, model.name), weightBits))
+      ? estimateCommittedConstraints(committedArchitecture(model, weightBits))
       : estimateConstraints(model);
   const constraints = compiled ?? estimate.total;
   // Public input: binding; public outputs: inputCommitment and result (and modelCommitment when committed).

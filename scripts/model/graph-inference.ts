@@ -92,7 +92,7 @@ export function inferQuantizedGraph(model: QuantizedGraph, pixels: ArrayLike<num
 }
 
 /**
- * The public output for each mode. "both" is packOutput's layout (quantized-inference.ts):
+ * The public output for each mode. "both" is the layout the market and the requester read:
  * class + sum_i (logit_i + 2^(logitBits-1)) * 2^(classBits + i * logitBits); "class" is the
  * class index alone; "logits" is the same sum without the class field.
  */

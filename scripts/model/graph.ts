@@ -8,7 +8,6 @@
  * Flatten and Reshape keep that order, so they are not layers at all: they only change the
  * shape that the next layer reads.
  */
-import type { FloatMlp } from "./float-model.ts";
 
 export interface ConvLayer {
   kind: "conv";
@@ -199,20 +198,4 @@ export function graphTrace(graph: FloatGraph, x: ArrayLike<number>): Float64Arra
 export function graphForward(graph: FloatGraph, x: ArrayLike<number>): Float64Array {
   const trace = graphTrace(graph, x);
   return trace.length ? trace[trace.length - 1]! : Float64Array.from(x);
-}
-
-/** The MLP of float-model.ts as a graph (dense layers with a ReLU after each hidden one). */
-export function mlpToGraph(model: FloatMlp): FloatGraph {
-  const layers: GraphLayer[] = [];
-  model.layers.forEach((l, i) => {
-    layers.push({ kind: "dense", node: `gemm${i}`, nIn: l.nIn, nOut: l.nOut, weight: l.weight, bias: l.bias });
-    if (l.relu) layers.push({ kind: "relu", node: `relu${i}` });
-  });
-  return {
-    name: model.name,
-    inputShape: [model.inputSize],
-    onnxInputShape: [1, model.inputSize],
-    layers,
-    outputSize: model.layers[model.layers.length - 1]!.nOut,
-  };
 }

@@ -125,10 +125,11 @@ export function onnxToGraph(bytes: Uint8Array, name: string): FloatGraph {
         "re-export with batch size 1 (one input per proof)",
     );
   }
-  if (onnxInputShape.length !== 1 && onnxInputShape.length !== 2 && onnxInputShape.length !== 4) {
+  // [1, H, W] is an image without a channel axis (an MLP's 28x28 or 14x14 input, flattened first).
+  if (onnxInputShape.length < 1 || onnxInputShape.length > 4) {
     fail(
       `graph input "${input.name}" has shape [${onnxInputShape.join(", ")}]; ` +
-        "expected [1, N] or [1, C, H, W] (batch size 1)",
+        "expected [1, N], [1, H, W] or [1, C, H, W] (batch size 1)",
     );
   }
   const outputs = (g.output ?? []).map(valueInfo);

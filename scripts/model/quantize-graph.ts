@@ -14,7 +14,6 @@
  */
 import { readFileSync } from "node:fs";
 import { signedBitsFor, unsignedBitsFor } from "../circuit/field.ts";
-import { QUANTIZED_FORMAT, type QuantizedMlp } from "./quantize.ts";
 import {
   graphTrace,
   outputSide,
@@ -337,33 +336,6 @@ export function quantizedLayerOutputSize(layer: QuantizedGraphLayer): number {
         layer.C * outputSide(layer.inH, layer.k, layer.stride, 0) * outputSide(layer.inW, layer.k, layer.stride, 0)
       );
   }
-}
-
-/** A dense-only quantized graph as the MLP format that the committed-mode generator reads. */
-export function toQuantizedMlp(model: QuantizedGraph, file: string): QuantizedMlp {
-  const layers = model.layers.map((l) => {
-    if (l.kind !== "dense") {
-      const op = l.kind === "conv" ? "Conv" : l.kind === "maxpool" ? "MaxPool" : "AveragePool";
-      throw new Error(
-        `"${file}": --mode committed supports dense-only models (Gemm/MatMul + Relu) so far; ` +
-          `${op} node "${l.node}" needs --mode baked`,
-      );
-    }
-    const { kind: _kind, node: _node, ...dense } = l;
-    return dense;
-  });
-  return {
-    format: QUANTIZED_FORMAT,
-    name: model.name,
-    inputSize: model.inputSize,
-    inputBits: model.inputBits,
-    inputScaleBits: model.inputScaleBits,
-    layers,
-    nClasses: model.nClasses,
-    logitBits: model.logitBits,
-    classBits: model.classBits,
-    diffBits: model.diffBits,
-  };
 }
 
 /**

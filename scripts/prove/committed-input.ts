@@ -5,24 +5,24 @@
  * Poseidon commitment to them that the registry pins. The circuit input itself is built by the
  * proving path (prove-request.ts).
  */
-import { modelCommitment, type CommittedArchitecture } from "../circuit/generate-mlp-committed.ts";
+import { denseLayers, modelCommitment, type CommittedArchitecture } from "../circuit/generate-mlp-committed.ts";
 import { SNARK_SCALAR_FIELD } from "../circuit/field.ts";
-import { toQuantizedMlp, type QuantizedGraph } from "../model/quantize-graph.ts";
+import type { QuantizedGraph } from "../model/quantize-graph.ts";
 
 /**
  * Throws unless `model` fits the committed circuit's architecture: same layer sizes and
  * requantization shifts, and every weight and bias within the widths the circuit checks. A
  * model that does not fit has no witness, so this is the message a validator can act on.
  */
-export function assertFitsArchitecture(graph: QuantizedGraph, arch: CommittedArchitecture): void {
-  const model = toQuantizedMlp(graph, graph.name);
+export function assertFitsArchitecture(model: QuantizedGraph, arch: CommittedArchitecture): void {
+  const layers = denseLayers(model);
   const what = `model "${model.name}" does not fit the committed architecture`;
   if (model.inputSize !== arch.inputSize || model.inputBits !== arch.inputBits || model.nClasses !== arch.nClasses)
     throw new Error(`${what}: input ${model.inputSize} x ${model.inputBits} bits, ${model.nClasses} classes`);
-  if (model.layers.length !== arch.layers.length)
-    throw new Error(`${what}: ${model.layers.length} layers, the circuit has ${arch.layers.length}`);
+  if (layers.length !== arch.layers.length)
+    throw new Error(`${what}: ${layers.length} layers, the circuit has ${arch.layers.length}`);
   const fits = (v: number, bits: number) => v >= -(2 ** (bits - 1)) && v < 2 ** (bits - 1);
-  model.layers.forEach((l, k) => {
+  layers.forEach((l, k) => {
     const a = arch.layers[k];
     if (l.nIn !== a.nIn || l.nOut !== a.nOut) throw new Error(`${what}: layer ${k} is ${l.nIn}x${l.nOut}`);
     if (l.requant?.shift !== a.requant?.shift || l.requant?.outBits !== a.requant?.outBits)
@@ -40,7 +40,7 @@ export function assertFitsArchitecture(graph: QuantizedGraph, arch: CommittedArc
  */
 export function committedModelCommitment(model: QuantizedGraph, arch: CommittedArchitecture): bigint {
   assertFitsArchitecture(model, arch);
-  const c = modelCommitment(toQuantizedMlp(model, model.name), arch);
+  const c = modelCommitment(model, arch);
   if (c < 0n || c >= SNARK_SCALAR_FIELD) throw new Error("model commitment is not a canonical field element");
   return c;
 }

@@ -20,7 +20,7 @@ import { SNARK_SCALAR_FIELD } from "../circuit/field.ts";
 import { packedCommitment } from "../circuit/reference.ts";
 import { requestBinding } from "../chain/binding.ts";
 import { inferQuantizedGraph, packGraphOutput } from "../model/graph-inference.ts";
-import { readQuantizedGraph, toQuantizedMlp, type QuantizedGraph } from "../model/quantize-graph.ts";
+import { readQuantizedGraph, type QuantizedGraph } from "../model/quantize-graph.ts";
 import { sha256File } from "../setup/hash.ts";
 import { committedModelCommitment } from "./committed-input.ts";
 import { Prover, type ProofResult } from "./prover.ts";
@@ -206,10 +206,8 @@ export function requestCircuitInput(
     } else {
       const arch = prover.committedArchitecture();
       let commitment: bigint;
-      let mlp;
       try {
         commitment = committedModelCommitment(model, arch);
-        mlp = toQuantizedMlp(model, model.name);
       } catch (err) {
         throw new ProofRefusedError(`${circuit}: ${(err as Error).message}`);
       }
@@ -222,7 +220,7 @@ export function requestCircuitInput(
       // The committed circuit packs the logits at the architecture's width, wider than one model's.
       const packing = { output: "both" as const, logitBits: arch.logitBits, classBits: arch.classBits };
       outputs = reference.map((r) => packGraphOutput(packing, r.predicted, r.logits));
-      input = { pixels: pixels[0], ...committedWeightsInput(mlp), binding };
+      input = { pixels: pixels[0], ...committedWeightsInput(model), binding };
       expected = [commitment, batch[0]!.inputCommitment, outputs[0]!, binding];
     }
   }

@@ -16,7 +16,7 @@ import {
 } from "../../scripts/circuit/generate-mlp-committed.ts";
 import type { FloatGraph, GraphLayer } from "../../scripts/model/graph.ts";
 import { Prng } from "../../scripts/model/prng.ts";
-import { quantizeGraph, toQuantizedMlp, type QuantizedGraph } from "../../scripts/model/quantize-graph.ts";
+import { quantizeGraph, type QuantizedGraph } from "../../scripts/model/quantize-graph.ts";
 import { buildCircuit } from "../../scripts/pipeline.ts";
 import type { Manifest } from "../../scripts/setup/manifest.ts";
 
@@ -60,10 +60,9 @@ async function build(
       generateGraphCircuit(quantized, { templateName: template, command, source: "a test model" }),
     );
   } else {
-    const mlp = toQuantizedMlp(quantized, graph.name);
-    const architecture = committedArchitecture(mlp);
+    const architecture = committedArchitecture(quantized);
     writeFileSync(circomFile, generateMlpCommittedCircuit(architecture, template, command));
-    extra = { architecture, modelCommitment: modelCommitment(mlp, architecture).toString() };
+    extra = { architecture, modelCommitment: modelCommitment(quantized, architecture).toString() };
     publicSignals = ["modelCommitment", "inputCommitment", "output", "binding"];
   }
   writeFileSync(modelFile, JSON.stringify(quantized) + "\n");

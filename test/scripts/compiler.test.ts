@@ -14,18 +14,20 @@ import { estimateConstraints, packedCommitmentConstraints } from "../../scripts/
 import { measureFidelity, type FidelityReport } from "../../scripts/compiler/fidelity.ts";
 import { onnxLogits } from "../../scripts/compiler/float-reference.ts";
 import { inspectModel } from "../../scripts/compiler/inspect-model.ts";
-import { floatForward } from "../../scripts/model/float-model.ts";
 import { inferQuantizedGraph, packGraphOutput, unpackGraphOutput } from "../../scripts/model/graph-inference.ts";
-import { graphForward, type FloatGraph } from "../../scripts/model/graph.ts";
+import { graphForward, type FloatGraph, type GraphDenseLayer } from "../../scripts/model/graph.ts";
 import { loadMnist, toFloatInput, type Digit } from "../../scripts/model/mnist.ts";
-import { onnxToMlp } from "../../scripts/model/onnx-io.ts";
 import { graphToOnnx, onnxToGraph } from "../../scripts/model/onnx-import.ts";
 import { Prng } from "../../scripts/model/prng.ts";
 import { releaseProverThreads } from "../../scripts/prove/prover.ts";
-import { quantizeGraph, type OutputMode, type QuantizedGraph } from "../../scripts/model/quantize-graph.ts";
-import { inferQuantized } from "../../scripts/model/quantized-inference.ts";
-import { quantizeMlp } from "../../scripts/model/quantize.ts";
-import { CNN_DOC_STRING, graphAccuracy, trainCnn } from "../../scripts/model/train-cnn.ts";
+import {
+  quantizeGraph,
+  readQuantizedGraph,
+  type OutputMode,
+  type QuantizedGraph,
+} from "../../scripts/model/quantize-graph.ts";
+import { CNN_DOC_STRING, trainCnn } from "../../scripts/model/train-cnn.ts";
+import { graphAccuracy } from "../../scripts/model/trained-model.ts";
 
 const { onnx } = onnxProto;
 const { DataType } = onnx.TensorProto;
@@ -173,8 +175,8 @@ function pytorchCnn(rng: Prng, options: { bn?: boolean; pool?: "MaxPool" | "Aver
 
 /** The reference MLP's weights in PyTorch's layout: Flatten of [1, 1, 14, 14], Gemm transB = 1, weights as inputs. */
 function pytorchMlpFromReference(): Uint8Array {
-  const mlp = onnxToMlp(readFileSync(MLP), "mnist-mlp");
-  const [l0, l1] = mlp.layers as [(typeof mlp.layers)[0], (typeof mlp.layers)[0]];
+  const dense = onnxToGraph(readFileSync(MLP), "mnist-mlp").layers.filter((l) => l.kind === "dense");
+  const [l0, l1] = dense as [GraphDenseLayer, GraphDenseLayer];
   const initializers = [
     tensor("fc1.weight", [l0.nOut, l0.nIn], Array.from(l0.weight), true),
     tensor("fc1.bias", [l0.nOut], Array.from(l0.bias)),
@@ -287,27 +289,29 @@ describe("compiler: graph import and the reference CNN", function () {
     mnist = loadMnist();
   });
 
-  it("test_onnxToGraph_mlpMatchesTheMlpImporter", function () {
-    const bytes = readFileSync(MLP);
-    const graph = onnxToGraph(bytes, "mnist-mlp.onnx");
-    const mlp = onnxToMlp(bytes, "mnist-mlp.onnx");
+  it("test_referenceMlp_floatForwardMatchesOnnxruntime", async function () {
+    const graph = onnxToGraph(readFileSync(MLP), "mnist-mlp.onnx");
     expect(graph.layers.map((l) => l.kind)).to.deep.equal(["dense", "relu", "dense"]);
-    for (const d of mnist.test.slice(0, 20)) {
-      const x = toFloatInput(d.pixels);
-      expect(Array.from(graphForward(graph, x))).to.deep.equal(Array.from(floatForward(mlp, x)));
-    }
+    const digits = mnist.test.slice(0, 50);
+    const ort = await onnxLogits(
+      MLP,
+      graph.onnxInputShape,
+      digits.map((d) => d.pixels),
+    );
+    digits.forEach((d, i) => {
+      const ours = graphForward(graph, toFloatInput(d.pixels));
+      ours.forEach((v, c) => expect(Math.abs(v - ort[i]![c]!)).to.be.below(1e-4));
+    });
   });
 
-  it("test_graphQuantizer_equalsTheMlpQuantizerOnTheMlp", function () {
-    const bytes = readFileSync(MLP);
+  it("test_referenceMlp_quantizedFileIsTheGraphQuantizersOutput", function () {
+    // The committed circuits/generated file the manifests pin is what the one pipeline makes.
     const calibration = mnist.train.slice(0, 1000).map((d) => d.pixels);
-    const q = quantizeGraph(onnxToGraph(bytes, "mnist-mlp"), calibration);
-    const qm = quantizeMlp(onnxToMlp(bytes, "mnist-mlp"), calibration);
-    for (const d of mnist.test.slice(0, 100)) {
-      const a = inferQuantizedGraph(q, d.pixels);
-      const b = inferQuantized(qm, d.pixels);
-      expect(a.output).to.equal(b.output);
-      expect(a.inputCommitment).to.equal(b.inputCommitment);
+    const q = quantizeGraph(onnxToGraph(readFileSync(MLP), "mnist-mlp"), calibration);
+    const file = readQuantizedGraph(path.join(ROOT, "circuits", "generated", "mnist-mlp.quantized.json"));
+    expect(file).to.deep.equal(JSON.parse(JSON.stringify(q)));
+    for (const d of mnist.test.slice(0, 20)) {
+      expect(inferQuantizedGraph(file, d.pixels).output).to.equal(inferQuantizedGraph(q, d.pixels).output);
     }
   });
 
