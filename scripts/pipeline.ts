@@ -10,12 +10,7 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { compileCircuit, CIRCUITS_LIB, ROOT } from "./circuit/compile.ts";
-import { generateGraphCircuit } from "./circuit/generate-graph.ts";
-import {
-  committedArchitecture,
-  generateMlpCommittedCircuit,
-  modelCommitment,
-} from "./circuit/generate-mlp-committed.ts";
+import { modelCircuit, type ModelCircuit } from "./compiler/compile-model.ts";
 import { loadMnist } from "./model/mnist.ts";
 import { onnxToGraph } from "./model/onnx-import.ts";
 import { quantizeGraph, type QuantizedGraph } from "./model/quantize-graph.ts";
@@ -73,13 +68,6 @@ export const REFERENCE_MODELS: Record<string, ReferenceModel> = {
   },
 };
 
-/** Public signals of a circuit, in order. */
-export function publicSignalNames(model: ReferenceModel): string[] {
-  if (model.batch) return ["fold", "challenge", "batchBinding"];
-  if (model.committed) return ["modelCommitment", "inputCommitment", "output", "binding"];
-  return ["inputCommitment", "output", "binding"];
-}
-
 /** Number of training digits used to calibrate activation scales. */
 export const CALIBRATION_DIGITS = 1000;
 
@@ -95,9 +83,8 @@ export function verifierPath(model: ReferenceModel): string {
 }
 
 /** Quantizes the reference model and generates its circuit source (deterministic). */
-export function generateModel(model: ReferenceModel): {
+export function generateModel(model: ReferenceModel): ModelCircuit & {
   quantized: QuantizedGraph;
-  circom: string;
   quantizedJson: string;
 } {
   const onnxFile = path.join(ROOT, model.onnx);
@@ -108,25 +95,15 @@ export function generateModel(model: ReferenceModel): {
     .map((d) => d.pixels);
   const quantized = quantizeGraph(graph, calibration);
   const onnxSha = createHash("sha256").update(readFileSync(onnxFile)).digest("hex");
-  const circom = model.committed
-    ? generateMlpCommittedCircuit(committedArchitecture(quantized), model.template, "npm run build:circuit")
-    : generateGraphCircuit(quantized, {
-        templateName: model.template,
-        command: "npm run build:circuit",
-        source: `${model.onnx} (sha256 ${onnxSha.slice(0, 16)}...), calibrated on ${CALIBRATION_DIGITS} training digits`,
-        batch: model.batch,
-      });
-  return { quantized, circom, quantizedJson: JSON.stringify(quantized) + "\n" };
-}
-
-/** What a committed-mode manifest records besides the artifacts: nothing in baked mode. */
-function committedFields(
-  model: ReferenceModel,
-  quantized: QuantizedGraph,
-): Pick<Manifest, "modelCommitment" | "architecture"> {
-  if (!model.committed) return {};
-  const architecture = committedArchitecture(quantized);
-  return { modelCommitment: modelCommitment(quantized, architecture).toString(), architecture };
+  const circuit = modelCircuit(quantized, {
+    mode: model.committed ? "committed" : "baked",
+    batch: model.batch,
+    templateName: model.template,
+    command: "npm run build:circuit",
+    source: `${model.onnx} (sha256 ${onnxSha.slice(0, 16)}...), calibrated on ${CALIBRATION_DIGITS} training digits`,
+    file: model.onnx,
+  });
+  return { ...circuit, quantized, quantizedJson: JSON.stringify(quantized) + "\n" };
 }
 
 function sourceHash(circomSource: string): string {
@@ -169,7 +146,7 @@ export async function buildModel(model: ReferenceModel, options: BuildOptions = 
     return ms;
   };
 
-  const { quantized, circom, quantizedJson } = generateModel(model);
+  const { quantized, circom, quantizedJson, publicSignals, committed } = generateModel(model);
   mkdirSync(path.dirname(p.circom), { recursive: true });
   for (const [file, content] of [
     [p.circom, circom],
@@ -192,9 +169,9 @@ export async function buildModel(model: ReferenceModel, options: BuildOptions = 
       circomFile: p.circom,
       buildDir: p.buildDir,
       verifierContract: model.verifierContract,
-      publicSignals: publicSignalNames(model),
+      publicSignals,
       modelFile: p.quantized,
-      ...committedFields(model, quantized),
+      ...(committed ? { modelCommitment: committed.commitment.toString(), architecture: committed.architecture } : {}),
     },
     options,
   );

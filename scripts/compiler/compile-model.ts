@@ -17,6 +17,7 @@ import { generateGraphCircuit } from "../circuit/generate-graph.ts";
 import {
   committedArchitecture,
   committedWeightsInput,
+  type CommittedArchitecture,
   denseLayers,
   generateMlpCommittedCircuit,
   modelCommitment,
@@ -164,6 +165,61 @@ export function loadGraph(onnxPath: string): { bytes: Uint8Array; graph: FloatGr
   return { bytes, graph: onnxToGraph(bytes, path.basename(onnxPath)) };
 }
 
+/** A generated circuit main and what its manifest records besides the artifacts. */
+export interface ModelCircuit {
+  circom: string;
+  /** The public signals, in order. */
+  publicSignals: string[];
+  /** Estimated constraints (costs.ts), for single-inference circuits. */
+  estimate: number;
+  /** Committed mode: the architecture the circuit fixes and the model's weights commitment. */
+  committed?: { architecture: CommittedArchitecture; commitment: bigint };
+}
+
+/**
+ * The compiler core shared by `poi compile` and the reference build (pipeline.ts): the circom
+ * main of a quantized graph in baked mode (optionally a batch of K inferences) or committed mode.
+ * @throws naming `file` for a model the mode cannot compile
+ */
+export function modelCircuit(
+  quantized: QuantizedGraph,
+  o: {
+    mode: "baked" | "committed";
+    batch?: number;
+    templateName: string;
+    command: string;
+    source: string;
+    weightBits?: number;
+    file?: string;
+  },
+): ModelCircuit {
+  if (o.mode === "baked") {
+    const single = estimateConstraints(quantized).total;
+    return {
+      circom: generateGraphCircuit(quantized, {
+        templateName: o.templateName,
+        command: o.command,
+        source: o.source,
+        batch: o.batch,
+      }),
+      publicSignals: o.batch ? ["fold", "challenge", "batchBinding"] : ["inputCommitment", "output", "binding"],
+      // A batch: K inferences without their own binding, 2K - 1 powers, 2K terms and one binding.
+      estimate: o.batch ? o.batch * (single - 1) + 4 * o.batch : single,
+    };
+  }
+  if (o.batch) throw new Error(`"${o.file ?? quantized.name}": committed mode has no batch circuit yet`);
+  if (quantized.output !== "both")
+    throw new Error("--mode committed outputs the class and the logits: use --output both");
+  denseLayers(quantized, o.file ?? quantized.name);
+  const architecture = committedArchitecture(quantized, o.weightBits ?? 8);
+  return {
+    circom: generateMlpCommittedCircuit(architecture, o.templateName, o.command),
+    publicSignals: ["modelCommitment", "inputCommitment", "output", "binding"],
+    estimate: estimateCommittedConstraints(architecture).total,
+    committed: { architecture, commitment: modelCommitment(quantized, architecture) },
+  };
+}
+
 /** Compiles the model; throws (having written nothing) on any problem. */
 export async function compileModel(o: CompileOptions): Promise<CompileResult> {
   const log = o.log ?? (() => {});
@@ -207,34 +263,26 @@ export async function compileModel(o: CompileOptions): Promise<CompileResult> {
   quantized.name = name;
   const command = o.command ?? `poi compile ${path.basename(o.onnxPath)}`;
   const source = `${path.basename(o.onnxPath)} (sha256 ${onnxSha256.slice(0, 16)}...), calibrated on ${calibrationText}`;
-  let circom: string;
-  let estimate: { total: number };
-  /** The circuit's public outputs for an input, in order, and its private weight inputs. */
-  let expectedOutputs: (pixels: number[]) => bigint[];
-  let weightsInput: Record<string, number[] | number[][]> = {};
-  let committed: { commitment: bigint } | undefined;
-  if (mode === "baked") {
-    estimate = estimateConstraints(quantized);
-    circom = generateGraphCircuit(quantized, { templateName: templateNameFor(name), command, source });
-    expectedOutputs = (pixels) => {
-      const r = inferQuantizedGraph(quantized, pixels);
-      return [r.inputCommitment, r.output];
-    };
-  } else {
-    if (output !== "both") throw new Error("--mode committed outputs the class and the logits: use --output both");
-    denseLayers(quantized, path.basename(o.onnxPath));
-    const arch = committedArchitecture(quantized, weightBits);
-    estimate = estimateCommittedConstraints(arch);
-    circom = generateMlpCommittedCircuit(arch, templateNameFor(name), command);
-    weightsInput = committedWeightsInput(quantized);
-    committed = { commitment: modelCommitment(quantized, arch) };
+  const generated = modelCircuit(quantized, {
+    mode,
+    templateName: templateNameFor(name),
+    command,
+    source,
+    weightBits,
+    file: path.basename(o.onnxPath),
+  });
+  const { circom, estimate } = generated;
+  const committed = generated.committed;
+  const weightsInput = committed ? committedWeightsInput(quantized) : {};
+  /** The circuit's public outputs for an input, in order. */
+  const expectedOutputs = (pixels: number[]): bigint[] => {
+    const r = inferQuantizedGraph(quantized, pixels);
+    if (!committed) return [r.inputCommitment, r.output];
     // The architecture's logit width bounds every model of it, so the packing uses it.
-    const packing = { output: "both" as const, logitBits: arch.logitBits, classBits: arch.classBits };
-    expectedOutputs = (pixels) => {
-      const r = inferQuantizedGraph(quantized, pixels);
-      return [committed!.commitment, r.inputCommitment, packGraphOutput(packing, r.predicted, r.logits)];
-    };
-  }
+    const { logitBits, classBits } = committed.architecture;
+    const packing = { output: "both" as const, logitBits, classBits };
+    return [committed.commitment, r.inputCommitment, packGraphOutput(packing, r.predicted, r.logits)];
+  };
 
   const evalInputs: LabelledInput[] = isDigitModel ? mnist!.test : calibration;
   const fidelity = await measureFidelity({
@@ -283,10 +331,8 @@ export async function compileModel(o: CompileOptions): Promise<CompileResult> {
       files,
       weightBits,
       activationBits,
-      estimatedConstraints: estimate.total,
-      publicSignals: committed
-        ? ["modelCommitment", "inputCommitment", "output", "binding"]
-        : ["inputCommitment", "output", "binding"],
+      estimatedConstraints: estimate,
+      publicSignals: generated.publicSignals,
     };
     if (committed) info.modelCommitment = committed.commitment.toString();
 
@@ -313,7 +359,7 @@ export async function compileModel(o: CompileOptions): Promise<CompileResult> {
       }
       fidelity.circuit = {
         constraints: r1cs.nConstraints,
-        estimatedConstraints: estimate.total,
+        estimatedConstraints: estimate,
         witnessesChecked: checks,
         witnessesEqualToReference: equal,
       };
