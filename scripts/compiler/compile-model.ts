@@ -24,7 +24,7 @@ import {
 } from "../circuit/generate-mlp-committed.ts";
 import { inferQuantizedGraph, packGraphOutput } from "../model/graph-inference.ts";
 import { product, type FloatGraph } from "../model/graph.ts";
-import { IMAGE_SIZE, loadMnist } from "../model/mnist.ts";
+import { digitsFor, IMAGE_SIDE, IMAGE_SIZE } from "../model/mnist.ts";
 import { onnxToGraph } from "../model/onnx-import.ts";
 import { OUTPUT_MODES, quantizeGraph, type OutputMode, type QuantizedGraph } from "../model/quantize-graph.ts";
 import { estimateCommittedConstraints, estimateConstraints } from "./costs.ts";
@@ -41,6 +41,8 @@ export interface CompileOptions {
   outDir?: string;
   /** JSON file of calibration inputs (pixel bytes). */
   calibrationPath?: string;
+  /** JSON file of held-out inputs (and labels) for the fidelity report, in the calibration file's format. */
+  evalPath?: string;
   mode?: string;
   output?: string;
   weightBits?: number;
@@ -113,38 +115,38 @@ export function modelNameFor(onnxPath: string): string {
  * Reads a calibration file: a JSON array of inputs, or { "inputs": [...], "labels"?: [...] };
  * each input is an array of pixel bytes (0..255) in the model's flat input order.
  */
-export function readCalibrationFile(file: string): LabelledInput[] {
+export function readCalibrationFile(file: string, role: "calibration" | "held-out" = "calibration"): LabelledInput[] {
   let text: string;
   try {
     text = readFileSync(file, "utf8");
   } catch (err) {
-    throw new Error(`cannot read calibration file "${file}": ${(err as Error).message}`);
+    throw new Error(`cannot read ${role} file "${file}": ${(err as Error).message}`);
   }
   let data: unknown;
   try {
     data = JSON.parse(text);
   } catch (err) {
-    throw new Error(`calibration file "${file}" is not JSON: ${(err as Error).message}`);
+    throw new Error(`${role} file "${file}" is not JSON: ${(err as Error).message}`);
   }
   const obj = data as { inputs?: unknown; labels?: unknown };
   const inputs = Array.isArray(data) ? data : obj?.inputs;
   const labels = Array.isArray(data) ? undefined : obj?.labels;
   if (!Array.isArray(inputs) || inputs.length === 0) {
     throw new Error(
-      `calibration file "${file}" must hold a non-empty JSON array of inputs (arrays of pixel bytes), ` +
+      `${role} file "${file}" must hold a non-empty JSON array of inputs (arrays of pixel bytes), ` +
         `or { "inputs": [...], "labels": [...] }`,
     );
   }
   if (labels !== undefined && (!Array.isArray(labels) || labels.length !== inputs.length)) {
-    throw new Error(`calibration file "${file}": "labels" must be an array with one label per input`);
+    throw new Error(`${role} file "${file}": "labels" must be an array with one label per input`);
   }
   return inputs.map((input, n) => {
     if (!Array.isArray(input) || input.some((v) => typeof v !== "number")) {
-      throw new Error(`calibration file "${file}": input ${n} is not an array of numbers`);
+      throw new Error(`${role} file "${file}": input ${n} is not an array of numbers`);
     }
     const label = labels ? (labels as unknown[])[n] : undefined;
     if (label !== undefined && !Number.isInteger(label)) {
-      throw new Error(`calibration file "${file}": label ${n} is not an integer`);
+      throw new Error(`${role} file "${file}": label ${n} is not an integer`);
     }
     return { pixels: input as number[], label: label as number | undefined };
   });
@@ -226,8 +228,7 @@ export async function compileModel(o: CompileOptions): Promise<CompileResult> {
   const mode = o.mode ?? "baked";
   if (mode !== "baked" && mode !== "committed")
     throw new Error(`unknown --mode "${mode}"; expected baked or committed`);
-  const output = (o.output ?? "both") as OutputMode;
-  if (!OUTPUT_MODES.includes(output)) {
+  if (o.output !== undefined && !OUTPUT_MODES.includes(o.output as OutputMode)) {
     throw new Error(`unknown --output "${o.output}"; expected one of ${OUTPUT_MODES.join(", ")}`);
   }
   const weightBits = o.weightBits ?? 8;
@@ -236,22 +237,35 @@ export async function compileModel(o: CompileOptions): Promise<CompileResult> {
   const outDir = path.resolve(o.outDir ?? path.join("build", "compiled", name));
 
   const { bytes, graph } = loadGraph(o.onnxPath);
+  // A model ending in Softmax, LogSoftmax or Sigmoid proves its class by default (see quantizeGraph).
+  const output = (o.output ?? (graph.finalActivation ? "class" : "both")) as OutputMode;
   const onnxSha256 = sha256(bytes);
   const inputSize = product(graph.inputShape);
-  const isDigitModel = inputSize === IMAGE_SIZE;
-  const mnist = isDigitModel || !o.calibrationPath ? loadMnist() : undefined;
-  if (!isDigitModel && !o.calibrationPath) {
+  // An MNIST-shaped input (14x14 or 28x28, with or without a channel axis) has default digits.
+  const mnist = digitsFor(inputSize);
+  if (!mnist && !o.calibrationPath) {
     throw new Error(
       `"${graph.name}" takes ${inputSize} inputs (shape [${graph.inputShape.join(", ")}]); the default calibration ` +
-        `and held-out set are 14x14 MNIST digits (${IMAGE_SIZE} values): pass --calibration <file> with inputs of ${inputSize} values`,
+        `and held-out sets are MNIST digits of 14x14 (${IMAGE_SIZE}) or 28x28 (784) values: ` +
+        `pass --calibration <file> (and --eval <file>) with inputs of ${inputSize} values`,
     );
   }
+  const fileText = (file: string, n: number) =>
+    `${n} inputs from ${path.basename(file)} (sha256 ${sha256(readFileSync(file)).slice(0, 16)}...)`;
   const calibration = o.calibrationPath
     ? readCalibrationFile(o.calibrationPath)
     : mnist!.train.slice(0, DEFAULT_CALIBRATION_DIGITS);
   const calibrationText = o.calibrationPath
-    ? `${calibration.length} inputs from ${path.basename(o.calibrationPath)} (sha256 ${sha256(readFileSync(o.calibrationPath)).slice(0, 16)}...)`
-    : `the first ${DEFAULT_CALIBRATION_DIGITS} training digits of the fixed MNIST split (scripts/model/mnist.ts)`;
+    ? fileText(o.calibrationPath, calibration.length)
+    : `the first ${DEFAULT_CALIBRATION_DIGITS} training digits of the fixed MNIST split` +
+      `${mnist!.side === IMAGE_SIDE ? "" : ` at ${mnist!.side}x${mnist!.side}`} (scripts/model/mnist.ts)`;
+  const heldOut = o.evalPath ? readCalibrationFile(o.evalPath, "held-out") : undefined;
+  heldOut?.forEach((x, n) => {
+    if (x.pixels.length !== inputSize)
+      throw new Error(
+        `held-out file "${o.evalPath}": input ${n} has ${x.pixels.length} values; the model takes ${inputSize} (shape [${graph.inputShape.join(", ")}])`,
+      );
+  });
   log(`imported ${o.onnxPath}: ${graph.layers.map((l) => l.kind).join(" -> ")}`);
 
   const quantized = quantizeGraph(
@@ -284,16 +298,18 @@ export async function compileModel(o: CompileOptions): Promise<CompileResult> {
     return [committed.commitment, r.inputCommitment, packGraphOutput(packing, r.predicted, r.logits)];
   };
 
-  const evalInputs: LabelledInput[] = isDigitModel ? mnist!.test : calibration;
+  const evalInputs: LabelledInput[] = heldOut ?? mnist?.test ?? calibration;
   const fidelity = await measureFidelity({
     model: quantized,
     onnx: bytes,
     onnxSha256,
     onnxInputShape: graph.onnxInputShape,
     inputs: evalInputs,
-    evaluatedOn: isDigitModel
-      ? `${evalInputs.length.toLocaleString("en-US")} held-out MNIST digits (14x14, the last 100 of each class)`
-      : `the ${evalInputs.length} calibration inputs (no held-out set for a ${inputSize}-value input)`,
+    evaluatedOn: heldOut
+      ? `the held-out set of ${fileText(o.evalPath!, heldOut.length)}`
+      : mnist
+        ? `${evalInputs.length.toLocaleString("en-US")} held-out MNIST digits (${mnist.side}x${mnist.side}, the last 100 of each class)`
+        : `the ${evalInputs.length} calibration inputs (no held-out set: pass --eval <file>)`,
     calibration: calibrationText,
     weightBits,
     activationBits,

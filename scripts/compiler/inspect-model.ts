@@ -11,7 +11,7 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import * as snarkjs from "snarkjs";
-import { IMAGE_SIZE, loadMnist } from "../model/mnist.ts";
+import { digitsFor, IMAGE_SIZE } from "../model/mnist.ts";
 import { product } from "../model/graph.ts";
 import { quantizeGraph, readQuantizedGraph, type QuantizedGraph } from "../model/quantize-graph.ts";
 import { ptauPowerFor } from "../setup/ptau.ts";
@@ -107,20 +107,20 @@ export async function inspectModel(target: string): Promise<InspectReport> {
   } else {
     const { graph } = loadGraph(target);
     const size = product(graph.inputShape);
-    if (size !== IMAGE_SIZE) {
+    const digits = digitsFor(size);
+    if (!digits) {
       throw new Error(
-        `"${graph.name}" takes ${size} inputs; inspect quantizes on 14x14 MNIST digits (${IMAGE_SIZE} values): ` +
+        `"${graph.name}" takes ${size} inputs; inspect quantizes on MNIST digits of 14x14 (${IMAGE_SIZE}) or 28x28 (784) values: ` +
           "run poi compile with --calibration first and inspect its output directory",
       );
     }
-    const calibration = loadMnist()
-      .train.slice(0, DEFAULT_CALIBRATION_DIGITS)
-      .map((d) => d.pixels);
-    model = quantizeGraph(graph, calibration);
+    const calibration = digits.train.slice(0, DEFAULT_CALIBRATION_DIGITS).map((d) => d.pixels);
+    // A model ending in Softmax, LogSoftmax or Sigmoid proves its class (as poi compile does by default).
+    model = quantizeGraph(graph, calibration, { output: graph.finalActivation ? "class" : "both" });
     model.name = modelNameFor(target);
     source = "onnx";
     basis.push(
-      `quantized here with 8-bit weights and activations on ${DEFAULT_CALIBRATION_DIGITS} MNIST training digits`,
+      `quantized here with 8-bit weights and activations on ${DEFAULT_CALIBRATION_DIGITS} MNIST training digits (${digits.side}x${digits.side})`,
     );
   }
   const estimate =

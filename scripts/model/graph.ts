@@ -64,6 +64,26 @@ export interface FloatGraph {
   layers: GraphLayer[];
   /** Number of logits. */
   outputSize: number;
+  /**
+   * A monotone activation (Softmax, LogSoftmax or Sigmoid) that ends the ONNX model after the
+   * logits. It does not change the class (the first maximum), so a model that proves the class
+   * may leave it out; the logits themselves are not its outputs.
+   */
+  finalActivation?: FinalActivation;
+}
+
+export const FINAL_ACTIVATIONS = ["Softmax", "LogSoftmax", "Sigmoid"] as const;
+export interface FinalActivation {
+  op: (typeof FINAL_ACTIVATIONS)[number];
+  node: string;
+}
+
+/** The final activation applied to logits in float64, as onnxruntime applies it to the file's. */
+export function applyFinalActivation(op: FinalActivation["op"], logits: ArrayLike<number>): Float64Array {
+  if (op === "Sigmoid") return Float64Array.from(logits, (v) => 1 / (1 + Math.exp(-v)));
+  const max = Math.max(...Array.from(logits));
+  const logSum = Math.log(Array.from(logits).reduce((s, v) => s + Math.exp(v - max), 0)) + max;
+  return Float64Array.from(logits, (v) => (op === "Softmax" ? Math.exp(v - logSum) : v - logSum));
 }
 
 export function product(dims: readonly number[]): number {

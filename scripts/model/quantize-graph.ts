@@ -17,6 +17,7 @@ import { signedBitsFor, unsignedBitsFor } from "../circuit/field.ts";
 import {
   graphTrace,
   outputSide,
+  type FinalActivation,
   product,
   type ConvLayer,
   type FloatGraph,
@@ -100,6 +101,8 @@ export interface QuantizedGraph {
   /** Range of any difference of two logits, for ArgMax. */
   diffBits: number;
   output: OutputMode;
+  /** The ONNX model's final Softmax, LogSoftmax or Sigmoid, left out: only the class is proven. */
+  finalActivation?: FinalActivation["op"];
 }
 
 export interface QuantizeGraphOptions {
@@ -160,6 +163,13 @@ export function quantizeGraph(
   };
   const inputSize = product(graph.inputShape);
   if (calibration.length === 0) fail("quantization needs at least one calibration input");
+  const final = graph.finalActivation;
+  if (final && output !== "class") {
+    fail(
+      `${final.op} node "${final.node}" ends the model, so its outputs are ${final.op === "Sigmoid" ? "sigmoids" : "probabilities"}, ` +
+        `not the logits that --output ${output} would prove; ${final.op} is monotone and keeps the class, so compile with --output class`,
+    );
+  }
   const layersIn = canonicalLayers(graph.layers);
   const canonical: FloatGraph = { ...graph, layers: layersIn };
 
@@ -317,6 +327,7 @@ export function quantizeGraph(
     classBits,
     diffBits,
     output,
+    ...(final ? { finalActivation: final.op } : {}),
   };
 }
 

@@ -600,8 +600,8 @@ describe("compiler: poi compile and poi inspect", function () {
     const onnxPath = path.join(tmp, "tiny.onnx");
     writeFileSync(onnxPath, bytes);
     expect(await asyncErrorOf(() => compileModel({ onnxPath, outDir: path.join(tmp, "tiny-none") }))).to.equal(
-      '"tiny.onnx" takes 36 inputs (shape [1, 6, 6]); the default calibration and held-out set are 14x14 MNIST ' +
-        "digits (196 values): pass --calibration <file> with inputs of 36 values",
+      '"tiny.onnx" takes 36 inputs (shape [1, 6, 6]); the default calibration and held-out sets are MNIST digits ' +
+        "of 14x14 (196) or 28x28 (784) values: pass --calibration <file> (and --eval <file>) with inputs of 36 values",
     );
     const samples = Array.from({ length: 40 }, (_, n) => Array.from({ length: 36 }, (_, i) => (n * 37 + i * 11) % 256));
     const calibration = path.join(tmp, "tiny-calibration.json");
@@ -621,10 +621,72 @@ describe("compiler: poi compile and poi inspect", function () {
     expect(r.code).to.equal(0);
     const { fidelity } = JSON.parse(r.out) as { fidelity: FidelityReport };
     expect(fidelity.inputs).to.equal(40);
-    expect(fidelity.evaluatedOn).to.equal("the 40 calibration inputs (no held-out set for a 36-value input)");
+    expect(fidelity.evaluatedOn).to.equal("the 40 calibration inputs (no held-out set: pass --eval <file>)");
     expect(fidelity.floatAccuracy).to.equal(null);
     expect(fidelity.circuit?.witnessesEqualToReference).to.equal(40);
     expect(fidelity.circuit?.constraints).to.equal(fidelity.circuit?.estimatedConstraints);
+
+    // A held-out set of its own: the fidelity report is measured on it, with its labels.
+    const held = Array.from({ length: 12 }, (_, n) => Array.from({ length: 36 }, (_, i) => (n * 53 + i * 7) % 256));
+    const evalFile = path.join(tmp, "tiny-eval.json");
+    writeFileSync(evalFile, JSON.stringify({ inputs: held, labels: held.map((_, n) => n % 3) }));
+    const withEval = await compileModel({
+      onnxPath,
+      outDir: path.join(tmp, "tiny-eval"),
+      calibrationPath: calibration,
+      evalPath: evalFile,
+      output: "class",
+      circuit: false,
+    });
+    expect(withEval.fidelity.inputs).to.equal(12);
+    expect(withEval.fidelity.evaluatedOn).to.match(
+      /^the held-out set of 12 inputs from tiny-eval\.json \(sha256 [0-9a-f]{16}\.\.\.\)$/,
+    );
+    expect(withEval.fidelity.floatAccuracy).to.be.a("number");
+    writeFileSync(evalFile, JSON.stringify([[1, 2, 3]]));
+    expect(
+      await asyncErrorOf(() =>
+        compileModel({
+          onnxPath,
+          outDir: path.join(tmp, "tiny-bad"),
+          calibrationPath: calibration,
+          evalPath: evalFile,
+        }),
+      ),
+    ).to.equal(`held-out file "${evalFile}": input 0 has 3 values; the model takes 36 (shape [1, 6, 6])`);
+    expect(existsSync(path.join(tmp, "tiny-bad"))).to.equal(false);
+  });
+
+  it("test_inspectAndCompile_28x28MlpUsesTheDefaultDigitsBeforeAnyCompile", async function () {
+    // A PyTorch-layout 784-16-10 MLP on [1, 1, 28, 28]: no calibration file needed.
+    const rng = new Prng(28);
+    const bytes = encode({
+      nodes: [
+        node("/Flatten", "Flatten", ["input"], ["flat"], [int("axis", 1)]),
+        node("/fc1/Gemm", "Gemm", ["flat", "fc1.weight", "fc1.bias"], ["h"], [int("transB", 1)]),
+        node("/Relu", "Relu", ["h"], ["r"]),
+        node("/fc2/Gemm", "Gemm", ["r", "fc2.weight", "fc2.bias"], ["logits"], [int("transB", 1)]),
+      ],
+      initializers: [
+        tensor("fc1.weight", [16, 784], randomValues(rng, 16 * 784, 0.05)),
+        tensor("fc1.bias", [16], randomValues(rng, 16, 0.1)),
+        tensor("fc2.weight", [10, 16], randomValues(rng, 160, 0.3)),
+        tensor("fc2.bias", [10], randomValues(rng, 10, 0.1)),
+      ],
+      inputs: [valueInfo("input", [1, 1, 28, 28])],
+      outputs: [valueInfo("logits", [1, 10])],
+    });
+    const onnxPath = path.join(tmp, "mlp28.onnx");
+    writeFileSync(onnxPath, bytes);
+    const report = await inspectModel(onnxPath);
+    expect(report.source).to.equal("onnx");
+    expect(report.basis.join(" ")).to.include("MNIST training digits (28x28)");
+    expect(report.constraints.estimated).to.be.above(0);
+    const compiled = await compileModel({ onnxPath, outDir: path.join(tmp, "mlp28"), circuit: false });
+    expect(compiled.fidelity.inputs).to.equal(1000);
+    expect(compiled.fidelity.evaluatedOn).to.equal("1,000 held-out MNIST digits (28x28, the last 100 of each class)");
+    expect(compiled.fidelity.calibration).to.include("training digits of the fixed MNIST split at 28x28");
+    expect(compiled.fidelity.floatAccuracy).to.be.a("number");
   });
 
   it("test_cli_helpAndUnknownCommand", async function () {
@@ -692,12 +754,14 @@ describe("compiler: bad input (exact messages, non-zero exit, nothing written)",
 
   it("test_compile_rejectsUnsupportedOperator", async function () {
     const s = spec();
-    s.nodes[1] = node("/act/Sigmoid", "Sigmoid", ["/conv/Conv_output_0"], ["/relu/out"]);
+    s.nodes[1] = node("/act/Tanh", "Tanh", ["/conv/Conv_output_0"], ["/relu/out"]);
+    s.nodes[2] = node(s.nodes[2]!.name, "LpPool", s.nodes[2]!.input, s.nodes[2]!.output);
     await expectCompileError(
-      "sigmoid.onnx",
+      "tanh.onnx",
       encode(s),
-      '"sigmoid.onnx": unsupported operator "Sigmoid" at node "/act/Sigmoid" (supported: Conv, BatchNormalization, ' +
-        "Gemm, MatMul, Add, Relu, MaxPool, AveragePool, Flatten, Reshape, Identity, Dropout, Constant)",
+      `"tanh.onnx": unsupported operators "Tanh" at node "/act/Tanh", "LpPool" at node "${s.nodes[2]!.name}" ` +
+        "(supported: Conv, BatchNormalization, Gemm, MatMul, Add, Relu, MaxPool, AveragePool, Flatten, Reshape, " +
+        "Identity, Dropout, Constant, Pad, Sub, Div, Mul, Softmax, LogSoftmax, Sigmoid)",
     );
   });
 

@@ -204,4 +204,36 @@ describe("validator daemon: every compiled model, several at once", function () 
       /is not a quantized model \(format "poi-artifact-manifest\/1", expected poi-quantized-graph\/1\)/,
     );
   });
+
+  it("test_validatorCli_badServeSpecsAreUsageErrors_aManifestWithoutAModelIsRefused", async function () {
+    const { main } = await import("../../scripts/cli/poi.ts");
+    const deployment = path.join(dir, "deployment.json");
+    writeFileSync(deployment, JSON.stringify({ format: "poi-deployment/1", market: "0x", modelId: "1" }));
+    const { error } = console;
+    const printed: string[] = [];
+    console.error = (...a: unknown[]) => void printed.push(a.join(" "));
+    try {
+      const run = (...flags: string[]) => main(["validator", "--deployment", deployment, ...flags]);
+      expect(await run("--serve", "two=x.json")).to.equal(2);
+      expect(await run("--serve", `2=${path.join(dir, "missing.json")}`)).to.equal(2);
+      expect(await run("--serve", `2=${cnn.manifestFile};weights=x`)).to.equal(2);
+      expect(await run("--serve", `2=${cnn.manifestFile} 2=${cnn.manifestFile}`)).to.equal(2);
+      expect(await run("--serve", `2=${cnn.manifestFile}`, "--quantized", cnn.manifestFile)).to.equal(2);
+      // A manifest that names no quantized model (a setup made by poi setup), and no --quantized.
+      const bare = structuredClone(cnn.manifest);
+      delete bare.model;
+      for (const name of ["wasm", "zkey", "vkey"] as const) {
+        const entry = bare.artifacts[name];
+        bare.artifacts[name] = { ...entry, path: path.resolve(path.dirname(cnn.manifestFile), entry.path) };
+      }
+      const bareFile = path.join(dir, "bare-manifest.json");
+      writeFileSync(bareFile, JSON.stringify(bare));
+      expect(await run("--serve", `2=${bareFile}`)).to.equal(3);
+      expect(printed.join("\n")).to.match(
+        /--serve takes ID=MANIFEST[\s\S]*missing\.json does not exist[\s\S]*unknown option "weights=x"[\s\S]*model 2 is named twice[\s\S]*--quantized and --batch apply to --model-id\/--manifest[\s\S]*names no quantized model/,
+      );
+    } finally {
+      console.error = error;
+    }
+  });
 });
