@@ -168,8 +168,22 @@ export function generateGraphCircuit(model: QuantizedGraph, options: GenerateGra
           `    // Layer ${l} ("${layer.node}"): ${template} ${k}x${k}, stride ${stride}, on ${bits}-bit unsigned ` +
             `values (outputs of RequantReluClamp or of the range-checked input).`,
         );
+        // Windows that do not reach the last rows or columns (floor mode) leave them unread: the
+        // pool gets only the rows and columns its windows cover, as the reference reads them.
+        const usedH = (outH - 1) * stride + k;
+        const usedW = (outW - 1) * stride + k;
+        let pooled = input.name;
+        if (usedH < inH || usedW < inW) {
+          pooled = `${name}in`;
+          out.push(`    signal ${pooled}[${C}][${usedH}][${usedW}];`);
+          out.push(`    for (var c = 0; c < ${C}; c++) {`);
+          out.push(`        for (var h = 0; h < ${usedH}; h++) {`);
+          out.push(`            for (var w = 0; w < ${usedW}; w++) ${pooled}[c][h][w] <== ${input.name}[c][h][w];`);
+          out.push(`        }`);
+          out.push(`    }`);
+        }
         out.push(
-          `    signal ${name}[${C}][${outH}][${outW}] <== ${template}(${inH}, ${inW}, ${C}, ${k}, ${stride}, ${bits})(${input.name});`,
+          `    signal ${name}[${C}][${outH}][${outW}] <== ${template}(${usedH}, ${usedW}, ${C}, ${k}, ${stride}, ${bits})(${pooled});`,
         );
         current = { name, dims: [C, outH, outW] };
         break;
