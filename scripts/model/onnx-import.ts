@@ -57,6 +57,8 @@ export const GRAPH_OPS = [
   "AveragePool",
   "Flatten",
   "Reshape",
+  "Squeeze",
+  "Unsqueeze",
   "Identity",
   "Dropout",
   "Constant",
@@ -82,6 +84,9 @@ const ALLOWED_ATTRIBUTES: Record<GraphOp, readonly string[]> = {
   MaxPool: ["kernel_shape", "strides", "pads", "dilations", "ceil_mode", "storage_order", "auto_pad"],
   AveragePool: ["kernel_shape", "strides", "pads", "ceil_mode", "count_include_pad", "auto_pad"],
   Flatten: ["axis"],
+  // Opset < 13 carries the axes as an attribute, later opsets as an input.
+  Squeeze: ["axes"],
+  Unsqueeze: ["axes"],
   Reshape: ["allowzero"],
   Identity: [],
   Dropout: ["seed", "ratio", "is_test"],
@@ -218,7 +223,21 @@ export function onnxToGraph(bytes: Uint8Array, name: string): FloatGraph {
     if (
       normalise &&
       firstLayer &&
-      !["Conv", "Gemm", "MatMul", "Sub", "Div", "Mul", "Add", "Constant", "Flatten", "Reshape", "Identity"].includes(op)
+      ![
+        "Conv",
+        "Gemm",
+        "MatMul",
+        "Sub",
+        "Div",
+        "Mul",
+        "Add",
+        "Constant",
+        "Flatten",
+        "Reshape",
+        "Squeeze",
+        "Unsqueeze",
+        "Identity",
+      ].includes(op)
     )
       fail(
         `${normalise.where} normalises the input, and ${where} follows it; it must be followed by a Conv, Gemm or MatMul to fold into`,
@@ -403,8 +422,7 @@ export function onnxToGraph(bytes: Uint8Array, name: string): FloatGraph {
         const beta = float("beta", 1);
         const transA = int("transA", 0);
         const transB = int("transB", 0);
-        if (alpha !== 1) fail(`${where} has alpha=${alpha}; only alpha=1 is supported`);
-        if (beta !== 1) fail(`${where} has beta=${beta}; only beta=1 is supported`);
+        if (!Number.isFinite(alpha) || !Number.isFinite(beta)) fail(`${where} has alpha=${alpha}, beta=${beta}`);
         if (transA !== 0) fail(`${where} has transA=${transA}; only transA=0 is supported`);
         if (transB !== 0 && transB !== 1) fail(`${where} has transB=${transB}; expected 0 or 1`);
         if (shape.length !== 2 || shape[0] !== 1) {
@@ -413,9 +431,13 @@ export function onnxToGraph(bytes: Uint8Array, name: string): FloatGraph {
         const nIn = shape[1]!;
         const w = requireWeight(ctx, node.input[1], "weight B");
         const nOut = checkMatrix(ctx, w, nIn, transB === 1);
-        const weight = transB === 1 ? Float64Array.from(w.values) : transpose(w.values, nIn, nOut);
+        // Y = alpha * A B + beta * C: alpha scales the weights and beta the bias, exactly.
+        const weight = (transB === 1 ? Float64Array.from(w.values) : transpose(w.values, nIn, nOut)).map(
+          (v) => v * alpha,
+        );
         const bias = new Float64Array(nOut);
         if (node.input[2]) addBias(ctx, bias, requireWeight(ctx, node.input[2], "bias C"));
+        for (let o = 0; o < nOut; o++) bias[o] = bias[o]! * beta;
         open = { kind: "dense", node: label, nIn, nOut, weight, bias };
         foldNormalisationIntoDense(open);
         layers.push(open);
@@ -586,6 +608,34 @@ export function onnxToGraph(bytes: Uint8Array, name: string): FloatGraph {
         }
         final = { op: op as (typeof FINAL_ACTIVATIONS)[number], node: label };
         open = undefined;
+        break;
+      }
+      case "Squeeze":
+      case "Unsqueeze": {
+        const axesTensor = node.input[1] ? constants.get(node.input[1]) : undefined;
+        if (node.input[1] && (!axesTensor || axesTensor.dataType !== DataType.INT64))
+          fail(`${where} needs constant int64 axes; re-export with fixed shapes`);
+        const given = axesTensor ? Array.from(axesTensor.values) : ints("axes");
+        let next: number[];
+        if (op === "Squeeze") {
+          const axes = (given ?? shape.flatMap((d, i) => (d === 1 ? [i] : []))).map((a) =>
+            a < 0 ? a + shape.length : a,
+          );
+          if (axes.some((a) => shape[a] !== 1))
+            fail(`${where} squeezes an axis of [${shape.join(", ")}] that is not 1`);
+          next = shape.filter((_, i) => !axes.includes(i));
+        } else {
+          if (!given) fail(`${where} needs its axes`);
+          const rank = shape.length + given!.length;
+          const axes = given!.map((a) => (a < 0 ? a + rank : a));
+          next = [];
+          for (let i = 0, j = 0; i < rank; i++) next.push(axes.includes(i) ? 1 : shape[j++]!);
+        }
+        // Element order never changes; the batch must stay 1 and the layers read the same shapes as Reshape's.
+        if (!(next.length === 1 || ((next.length === 2 || next.length === 4) && next[0] === 1))) {
+          fail(`${where} gives [${next.join(", ")}]; only [N], [1, N] or [1, C, H, W] are supported`);
+        }
+        shape = next;
         break;
       }
       case "Identity":

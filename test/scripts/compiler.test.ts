@@ -761,7 +761,7 @@ describe("compiler: bad input (exact messages, non-zero exit, nothing written)",
       encode(s),
       `"tanh.onnx": unsupported operators "Tanh" at node "/act/Tanh", "LpPool" at node "${s.nodes[2]!.name}" ` +
         "(supported: Conv, BatchNormalization, Gemm, MatMul, Add, Relu, MaxPool, AveragePool, Flatten, Reshape, " +
-        "Identity, Dropout, Constant, Pad, Sub, Div, Mul, Softmax, LogSoftmax, Sigmoid)",
+        "Squeeze, Unsqueeze, Identity, Dropout, Constant, Pad, Sub, Div, Mul, Softmax, LogSoftmax, Sigmoid)",
     );
   });
 

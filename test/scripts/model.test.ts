@@ -639,14 +639,30 @@ describe("model: ONNX import errors", function () {
   });
 
   it("test_onnxToGraph_rejectsUnsupportedAttribute", function () {
-    const alpha = mutated((spec) => {
-      spec.nodes[1]!.attribute[0] = floatAttr("alpha", 0.5);
+    const transA = mutated((spec) => {
+      spec.nodes[1]!.attribute[0] = intAttr("transA", 1);
     });
-    expectThrows(() => onnxToGraph(alpha, "alpha.onnx"), 'Gemm node "Gemm_1"', "alpha=0.5");
+    expectThrows(() => onnxToGraph(transA, "transA.onnx"), 'Gemm node "Gemm_1"', "transA=1");
     const unknown = mutated((spec) => {
       spec.nodes[2]!.attribute.push(floatAttr("slope", 0.1));
     });
     expectThrows(() => onnxToGraph(unknown, "attr.onnx"), 'unsupported attribute "slope"', 'Relu node "Relu_2"');
+  });
+
+  it("test_onnxToGraph_gemmAlphaBetaAndSqueezeUnsqueezeMatchOnnxruntime", async function () {
+    const bytes = mutated((spec) => {
+      spec.nodes[1]!.attribute[0] = floatAttr("alpha", 0.5);
+      spec.nodes[1]!.attribute[1] = floatAttr("beta", 2);
+      spec.initializers.push(tensor({ name: "axes", dims: [2], values: [2, 3], dataType: DataType.INT64 }));
+      spec.nodes.push(onnx.NodeProto.create({ name: "up", opType: "Unsqueeze", input: ["9", "axes"], output: ["u"] }));
+      spec.nodes.push(onnx.NodeProto.create({ name: "down", opType: "Squeeze", input: ["u", "axes"], output: ["y"] }));
+      spec.outputs = [valueInfo("y", [1, 10])];
+    });
+    const model = onnxToGraph(bytes, "alpha.onnx");
+    for (const digit of loadMnist().test.slice(0, 5)) {
+      const x = toFloatInput(digit.pixels);
+      expect(maxAbsDiff(await ortLogits(bytes, x, [1, 1, 14, 14]), graphForward(model, x))).to.be.below(1e-4);
+    }
   });
 
   it("test_onnxToGraph_rejectsNonSequentialGraph", function () {
