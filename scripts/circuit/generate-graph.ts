@@ -159,8 +159,28 @@ export function generateGraphCircuit(model: QuantizedGraph, options: GenerateGra
       }
       case "maxpool":
       case "avgpool": {
-        const { C, inH, inW, k, stride, bits } = layer;
-        const input = asImage(C, inH, inW);
+        const { C, k, stride, bits } = layer;
+        const p = layer.pad ?? 0;
+        let input = asImage(C, layer.inH, layer.inW);
+        const [inH, inW] = [layer.inH + 2 * p, layer.inW + 2 * p];
+        if (p > 0) {
+          // Zero padding as constant signals: the pool reads them like any value (a window of
+          // nothing but zeros has mean and max 0, as the reference computes).
+          const padded: SignalTensor = { name: `${name}pad`, dims: [C, inH, inW] };
+          out.push(`    signal ${padded.name}[${C}][${inH}][${inW}];`);
+          out.push(`    for (var c = 0; c < ${C}; c++) {`);
+          out.push(`        for (var h = 0; h < ${inH}; h++) {`);
+          out.push(`            for (var w = 0; w < ${inW}; w++) {`);
+          out.push(`                if (h < ${p} || h >= ${p + layer.inH} || w < ${p} || w >= ${p + layer.inW}) {`);
+          out.push(`                    ${padded.name}[c][h][w] <== 0;`);
+          out.push(`                } else {`);
+          out.push(`                    ${padded.name}[c][h][w] <== ${input.name}[c][h - ${p}][w - ${p}];`);
+          out.push(`                }`);
+          out.push(`            }`);
+          out.push(`        }`);
+          out.push(`    }`);
+          input = padded;
+        }
         const outH = Math.floor((inH - k) / stride) + 1;
         const outW = Math.floor((inW - k) / stride) + 1;
         const template = layer.kind === "maxpool" ? "MaxPool2D" : "AvgPool2D";

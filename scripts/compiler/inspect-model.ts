@@ -76,7 +76,7 @@ function describeLayers(model: QuantizedGraph): string[] {
       case "dense":
         return `${l.node}: Dense ${l.nIn}->${l.nOut}${l.requant ? " + ReLU" : " (logits)"} (acc ${l.accBits} bits)`;
       default:
-        return `${l.node}: ${l.kind === "maxpool" ? "MaxPool" : "AveragePool"} ${l.k}x${l.k} stride ${l.stride} on ${l.C}x${l.inH}x${l.inW}`;
+        return `${l.node}: ${l.kind === "maxpool" ? "MaxPool" : "AveragePool"} ${l.k}x${l.k} stride ${l.stride}${l.pad ? ` pad ${l.pad}` : ""} on ${l.C}x${l.inH}x${l.inW}`;
     }
   });
 }

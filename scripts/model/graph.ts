@@ -51,6 +51,12 @@ export interface PoolLayer {
   /** Square window side. */
   k: number;
   stride: number;
+  /**
+   * Zero padding on every side (absent: none). An AveragePool counts the padding (ONNX's
+   * count_include_pad = 1, or a Pad node before it); a MaxPool's never wins, as its inputs are
+   * ReLU outputs or input bytes, never negative.
+   */
+  pad?: number;
 }
 
 export type GraphLayer = ConvLayer | GraphDenseLayer | ReluLayer | PoolLayer;
@@ -106,9 +112,7 @@ export function layerOutputSize(layer: GraphLayer, inputSize: number): number {
       return inputSize;
     case "maxpool":
     case "avgpool":
-      return (
-        layer.C * outputSide(layer.inH, layer.k, layer.stride, 0) * outputSide(layer.inW, layer.k, layer.stride, 0)
-      );
+      return poolOutputSize(layer);
   }
 }
 
@@ -148,11 +152,20 @@ export function convForward(layer: ConvLayer, x: ArrayLike<number>): Float64Arra
   return y;
 }
 
-/** Max or mean of each k x k window (no padding), in float64. */
+/** Values a pool produces: C x outH x outW, its padding included. */
+export function poolOutputSize(layer: Pick<PoolLayer, "C" | "inH" | "inW" | "k" | "stride" | "pad">): number {
+  const pad = layer.pad ?? 0;
+  return (
+    layer.C * outputSide(layer.inH, layer.k, layer.stride, pad) * outputSide(layer.inW, layer.k, layer.stride, pad)
+  );
+}
+
+/** Max or mean of each k x k window, in float64 (padding: skipped by max, counted as 0 by mean). */
 export function poolForward(layer: PoolLayer, x: ArrayLike<number>): Float64Array {
   const { C, inH, inW, k, stride } = layer;
-  const outH = outputSide(inH, k, stride, 0);
-  const outW = outputSide(inW, k, stride, 0);
+  const pad = layer.pad ?? 0;
+  const outH = outputSide(inH, k, stride, pad);
+  const outW = outputSide(inW, k, stride, pad);
   const y = new Float64Array(C * outH * outW);
   for (let c = 0; c < C; c++) {
     for (let oy = 0; oy < outH; oy++) {
@@ -161,7 +174,10 @@ export function poolForward(layer: PoolLayer, x: ArrayLike<number>): Float64Arra
         let sum = 0;
         for (let kh = 0; kh < k; kh++) {
           for (let kw = 0; kw < k; kw++) {
-            const v = x[(c * inH + oy * stride + kh) * inW + ox * stride + kw]!;
+            const h = oy * stride + kh - pad;
+            const w = ox * stride + kw - pad;
+            if (h < 0 || h >= inH || w < 0 || w >= inW) continue;
+            const v = x[(c * inH + h) * inW + w]!;
             if (v > max) max = v;
             sum += v;
           }

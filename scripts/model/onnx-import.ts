@@ -2,16 +2,16 @@
  * ONNX import and export for sequential graphs (graph.ts): Conv (with BatchNormalization
  * folded in), Gemm / MatMul (+ Add for the bias), Relu, MaxPool, AveragePool, Flatten and
  * Reshape, and the inference no-ops Identity and Dropout. What exporters add around them is
- * folded away: a zero-constant Pad into the Conv that follows it (or dropped when it pads
- * nothing, as PyTorch writes before every AveragePool); the input normalisation (Sub, Div, Mul
+ * folded away: a zero-constant Pad into the Conv, AveragePool or MaxPool that follows it (or
+ * dropped when it pads nothing, as PyTorch writes before every AveragePool); the input normalisation (Sub, Div, Mul
  * or Add by constants before the first layer) into the first Conv, Gemm or MatMul; and a final
  * Softmax, LogSoftmax or Sigmoid, which keeps the class, is recorded for the quantizer to allow
  * only when the circuit proves the class.
  *
- * Like onnx-io.ts (the MLP-only importer it shares its tensor reading with), this is the trust
- * boundary between a model file and the circuit generator: it accepts only graphs whose
- * meaning it models exactly, at batch size 1, and refuses everything else with a message
- * naming the node, the operator and what to change.
+ * This is the trust boundary between a model file and the circuit generator (onnx-io.ts reads
+ * its tensors and shapes): it accepts only graphs whose meaning it models exactly, at batch
+ * size 1, and refuses everything else with a message naming the node, the operator and what to
+ * change.
  */
 import onnxProto from "onnx-proto";
 import type { onnx as OnnxTypes } from "onnx-proto";
@@ -214,10 +214,10 @@ export function onnxToGraph(bytes: Uint8Array, name: string): FloatGraph {
     }
     const ctx: NodeCtx = { where, constants, fail };
     if (final) fail(`${where} follows ${final.op} node "${final.node}"; a ${final.op} may only end the model`);
-    if (pendingPad && op !== "Conv" && op !== "Constant")
+    if (pendingPad && !["Conv", "AveragePool", "MaxPool", "Constant"].includes(op))
       fail(
-        `${pendingPad.where} pads by ${pendingPad.pad} before ${where}; a Pad is supported only right before a Conv, ` +
-          "or padding nothing (as exporters write before AveragePool)",
+        `${pendingPad.where} pads by ${pendingPad.pad} before ${where}; a Pad is supported only right before ` +
+          "a Conv, AveragePool or MaxPool, into which it is folded",
       );
     const firstLayer = layers.length === 0 && !open;
     if (
@@ -530,16 +530,35 @@ export function onnxToGraph(bytes: Uint8Array, name: string): FloatGraph {
         const k = squareKernel(ints("kernel_shape"));
         const stride = equalStrides();
         const pads = ints("pads") ?? [0, 0, 0, 0];
-        if (pads.some((p) => p !== 0))
-          fail(`${where} has pads [${pads.join(", ")}]; only unpadded pooling is supported`);
-        if (k > H || k > W) fail(`${where}: a ${k}x${k} window does not fit a ${H}x${W} input`);
+        if (pads.length !== 4 || pads.some((p) => p !== pads[0]) || pads[0]! < 0)
+          fail(`${where} has pads [${pads.join(", ")}]; only the same padding on every side is supported`);
+        // An AveragePool that pads must count the padding (a fixed divisor k^2): count_include_pad = 1.
+        if (op === "AveragePool" && pads[0]! > 0 && int("count_include_pad", 0) !== 1)
+          fail(
+            `${where} pads by ${pads[0]} with count_include_pad=0, so its border windows divide by fewer than ` +
+              `${k * k} values; re-export with count_include_pad=1 (PyTorch's default) or without padding`,
+          );
+        // A Pad node before the pool pads with zeros the pool then counts, as count_include_pad = 1 does.
+        const pad = pads[0]! + (pendingPad?.pad ?? 0);
+        pendingPad = undefined;
+        if (pad >= k) fail(`${where} pads by ${pad}, not less than its ${k}x${k} window`);
+        if (k > H + 2 * pad || k > W + 2 * pad) fail(`${where}: a ${k}x${k} window does not fit a ${H}x${W} input`);
         // ceil_mode changes the output only when the last window would run past the edge.
-        if (int("ceil_mode", 0) !== 0 && ((H - k) % stride !== 0 || (W - k) % stride !== 0)) {
+        if (int("ceil_mode", 0) !== 0 && ((H + 2 * pad - k) % stride !== 0 || (W + 2 * pad - k) % stride !== 0)) {
           fail(`${where} has ceil_mode=1 with partial windows; re-export with ceil_mode=0`);
         }
-        layers.push({ kind: op === "MaxPool" ? "maxpool" : "avgpool", node: label, C, inH: H, inW: W, k, stride });
+        layers.push({
+          kind: op === "MaxPool" ? "maxpool" : "avgpool",
+          node: label,
+          C,
+          inH: H,
+          inW: W,
+          k,
+          stride,
+          ...(pad > 0 ? { pad } : {}),
+        });
         open = undefined;
-        shape = [1, C, outputSide(H, k, stride, 0), outputSide(W, k, stride, 0)];
+        shape = [1, C, outputSide(H, k, stride, pad), outputSide(W, k, stride, pad)];
         break;
       }
       case "Flatten": {
@@ -757,7 +776,18 @@ export function graphToOnnx(graph: FloatGraph, options: { docString?: string } =
         node(
           layer.kind === "maxpool" ? "MaxPool" : "AveragePool",
           [current],
-          [intsAttr("kernel_shape", [layer.k, layer.k]), intsAttr("strides", [layer.stride, layer.stride])],
+          [
+            intsAttr("kernel_shape", [layer.k, layer.k]),
+            intsAttr("strides", [layer.stride, layer.stride]),
+            ...(layer.pad
+              ? [
+                  intsAttr("pads", [layer.pad, layer.pad, layer.pad, layer.pad]),
+                  ...(layer.kind === "avgpool"
+                    ? [onnx.AttributeProto.create({ name: "count_include_pad", type: AttributeType.INT, i: 1 })]
+                    : []),
+                ]
+              : []),
+          ],
         );
         break;
     }

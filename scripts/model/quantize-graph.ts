@@ -17,6 +17,7 @@ import { signedBitsFor, unsignedBitsFor } from "../circuit/field.ts";
 import {
   graphTrace,
   outputSide,
+  poolOutputSize,
   type FinalActivation,
   product,
   type ConvLayer,
@@ -75,6 +76,8 @@ export interface QuantizedPool {
   C: number;
   k: number;
   stride: number;
+  /** Zero padding on every side (absent: none), as in PoolLayer. */
+  pad?: number;
   /** Width of the unsigned values pooled (and produced). */
   bits: number;
   scaleBits: number;
@@ -224,6 +227,7 @@ export function quantizeGraph(
         C: pool.C,
         k: pool.k,
         stride: pool.stride,
+        ...(pool.pad ? { pad: pool.pad } : {}),
         bits,
         scaleBits: scale,
       });
@@ -343,9 +347,7 @@ export function quantizedLayerOutputSize(layer: QuantizedGraphLayer): number {
     case "dense":
       return layer.nOut;
     default:
-      return (
-        layer.C * outputSide(layer.inH, layer.k, layer.stride, 0) * outputSide(layer.inW, layer.k, layer.stride, 0)
-      );
+      return poolOutputSize(layer);
   }
 }
 

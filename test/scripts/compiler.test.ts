@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url";
 import onnxProto from "onnx-proto";
 import * as snarkjs from "snarkjs";
 import { main as poi } from "../../scripts/cli/poi.ts";
+import { expectGraphMatchesOnnxruntime } from "../helpers/float-reference.ts";
 import { checkConstraintSnapshot } from "../helpers/snapshot.ts";
 import { compileCircuit } from "../../scripts/circuit/compile.ts";
 import { generateGraphCircuit } from "../../scripts/circuit/generate-graph.ts";
@@ -292,16 +293,7 @@ describe("compiler: graph import and the reference CNN", function () {
   it("test_referenceMlp_floatForwardMatchesOnnxruntime", async function () {
     const graph = onnxToGraph(readFileSync(MLP), "mnist-mlp.onnx");
     expect(graph.layers.map((l) => l.kind)).to.deep.equal(["dense", "relu", "dense"]);
-    const digits = mnist.test.slice(0, 50);
-    const ort = await onnxLogits(
-      MLP,
-      graph.onnxInputShape,
-      digits.map((d) => d.pixels),
-    );
-    digits.forEach((d, i) => {
-      const ours = graphForward(graph, toFloatInput(d.pixels));
-      ours.forEach((v, c) => expect(Math.abs(v - ort[i]![c]!)).to.be.below(1e-4));
-    });
+    await expectGraphMatchesOnnxruntime(graph, MLP, mnist.test.slice(0, 50));
   });
 
   it("test_referenceMlp_quantizedFileIsTheGraphQuantizersOutput", function () {
@@ -319,16 +311,7 @@ describe("compiler: graph import and the reference CNN", function () {
     const graph = onnxToGraph(readFileSync(CNN), "mnist-cnn.onnx");
     expect(graph.onnxInputShape).to.deep.equal([1, 1, 14, 14]);
     expect(graph.layers.map((l) => l.kind)).to.deep.equal(["conv", "relu", "maxpool", "dense"]);
-    const digits = mnist.test.slice(0, 50);
-    const ort = await onnxLogits(
-      CNN,
-      [1, 1, 14, 14],
-      digits.map((d) => d.pixels),
-    );
-    digits.forEach((d, i) => {
-      const ours = graphForward(graph, toFloatInput(d.pixels));
-      ours.forEach((v, c) => expect(Math.abs(v - ort[i]![c]!)).to.be.below(1e-4));
-    });
+    await expectGraphMatchesOnnxruntime(graph, CNN, mnist.test.slice(0, 50));
   });
 
   it("test_referenceCnn_metricsMatchTheCommittedFile", async function () {

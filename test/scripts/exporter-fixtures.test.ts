@@ -11,14 +11,16 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { compileModel } from "../../scripts/compiler/compile-model.ts";
 import { inspectModel } from "../../scripts/compiler/inspect-model.ts";
+import { loadMnist } from "../../scripts/model/mnist.ts";
 import { onnxToGraph } from "../../scripts/model/onnx-import.ts";
 import { releaseProverThreads } from "../../scripts/prove/prover.ts";
+import { expectGraphMatchesOnnxruntime } from "../helpers/float-reference.ts";
 
 const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../fixtures/exporters");
 
 const CASES = [
   { file: "pytorch-mlp.onnx", layers: ["dense", "relu", "dense"], output: "both" },
-  // nn.AvgPool2d is exported as Pad (padding nothing) + AveragePool; the Conv pads by 1.
+  // nn.AvgPool2d(2, padding=1) is exported as Pad + AveragePool, folded into a padded pool; the Conv pads by 1.
   { file: "pytorch-cnn-avgpool.onnx", layers: ["conv", "relu", "avgpool", "dense"], output: "both" },
   // (x - 0.1307) / 0.3081 folded into the first Gemm; the final Softmax keeps the class.
   { file: "pytorch-normalised-softmax.onnx", layers: ["dense", "relu", "dense"], output: "class" },
@@ -38,6 +40,8 @@ describe("exporter fixtures: models written by torch.onnx.export compile", funct
       const graph = onnxToGraph(readFileSync(onnxPath), c.file);
       expect(graph.layers.map((l) => l.kind)).to.deep.equal(c.layers);
       expect(graph.onnxInputShape).to.deep.equal([1, 1, 14, 14]);
+      // The imported float graph computes what onnxruntime computes on the file.
+      await expectGraphMatchesOnnxruntime(graph, onnxPath, loadMnist().test.slice(0, 5));
 
       const report = await inspectModel(onnxPath);
       expect(report.source).to.equal("onnx");
