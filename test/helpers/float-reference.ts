@@ -7,7 +7,7 @@ import { toFloatInput, type Digit } from "../../scripts/model/mnist.ts";
  * Expects the imported float graph to compute what onnxruntime computes on the file, within
  * 1e-4 on every output (after the model's final activation, if it has one).
  */
-export async function expectGraphMatchesOnnxruntime(graph: FloatGraph, onnxFile: string, digits: Digit[]) {
+export async function expectGraphMatchesOnnxruntime(graph: FloatGraph, onnxFile: string | Uint8Array, digits: Digit[]) {
   const ort = await onnxLogits(
     onnxFile,
     graph.onnxInputShape,

@@ -101,9 +101,18 @@ function randomValues(rng: Prng, n: number, scale = 0.3): number[] {
  * also listed as a graph input, and a Conv -> BatchNormalization -> Relu -> MaxPool -> Flatten
  * -> Gemm chain (with `bn` the BatchNormalization is left in, as torch does without fusion).
  */
-function pytorchCnn(rng: Prng, options: { bn?: boolean; pool?: "MaxPool" | "AveragePool" } = {}): Spec {
+function pytorchCnn(
+  rng: Prng,
+  options: { bn?: boolean; pool?: "MaxPool" | "AveragePool"; poolPad?: number } = {},
+): Spec {
   const C = 3;
   const pool = options.pool ?? "MaxPool";
+  const p = options.poolPad ?? 0;
+  // A padded pool, as ONNX writes it: pads on the node (and, for AveragePool, the padding counted).
+  const poolPads = p
+    ? [ints("pads", [p, p, p, p]), ...(pool === "AveragePool" ? [int("count_include_pad", 1)] : [])]
+    : [];
+  const side = 7 + p;
   const nodes = [
     node(
       "/conv/Conv",
@@ -144,7 +153,13 @@ function pytorchCnn(rng: Prng, options: { bn?: boolean; pool?: "MaxPool" | "Aver
   }
   nodes.push(
     node("/relu/Relu", "Relu", [current], ["/relu/out"]),
-    node(`/pool/${pool}`, pool, ["/relu/out"], ["/pool/out"], [ints("kernel_shape", [2, 2]), ints("strides", [2, 2])]),
+    node(
+      `/pool/${pool}`,
+      pool,
+      ["/relu/out"],
+      ["/pool/out"],
+      [ints("kernel_shape", [2, 2]), ints("strides", [2, 2]), ...poolPads],
+    ),
     node("/Flatten", "Flatten", ["/pool/out"], ["/flat"], [int("axis", 1)]),
     node(
       "/fc/Gemm",
@@ -155,7 +170,7 @@ function pytorchCnn(rng: Prng, options: { bn?: boolean; pool?: "MaxPool" | "Aver
     ),
   );
   initializers.push(
-    tensor("fc.weight", [10, C * 49], randomValues(rng, 10 * C * 49, 0.2), true),
+    tensor("fc.weight", [10, C * side * side], randomValues(rng, 10 * C * side * side, 0.2), true),
     tensor("fc.bias", [10], randomValues(rng, 10, 0.1)),
   );
   return {
@@ -370,17 +385,22 @@ describe("compiler: graph import and the reference CNN", function () {
     const bytes = encode(pytorchCnn(new Prng(6), { pool: "AveragePool" }));
     const graph = onnxToGraph(bytes, "avg.onnx");
     expect(graph.layers.map((l) => l.kind)).to.deep.equal(["conv", "relu", "avgpool", "dense"]);
-    const digits = mnist.test.slice(0, 10);
-    const ort = await onnxLogits(
-      bytes,
-      [1, 1, 14, 14],
-      digits.map((d) => d.pixels),
+    await expectGraphMatchesOnnxruntime(graph, bytes, mnist.test.slice(0, 10));
+  });
+
+  it("test_onnxToGraph_paddedPoolsMatchOnnxruntime", async function () {
+    for (const pool of ["MaxPool", "AveragePool"] as const) {
+      const bytes = encode(pytorchCnn(new Prng(16), { pool, poolPad: 1 }));
+      const graph = onnxToGraph(bytes, "padded.onnx");
+      expect(graph.layers[2]).to.include({ kind: pool === "MaxPool" ? "maxpool" : "avgpool", pad: 1 });
+      await expectGraphMatchesOnnxruntime(graph, bytes, mnist.test.slice(0, 10));
+    }
+    const uncounted = pytorchCnn(new Prng(16), { pool: "AveragePool", poolPad: 1 });
+    uncounted.nodes[2]!.attribute.pop(); // count_include_pad back to its default 0
+    expect(errorOf(() => onnxToGraph(encode(uncounted), "uncounted.onnx"))).to.equal(
+      '"uncounted.onnx": AveragePool node "/pool/AveragePool" pads by 1 with count_include_pad=0, so its border ' +
+        "windows divide by fewer than 4 values; re-export with count_include_pad=1 (PyTorch's default) or without padding",
     );
-    digits.forEach((d, i) => {
-      graphForward(graph, toFloatInput(d.pixels)).forEach((v, c) =>
-        expect(Math.abs(v - ort[i]![c]!)).to.be.below(1e-4),
-      );
-    });
   });
 
   it("test_quantizeGraph_movesMaxPoolBeforeReluUnchanged", function () {
@@ -421,6 +441,11 @@ describe("compiler: circuits equal the integer reference", function () {
     {
       tag: "bn-avgpool",
       build: () => onnxToGraph(encode(pytorchCnn(new Prng(8), { bn: true, pool: "AveragePool" })), "bn-avg"),
+      output: "both",
+    },
+    {
+      tag: "maxpool-pad",
+      build: () => onnxToGraph(encode(pytorchCnn(new Prng(9), { poolPad: 1 })), "maxpool-pad"),
       output: "both",
     },
   ];
