@@ -59,6 +59,7 @@ export const GRAPH_OPS = [
   "Reshape",
   "Squeeze",
   "Unsqueeze",
+  "Transpose",
   "Identity",
   "Dropout",
   "Constant",
@@ -87,6 +88,7 @@ const ALLOWED_ATTRIBUTES: Record<GraphOp, readonly string[]> = {
   // Opset < 13 carries the axes as an attribute, later opsets as an input.
   Squeeze: ["axes"],
   Unsqueeze: ["axes"],
+  Transpose: ["perm"],
   Reshape: ["allowzero"],
   Identity: [],
   Dropout: ["seed", "ratio", "is_test"],
@@ -180,6 +182,11 @@ export function onnxToGraph(bytes: Uint8Array, name: string): FloatGraph {
   /** The input normalisation x * scale + shift (per channel, or one value), waiting for the first layer. */
   let normalise: { scale: Float64Array; shift: Float64Array; where: string } | undefined;
   let final: FinalActivation | undefined;
+  /**
+   * A Transpose waiting for the Gemm or MatMul it folds into: order[i] is where element i of the
+   * transposed view sits in the tensor as the layers hold it (the weights are permuted instead).
+   */
+  let transposed: { order: Int32Array; where: string } | undefined;
 
   // Every unsupported node at once, so that one export round fixes them all.
   const unsupported = (g.node ?? []).flatMap((raw, index) => {
@@ -218,6 +225,22 @@ export function onnxToGraph(bytes: Uint8Array, name: string): FloatGraph {
       fail(
         `${pendingPad.where} pads by ${pendingPad.pad} before ${where}; a Pad is supported only right before ` +
           "a Conv, AveragePool or MaxPool, into which it is folded",
+      );
+    const foldable = [
+      "Transpose",
+      "Flatten",
+      "Reshape",
+      "Squeeze",
+      "Unsqueeze",
+      "Identity",
+      "Dropout",
+      "Gemm",
+      "MatMul",
+    ];
+    if (transposed && ![...foldable, "Constant"].includes(op))
+      fail(
+        `${transposed.where} is followed by ${where}; a Transpose is supported only before a Flatten and a Gemm or ` +
+          "MatMul, into whose weights it is folded (a Transpose before a Conv, e.g. an NHWC input, is not supported yet)",
       );
     const firstLayer = layers.length === 0 && !open;
     if (
@@ -276,8 +299,21 @@ export function onnxToGraph(bytes: Uint8Array, name: string): FloatGraph {
       }
       normalise = { scale, shift, where: normalise?.where ?? where };
     };
+    /** Folds a pending Transpose into a dense layer: the weight of view element i goes to order[i]. */
+    const foldTransposeIntoDense = (layer: Extract<GraphLayer, { kind: "dense" }>) => {
+      if (!transposed) return;
+      if (normalise && normalise.scale.length > 1)
+        fail(`${transposed.where} follows a per-channel input normalisation; only a scalar one folds with it`);
+      const { nIn, nOut } = layer;
+      const weight = new Float64Array(layer.weight.length);
+      for (let o = 0; o < nOut; o++)
+        for (let i = 0; i < nIn; i++) weight[o * nIn + transposed.order[i]!] = layer.weight[o * nIn + i]!;
+      layer.weight = weight;
+      transposed = undefined;
+    };
     /** Folds the input normalisation into the first dense layer: w' = w * a, bias' = bias + w . b. */
     const foldNormalisationIntoDense = (layer: Extract<GraphLayer, { kind: "dense" }>) => {
+      foldTransposeIntoDense(layer);
       if (!normalise) return;
       const { nIn, nOut } = layer;
       const channels = Math.max(normalise.scale.length, normalise.shift.length);
@@ -629,6 +665,31 @@ export function onnxToGraph(bytes: Uint8Array, name: string): FloatGraph {
         open = undefined;
         break;
       }
+      case "Transpose": {
+        const rank = shape.length;
+        const perm = ints("perm") ?? Array.from({ length: rank }, (_, d) => rank - 1 - d);
+        if (perm.length !== rank || [...perm].sort((a, b) => a - b).some((v, d) => v !== d))
+          fail(`${where} has perm [${perm.join(", ")}] for a rank-${rank} tensor`);
+        if (rank >= 2 && perm[0] !== 0) fail(`${where} moves the batch axis; only the other axes may be permuted`);
+        const next = perm.map((d) => shape[d]!);
+        // Strides of the input; for each element of the output (row-major), its input index.
+        const stride = shape.map((_, d) => product(shape.slice(d + 1)));
+        const n = product(shape);
+        const order = new Int32Array(n);
+        for (let i = 0; i < n; i++) {
+          let rest = i;
+          let j = 0;
+          for (let d = rank - 1; d >= 0; d--) {
+            const o = rest % next[d]!;
+            rest = Math.floor(rest / next[d]!);
+            j += o * stride[perm[d]!]!;
+          }
+          order[i] = transposed ? transposed.order[j]! : j;
+        }
+        transposed = { order, where: transposed?.where ?? where };
+        shape = next;
+        break;
+      }
       case "Squeeze":
       case "Unsqueeze": {
         const axesTensor = node.input[1] ? constants.get(node.input[1]) : undefined;
@@ -673,6 +734,7 @@ export function onnxToGraph(bytes: Uint8Array, name: string): FloatGraph {
   }
   if (pendingPad)
     fail(`${pendingPad.where} pads by ${pendingPad.pad} at the end of the model; nothing follows to fold it into`);
+  if (transposed) fail(`${transposed.where} has no Gemm or MatMul after it to fold into`);
   if (tensor !== output.name) {
     fail(`the graph output "${output.name}" is not the end of the layer chain ("${tensor}")`);
   }

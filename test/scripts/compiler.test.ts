@@ -388,6 +388,43 @@ describe("compiler: graph import and the reference CNN", function () {
     await expectGraphMatchesOnnxruntime(graph, bytes, mnist.test.slice(0, 10));
   });
 
+  it("test_onnxToGraph_transposeBeforeFlattenFoldsIntoTheDenseWeights", async function () {
+    const rng = new Prng(24);
+    // An NHWC input transposed to NCHW (as tf2onnx writes for Keras), then Flatten and Gemm.
+    const nhwc = encode({
+      nodes: [
+        node("t", "Transpose", ["x"], ["t.out"], [ints("perm", [0, 3, 1, 2])]),
+        node("f", "Flatten", ["t.out"], ["f.out"], [int("axis", 1)]),
+        node("g", "Gemm", ["f.out", "g.weight", "g.bias"], ["y"], [int("transB", 1)]),
+      ],
+      initializers: [
+        tensor("g.weight", [10, 196], randomValues(rng, 1960)),
+        tensor("g.bias", [10], randomValues(rng, 10)),
+      ],
+      inputs: [valueInfo("x", [1, 7, 7, 4])],
+      outputs: [valueInfo("y", [1, 10])],
+    });
+    await expectGraphMatchesOnnxruntime(onnxToGraph(nhwc, "nhwc.onnx"), nhwc, mnist.test.slice(0, 5));
+    // A Conv's NCHW output transposed back to NHWC before Flatten (Keras' Flatten order).
+    const cnn = pytorchCnn(new Prng(25));
+    const flatten = cnn.nodes.findIndex((n) => n.opType === "Flatten");
+    cnn.nodes.splice(
+      flatten,
+      0,
+      node("back", "Transpose", ["/pool/out"], ["/pool/nhwc"], [ints("perm", [0, 2, 3, 1])]),
+    );
+    cnn.nodes[flatten + 1]!.input = ["/pool/nhwc"];
+    const back = encode(cnn);
+    await expectGraphMatchesOnnxruntime(onnxToGraph(back, "back.onnx"), back, mnist.test.slice(0, 5));
+    // Before a Conv it is refused, saying what is supported.
+    const before = pytorchCnn(new Prng(26));
+    before.nodes.unshift(node("in", "Transpose", ["input.1"], ["nchw"], [ints("perm", [0, 1, 3, 2])]));
+    before.nodes[1]!.input[0] = "nchw";
+    expect(errorOf(() => onnxToGraph(encode(before), "before.onnx"))).to.match(
+      /Transpose node "in" is followed by Conv node "\/conv\/Conv"; a Transpose is supported only before a Flatten and a Gemm or MatMul/,
+    );
+  });
+
   it("test_onnxToGraph_paddedPoolsMatchOnnxruntime", async function () {
     for (const pool of ["MaxPool", "AveragePool"] as const) {
       const bytes = encode(pytorchCnn(new Prng(16), { pool, poolPad: 1 }));
@@ -769,7 +806,7 @@ describe("compiler: bad input (exact messages, non-zero exit, nothing written)",
       encode(s),
       `"tanh.onnx": unsupported operators "Tanh" at node "/act/Tanh", "LpPool" at node "${s.nodes[2]!.name}" ` +
         "(supported: Conv, BatchNormalization, Gemm, MatMul, Add, Relu, MaxPool, AveragePool, Flatten, Reshape, " +
-        "Squeeze, Unsqueeze, Identity, Dropout, Constant, Pad, Sub, Div, Mul, Softmax, LogSoftmax, Sigmoid)",
+        "Squeeze, Unsqueeze, Transpose, Identity, Dropout, Constant, Pad, Sub, Div, Mul, Softmax, LogSoftmax, Sigmoid)",
     );
   });
 
