@@ -8,11 +8,12 @@ import path from "node:path";
 import hre from "hardhat";
 import { formatUnits } from "ethers";
 import { ROOT } from "./circuit/compile.ts";
-import { onnxAccuracy } from "./model/float-eval.ts";
+import { onnxGraphAccuracy } from "./compiler/float-reference.ts";
 import { loadMnist } from "./model/mnist.ts";
-import { inferQuantized } from "./model/quantized-inference.ts";
+import { inferQuantizedGraph } from "./model/graph-inference.ts";
 import { buildModel, REFERENCE_MODELS } from "./pipeline.ts";
-import { Prover, releaseProverThreads } from "./prove/prover.ts";
+import { loadModelArtifacts } from "./prove/prove-request.ts";
+import { releaseProverThreads } from "./prove/prover.ts";
 
 const arg = (name: string): string | undefined => {
   const i = process.argv.indexOf(`--${name}`);
@@ -51,11 +52,11 @@ async function main(): Promise<void> {
   });
 
   const [accuracy, accMs] = await timed(async () => {
-    const float = await onnxAccuracy(path.join(ROOT, model.onnx), test);
+    const float = await onnxGraphAccuracy(path.join(ROOT, model.onnx), [1, built.quantized.inputSize], test);
     let correct = 0;
     let agree = 0;
     test.forEach((d, i) => {
-      const p = inferQuantized(built.quantized, d.pixels).predicted;
+      const p = inferQuantizedGraph(built.quantized, d.pixels).predicted;
       if (p === d.label) correct++;
       if (p === float.predictions[i]) agree++;
     });
@@ -100,8 +101,8 @@ async function main(): Promise<void> {
     `gas: ${posted.gasUsed.toLocaleString("en-US")}`,
   ]);
 
-  const [prover, loadProverMs] = await timed(() => Prover.load(built.manifestFile));
-  stage("validator loads and checks the artifacts against the manifest", loadProverMs, [
+  const [artifacts, loadProverMs] = await timed(() => loadModelArtifacts(built.manifestFile));
+  stage("validator loads and checks the artifacts and the quantized model against the manifest", loadProverMs, [
     `${built.manifest.constraints} constraints, zkey ${built.manifest.artifacts.zkey.sha256.slice(0, 16)}...`,
   ]);
 
@@ -120,7 +121,7 @@ async function main(): Promise<void> {
     const open = await openRequests(protocol.market.connect(validator), protocol.modelId);
     const mine = open.find((r) => r.requestId === posted.requestId);
     if (!mine) throw new Error(`request ${posted.requestId} is not open`);
-    return fulfilRequest(protocol.market, validator, prover, built.quantized, mine);
+    return fulfilRequest(protocol.market, validator, artifacts, mine);
   });
   stage("validator picks up the event, computes the witness, proves, fulfils", fulfilMs, [
     `witness ${fulfilled.witnessMs.toFixed(0)} ms, Groth16 proof ${fulfilled.proveMs.toFixed(0)} ms`,

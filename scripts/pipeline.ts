@@ -10,15 +10,10 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { compileCircuit, CIRCUITS_LIB, ROOT } from "./circuit/compile.ts";
-import { generateMlpCircuit } from "./circuit/generate-mlp.ts";
-import {
-  committedArchitecture,
-  generateMlpCommittedCircuit,
-  modelCommitment,
-} from "./circuit/generate-mlp-committed.ts";
+import { modelCircuit, type ModelCircuit } from "./compiler/compile-model.ts";
 import { loadMnist } from "./model/mnist.ts";
-import { onnxToMlp } from "./model/onnx-io.ts";
-import { quantizeMlp, type QuantizedMlp } from "./model/quantize.ts";
+import { onnxToGraph } from "./model/onnx-import.ts";
+import { quantizeGraph, type QuantizedGraph } from "./model/quantize-graph.ts";
 import { groth16Setup } from "./setup/groth16-setup.ts";
 import {
   artifactEntry,
@@ -28,6 +23,7 @@ import {
   type Manifest,
   MANIFEST_FORMAT,
 } from "./setup/manifest.ts";
+import { sha256File } from "./setup/hash.ts";
 import { ptauPowerFor, resolvePtau } from "./setup/ptau.ts";
 import * as snarkjs from "snarkjs";
 
@@ -72,13 +68,6 @@ export const REFERENCE_MODELS: Record<string, ReferenceModel> = {
   },
 };
 
-/** Public signals of a circuit, in order. */
-export function publicSignalNames(model: ReferenceModel): string[] {
-  if (model.batch) return ["fold", "challenge", "batchBinding"];
-  if (model.committed) return ["modelCommitment", "inputCommitment", "output", "binding"];
-  return ["inputCommitment", "output", "binding"];
-}
-
 /** Number of training digits used to calibrate activation scales. */
 export const CALIBRATION_DIGITS = 1000;
 
@@ -94,38 +83,27 @@ export function verifierPath(model: ReferenceModel): string {
 }
 
 /** Quantizes the reference model and generates its circuit source (deterministic). */
-export function generateModel(model: ReferenceModel): {
-  quantized: QuantizedMlp;
-  circom: string;
+export function generateModel(model: ReferenceModel): ModelCircuit & {
+  quantized: QuantizedGraph;
   quantizedJson: string;
 } {
   const onnxFile = path.join(ROOT, model.onnx);
   if (!existsSync(onnxFile)) throw new Error(`${model.onnx} does not exist; train it with npm run train`);
-  const floatModel = onnxToMlp(readFileSync(onnxFile), model.name);
+  const graph = onnxToGraph(readFileSync(onnxFile), model.name);
   const calibration = loadMnist()
     .train.slice(0, CALIBRATION_DIGITS)
     .map((d) => d.pixels);
-  const quantized = quantizeMlp(floatModel, calibration);
+  const quantized = quantizeGraph(graph, calibration);
   const onnxSha = createHash("sha256").update(readFileSync(onnxFile)).digest("hex");
-  const circom = model.committed
-    ? generateMlpCommittedCircuit(committedArchitecture(quantized), model.template, "npm run build:circuit")
-    : generateMlpCircuit(quantized, {
-        templateName: model.template,
-        command: "npm run build:circuit",
-        source: `${model.onnx} (sha256 ${onnxSha.slice(0, 16)}...), calibrated on ${CALIBRATION_DIGITS} training digits`,
-        batch: model.batch,
-      });
-  return { quantized, circom, quantizedJson: JSON.stringify(quantized) + "\n" };
-}
-
-/** What a committed-mode manifest records besides the artifacts: nothing in baked mode. */
-function committedFields(
-  model: ReferenceModel,
-  quantized: QuantizedMlp,
-): Pick<Manifest, "modelCommitment" | "architecture"> {
-  if (!model.committed) return {};
-  const architecture = committedArchitecture(quantized);
-  return { modelCommitment: modelCommitment(quantized, architecture).toString(), architecture };
+  const circuit = modelCircuit(quantized, {
+    mode: model.committed ? "committed" : "baked",
+    batch: model.batch,
+    templateName: model.template,
+    command: "npm run build:circuit",
+    source: `${model.onnx} (sha256 ${onnxSha.slice(0, 16)}...), calibrated on ${CALIBRATION_DIGITS} training digits`,
+    file: model.onnx,
+  });
+  return { ...circuit, quantized, quantizedJson: JSON.stringify(quantized) + "\n" };
 }
 
 function sourceHash(circomSource: string): string {
@@ -150,7 +128,7 @@ export interface BuildOptions {
 
 export interface BuiltModel {
   model: ReferenceModel;
-  quantized: QuantizedMlp;
+  quantized: QuantizedGraph;
   manifestFile: string;
   manifest: Manifest;
   cached: boolean;
@@ -168,7 +146,7 @@ export async function buildModel(model: ReferenceModel, options: BuildOptions = 
     return ms;
   };
 
-  const { quantized, circom, quantizedJson } = generateModel(model);
+  const { quantized, circom, quantizedJson, publicSignals, committed } = generateModel(model);
   mkdirSync(path.dirname(p.circom), { recursive: true });
   for (const [file, content] of [
     [p.circom, circom],
@@ -191,8 +169,9 @@ export async function buildModel(model: ReferenceModel, options: BuildOptions = 
       circomFile: p.circom,
       buildDir: p.buildDir,
       verifierContract: model.verifierContract,
-      publicSignals: publicSignalNames(model),
-      ...committedFields(model, quantized),
+      publicSignals,
+      modelFile: p.quantized,
+      ...(committed ? { modelCommitment: committed.commitment.toString(), architecture: committed.architecture } : {}),
     },
     options,
   );
@@ -207,6 +186,8 @@ export interface CircuitSpec extends Pick<Manifest, "modelCommitment" | "archite
   buildDir: string;
   verifierContract: string;
   publicSignals: string[];
+  /** The quantized model (QuantizedGraph JSON) the manifest names as the circuit's integer reference. */
+  modelFile?: string;
 }
 
 /**
@@ -229,18 +210,21 @@ export async function buildCircuit(
   const manifestFile = path.join(spec.buildDir, "manifest.json");
   const hash = sourceHash(readFileSync(spec.circomFile, "utf8"));
   const verifier = path.join(ROOT, "contracts", "verifiers", `${spec.verifierContract}.sol`);
-  const recordedFields = { modelCommitment: spec.modelCommitment, architecture: spec.architecture };
+  const modelEntry = spec.modelFile ? await artifactEntry(spec.buildDir, spec.modelFile) : undefined;
+  const recordedFields = { modelCommitment: spec.modelCommitment, architecture: spec.architecture, model: modelEntry };
+  let previous: Manifest | undefined;
   if (existsSync(manifestFile)) {
     const old = readManifest(manifestFile);
     const samePtau = !options.ptauPath || old.ptau.file === path.basename(options.ptauPath);
+    if (samePtau && existsSync(verifier)) previous = old;
     if (old.sourceHash === hash && samePtau && existsSync(verifier)) {
       try {
         await verifyArtifacts(manifestFile, old, ["r1cs", "wasm", "zkey", "vkey", "verifier", "transcript"]);
         // A committed circuit depends on the architecture only: a retrained reference model reuses
-        // the artifacts and changes only the commitment the manifest records.
+        // the artifacts and changes only the commitment (and the quantized model) the manifest records.
         if (
           JSON.stringify(recordedFields) !==
-          JSON.stringify({ modelCommitment: old.modelCommitment, architecture: old.architecture })
+          JSON.stringify({ modelCommitment: old.modelCommitment, architecture: old.architecture, model: old.model })
         ) {
           Object.assign(old, recordedFields);
           writeManifest(manifestFile, old);
@@ -256,6 +240,32 @@ export async function buildCircuit(
   const compiled = await compileCircuit(spec.circomFile, spec.buildDir);
   const info = await snarkjs.r1cs.info(compiled.r1cs);
   stage("compile (circom --O2 --inspect)", lap(), `${info.nConstraints} constraints`);
+
+  // A new source that compiles to the very same r1cs (a comment, a signal's name) keeps its setup:
+  // the zkey, keys and transcript depend on the r1cs and the ptau only.
+  if (previous && (await sha256File(compiled.r1cs)) === previous.artifacts.r1cs.sha256) {
+    try {
+      await verifyArtifacts(manifestFile, previous, ["zkey", "vkey", "verifier", "transcript"]);
+      const kept: Manifest = {
+        ...previous,
+        sourceHash: hash,
+        ...(spec.modelCommitment === undefined
+          ? {}
+          : { modelCommitment: spec.modelCommitment, architecture: spec.architecture }),
+        ...(modelEntry ? { model: modelEntry } : {}),
+        artifacts: { ...previous.artifacts, wasm: await artifactEntry(spec.buildDir, compiled.wasm) },
+      };
+      writeManifest(manifestFile, kept);
+      stage(
+        "trusted setup (kept: same r1cs)",
+        lap(),
+        `r1cs sha256 ${previous.artifacts.r1cs.sha256.slice(0, 16)}... unchanged`,
+      );
+      return { manifestFile, manifest: kept, cached: true };
+    } catch (err) {
+      options.log?.(`previous setup not reusable (${(err as Error).message}); running a new one`);
+    }
+  }
 
   const ptau = await resolvePtau({
     minPower: ptauPowerFor(info.nConstraints, info.nPubInputs + info.nOutputs),
@@ -288,7 +298,10 @@ export async function buildCircuit(
     sourceHash: hash,
     constraints: info.nConstraints,
     publicSignals: spec.publicSignals,
-    ...(spec.modelCommitment === undefined ? {} : recordedFields),
+    ...(spec.modelCommitment === undefined
+      ? {}
+      : { modelCommitment: spec.modelCommitment, architecture: spec.architecture }),
+    ...(modelEntry ? { model: modelEntry } : {}),
     vkHash: setup.vkHash,
     ptau: { file: path.basename(ptau.path), blake2b: ptau.blake2b, insecure: ptau.insecure, origin: ptau.origin },
     artifacts: {

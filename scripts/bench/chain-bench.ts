@@ -11,7 +11,7 @@ import {
   type InferenceMarket,
 } from "../../types/ethers-contracts/index.js";
 import { requestBinding } from "../chain/binding.ts";
-import { fulfilCommittedRequest, registerCommittedCircuit } from "../chain/committed.ts";
+import { registerCommittedCircuit } from "../chain/committed.ts";
 import { deployProtocol, registerCommittedModel } from "../chain/protocol.ts";
 import { postRequest } from "../chain/requester.ts";
 import {
@@ -25,9 +25,9 @@ import {
 import { packedCommitment } from "../circuit/reference.ts";
 import { inferQuantizedGraph } from "../model/graph-inference.ts";
 import type { Digit } from "../model/mnist.ts";
-import type { QuantizedMlp } from "../model/quantize.ts";
 import type { QuantizedGraph } from "../model/quantize-graph.ts";
 import type { Manifest } from "../setup/manifest.ts";
+import { offChainRequest, proveRequests } from "../prove/prove-request.ts";
 import type { Prover, ProofResult } from "../prove/prover.ts";
 
 /** Gas every transaction pays before executing anything (no access list, not a creation). */
@@ -116,7 +116,7 @@ export function calldataGas(data: string): bigint {
 export async function measureVerifyGas(
   verifierAddress: string,
   signer: Signer,
-  proof: ProofResult,
+  proof: Pick<ProofResult, "publicSignals" | "calldata">,
 ): Promise<{ gas: bigint; calldataGas: bigint; calldataBytes: number }> {
   const n = proof.publicSignals.length;
   const verifier = new Contract(
@@ -156,7 +156,7 @@ interface Settled {
 export async function measureProtocolVerifyGas(
   keyPointer: string,
   signer: Signer,
-  proof: ProofResult,
+  proof: Pick<ProofResult, "publicSignals" | "calldata">,
 ): Promise<{ gas: bigint; calldataGas: bigint; calldataBytes: number }> {
   const harness = await new Groth16Harness__factory(signer).deploy();
   const calldata = proof.calldata as [bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint];
@@ -267,7 +267,7 @@ export async function runChainBench(options: {
   manifest: Manifest;
   manifestFile: string;
   prover: Prover;
-  quantized: QuantizedMlp;
+  quantized: QuantizedGraph;
   digits: Digit[];
   seconds: number;
   log: (msg: string) => void;
@@ -298,7 +298,7 @@ export async function runChainBench(options: {
         validator,
         await prover.prove({ pixels: Array.from(digits[0].pixels), binding: 1n }),
       ),
-    fulfil: (r) => fulfilRequest(protocol.market, validator, prover, quantized, r),
+    fulfil: (r) => fulfilRequest(protocol.market, validator, { prover, model: quantized }, r),
   });
 
   const postOpen = async (batchDigits: Digit[]): Promise<OpenRequest[]> => {
@@ -315,8 +315,7 @@ export async function runChainBench(options: {
       const f = await fulfilBatchRequests(
         protocol.market,
         validator,
-        b.prover,
-        quantized,
+        { prover: b.prover, model: quantized },
         await postOpen(pick(offset + round * b.size, b.size)),
       );
       batchGas.push(f.gasUsed);
@@ -335,7 +334,7 @@ export async function runChainBench(options: {
   let batch: BatchBench | undefined;
   if (options.batch) {
     const [lone] = await postOpen(pick(100, 1));
-    const singleGas = (await fulfilRequest(protocol.market, validator, prover, quantized, lone)).gasUsed;
+    const singleGas = (await fulfilRequest(protocol.market, validator, { prover, model: quantized }, lone)).gasUsed;
     options.log(`K = 1: ${singleGas} gas`);
     const measured = await measureBatch(options.batch, 200);
 
@@ -391,40 +390,6 @@ export async function runChainBench(options: {
   return { ...single, batch, largeBatch };
 }
 
-/**
- * Proves and fulfils one request of a baked graph model (the CNN) as `validator`: the
- * validator's fulfilRequest for models of scripts/model/quantize-graph.ts, with the same checks
- * (the inline input opens the commitment, the proven signals equal the integer reference).
- */
-export async function fulfilGraphRequest(
-  market: InferenceMarket,
-  validator: Signer,
-  prover: Prover,
-  model: QuantizedGraph,
-  request: OpenRequest,
-): Promise<Settled> {
-  const pixels = Array.from(request.input);
-  if (pixels.length !== model.inputSize || packedCommitment(pixels, model.inputBits) !== request.inputCommitment)
-    throw new Error(`request ${request.requestId}: the inline input does not open the input commitment`);
-  const expected = inferQuantizedGraph(model, pixels);
-  const { chainId } = await validator.provider!.getNetwork();
-  const binding = requestBinding(chainId, await market.getAddress(), request.requestId, await validator.getAddress());
-  const proof = await prover.prove({ pixels, binding });
-  const [inputCommitment, output, provenBinding] = proof.publicSignals;
-  if (inputCommitment !== request.inputCommitment || output !== expected.output || provenBinding !== binding)
-    throw new Error(`request ${request.requestId}: the circuit's public signals differ from the reference`);
-  const receipt = await (
-    await market
-      .connect(validator)
-      .fulfil(
-        request.requestId,
-        output,
-        proof.calldata as [bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint],
-      )
-  ).wait();
-  return { gasUsed: receipt!.gasUsed, witnessMs: proof.witnessMs, proveMs: proof.proveMs };
-}
-
 /** One baked graph model (the reference CNN) registered alone, single fulfilment only. */
 export async function runGraphChainBench(options: {
   ethers: HardhatEthers;
@@ -449,7 +414,7 @@ export async function runGraphChainBench(options: {
         validator,
         await prover.prove({ pixels: Array.from(digits[0].pixels), binding: 1n }),
       ),
-    fulfil: (r) => fulfilGraphRequest(protocol.market, validator, prover, quantized, r),
+    fulfil: (r) => fulfilRequest(protocol.market, validator, { prover, model: quantized }, r),
   });
 }
 
@@ -467,7 +432,7 @@ export interface CommittedChainBench {
  * Fulfilment gas and throughput of the committed-mode MLP (mnist-mlp-committed) on the market:
  * governance registers the shared circuit and its generated verifier, the model owner registers
  * the reference model by its weights commitment, and the validator proves each request with
- * `prover.proveCommitted` and settles it with fulfil (request -> claim -> prove -> fulfil).
+ * the one proving path (fulfilRequest) and settles it with fulfil (request -> claim -> prove -> fulfil).
  * The committed circuit has no batch variant, so K = 1 is the largest K.
  */
 export async function runCommittedChainBench(options: {
@@ -476,7 +441,7 @@ export async function runCommittedChainBench(options: {
   manifestFile: string;
   verifierContract: string;
   prover: Prover;
-  quantized: QuantizedMlp;
+  quantized: QuantizedGraph;
   weightsCommitment: bigint;
   /** The baked model every deployProtocol registers; the committed one is registered next to it. */
   bakedManifestFile: string;
@@ -509,9 +474,17 @@ export async function runCommittedChainBench(options: {
       measureVerifyGas(
         circuit.verifier,
         validator,
-        await prover.proveCommitted(quantized, options.digits[0].pixels, 1n),
+        await proveRequests({ prover, model: quantized }, [offChainRequest(quantized, options.digits[0].pixels)], {
+          binding: 1n,
+        }),
       ),
-    fulfil: (r) => fulfilCommittedRequest(protocol.market, validator, prover, quantized, options.weightsCommitment, r),
+    fulfil: (r) =>
+      fulfilRequest(
+        protocol.market,
+        validator,
+        { prover, model: quantized, weightsCommitment: options.weightsCommitment },
+        r,
+      ),
   });
   // Median of the loop's fulfils (credit slots already non-zero), as for the baked rows.
   const sorted = [...single.loopFulfilGas].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));

@@ -22,7 +22,7 @@ import { ROOT } from "../circuit/compile.ts";
 import { loadMnist } from "../model/mnist.ts";
 import { buildModel, REFERENCE_MODELS } from "../pipeline.ts";
 import { findChromium, proveInBrowser } from "../prove/browser-run.ts";
-import { committedProofInput } from "../prove/committed-input.ts";
+import { offChainRequest, proveRequests, requestCircuitInput } from "../prove/prove-request.ts";
 import { Prover, releaseProverThreads } from "../prove/prover.ts";
 import { artifactPath, type Manifest } from "../setup/manifest.ts";
 import { BENCH_BATCH, BENCH_CNN, buildBenchBatch, buildBenchCnn } from "./bench-circuits.ts";
@@ -190,11 +190,10 @@ async function main(): Promise<void> {
     // Any field element works as the binding off-chain; the chain benchmark uses real ones.
     const bakedInput = { pixels: Array.from(digit.pixels), binding: "1" };
     const committedProver = await Prover.load(committedBuilt.manifestFile);
-    const committedInput = committedProofInput(
-      committedBuilt.quantized,
-      committedProver.committedArchitecture(),
-      digit.pixels,
-      1n,
+    const committedInput = requestCircuitInput(
+      { prover: committedProver, model: committedBuilt.quantized },
+      [offChainRequest(committedBuilt.quantized, digit.pixels)],
+      { binding: 1n },
     ).input;
 
     const pools: ProveConfig[] = [{ threads: 1 }, { threads: 2 }];
@@ -262,7 +261,11 @@ async function main(): Promise<void> {
     log("chain, MLP committed: verify gas on the generated verifier, market path");
     const [deployer] = await ethers.getSigners();
     const committedVerifier = await ethers.deployContract(committedModel.verifierContract);
-    const committedProof = await committedProver.proveCommitted(committedBuilt.quantized, digit.pixels, 1n);
+    const committedProof = await proveRequests(
+      { prover: committedProver, model: committedBuilt.quantized },
+      [offChainRequest(committedBuilt.quantized, digit.pixels)],
+      { binding: 1n },
+    );
     const committedVerify = await measureVerifyGas(await committedVerifier.getAddress(), deployer, committedProof);
     const committedChain = await runCommittedChainBench({
       ethers,

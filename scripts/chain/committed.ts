@@ -1,17 +1,14 @@
 /**
  * Committed mode on-chain: governance registers a shared circuit (its generated verifier and the
- * manifest that pins its artifacts), model owners register models of its architecture by their
- * weights commitment, and validators prove requests with the model's weights as private input.
+ * manifest that pins its artifacts) and model owners register models of its architecture by their
+ * weights commitment. Validators prove its requests like any other, through
+ * scripts/prove/prove-request.ts (fulfilRequest in validator.ts), the weights as private input.
  */
 import type { HardhatEthers } from "@nomicfoundation/hardhat-ethers/types";
 import type { Signer } from "ethers";
 import type { CircuitRegistry, InferenceMarket } from "../../types/ethers-contracts/index.js";
 import { sha256File } from "../setup/hash.ts";
 import { readManifest } from "../setup/manifest.ts";
-import type { QuantizedMlp } from "../model/quantize.ts";
-import type { Prover } from "../prove/prover.ts";
-import { requestBinding } from "./binding.ts";
-import type { Fulfilment, OpenRequest } from "./validator.ts";
 
 /** Public signals of a committed single-inference circuit, in order. */
 const COMMITTED_SIGNALS = ["modelCommitment", "inputCommitment", "output", "binding"];
@@ -53,38 +50,4 @@ export async function registerCommittedCircuit(
   const circuitId = await c.registerCircuit.staticCall(...args);
   const receipt = await (await c.registerCircuit(...args)).wait();
   return { circuitId, verifier: address, gasUsed: receipt!.gasUsed };
-}
-
-/**
- * Proves a committed model's request with the model's weights as private input and fulfils it.
- * Refuses (throws, sends nothing) when the inline input does not open the request's commitment
- * or the proof's public signals are not the ones the market will rebuild.
- */
-export async function fulfilCommittedRequest(
-  market: InferenceMarket,
-  validator: Signer,
-  prover: Prover,
-  model: QuantizedMlp,
-  weightsCommitment: bigint,
-  request: OpenRequest,
-): Promise<Fulfilment> {
-  const pixels = Array.from(request.input);
-  const { chainId } = await validator.provider!.getNetwork();
-  const binding = requestBinding(chainId, await market.getAddress(), request.requestId, await validator.getAddress());
-  const proof = await prover.proveCommitted(model, pixels, binding);
-  const { expected } = proof;
-  if (expected.inputCommitment !== request.inputCommitment)
-    throw new Error(`request ${request.requestId}: the inline input does not open the input commitment; skipping it`);
-  if (expected.modelCommitment !== weightsCommitment)
-    throw new Error(`request ${request.requestId}: these weights are not the model's registered commitment`);
-  const calldata = proof.calldata as [bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint];
-  const receipt = await (await market.connect(validator).fulfil(request.requestId, expected.output, calldata)).wait();
-  return {
-    requestId: request.requestId,
-    predicted: proof.predicted,
-    output: expected.output,
-    witnessMs: proof.witnessMs,
-    proveMs: proof.proveMs,
-    gasUsed: receipt!.gasUsed,
-  };
 }

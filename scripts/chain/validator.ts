@@ -10,12 +10,7 @@ import {
   TestToken__factory,
   type InferenceMarket,
 } from "../../types/ethers-contracts/index.js";
-import { packedCommitment } from "../circuit/reference.ts";
-import { inferQuantized } from "../model/quantized-inference.ts";
-import type { QuantizedMlp } from "../model/quantize.ts";
-import type { Prover } from "../prove/prover.ts";
-import { batchBinding, batchChallenge, batchFold } from "../circuit/batch-fold.ts";
-import { requestBinding } from "./binding.ts";
+import { proveRequests, type ModelArtifacts, type ProofBindingData } from "../prove/prove-request.ts";
 
 export interface OpenRequest {
   requestId: bigint;
@@ -101,45 +96,32 @@ export async function openRequests(market: InferenceMarket, modelId: bigint, fro
   return open;
 }
 
+/** The binding data of proofs that `validator` submits to `market`. */
+export async function bindingFor(market: InferenceMarket, validator: Signer): Promise<ProofBindingData> {
+  const { chainId } = await validator.provider!.getNetwork();
+  return { chainId, market: await market.getAddress(), prover: await validator.getAddress() };
+}
+
 /**
- * Proves and fulfils one request as `validator`.
- * @throws if the inline input does not open the commitment (nothing is submitted), or if the
- * circuit's output differs from the integer reference (a broken build: nothing is submitted)
+ * Proves one request as `validator` (baked or committed circuit, through proveRequests) and
+ * fulfils it.
+ * @throws ProofRefusedError if the inline input does not open the commitment, the model is not
+ * the registered one, or the circuit's output differs from the integer reference (nothing is submitted)
  */
 export async function fulfilRequest(
   market: InferenceMarket,
   validator: Signer,
-  prover: Prover,
-  model: QuantizedMlp,
-  request: OpenRequest,
+  artifacts: ModelArtifacts,
+  request: Pick<OpenRequest, "requestId" | "inputCommitment" | "input">,
 ): Promise<Fulfilment> {
-  const pixels = Array.from(request.input);
-  if (pixels.length !== model.inputSize || packedCommitment(pixels, model.inputBits) !== request.inputCommitment) {
-    throw new Error(`request ${request.requestId}: the inline input does not open the input commitment; skipping it`);
-  }
-  const expected = inferQuantized(model, pixels);
-  const { chainId } = await validator.provider!.getNetwork();
-  const address = await validator.getAddress();
-  const binding = requestBinding(chainId, await market.getAddress(), request.requestId, address);
-  const proof = await prover.prove({ pixels, binding });
-  const [inputCommitment, output, provenBinding] = proof.publicSignals;
-  if (inputCommitment !== request.inputCommitment || output !== expected.output || provenBinding !== binding) {
-    throw new Error(
-      `request ${request.requestId}: the circuit's public signals differ from the reference; refusing to submit`,
-    );
-  }
-  const tx = await market
-    .connect(validator)
-    .fulfil(
-      request.requestId,
-      output,
-      proof.calldata as [bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint],
-    );
-  const receipt = await tx.wait();
+  const proof = await proveRequests(artifacts, [request], await bindingFor(market, validator));
+  const receipt = await (
+    await market.connect(validator).fulfil(request.requestId, proof.outputs[0]!, proof.calldata)
+  ).wait();
   return {
     requestId: request.requestId,
-    predicted: expected.predicted,
-    output,
+    predicted: proof.predicted[0]!,
+    output: proof.outputs[0]!,
     witnessMs: proof.witnessMs,
     proveMs: proof.proveMs,
     gasUsed: receipt!.gasUsed,
@@ -175,87 +157,22 @@ export async function supportedBatchSizes(
   return supported;
 }
 
-export interface BatchProof {
-  /** Increasing, as fulfilBatch requires. */
-  requestIds: bigint[];
-  predicted: number[];
-  outputs: bigint[];
-  /** The proof as the market's uint256[8]. */
-  calldata: bigint[];
-  witnessMs: number;
-  proveMs: number;
-}
-
 /**
- * Proves a batch of requests of one model with a batch circuit's prover, bound to `validator`
- * and to the requests' ids in increasing order (the order fulfilBatch takes them in). Sends nothing.
- * @throws if the prover is not a batch circuit's, a request is of another model, an inline
- * input does not open its commitment, or the proven signals differ from the reference
- */
-export async function proveBatch(
-  market: InferenceMarket,
-  validator: Signer,
-  prover: Prover,
-  model: QuantizedMlp,
-  requests: Pick<OpenRequest, "requestId" | "modelId" | "inputCommitment" | "input">[],
-): Promise<BatchProof> {
-  const batch = [...requests].sort((a, b) => (a.requestId < b.requestId ? -1 : 1));
-  if (prover.manifest.publicSignals[0] !== "fold") {
-    throw new Error(`${prover.manifest.circuit} is not a batch circuit; use fulfilRequest for single requests`);
-  }
-  if (batch.some((r) => r.modelId !== batch[0].modelId)) throw new Error("a batch holds requests of one model only");
-  const pixels = batch.map((r) => Array.from(r.input));
-  batch.forEach((r, i) => {
-    if (pixels[i].length !== model.inputSize || packedCommitment(pixels[i], model.inputBits) !== r.inputCommitment) {
-      throw new Error(`request ${r.requestId}: the inline input does not open the input commitment; skipping it`);
-    }
-  });
-  const expected = pixels.map((p) => inferQuantized(model, p));
-  const requestIds = batch.map((r) => r.requestId);
-  const commitments = batch.map((r) => r.inputCommitment);
-  const outputs = expected.map((e) => e.output);
-  const { chainId } = await validator.provider!.getNetwork();
-  const binding = batchBinding(chainId, await market.getAddress(), await validator.getAddress(), requestIds);
-  const challenge = batchChallenge(binding, commitments, outputs);
-  const proof = await prover.prove({ pixels, challenge, batchBinding: binding });
-  const [fold, provenChallenge, provenBinding] = proof.publicSignals;
-  if (
-    fold !== batchFold(challenge, commitments, outputs) ||
-    provenChallenge !== challenge ||
-    provenBinding !== binding
-  ) {
-    throw new Error(`batch ${requestIds.join(",")}: the circuit's fold differs from the reference; refusing to submit`);
-  }
-  return {
-    requestIds,
-    predicted: expected.map((e) => e.predicted),
-    outputs,
-    calldata: proof.calldata,
-    witnessMs: proof.witnessMs,
-    proveMs: proof.proveMs,
-  };
-}
-
-/**
- * Proves a batch of requests of one model with a batch circuit's prover ({@link proveBatch}) and
- * settles them with one `fulfilBatch`.
- * @throws as {@link proveBatch} does (nothing is submitted then)
+ * Proves a batch of requests of one model with a batch circuit's prover (through proveRequests,
+ * bound to `validator` and the requests' ids in increasing order) and settles them with one
+ * `fulfilBatch`.
+ * @throws as proveRequests does (nothing is submitted then)
  */
 export async function fulfilBatchRequests(
   market: InferenceMarket,
   validator: Signer,
-  prover: Prover,
-  model: QuantizedMlp,
-  requests: OpenRequest[],
+  artifacts: ModelArtifacts,
+  requests: Pick<OpenRequest, "requestId" | "modelId" | "inputCommitment" | "input">[],
 ): Promise<BatchFulfilment> {
-  const p = await proveBatch(market, validator, prover, model, requests);
-  const tx = await market
-    .connect(validator)
-    .fulfilBatch(
-      p.requestIds,
-      p.outputs,
-      p.calldata as [bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint],
-    );
+  if (requests.some((r) => r.modelId !== requests[0]!.modelId))
+    throw new Error("a batch holds requests of one model only");
+  const p = await proveRequests(artifacts, requests, await bindingFor(market, validator));
+  const tx = await market.connect(validator).fulfilBatch(p.requestIds, p.outputs, p.calldata);
   const receipt = await tx.wait();
   return {
     requestIds: p.requestIds,

@@ -1,12 +1,12 @@
 /**
  * Baked-mode 2-D convolution for the circuit generator: with the weights as circuit constants,
  * each output is a linear combination of input signals and costs no constraint (the same
- * approach as the dense layers in generate-mlp.ts). Semantics, layout and zero padding are
+ * approach as the dense layers in generate-graph.ts). Semantics, layout and zero padding are
  * those of Conv2DCommitted (circuits/lib/conv2d.circom) and conv2DCommitted() in
  * reference-layers.ts.
  *
- * The combinations must feed a constraint (a Requantize or RequantReluClamp, as in the MLP
- * generator): a main circuit whose public outputs are linear in its inputs is reduced by
+ * The combinations must feed a constraint (a Requantize or RequantReluClamp, as for the dense
+ * layers): a main circuit whose public outputs are linear in its inputs is reduced by
  * circom --O2 to no constraints at all, leaving those outputs free.
  */
 import { convOutputSize, type Conv2DShape } from "./reference-layers.ts";

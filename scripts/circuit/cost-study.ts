@@ -16,11 +16,12 @@ import { createRequire } from "node:module";
 import path from "node:path";
 import * as snarkjs from "snarkjs";
 import { compileCircuit, ROOT } from "./compile.ts";
-import { generateMlpCircuit } from "./generate-mlp.ts";
+import { generateGraphCircuit } from "./generate-graph.ts";
+import { denseLayers } from "./generate-mlp-committed.ts";
 import { loadMnist28 } from "../model/mnist.ts";
-import { quantizeMlp, type QuantizedMlp } from "../model/quantize.ts";
+import { inferQuantizedGraph } from "../model/graph-inference.ts";
+import { quantizeGraph, type QuantizedGraph } from "../model/quantize-graph.ts";
 import { trainMlp } from "../model/train-mlp.ts";
-import { inferQuantized } from "../model/quantized-inference.ts";
 
 const require = createRequire(import.meta.url);
 export const COST_STUDY_FILE = path.join(ROOT, "circuits", "cost-study.json");
@@ -57,21 +58,21 @@ async function count(name: string, source: string, includeDirs: string[] = [], f
 }
 
 /** Trains and quantizes the 784-56-10 MLP (deterministic: fixed seed). */
-export function studyModel(): { quantized: QuantizedMlp; accuracy: number } {
+export function studyModel(): { quantized: QuantizedGraph; accuracy: number } {
   const { train, test } = loadMnist28();
   const float = trainMlp({ train, hiddenSize: 56, epochs: 8, name: "mnist-mlp-784-56-10" });
-  const quantized = quantizeMlp(
+  const quantized = quantizeGraph(
     float,
     train.slice(0, 1000).map((d) => d.pixels),
   );
-  const correct = test.filter((d) => inferQuantized(quantized, d.pixels).predicted === d.label).length;
+  const correct = test.filter((d) => inferQuantizedGraph(quantized, d.pixels).predicted === d.label).length;
   return { quantized, accuracy: correct / test.length };
 }
 
 export async function runCostStudy(withCircomlibMl: boolean): Promise<CostStudy> {
   const { quantized, accuracy } = studyModel();
   const gen = (layersOnly: boolean) =>
-    generateMlpCircuit(quantized, {
+    generateGraphCircuit(quantized, {
       templateName: "Mlp784",
       command: "npm run circuits:costs",
       source: "the cost study's 784-56-10 MLP",
@@ -92,7 +93,7 @@ export async function runCostStudy(withCircomlibMl: boolean): Promise<CostStudy>
     model: "MNIST MLP 784-56-10, 8-bit weights and activations, trained by scripts/circuit/cost-study.ts",
     quantizedAccuracy: accuracy,
     hiddenUnits: 56,
-    accBits: quantized.layers.map((l) => l.accBits),
+    accBits: denseLayers(quantized).map((l) => l.accBits),
     diffBits: quantized.diffBits,
     constraints: { total, layers, inputCommitment8Bit, inputCommitment4Bit, binding },
   };

@@ -6,7 +6,9 @@
  * RequantReluClamp per hidden activation, MaxPool2D / AvgPool2D on clamped activations, the
  * ArgMax and the request binding. The integer reference is graph-inference.ts.
  *
- * Public signals, in order: [inputCommitment, output, binding], as for the MLP generator.
+ * Public signals, in order: [inputCommitment, output, binding]. With `batch: K`, the main proves
+ * K inferences of the model at once (see batchMain) and its public signals are
+ * [fold, challenge, batchBinding].
  */
 import { conv2dLinearCombinations } from "./conv-baked.ts";
 import type { QuantizedGraph } from "../model/quantize-graph.ts";
@@ -18,6 +20,13 @@ export interface GenerateGraphOptions {
   command: string;
   /** Where the model came from, for its header. */
   source: string;
+  /** K inferences per proof: a batch main wrapping the model's template (public signals [fold, challenge, batchBinding]). */
+  batch?: number;
+  /**
+   * COST STUDY ONLY: the layers alone, with no input commitment, no binding and no range check of
+   * the inputs. A measurement, never a deployable circuit.
+   */
+  layersOnly?: boolean;
 }
 
 /** A tensor held in a signal array, flat ([n]) or image-shaped ([C][H][W]). */
@@ -71,16 +80,27 @@ export function generateGraphCircuit(model: QuantizedGraph, options: GenerateGra
   if (model.layers.some((l) => l.kind === "avgpool")) libs.push("avg-pool");
   for (const lib of libs) out.push(`include "${lib}.circom";`);
   out.push(``);
-  out.push(`template ${options.templateName}() {`);
-  out.push(`    // Input bytes (flat, CHW order), range-checked to ${model.inputBits} bits by the commitment.`);
-  out.push(`    signal input pixels[${model.inputSize}];`);
-  out.push(`    // keccak256(chainid, market, requestId, prover) mod r, rebuilt by the market.`);
-  out.push(`    signal input binding;`);
-  out.push(`    signal output inputCommitment;`);
-  out.push(`    signal output result;`);
-  out.push(``);
-  out.push(`    inputCommitment <== PackedCommitment(${model.inputSize}, ${model.inputBits})(pixels);`);
-  out.push(`    RequestBinding()(binding);`);
+  const { batch, layersOnly } = options;
+  if (batch !== undefined && (!Number.isInteger(batch) || batch < 2))
+    throw new Error(`a batch circuit proves K >= 2 inferences, got K = ${batch}`);
+  out.push(`template ${batch ? `${options.templateName}Inference` : options.templateName}() {`);
+  if (layersOnly) {
+    out.push(`    // COST STUDY ONLY: no input commitment, no binding, inputs not range-checked.`);
+    out.push(`    signal input pixels[${model.inputSize}];`);
+    out.push(`    signal output result;`);
+  } else {
+    out.push(`    // Input bytes (flat, CHW order), range-checked to ${model.inputBits} bits by the commitment.`);
+    out.push(`    signal input pixels[${model.inputSize}];`);
+    if (!batch) {
+      out.push(`    // keccak256(chainid, market, requestId, prover) mod r, rebuilt by the market.`);
+      out.push(`    signal input binding;`);
+    }
+    out.push(`    signal output inputCommitment;`);
+    out.push(`    signal output result;`);
+    out.push(``);
+    out.push(`    inputCommitment <== PackedCommitment(${model.inputSize}, ${model.inputBits})(pixels);`);
+    if (!batch) out.push(`    RequestBinding()(binding);`);
+  }
 
   let current: SignalTensor = { name: "pixels", dims: [model.inputSize] };
   let reshapes = 0;
@@ -139,8 +159,28 @@ export function generateGraphCircuit(model: QuantizedGraph, options: GenerateGra
       }
       case "maxpool":
       case "avgpool": {
-        const { C, inH, inW, k, stride, bits } = layer;
-        const input = asImage(C, inH, inW);
+        const { C, k, stride, bits } = layer;
+        const p = layer.pad ?? 0;
+        let input = asImage(C, layer.inH, layer.inW);
+        const [inH, inW] = [layer.inH + 2 * p, layer.inW + 2 * p];
+        if (p > 0) {
+          // Zero padding as constant signals: the pool reads them like any value (a window of
+          // nothing but zeros has mean and max 0, as the reference computes).
+          const padded: SignalTensor = { name: `${name}pad`, dims: [C, inH, inW] };
+          out.push(`    signal ${padded.name}[${C}][${inH}][${inW}];`);
+          out.push(`    for (var c = 0; c < ${C}; c++) {`);
+          out.push(`        for (var h = 0; h < ${inH}; h++) {`);
+          out.push(`            for (var w = 0; w < ${inW}; w++) {`);
+          out.push(`                if (h < ${p} || h >= ${p + layer.inH} || w < ${p} || w >= ${p + layer.inW}) {`);
+          out.push(`                    ${padded.name}[c][h][w] <== 0;`);
+          out.push(`                } else {`);
+          out.push(`                    ${padded.name}[c][h][w] <== ${input.name}[c][h - ${p}][w - ${p}];`);
+          out.push(`                }`);
+          out.push(`            }`);
+          out.push(`        }`);
+          out.push(`    }`);
+          input = padded;
+        }
         const outH = Math.floor((inH - k) / stride) + 1;
         const outW = Math.floor((inW - k) / stride) + 1;
         const template = layer.kind === "maxpool" ? "MaxPool2D" : "AvgPool2D";
@@ -148,8 +188,22 @@ export function generateGraphCircuit(model: QuantizedGraph, options: GenerateGra
           `    // Layer ${l} ("${layer.node}"): ${template} ${k}x${k}, stride ${stride}, on ${bits}-bit unsigned ` +
             `values (outputs of RequantReluClamp or of the range-checked input).`,
         );
+        // Windows that do not reach the last rows or columns (floor mode) leave them unread: the
+        // pool gets only the rows and columns its windows cover, as the reference reads them.
+        const usedH = (outH - 1) * stride + k;
+        const usedW = (outW - 1) * stride + k;
+        let pooled = input.name;
+        if (usedH < inH || usedW < inW) {
+          pooled = `${name}in`;
+          out.push(`    signal ${pooled}[${C}][${usedH}][${usedW}];`);
+          out.push(`    for (var c = 0; c < ${C}; c++) {`);
+          out.push(`        for (var h = 0; h < ${usedH}; h++) {`);
+          out.push(`            for (var w = 0; w < ${usedW}; w++) ${pooled}[c][h][w] <== ${input.name}[c][h][w];`);
+          out.push(`        }`);
+          out.push(`    }`);
+        }
         out.push(
-          `    signal ${name}[${C}][${outH}][${outW}] <== ${template}(${inH}, ${inW}, ${C}, ${k}, ${stride}, ${bits})(${input.name});`,
+          `    signal ${name}[${C}][${outH}][${outW}] <== ${template}(${usedH}, ${usedW}, ${C}, ${k}, ${stride}, ${bits})(${pooled});`,
         );
         current = { name, dims: [C, outH, outW] };
         break;
@@ -209,7 +263,52 @@ export function generateGraphCircuit(model: QuantizedGraph, options: GenerateGra
   }
   out.push(`}`);
   out.push(``);
-  out.push(`component main {public [binding]} = ${options.templateName}();`);
+  if (batch) out.push(...batchMain(model.inputSize, options.templateName, batch));
+  else out.push(`component main${layersOnly ? "" : " {public [binding]}"} = ${options.templateName}();`);
   out.push(``);
   return out.join("\n");
+}
+
+/**
+ * The batch main: K inferences, each with its own input commitment and output. Instead of 2K
+ * public signals (about 7k gas each to verify), the circuit outputs one fold
+ *   fold = sum_i c^(2i+1) * inputCommitment_i + c^(2i+2) * output_i   (mod r)
+ * for a public challenge c that the market computes as keccak256 of the batch binding and all
+ * claimed commitments and outputs (mod r), and rebuilds with 2K mulmods. Every folded value
+ * is computed by the circuit (a Poseidon commitment or an inference), none is free, so a
+ * prover who lies about one value must hit a root of a nonzero polynomial of degree 2K in a
+ * challenge fixed by its own claims: probability at most 2K / r. The batch binding
+ * (keccak of chain id, market, prover and the request ids, mod r) is the third public signal.
+ * Public signals: [fold, challenge, batchBinding].
+ */
+function batchMain(inputSize: number, templateName: string, k: number): string[] {
+  return [
+    `template ${templateName}(K) {`,
+    `    signal input pixels[K][${inputSize}];`,
+    `    signal input challenge;`,
+    `    signal input batchBinding;`,
+    `    signal output fold;`,
+    ``,
+    `    RequestBinding()(batchBinding);`,
+    `    // power[j] = challenge^(j+1)`,
+    `    signal power[2 * K];`,
+    `    power[0] <== challenge;`,
+    `    for (var j = 1; j < 2 * K; j++) {`,
+    `        power[j] <== power[j - 1] * challenge;`,
+    `    }`,
+    `    component inference[K];`,
+    `    signal term[2 * K];`,
+    `    var sum = 0;`,
+    `    for (var i = 0; i < K; i++) {`,
+    `        inference[i] = ${templateName}Inference();`,
+    `        inference[i].pixels <== pixels[i];`,
+    `        term[2 * i] <== power[2 * i] * inference[i].inputCommitment;`,
+    `        term[2 * i + 1] <== power[2 * i + 1] * inference[i].result;`,
+    `        sum += term[2 * i] + term[2 * i + 1];`,
+    `    }`,
+    `    fold <== sum;`,
+    `}`,
+    ``,
+    `component main {public [challenge, batchBinding]} = ${templateName}(${k});`,
+  ];
 }

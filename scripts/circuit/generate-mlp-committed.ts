@@ -15,7 +15,7 @@
 import { signedBitsFor, unsignedBitsFor } from "./field.ts";
 import { poseidon } from "./reference.ts";
 import { signedPackedCommitment } from "./reference-layers.ts";
-import type { QuantizedMlp } from "../model/quantize.ts";
+import type { QuantizedDenseLayer, QuantizedGraph } from "../model/quantize-graph.ts";
 
 export interface CommittedLayer {
   nIn: number;
@@ -37,16 +37,31 @@ export interface CommittedArchitecture {
   diffBits: number;
 }
 
+/**
+ * The dense layers of a dense-only quantized graph (Gemm/MatMul + Relu), which committed mode
+ * supports so far. @throws naming the first other layer and `what` (the model or its file)
+ */
+export function denseLayers(model: QuantizedGraph, what = model.name): QuantizedDenseLayer[] {
+  return model.layers.map((l) => {
+    if (l.kind === "dense") return l;
+    const op = l.kind === "conv" ? "Conv" : l.kind === "maxpool" ? "MaxPool" : "AveragePool";
+    throw new Error(
+      `"${what}": --mode committed supports dense-only models (Gemm/MatMul + Relu) so far; ` +
+        `${op} node "${l.node}" needs --mode baked`,
+    );
+  });
+}
+
 /** The architecture a quantized model belongs to, with widths of `weightBits` and the model's bias width. */
-export function committedArchitecture(model: QuantizedMlp, weightBits = 8): CommittedArchitecture {
+export function committedArchitecture(model: QuantizedGraph, weightBits = 8): CommittedArchitecture {
+  const dense = denseLayers(model);
   let biasMin = 0;
   let biasMax = 0;
-  for (const l of model.layers)
-    for (const b of l.bias) ((biasMin = Math.min(biasMin, b)), (biasMax = Math.max(biasMax, b)));
+  for (const l of dense) for (const b of l.bias) ((biasMin = Math.min(biasMin, b)), (biasMax = Math.max(biasMax, b)));
   const biasBits = signedBitsFor(biasMin, biasMax);
   const wMin = -(2 ** (weightBits - 1));
   const wMax = 2 ** (weightBits - 1) - 1;
-  const layers: CommittedLayer[] = model.layers.map((l) => {
+  const layers: CommittedLayer[] = dense.map((l) => {
     const xMax = 2 ** l.inputBits - 1;
     const lo = l.nIn * wMin * xMax - 2 ** (biasBits - 1);
     const hi = l.nIn * wMax * xMax + 2 ** (biasBits - 1) - 1;
@@ -77,16 +92,17 @@ export function committedArchitecture(model: QuantizedMlp, weightBits = 8): Comm
 }
 
 /** Public signal 0: Poseidon(commitment of all weights, commitment of all biases). */
-export function modelCommitment(model: QuantizedMlp, arch: CommittedArchitecture): bigint {
-  const weights = model.layers.flatMap((l) => l.weight);
-  const biases = model.layers.flatMap((l) => l.bias);
+export function modelCommitment(model: QuantizedGraph, arch: CommittedArchitecture): bigint {
+  const dense = denseLayers(model);
+  const weights = dense.flatMap((l) => l.weight);
+  const biases = dense.flatMap((l) => l.bias);
   return poseidon([signedPackedCommitment(weights, arch.weightBits), signedPackedCommitment(biases, arch.biasBits)]);
 }
 
 /** The circuit input for a model: weights as w<l>[o][i], biases as b<l>[o]. */
-export function committedWeightsInput(model: QuantizedMlp): Record<string, number[] | number[][]> {
+export function committedWeightsInput(model: QuantizedGraph): Record<string, number[] | number[][]> {
   const input: Record<string, number[] | number[][]> = {};
-  model.layers.forEach((l, k) => {
+  denseLayers(model).forEach((l, k) => {
     input[`w${k}`] = Array.from({ length: l.nOut }, (_, o) => l.weight.slice(o * l.nIn, (o + 1) * l.nIn));
     input[`b${k}`] = l.bias;
   });

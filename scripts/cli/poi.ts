@@ -28,10 +28,10 @@ export const COMMANDS: Command[] = [
   {
     name: "compile",
     usage:
-      "poi compile <model.onnx> [--out dir] [--calibration file] [--mode baked|committed] [--output logits|class|both] " +
+      "poi compile <model.onnx> [--out dir] [--calibration file] [--eval file] [--mode baked|committed] [--output logits|class|both] " +
       "[--weight-bits n] [--activation-bits n] [--witness-checks n|all] [--no-circuit]",
     summary: "quantize an ONNX model, generate its circuit and write a fidelity report",
-    valueFlags: ["out", "calibration", "mode", "output", "weight-bits", "activation-bits", "witness-checks"],
+    valueFlags: ["out", "calibration", "eval", "mode", "output", "weight-bits", "activation-bits", "witness-checks"],
     booleanFlags: ["no-circuit"],
     async run(args) {
       const [onnxPath, extra] = args.positional;
@@ -40,6 +40,7 @@ export const COMMANDS: Command[] = [
         onnxPath,
         outDir: args.flags.get("out"),
         calibrationPath: args.flags.get("calibration"),
+        evalPath: args.flags.get("eval"),
         mode: args.flags.get("mode"),
         output: args.flags.get("output"),
         weightBits: positiveInt(args, "weight-bits"),

@@ -17,15 +17,16 @@ import { generateGraphCircuit } from "../circuit/generate-graph.ts";
 import {
   committedArchitecture,
   committedWeightsInput,
+  type CommittedArchitecture,
+  denseLayers,
   generateMlpCommittedCircuit,
   modelCommitment,
 } from "../circuit/generate-mlp-committed.ts";
 import { inferQuantizedGraph, packGraphOutput } from "../model/graph-inference.ts";
 import { product, type FloatGraph } from "../model/graph.ts";
-import { IMAGE_SIZE, loadMnist } from "../model/mnist.ts";
+import { digitsFor, IMAGE_SIDE, IMAGE_SIZE } from "../model/mnist.ts";
 import { onnxToGraph } from "../model/onnx-import.ts";
 import { OUTPUT_MODES, quantizeGraph, type OutputMode, type QuantizedGraph } from "../model/quantize-graph.ts";
-import { QUANTIZED_FORMAT, type QuantizedMlp } from "../model/quantize.ts";
 import { estimateCommittedConstraints, estimateConstraints } from "./costs.ts";
 import { fidelityMarkdown, measureFidelity, type FidelityReport, type LabelledInput } from "./fidelity.ts";
 
@@ -40,6 +41,8 @@ export interface CompileOptions {
   outDir?: string;
   /** JSON file of calibration inputs (pixel bytes). */
   calibrationPath?: string;
+  /** JSON file of held-out inputs (and labels) for the fidelity report, in the calibration file's format. */
+  evalPath?: string;
   mode?: string;
   output?: string;
   weightBits?: number;
@@ -112,38 +115,38 @@ export function modelNameFor(onnxPath: string): string {
  * Reads a calibration file: a JSON array of inputs, or { "inputs": [...], "labels"?: [...] };
  * each input is an array of pixel bytes (0..255) in the model's flat input order.
  */
-export function readCalibrationFile(file: string): LabelledInput[] {
+export function readCalibrationFile(file: string, role: "calibration" | "held-out" = "calibration"): LabelledInput[] {
   let text: string;
   try {
     text = readFileSync(file, "utf8");
   } catch (err) {
-    throw new Error(`cannot read calibration file "${file}": ${(err as Error).message}`);
+    throw new Error(`cannot read ${role} file "${file}": ${(err as Error).message}`);
   }
   let data: unknown;
   try {
     data = JSON.parse(text);
   } catch (err) {
-    throw new Error(`calibration file "${file}" is not JSON: ${(err as Error).message}`);
+    throw new Error(`${role} file "${file}" is not JSON: ${(err as Error).message}`);
   }
   const obj = data as { inputs?: unknown; labels?: unknown };
   const inputs = Array.isArray(data) ? data : obj?.inputs;
   const labels = Array.isArray(data) ? undefined : obj?.labels;
   if (!Array.isArray(inputs) || inputs.length === 0) {
     throw new Error(
-      `calibration file "${file}" must hold a non-empty JSON array of inputs (arrays of pixel bytes), ` +
+      `${role} file "${file}" must hold a non-empty JSON array of inputs (arrays of pixel bytes), ` +
         `or { "inputs": [...], "labels": [...] }`,
     );
   }
   if (labels !== undefined && (!Array.isArray(labels) || labels.length !== inputs.length)) {
-    throw new Error(`calibration file "${file}": "labels" must be an array with one label per input`);
+    throw new Error(`${role} file "${file}": "labels" must be an array with one label per input`);
   }
   return inputs.map((input, n) => {
     if (!Array.isArray(input) || input.some((v) => typeof v !== "number")) {
-      throw new Error(`calibration file "${file}": input ${n} is not an array of numbers`);
+      throw new Error(`${role} file "${file}": input ${n} is not an array of numbers`);
     }
     const label = labels ? (labels as unknown[])[n] : undefined;
     if (label !== undefined && !Number.isInteger(label)) {
-      throw new Error(`calibration file "${file}": label ${n} is not an integer`);
+      throw new Error(`${role} file "${file}": label ${n} is not an integer`);
     }
     return { pixels: input as number[], label: label as number | undefined };
   });
@@ -164,14 +167,68 @@ export function loadGraph(onnxPath: string): { bytes: Uint8Array; graph: FloatGr
   return { bytes, graph: onnxToGraph(bytes, path.basename(onnxPath)) };
 }
 
+/** A generated circuit main and what its manifest records besides the artifacts. */
+export interface ModelCircuit {
+  circom: string;
+  /** The public signals, in order. */
+  publicSignals: string[];
+  /** Estimated constraints (costs.ts), for single-inference circuits. */
+  estimate: number;
+  /** Committed mode: the architecture the circuit fixes and the model's weights commitment. */
+  committed?: { architecture: CommittedArchitecture; commitment: bigint };
+}
+
+/**
+ * The compiler core shared by `poi compile` and the reference build (pipeline.ts): the circom
+ * main of a quantized graph in baked mode (optionally a batch of K inferences) or committed mode.
+ * @throws naming `file` for a model the mode cannot compile
+ */
+export function modelCircuit(
+  quantized: QuantizedGraph,
+  o: {
+    mode: "baked" | "committed";
+    batch?: number;
+    templateName: string;
+    command: string;
+    source: string;
+    weightBits?: number;
+    file?: string;
+  },
+): ModelCircuit {
+  if (o.mode === "baked") {
+    const single = estimateConstraints(quantized).total;
+    return {
+      circom: generateGraphCircuit(quantized, {
+        templateName: o.templateName,
+        command: o.command,
+        source: o.source,
+        batch: o.batch,
+      }),
+      publicSignals: o.batch ? ["fold", "challenge", "batchBinding"] : ["inputCommitment", "output", "binding"],
+      // A batch: K inferences without their own binding, 2K - 1 powers, 2K terms and one binding.
+      estimate: o.batch ? o.batch * (single - 1) + 4 * o.batch : single,
+    };
+  }
+  if (o.batch) throw new Error(`"${o.file ?? quantized.name}": committed mode has no batch circuit yet`);
+  if (quantized.output !== "both")
+    throw new Error("--mode committed outputs the class and the logits: use --output both");
+  denseLayers(quantized, o.file ?? quantized.name);
+  const architecture = committedArchitecture(quantized, o.weightBits ?? 8);
+  return {
+    circom: generateMlpCommittedCircuit(architecture, o.templateName, o.command),
+    publicSignals: ["modelCommitment", "inputCommitment", "output", "binding"],
+    estimate: estimateCommittedConstraints(architecture).total,
+    committed: { architecture, commitment: modelCommitment(quantized, architecture) },
+  };
+}
+
 /** Compiles the model; throws (having written nothing) on any problem. */
 export async function compileModel(o: CompileOptions): Promise<CompileResult> {
   const log = o.log ?? (() => {});
   const mode = o.mode ?? "baked";
   if (mode !== "baked" && mode !== "committed")
     throw new Error(`unknown --mode "${mode}"; expected baked or committed`);
-  const output = (o.output ?? "both") as OutputMode;
-  if (!OUTPUT_MODES.includes(output)) {
+  if (o.output !== undefined && !OUTPUT_MODES.includes(o.output as OutputMode)) {
     throw new Error(`unknown --output "${o.output}"; expected one of ${OUTPUT_MODES.join(", ")}`);
   }
   const weightBits = o.weightBits ?? 8;
@@ -180,22 +237,35 @@ export async function compileModel(o: CompileOptions): Promise<CompileResult> {
   const outDir = path.resolve(o.outDir ?? path.join("build", "compiled", name));
 
   const { bytes, graph } = loadGraph(o.onnxPath);
+  // A model ending in Softmax, LogSoftmax or Sigmoid proves its class by default (see quantizeGraph).
+  const output = (o.output ?? (graph.finalActivation ? "class" : "both")) as OutputMode;
   const onnxSha256 = sha256(bytes);
   const inputSize = product(graph.inputShape);
-  const isDigitModel = inputSize === IMAGE_SIZE;
-  const mnist = isDigitModel || !o.calibrationPath ? loadMnist() : undefined;
-  if (!isDigitModel && !o.calibrationPath) {
+  // An MNIST-shaped input (14x14 or 28x28, with or without a channel axis) has default digits.
+  const mnist = digitsFor(inputSize);
+  if (!mnist && !o.calibrationPath) {
     throw new Error(
       `"${graph.name}" takes ${inputSize} inputs (shape [${graph.inputShape.join(", ")}]); the default calibration ` +
-        `and held-out set are 14x14 MNIST digits (${IMAGE_SIZE} values): pass --calibration <file> with inputs of ${inputSize} values`,
+        `and held-out sets are MNIST digits of 14x14 (${IMAGE_SIZE}) or 28x28 (784) values: ` +
+        `pass --calibration <file> (and --eval <file>) with inputs of ${inputSize} values`,
     );
   }
+  const fileText = (file: string, n: number) =>
+    `${n} inputs from ${path.basename(file)} (sha256 ${sha256(readFileSync(file)).slice(0, 16)}...)`;
   const calibration = o.calibrationPath
     ? readCalibrationFile(o.calibrationPath)
     : mnist!.train.slice(0, DEFAULT_CALIBRATION_DIGITS);
   const calibrationText = o.calibrationPath
-    ? `${calibration.length} inputs from ${path.basename(o.calibrationPath)} (sha256 ${sha256(readFileSync(o.calibrationPath)).slice(0, 16)}...)`
-    : `the first ${DEFAULT_CALIBRATION_DIGITS} training digits of the fixed MNIST split (scripts/model/mnist.ts)`;
+    ? fileText(o.calibrationPath, calibration.length)
+    : `the first ${DEFAULT_CALIBRATION_DIGITS} training digits of the fixed MNIST split` +
+      `${mnist!.side === IMAGE_SIDE ? "" : ` at ${mnist!.side}x${mnist!.side}`} (scripts/model/mnist.ts)`;
+  const heldOut = o.evalPath ? readCalibrationFile(o.evalPath, "held-out") : undefined;
+  heldOut?.forEach((x, n) => {
+    if (x.pixels.length !== inputSize)
+      throw new Error(
+        `held-out file "${o.evalPath}": input ${n} has ${x.pixels.length} values; the model takes ${inputSize} (shape [${graph.inputShape.join(", ")}])`,
+      );
+  });
   log(`imported ${o.onnxPath}: ${graph.layers.map((l) => l.kind).join(" -> ")}`);
 
   const quantized = quantizeGraph(
@@ -207,45 +277,39 @@ export async function compileModel(o: CompileOptions): Promise<CompileResult> {
   quantized.name = name;
   const command = o.command ?? `poi compile ${path.basename(o.onnxPath)}`;
   const source = `${path.basename(o.onnxPath)} (sha256 ${onnxSha256.slice(0, 16)}...), calibrated on ${calibrationText}`;
-  let circom: string;
-  let estimate: { total: number };
-  /** The circuit's public outputs for an input, in order, and its private weight inputs. */
-  let expectedOutputs: (pixels: number[]) => bigint[];
-  let weightsInput: Record<string, number[] | number[][]> = {};
-  let committed: { commitment: bigint } | undefined;
-  if (mode === "baked") {
-    estimate = estimateConstraints(quantized);
-    circom = generateGraphCircuit(quantized, { templateName: templateNameFor(name), command, source });
-    expectedOutputs = (pixels) => {
-      const r = inferQuantizedGraph(quantized, pixels);
-      return [r.inputCommitment, r.output];
-    };
-  } else {
-    if (output !== "both") throw new Error("--mode committed outputs the class and the logits: use --output both");
-    const mlp = toQuantizedMlp(quantized, path.basename(o.onnxPath));
-    const arch = committedArchitecture(mlp, weightBits);
-    estimate = estimateCommittedConstraints(arch);
-    circom = generateMlpCommittedCircuit(arch, templateNameFor(name), command);
-    weightsInput = committedWeightsInput(mlp);
-    committed = { commitment: modelCommitment(mlp, arch) };
+  const generated = modelCircuit(quantized, {
+    mode,
+    templateName: templateNameFor(name),
+    command,
+    source,
+    weightBits,
+    file: path.basename(o.onnxPath),
+  });
+  const { circom, estimate } = generated;
+  const committed = generated.committed;
+  const weightsInput = committed ? committedWeightsInput(quantized) : {};
+  /** The circuit's public outputs for an input, in order. */
+  const expectedOutputs = (pixels: number[]): bigint[] => {
+    const r = inferQuantizedGraph(quantized, pixels);
+    if (!committed) return [r.inputCommitment, r.output];
     // The architecture's logit width bounds every model of it, so the packing uses it.
-    const packing = { output: "both" as const, logitBits: arch.logitBits, classBits: arch.classBits };
-    expectedOutputs = (pixels) => {
-      const r = inferQuantizedGraph(quantized, pixels);
-      return [committed!.commitment, r.inputCommitment, packGraphOutput(packing, r.predicted, r.logits)];
-    };
-  }
+    const { logitBits, classBits } = committed.architecture;
+    const packing = { output: "both" as const, logitBits, classBits };
+    return [committed.commitment, r.inputCommitment, packGraphOutput(packing, r.predicted, r.logits)];
+  };
 
-  const evalInputs: LabelledInput[] = isDigitModel ? mnist!.test : calibration;
+  const evalInputs: LabelledInput[] = heldOut ?? mnist?.test ?? calibration;
   const fidelity = await measureFidelity({
     model: quantized,
     onnx: bytes,
     onnxSha256,
     onnxInputShape: graph.onnxInputShape,
     inputs: evalInputs,
-    evaluatedOn: isDigitModel
-      ? `${evalInputs.length.toLocaleString("en-US")} held-out MNIST digits (14x14, the last 100 of each class)`
-      : `the ${evalInputs.length} calibration inputs (no held-out set for a ${inputSize}-value input)`,
+    evaluatedOn: heldOut
+      ? `the held-out set of ${fileText(o.evalPath!, heldOut.length)}`
+      : mnist
+        ? `${evalInputs.length.toLocaleString("en-US")} held-out MNIST digits (${mnist.side}x${mnist.side}, the last 100 of each class)`
+        : `the ${evalInputs.length} calibration inputs (no held-out set: pass --eval <file>)`,
     calibration: calibrationText,
     weightBits,
     activationBits,
@@ -283,10 +347,8 @@ export async function compileModel(o: CompileOptions): Promise<CompileResult> {
       files,
       weightBits,
       activationBits,
-      estimatedConstraints: estimate.total,
-      publicSignals: committed
-        ? ["modelCommitment", "inputCommitment", "output", "binding"]
-        : ["inputCommitment", "output", "binding"],
+      estimatedConstraints: estimate,
+      publicSignals: generated.publicSignals,
     };
     if (committed) info.modelCommitment = committed.commitment.toString();
 
@@ -313,7 +375,7 @@ export async function compileModel(o: CompileOptions): Promise<CompileResult> {
       }
       fidelity.circuit = {
         constraints: r1cs.nConstraints,
-        estimatedConstraints: estimate.total,
+        estimatedConstraints: estimate,
         witnessesChecked: checks,
         witnessesEqualToReference: equal,
       };
@@ -342,31 +404,4 @@ export async function compileModel(o: CompileOptions): Promise<CompileResult> {
     rmSync(tmp, { recursive: true, force: true });
     throw err;
   }
-}
-
-/** A dense-only quantized graph as the MLP format that the committed-mode generator reads. */
-export function toQuantizedMlp(model: QuantizedGraph, file: string): QuantizedMlp {
-  const layers = model.layers.map((l) => {
-    if (l.kind !== "dense") {
-      const op = l.kind === "conv" ? "Conv" : l.kind === "maxpool" ? "MaxPool" : "AveragePool";
-      throw new Error(
-        `"${file}": --mode committed supports dense-only models (Gemm/MatMul + Relu) so far; ` +
-          `${op} node "${l.node}" needs --mode baked`,
-      );
-    }
-    const { kind: _kind, node: _node, ...dense } = l;
-    return dense;
-  });
-  return {
-    format: QUANTIZED_FORMAT,
-    name: model.name,
-    inputSize: model.inputSize,
-    inputBits: model.inputBits,
-    inputScaleBits: model.inputScaleBits,
-    layers,
-    nClasses: model.nClasses,
-    logitBits: model.logitBits,
-    classBits: model.classBits,
-    diffBits: model.diffBits,
-  };
 }

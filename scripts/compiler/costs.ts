@@ -7,7 +7,7 @@
  */
 import type { CommittedArchitecture } from "../circuit/generate-mlp-committed.ts";
 import { valuesPerChunk } from "../circuit/reference.ts";
-import { outputSide } from "../model/graph.ts";
+import { outputSide, poolOutputSize } from "../model/graph.ts";
 import type { QuantizedGraph } from "../model/quantize-graph.ts";
 
 export interface CostItem {
@@ -91,9 +91,9 @@ export function estimateConstraints(model: QuantizedGraph): { items: CostItem[];
         requantReluClampConstraints(layer.accBits, shift, outBits),
       );
     } else {
-      const windows =
-        layer.C * outputSide(layer.inH, layer.k, layer.stride, 0) * outputSide(layer.inW, layer.k, layer.stride, 0);
-      const params = `${layer.inH}, ${layer.inW}, ${layer.C}, ${layer.k}, ${layer.stride}, ${layer.bits}`;
+      const p = layer.pad ?? 0;
+      const windows = poolOutputSize(layer);
+      const params = `${layer.inH + 2 * p}, ${layer.inW + 2 * p}, ${layer.C}, ${layer.k}, ${layer.stride}, ${layer.bits}`;
       if (layer.kind === "maxpool") {
         add(`MaxPool2D(${params}) windows`, layer.node, windows, maxPoolWindowConstraints(layer.k, layer.bits));
       } else {

@@ -3,7 +3,8 @@
  * reference) against the bit-exact integer reference (graph-inference.ts), on labelled inputs.
  * The witness check (the circuit against the integer reference) is added by compile.ts.
  */
-import { argmax } from "../model/float-model.ts";
+import { argmax } from "../circuit/reference.ts";
+import { applyFinalActivation } from "../model/graph.ts";
 import { inferQuantizedGraph } from "../model/graph-inference.ts";
 import type { QuantizedGraph } from "../model/quantize-graph.ts";
 import { onnxLogits } from "./float-reference.ts";
@@ -33,6 +34,12 @@ export interface FidelityReport {
   /** Fraction of inputs whose quantized class equals the float class (first maximum in both). */
   top1Agreement: number;
   agreeing: number;
+  /**
+   * The model's final Softmax, LogSoftmax or Sigmoid, which the circuit leaves out (it proves the
+   * class, which the activation keeps): the errors below compare outputs after it, applied in
+   * float64 to the dequantized logits.
+   */
+  finalActivation?: string;
   /** Largest |quantized logit / 2^logitScaleBits - float logit| over every input and class. */
   largestLogitError: { value: number; input: number; class: number };
   /** Mean of that error over every input and class. */
@@ -89,8 +96,10 @@ export async function measureFidelity(o: FidelityOptions): Promise<FidelityRepor
       if (fClass === input.label) floatCorrect++;
       if (q.predicted === input.label) quantCorrect++;
     }
-    q.logits.forEach((l, c) => {
-      const err = Math.abs(l / scale - f[c]!);
+    const dequantized = q.logits.map((l) => l / scale);
+    const outputs = o.model.finalActivation ? applyFinalActivation(o.model.finalActivation, dequantized) : dequantized;
+    outputs.forEach((v, c) => {
+      const err = Math.abs(v - f[c]!);
       sumError += err;
       count++;
       if (err > largest.value) Object.assign(largest, { value: err, input: n, class: c });
@@ -110,6 +119,7 @@ export async function measureFidelity(o: FidelityOptions): Promise<FidelityRepor
       output: o.model.output,
       logitScaleBits: o.model.logitScaleBits,
     },
+    ...(o.model.finalActivation ? { finalActivation: o.model.finalActivation } : {}),
     top1Agreement: agreeing / o.inputs.length,
     agreeing,
     largestLogitError: { ...largest, value: round(largest.value) },
@@ -140,6 +150,13 @@ export function fidelityMarkdown(r: FidelityReport): string {
     ],
     ["calibration", r.calibration],
   ];
+  if (r.finalActivation) {
+    rows.push([
+      "final activation",
+      `${r.finalActivation}: monotone, so the class is the logits' argmax; the circuit proves the class ` +
+        `without it, and the errors above compare outputs after it`,
+    ]);
+  }
   if (r.circuit) {
     rows.push([
       "circuit",

@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 // Named imports: the package is CommonJS compiled with __esModule, so a default import is
 // undefined whenever a loader transpiles this file to CommonJS (as mocha's does).
 import { InferenceSession, Tensor } from "onnxruntime-node";
-import { argmax } from "../model/float-model.ts";
+import { argmax } from "../circuit/reference.ts";
 import { toFloatInput, type Digit } from "../model/mnist.ts";
 
 /** Runs every input (pixel bytes, fed as bytes / 256) and returns the float32 logits of each. */

@@ -11,12 +11,11 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import * as snarkjs from "snarkjs";
-import { IMAGE_SIZE, loadMnist } from "../model/mnist.ts";
+import { digitsFor, IMAGE_SIZE } from "../model/mnist.ts";
 import { product } from "../model/graph.ts";
-import { QUANTIZED_GRAPH_FORMAT, quantizeGraph, type QuantizedGraph } from "../model/quantize-graph.ts";
+import { quantizeGraph, readQuantizedGraph, type QuantizedGraph } from "../model/quantize-graph.ts";
 import { ptauPowerFor } from "../setup/ptau.ts";
 import {
-  toQuantizedMlp,
   COMPILE_FORMAT,
   DEFAULT_CALIBRATION_DIGITS,
   loadGraph,
@@ -77,7 +76,7 @@ function describeLayers(model: QuantizedGraph): string[] {
       case "dense":
         return `${l.node}: Dense ${l.nIn}->${l.nOut}${l.requant ? " + ReLU" : " (logits)"} (acc ${l.accBits} bits)`;
       default:
-        return `${l.node}: ${l.kind === "maxpool" ? "MaxPool" : "AveragePool"} ${l.k}x${l.k} stride ${l.stride} on ${l.C}x${l.inH}x${l.inW}`;
+        return `${l.node}: ${l.kind === "maxpool" ? "MaxPool" : "AveragePool"} ${l.k}x${l.k} stride ${l.stride}${l.pad ? ` pad ${l.pad}` : ""} on ${l.C}x${l.inH}x${l.inW}`;
     }
   });
 }
@@ -98,8 +97,7 @@ export async function inspectModel(target: string): Promise<InspectReport> {
     const info = JSON.parse(readFileSync(infoFile, "utf8")) as CompiledModelInfo;
     if (info.format !== COMPILE_FORMAT)
       throw new Error(`"${infoFile}" has format "${info.format}", expected ${COMPILE_FORMAT}`);
-    model = JSON.parse(readFileSync(path.join(target, info.files.quantized), "utf8")) as QuantizedGraph;
-    if (model.format !== QUANTIZED_GRAPH_FORMAT) throw new Error(`"${info.files.quantized}" is not a quantized graph`);
+    model = readQuantizedGraph(path.join(target, info.files.quantized));
     const r1cs = path.join(target, "build", `${info.name}.r1cs`);
     if (existsSync(r1cs)) compiled = (await snarkjs.r1cs.info(r1cs)).nConstraints;
     source = "compiled";
@@ -109,25 +107,25 @@ export async function inspectModel(target: string): Promise<InspectReport> {
   } else {
     const { graph } = loadGraph(target);
     const size = product(graph.inputShape);
-    if (size !== IMAGE_SIZE) {
+    const digits = digitsFor(size);
+    if (!digits) {
       throw new Error(
-        `"${graph.name}" takes ${size} inputs; inspect quantizes on 14x14 MNIST digits (${IMAGE_SIZE} values): ` +
+        `"${graph.name}" takes ${size} inputs; inspect quantizes on MNIST digits of 14x14 (${IMAGE_SIZE}) or 28x28 (784) values: ` +
           "run poi compile with --calibration first and inspect its output directory",
       );
     }
-    const calibration = loadMnist()
-      .train.slice(0, DEFAULT_CALIBRATION_DIGITS)
-      .map((d) => d.pixels);
-    model = quantizeGraph(graph, calibration);
+    const calibration = digits.train.slice(0, DEFAULT_CALIBRATION_DIGITS).map((d) => d.pixels);
+    // A model ending in Softmax, LogSoftmax or Sigmoid proves its class (as poi compile does by default).
+    model = quantizeGraph(graph, calibration, { output: graph.finalActivation ? "class" : "both" });
     model.name = modelNameFor(target);
     source = "onnx";
     basis.push(
-      `quantized here with 8-bit weights and activations on ${DEFAULT_CALIBRATION_DIGITS} MNIST training digits`,
+      `quantized here with 8-bit weights and activations on ${DEFAULT_CALIBRATION_DIGITS} MNIST training digits (${digits.side}x${digits.side})`,
     );
   }
   const estimate =
     mode === "committed"
-      ? estimateCommittedConstraints(committedArchitecture(toQuantizedMlp(model, model.name), weightBits))
+      ? estimateCommittedConstraints(committedArchitecture(model, weightBits))
       : estimateConstraints(model);
   const constraints = compiled ?? estimate.total;
   // Public input: binding; public outputs: inputCommitment and result (and modelCommitment when committed).

@@ -58,8 +58,18 @@ export function runQuantizedLayer(layer: QuantizedGraphLayer, x: number[]): numb
     }
     case "maxpool":
     case "avgpool": {
-      const shape = { inH: layer.inH, inW: layer.inW, C: layer.C, k: layer.k, stride: layer.stride };
-      const input = toChw(x, layer.C, layer.inH, layer.inW);
+      // Zero padding first (the circuit pads with constant zeros the same way), then an unpadded pool.
+      const p = layer.pad ?? 0;
+      const [inH, inW] = [layer.inH + 2 * p, layer.inW + 2 * p];
+      const shape = { inH, inW, C: layer.C, k: layer.k, stride: layer.stride };
+      const image = toChw(x, layer.C, layer.inH, layer.inW);
+      const input = image.map((plane) =>
+        Array.from({ length: inH }, (_, h) =>
+          Array.from({ length: inW }, (_, w) =>
+            h < p || h >= p + layer.inH || w < p || w >= p + layer.inW ? 0 : plane[h - p]![w - p]!,
+          ),
+        ),
+      );
       return flatten(
         layer.kind === "maxpool" ? maxPool2D(input, shape, layer.bits) : avgPool2D(input, shape, layer.bits),
       );
@@ -92,7 +102,7 @@ export function inferQuantizedGraph(model: QuantizedGraph, pixels: ArrayLike<num
 }
 
 /**
- * The public output for each mode. "both" is packOutput's layout (quantized-inference.ts):
+ * The public output for each mode. "both" is the layout the market and the requester read:
  * class + sum_i (logit_i + 2^(logitBits-1)) * 2^(classBits + i * logitBits); "class" is the
  * class index alone; "logits" is the same sum without the class field.
  */

@@ -8,7 +8,6 @@
  * Flatten and Reshape keep that order, so they are not layers at all: they only change the
  * shape that the next layer reads.
  */
-import type { FloatMlp } from "./float-model.ts";
 
 export interface ConvLayer {
   kind: "conv";
@@ -52,6 +51,12 @@ export interface PoolLayer {
   /** Square window side. */
   k: number;
   stride: number;
+  /**
+   * Zero padding on every side (absent: none). An AveragePool counts the padding (ONNX's
+   * count_include_pad = 1, or a Pad node before it); a MaxPool's never wins, as its inputs are
+   * ReLU outputs or input bytes, never negative.
+   */
+  pad?: number;
 }
 
 export type GraphLayer = ConvLayer | GraphDenseLayer | ReluLayer | PoolLayer;
@@ -65,6 +70,26 @@ export interface FloatGraph {
   layers: GraphLayer[];
   /** Number of logits. */
   outputSize: number;
+  /**
+   * A monotone activation (Softmax, LogSoftmax or Sigmoid) that ends the ONNX model after the
+   * logits. It does not change the class (the first maximum), so a model that proves the class
+   * may leave it out; the logits themselves are not its outputs.
+   */
+  finalActivation?: FinalActivation;
+}
+
+export const FINAL_ACTIVATIONS = ["Softmax", "LogSoftmax", "Sigmoid"] as const;
+export interface FinalActivation {
+  op: (typeof FINAL_ACTIVATIONS)[number];
+  node: string;
+}
+
+/** The final activation applied to logits in float64, as onnxruntime applies it to the file's. */
+export function applyFinalActivation(op: FinalActivation["op"], logits: ArrayLike<number>): Float64Array {
+  if (op === "Sigmoid") return Float64Array.from(logits, (v) => 1 / (1 + Math.exp(-v)));
+  const max = Math.max(...Array.from(logits));
+  const logSum = Math.log(Array.from(logits).reduce((s, v) => s + Math.exp(v - max), 0)) + max;
+  return Float64Array.from(logits, (v) => (op === "Softmax" ? Math.exp(v - logSum) : v - logSum));
 }
 
 export function product(dims: readonly number[]): number {
@@ -87,9 +112,7 @@ export function layerOutputSize(layer: GraphLayer, inputSize: number): number {
       return inputSize;
     case "maxpool":
     case "avgpool":
-      return (
-        layer.C * outputSide(layer.inH, layer.k, layer.stride, 0) * outputSide(layer.inW, layer.k, layer.stride, 0)
-      );
+      return poolOutputSize(layer);
   }
 }
 
@@ -129,11 +152,20 @@ export function convForward(layer: ConvLayer, x: ArrayLike<number>): Float64Arra
   return y;
 }
 
-/** Max or mean of each k x k window (no padding), in float64. */
+/** Values a pool produces: C x outH x outW, its padding included. */
+export function poolOutputSize(layer: Pick<PoolLayer, "C" | "inH" | "inW" | "k" | "stride" | "pad">): number {
+  const pad = layer.pad ?? 0;
+  return (
+    layer.C * outputSide(layer.inH, layer.k, layer.stride, pad) * outputSide(layer.inW, layer.k, layer.stride, pad)
+  );
+}
+
+/** Max or mean of each k x k window, in float64 (padding: skipped by max, counted as 0 by mean). */
 export function poolForward(layer: PoolLayer, x: ArrayLike<number>): Float64Array {
   const { C, inH, inW, k, stride } = layer;
-  const outH = outputSide(inH, k, stride, 0);
-  const outW = outputSide(inW, k, stride, 0);
+  const pad = layer.pad ?? 0;
+  const outH = outputSide(inH, k, stride, pad);
+  const outW = outputSide(inW, k, stride, pad);
   const y = new Float64Array(C * outH * outW);
   for (let c = 0; c < C; c++) {
     for (let oy = 0; oy < outH; oy++) {
@@ -142,7 +174,10 @@ export function poolForward(layer: PoolLayer, x: ArrayLike<number>): Float64Arra
         let sum = 0;
         for (let kh = 0; kh < k; kh++) {
           for (let kw = 0; kw < k; kw++) {
-            const v = x[(c * inH + oy * stride + kh) * inW + ox * stride + kw]!;
+            const h = oy * stride + kh - pad;
+            const w = ox * stride + kw - pad;
+            if (h < 0 || h >= inH || w < 0 || w >= inW) continue;
+            const v = x[(c * inH + h) * inW + w]!;
             if (v > max) max = v;
             sum += v;
           }
@@ -199,20 +234,4 @@ export function graphTrace(graph: FloatGraph, x: ArrayLike<number>): Float64Arra
 export function graphForward(graph: FloatGraph, x: ArrayLike<number>): Float64Array {
   const trace = graphTrace(graph, x);
   return trace.length ? trace[trace.length - 1]! : Float64Array.from(x);
-}
-
-/** The MLP of float-model.ts as a graph (dense layers with a ReLU after each hidden one). */
-export function mlpToGraph(model: FloatMlp): FloatGraph {
-  const layers: GraphLayer[] = [];
-  model.layers.forEach((l, i) => {
-    layers.push({ kind: "dense", node: `gemm${i}`, nIn: l.nIn, nOut: l.nOut, weight: l.weight, bias: l.bias });
-    if (l.relu) layers.push({ kind: "relu", node: `relu${i}` });
-  });
-  return {
-    name: model.name,
-    inputShape: [model.inputSize],
-    onnxInputShape: [1, model.inputSize],
-    layers,
-    outputSize: model.layers[model.layers.length - 1]!.nOut,
-  };
 }

@@ -103,3 +103,14 @@ export function toFloatInput(pixels: Uint8Array): Float32Array {
   for (let i = 0; i < pixels.length; i++) x[i] = pixels[i]! / 256;
   return x;
 }
+
+/**
+ * The MNIST digits at a model's input resolution, for default calibration and a held-out set:
+ * 14x14 (196 values) or 28x28 (784 values), whatever the layout ([196], [1, 14, 14],
+ * [1, 1, 28, 28], ...). Undefined for any other input size.
+ */
+export function digitsFor(inputSize: number): { train: Digit[]; test: Digit[]; side: number } | undefined {
+  if (inputSize === IMAGE_SIZE) return { ...loadMnist(), side: IMAGE_SIDE };
+  if (inputSize === 28 * 28) return { ...loadMnist28(), side: 28 };
+  return undefined;
+}

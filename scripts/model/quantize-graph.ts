@@ -12,10 +12,13 @@
  * their scale and width. Every accumulator is bounded exactly from the integer weights and
  * the input ranges, so the circuit's range checks accept every possible input.
  */
+import { readFileSync } from "node:fs";
 import { signedBitsFor, unsignedBitsFor } from "../circuit/field.ts";
 import {
   graphTrace,
   outputSide,
+  poolOutputSize,
+  type FinalActivation,
   product,
   type ConvLayer,
   type FloatGraph,
@@ -73,6 +76,8 @@ export interface QuantizedPool {
   C: number;
   k: number;
   stride: number;
+  /** Zero padding on every side (absent: none), as in PoolLayer. */
+  pad?: number;
   /** Width of the unsigned values pooled (and produced). */
   bits: number;
   scaleBits: number;
@@ -99,6 +104,8 @@ export interface QuantizedGraph {
   /** Range of any difference of two logits, for ArgMax. */
   diffBits: number;
   output: OutputMode;
+  /** The ONNX model's final Softmax, LogSoftmax or Sigmoid, left out: only the class is proven. */
+  finalActivation?: FinalActivation["op"];
 }
 
 export interface QuantizeGraphOptions {
@@ -159,6 +166,13 @@ export function quantizeGraph(
   };
   const inputSize = product(graph.inputShape);
   if (calibration.length === 0) fail("quantization needs at least one calibration input");
+  const final = graph.finalActivation;
+  if (final && output !== "class") {
+    fail(
+      `${final.op} node "${final.node}" ends the model, so its outputs are ${final.op === "Sigmoid" ? "sigmoids" : "probabilities"}, ` +
+        `not the logits that --output ${output} would prove; ${final.op} is monotone and keeps the class, so compile with --output class`,
+    );
+  }
   const layersIn = canonicalLayers(graph.layers);
   const canonical: FloatGraph = { ...graph, layers: layersIn };
 
@@ -213,6 +227,7 @@ export function quantizeGraph(
         C: pool.C,
         k: pool.k,
         stride: pool.stride,
+        ...(pool.pad ? { pad: pool.pad } : {}),
         bits,
         scaleBits: scale,
       });
@@ -316,6 +331,7 @@ export function quantizeGraph(
     classBits,
     diffBits,
     output,
+    ...(final ? { finalActivation: final.op } : {}),
   };
 }
 
@@ -331,8 +347,31 @@ export function quantizedLayerOutputSize(layer: QuantizedGraphLayer): number {
     case "dense":
       return layer.nOut;
     default:
-      return (
-        layer.C * outputSide(layer.inH, layer.k, layer.stride, 0) * outputSide(layer.inW, layer.k, layer.stride, 0)
-      );
+      return poolOutputSize(layer);
   }
+}
+
+/**
+ * Reads a quantized model file (QuantizedGraph JSON), checking its format.
+ * @throws naming the file if it cannot be read, is not JSON or is not a quantized graph
+ */
+export function readQuantizedGraph(file: string): QuantizedGraph {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (err) {
+    throw new Error(`cannot read quantized model "${file}": ${(err as Error).message}`);
+  }
+  let model: Partial<QuantizedGraph>;
+  try {
+    model = JSON.parse(text) as Partial<QuantizedGraph>;
+  } catch (err) {
+    throw new Error(`quantized model "${file}" is not JSON: ${(err as Error).message}`);
+  }
+  if (model?.format !== QUANTIZED_GRAPH_FORMAT)
+    throw new Error(
+      `"${file}" is not a quantized model (format ${JSON.stringify(model?.format)}, expected ${QUANTIZED_GRAPH_FORMAT}); ` +
+        "compile the ONNX model again (poi compile or npm run build:circuit)",
+    );
+  return model as QuantizedGraph;
 }

@@ -9,16 +9,12 @@
  * Like train-mlp.ts, everything is float64 TypeScript with a seeded PRNG and a fixed summation
  * order, so the same seed gives byte-identical weights on any machine.
  */
-import { createHash } from "node:crypto";
-import { mkdirSync, renameSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
-import { argmax } from "./float-model.ts";
-import { graphForward, type FloatGraph } from "./graph.ts";
+import { pathToFileURL } from "node:url";
+import type { FloatGraph } from "./graph.ts";
 import { IMAGE_SIDE, NUM_CLASSES, loadMnist, toFloatInput, type Digit } from "./mnist.ts";
-import { graphToOnnx } from "./onnx-import.ts";
 import { Prng } from "./prng.ts";
-import { onnxGraphAccuracy } from "../compiler/float-reference.ts";
+import { writeTrainedModel } from "./trained-model.ts";
 
 /** The seed of the committed model. Changing it changes models/mnist-cnn.onnx. */
 export const CNN_SEED = 4242;
@@ -210,54 +206,23 @@ export function trainCnn(opts: TrainCnnOptions): FloatGraph {
   };
 }
 
-/** Accuracy of our own float64 forward pass, used to cross-check onnxruntime. */
-export function graphAccuracy(graph: FloatGraph, digits: Digit[]): number {
-  let correct = 0;
-  for (const d of digits) if (argmax(graphForward(graph, toFloatInput(d.pixels))) === d.label) correct++;
-  return correct / digits.length;
-}
-
-function writeAtomic(file: string, data: Uint8Array | string): void {
-  const tmp = `${file}.tmp`;
-  writeFileSync(tmp, data);
-  renameSync(tmp, file);
-}
-
 async function main(): Promise<void> {
-  const modelsDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../models");
-  const onnxPath = path.join(modelsDir, "mnist-cnn.onnx");
-  const metricsPath = path.join(modelsDir, "mnist-cnn.metrics.json");
   const { train, test } = loadMnist();
   const started = performance.now();
   const graph = trainCnn({ train });
-  const seconds = (performance.now() - started) / 1000;
-  mkdirSync(modelsDir, { recursive: true });
-  const bytes = graphToOnnx(graph, { docString: CNN_DOC_STRING });
-  writeAtomic(onnxPath, bytes);
-
-  const { accuracy } = await onnxGraphAccuracy(onnxPath, [1, 1, IMAGE_SIDE, IMAGE_SIDE], test);
-  const own = graphAccuracy(graph, test);
-  if (accuracy !== own) {
-    throw new Error(
-      `onnxruntime accuracy ${accuracy} differs from the float64 forward pass ${own}; ` +
-        "the ONNX export is inconsistent, do not commit this model",
-    );
-  }
-  const metrics = {
-    seed: DEFAULT_CNN_OPTIONS.seed,
-    epochs: DEFAULT_CNN_OPTIONS.epochs,
-    channels: DEFAULT_CNN_OPTIONS.channels,
-    trainSize: train.length,
-    testSize: test.length,
-    floatAccuracy: accuracy,
-    onnxSha256: createHash("sha256").update(bytes).digest("hex"),
+  await writeTrainedModel({
+    graph,
+    docString: CNN_DOC_STRING,
     trainedWith: "scripts/model/train-cnn.ts",
-  };
-  writeAtomic(metricsPath, `${JSON.stringify(metrics, null, 2)}\n`);
-  console.log(
-    `trained ${graph.name} in ${seconds.toFixed(1)} s: float accuracy ${(accuracy * 100).toFixed(1)}% ` +
-      `on ${test.length} held-out digits; wrote ${path.relative(process.cwd(), onnxPath)} (sha256 ${metrics.onnxSha256})`,
-  );
+    settings: {
+      seed: DEFAULT_CNN_OPTIONS.seed,
+      epochs: DEFAULT_CNN_OPTIONS.epochs,
+      channels: DEFAULT_CNN_OPTIONS.channels,
+    },
+    train,
+    test,
+    seconds: (performance.now() - started) / 1000,
+  });
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {

@@ -7,9 +7,7 @@ import { readFileSync } from "node:fs";
 import * as snarkjs from "snarkjs";
 import { assertPhase2Contributed } from "../setup/groth16-setup.ts";
 import type { CommittedArchitecture } from "../circuit/generate-mlp-committed.ts";
-import type { QuantizedMlp } from "../model/quantize.ts";
 import { artifactPath, readManifest, verifyArtifacts, type Manifest } from "../setup/manifest.ts";
-import { committedProofInput, type CommittedPublicSignals } from "./committed-input.ts";
 import { CircuitProver, type CircuitProof } from "./circuit-prover.ts";
 import { proofCalldata, releaseProverPool } from "./groth16.ts";
 import { provesOnCallingThread } from "./threads.ts";
@@ -66,25 +64,6 @@ export class Prover {
         `${this.manifest.circuit} is not a committed-mode circuit (its manifest records no architecture)`,
       );
     return this.manifest.architecture;
-  }
-
-  /**
-   * Proves one inference of `model` with this committed-mode circuit, its weights as private
-   * input, bound to a request by `binding`.
-   * @throws if the model does not fit the circuit's architecture, or if the proven public signals
-   * differ from the integer reference's (a broken build: nothing should be submitted)
-   */
-  async proveCommitted(
-    model: QuantizedMlp,
-    pixels: ArrayLike<number>,
-    binding: bigint,
-  ): Promise<ProofResult & { expected: CommittedPublicSignals; predicted: number }> {
-    const { input, expected, predicted } = committedProofInput(model, this.committedArchitecture(), pixels, binding);
-    const result = await this.prove(input);
-    const want = [expected.modelCommitment, expected.inputCommitment, expected.output, expected.binding];
-    if (result.publicSignals.length !== want.length || result.publicSignals.some((v, i) => v !== want[i]))
-      throw new Error(`${this.manifest.circuit}: the proven public signals differ from the integer reference`);
-    return { ...result, expected, predicted };
   }
 
   /** Off-chain check of a proof against this circuit's verification key. */

@@ -30,6 +30,12 @@ export interface Manifest {
   modelCommitment?: string;
   /** Committed-mode circuits only: the architecture the circuit fixes (sizes, widths, shifts). */
   architecture?: CommittedArchitecture;
+  /**
+   * The quantized model (QuantizedGraph JSON) the circuit was generated from: the integer
+   * reference a validator checks every proof against. For a committed circuit, the reference
+   * model of its architecture (a validator of another model of it names that model's file).
+   */
+  model?: ArtifactEntry;
   vkHash: string;
   ptau: { file: string; blake2b: string; insecure: boolean; origin: string };
   artifacts: {

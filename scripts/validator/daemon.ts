@@ -1,6 +1,8 @@
 /**
- * The validator daemon: watches the market's InferenceRequested events for one model, claims
- * the requests whose fee meets its minimum, proves them with a warm Prover and fulfils them.
+ * The validator daemon: watches the market's InferenceRequested events for the models it serves
+ * (any compiled model: baked MLPs and CNNs, committed models, each with its batch circuits),
+ * claims the requests whose fee meets its minimum, proves them through the one proving path
+ * (scripts/prove/prove-request.ts) with each model's warm Prover and fulfils them.
  *
  * Crash safety comes from the journal (journal.ts): every step is journalled before it is taken,
  * and every step is idempotent given the journal and the chain. The work on a request is a
@@ -15,8 +17,8 @@
  * whether it worked); an unconsumed one means it never got out, and it is sent again with that
  * same nonce. Either way at most one claim and one fulfilment per attempt can execute.
  *
- * Batching: with batch circuits declared (`batchProvers`) for sizes the registry has a batch
- * verifier for, a claimed request is not proved alone at once. Each pass hands the claimed
+ * Batching: with batch circuits declared for a model (`batchProvers`) for sizes the registry has
+ * a batch verifier for, a claimed request is not proved alone at once. Each pass hands the claimed
  * requests to the grouping policy (batch-policy.ts): full groups of the largest size go out as one
  * fulfilBatch; a leftover group waits for companions, at most `batchWaitSeconds` and never past
  * the point where proving it would no longer fit before its deadline or claim window, and then
@@ -33,13 +35,17 @@
  * retries it with exponential backoff, and the journal makes the retry pick up where the
  * failed pass stopped.
  */
-import { getBytes, hexlify, type Signer } from "ethers";
-import type { InferenceMarket } from "../../types/ethers-contracts/index.js";
-import { packedCommitment } from "../circuit/reference.ts";
-import { requestBinding } from "../chain/binding.ts";
-import { ensureStaked, fulfilmentOf, proveBatch, RequestStatus, supportedBatchSizes } from "../chain/validator.ts";
-import { inferQuantized } from "../model/quantized-inference.ts";
-import type { QuantizedMlp } from "../model/quantize.ts";
+import { getBytes, hexlify, ZeroAddress, type Signer } from "ethers";
+import { IModelRegistry__factory, type InferenceMarket } from "../../types/ethers-contracts/index.js";
+import { bindingFor, ensureStaked, fulfilmentOf, RequestStatus, supportedBatchSizes } from "../chain/validator.ts";
+import {
+  checkRequestInput,
+  circuitMode,
+  ProofRefusedError,
+  proveRequests,
+  type ModelArtifacts,
+} from "../prove/prove-request.ts";
+import { committedModelCommitment } from "../prove/committed-input.ts";
 import type { Prover } from "../prove/prover.ts";
 import { decideBatches, ProvingClock, type BatchCandidate } from "./batch-policy.ts";
 import {
@@ -51,13 +57,23 @@ import {
   type RequestState,
 } from "./journal.ts";
 
+/** One model the daemon serves: its registry id, its artifacts and its batch circuits. */
+export interface ServedModel {
+  modelId: bigint;
+  /** Its single-inference prover (baked or committed circuit) and quantized model. */
+  artifacts: ModelArtifacts;
+  /**
+   * Batch circuits of this model that the validator can prove, by batch size K (> 1). Sizes the
+   * registry has no batch verifier for are ignored; none at all means one proof per request.
+   */
+  batchProvers?: ReadonlyMap<number, Prover>;
+}
+
 export interface DaemonOptions {
   market: InferenceMarket;
   signer: Signer;
-  prover: Prover;
-  /** The quantized model: the integer reference the proof's output must equal. */
-  model: QuantizedMlp;
-  modelId: bigint;
+  /** The models served, each with its own id (at least one). */
+  models: readonly ServedModel[];
   journal: Journal;
   /** Requests paying less than this are skipped. */
   minFee: bigint;
@@ -73,11 +89,6 @@ export interface DaemonOptions {
   maxBackoffMs?: number;
   /** Stop once every known request is in a final state (after at least one scan). */
   exitWhenIdle?: boolean;
-  /**
-   * Batch circuits of this model that the validator can prove, by batch size K (> 1). Sizes the
-   * registry has no batch verifier for are ignored; none at all means one proof per request.
-   */
-  batchProvers?: ReadonlyMap<number, Prover>;
   /** Longest time a partial batch waits for companions, in seconds (default 30). */
   batchWaitSeconds?: number;
   log?: (entry: LogEntry) => void;
@@ -138,13 +149,27 @@ interface Timing {
   gasUsed?: bigint;
 }
 
+/** What the daemon keeps per served model. */
+interface ModelState {
+  /** With a committed model's registered weights commitment, once start() has read it. */
+  served: ServedModel;
+  batchProvers: ReadonlyMap<number, Prover>;
+  /** Batch sizes both declared here and registered for the model (empty: no batching). */
+  batchSizes: number[];
+  sizesKnown: boolean;
+  /** Batch sizes whose circuit failed to prove here (wrong model or size): not used again this run. */
+  brokenSizes: Set<number>;
+  clock: ProvingClock;
+  lastWaiting: string;
+}
+
 export class ValidatorDaemon {
   private stopping = false;
   private address = "";
   private readonly timings = new Map<bigint, Timing>();
   private readonly waitingLogged = new Set<bigint>();
-  /** Batch sizes both declared here and registered for the model (empty: no batching). */
-  private batchSizes: number[] = [];
+  /** The served models by id. */
+  private readonly models = new Map<bigint, ModelState>();
   /** When each claimed request was first seen ready to prove, in `now()` seconds. */
   private readonly readySince = new Map<bigint, bigint>();
   /** Requests the grouping policy sent out singly: `advance` proves them alone. */
@@ -152,11 +177,6 @@ export class ValidatorDaemon {
   /** Requests whose batch reverted or failed for a reason of its own: they go singly. */
   private readonly noBatch = new Set<bigint>();
   private readonly batchTimings = new Map<number, Timing>();
-  private lastWaiting = "";
-  private sizesKnown = false;
-  /** Batch sizes whose circuit failed to prove here (wrong model or size): not used again this run. */
-  private readonly brokenSizes = new Set<number>();
-  private clock!: ProvingClock;
   private readonly o: Required<Omit<DaemonOptions, "log">> & { log: (e: LogEntry) => void };
 
   constructor(options: DaemonOptions) {
@@ -168,14 +188,42 @@ export class ValidatorDaemon {
       backoffMs: 250,
       maxBackoffMs: 8000,
       exitWhenIdle: false,
-      batchProvers: new Map(),
       batchWaitSeconds: 30,
       log: jsonLogger(),
       ...options,
     } as typeof this.o;
-    const constraints = new Map<number, number>([[1, this.o.prover.manifest.constraints]]);
-    for (const [k, p] of this.o.batchProvers) constraints.set(k, p.manifest.constraints);
-    this.clock = new ProvingClock(constraints);
+    if (this.o.models.length === 0) throw new Error("the daemon needs at least one model to serve");
+    for (const served of this.o.models) {
+      if (this.models.has(served.modelId)) throw new Error(`model ${served.modelId} is served twice`);
+      const { prover } = served.artifacts;
+      if (circuitMode(prover) === "batch")
+        throw new Error(
+          `model ${served.modelId}: ${prover.manifest.circuit} is a batch circuit; give it as a batch prover`,
+        );
+      const batchProvers = served.batchProvers ?? new Map<number, Prover>();
+      const constraints = new Map<number, number>([[1, prover.manifest.constraints]]);
+      for (const [k, p] of batchProvers) {
+        if (circuitMode(p) !== "batch")
+          throw new Error(
+            `model ${served.modelId}: ${p.manifest.circuit}, given for batch size ${k}, is not a batch circuit`,
+          );
+        constraints.set(k, p.manifest.constraints);
+      }
+      this.models.set(served.modelId, {
+        served,
+        batchProvers,
+        batchSizes: [],
+        sizesKnown: false,
+        brokenSizes: new Set(),
+        clock: new ProvingClock(constraints),
+        lastWaiting: "",
+      });
+    }
+  }
+
+  /** The state of a served model; a journalled request of another model cannot be proved here. */
+  private model(modelId: bigint): ModelState | undefined {
+    return this.models.get(modelId);
   }
 
   /** Asks the loop to stop after the step it is in. */
@@ -254,31 +302,72 @@ export class ValidatorDaemon {
         );
       throw err;
     }
-    await this.discoverBatchSizes();
+    for (const m of this.models.values()) {
+      await this.checkRegistered(m);
+      await this.discoverBatchSizes(m);
+    }
+    const models = [...this.models.values()];
     log({
       event: "started",
       validator: this.address,
       chainId,
       market: await market.getAddress(),
-      modelId: this.o.modelId,
+      modelIds: models.map((m) => m.served.modelId),
       minFee: this.o.minFee,
       stakedNow: staked,
       cursor: journal.cursor() ?? null,
       pending: journal.pending().length,
-      circuit: this.o.prover.manifest.circuit,
-      batchSizes: this.batchSizes,
+      models: models.map((m) => ({
+        modelId: m.served.modelId,
+        model: m.served.artifacts.model.name,
+        circuit: m.served.artifacts.prover.manifest.circuit,
+        mode: circuitMode(m.served.artifacts.prover),
+        batchSizes: m.batchSizes,
+      })),
       batchWaitSeconds: this.o.batchWaitSeconds,
     });
   }
 
-  /** Reads which of the declared batch sizes the registry has a verifier for. */
-  private async discoverBatchSizes(): Promise<void> {
-    const declared = [...this.o.batchProvers.keys()].filter((k) => !this.brokenSizes.has(k)).sort((a, b) => a - b);
-    if (this.o.batchProvers.size === 0) return;
-    const supported = declared.length === 0 ? [] : await supportedBatchSizes(this.o.market, this.o.modelId, declared);
-    if (!this.sizesKnown || supported.join() !== this.batchSizes.join()) {
+  /**
+   * Checks a served model against its registry entry: the circuit's mode must be the model's, and
+   * a committed model's weights must open the registered commitment (which its proofs then carry).
+   */
+  private async checkRegistered(m: ModelState): Promise<void> {
+    const { modelId, artifacts } = m.served;
+    const registry = IModelRegistry__factory.connect(await this.o.market.registry(), this.o.signer);
+    const entry = await registry.model(modelId);
+    const mode = circuitMode(artifacts.prover);
+    const registered = entry.mode === 1n ? "committed" : "baked";
+    if (entry.owner === ZeroAddress)
+      throw new DaemonFatalError(`model ${modelId} is not registered in the market's registry`);
+    if (registered !== mode)
+      throw new DaemonFatalError(
+        `model ${modelId} is registered in ${registered} mode; ${artifacts.prover.manifest.circuit} is a ${mode} circuit`,
+      );
+    if (mode !== "committed") return;
+    let commitment: bigint;
+    try {
+      commitment = committedModelCommitment(artifacts.model, artifacts.prover.committedArchitecture());
+    } catch (err) {
+      throw new DaemonFatalError(`model ${modelId}: ${(err as Error).message}`);
+    }
+    if (commitment !== entry.weightsCommitment)
+      throw new DaemonFatalError(
+        `model ${modelId}: the weights of "${artifacts.model.name}" commit to ${commitment}, the registry pins ` +
+          `${entry.weightsCommitment}: serve the registered model's own quantized file`,
+      );
+    m.served = { ...m.served, artifacts: { ...artifacts, weightsCommitment: entry.weightsCommitment } };
+  }
+
+  /** Reads which of a model's declared batch sizes the registry has a verifier for. */
+  private async discoverBatchSizes(m: ModelState): Promise<void> {
+    if (m.batchProvers.size === 0) return;
+    const declared = [...m.batchProvers.keys()].filter((k) => !m.brokenSizes.has(k)).sort((a, b) => a - b);
+    const supported = declared.length === 0 ? [] : await supportedBatchSizes(this.o.market, m.served.modelId, declared);
+    if (!m.sizesKnown || supported.join() !== m.batchSizes.join()) {
       this.o.log({
         event: "batch-sizes",
+        modelId: m.served.modelId,
         declared,
         supported,
         ...(supported.length < declared.length
@@ -286,8 +375,8 @@ export class ValidatorDaemon {
           : {}),
       });
     }
-    this.batchSizes = supported;
-    this.sizesKnown = true;
+    m.batchSizes = supported;
+    m.sizesKnown = true;
   }
 
   /** One pass: scan new blocks, then advance every unfinished request as far as it goes. */
@@ -303,12 +392,15 @@ export class ValidatorDaemon {
   }
 
   private async scan(): Promise<void> {
-    const { market, journal, modelId, log } = this.o;
+    const { market, journal, log } = this.o;
     const head = await this.o.signer.provider!.getBlockNumber();
     let from = (journal.cursor() ?? this.o.fromBlock - 1) + 1;
     while (from <= head) {
       const to = Math.min(head, from + this.o.maxBlockRange - 1);
-      const events = await market.queryFilter(market.filters.InferenceRequested(undefined, modelId), from, to);
+      const events = [];
+      for (const modelId of this.models.keys())
+        events.push(...(await market.queryFilter(market.filters.InferenceRequested(undefined, modelId), from, to)));
+      events.sort((a, b) => a.blockNumber - b.blockNumber || a.index - b.index);
       const added = journal.recordScan(
         events.map((e) => ({
           requestId: e.args.requestId,
@@ -451,7 +543,7 @@ export class ValidatorDaemon {
         }
         case "claimed": {
           // With batching on, the grouping policy decides when (and with whom) it is proved.
-          if (this.batchSizes.length > 0 && !this.released.has(r.requestId)) return;
+          if ((this.model(r.modelId)?.batchSizes.length ?? 0) > 0 && !this.released.has(r.requestId)) return;
           r = await this.prove(r);
           break;
         }
@@ -505,13 +597,22 @@ export class ValidatorDaemon {
       if (this.stopping) return;
       await this.advanceBatch(b);
     }
-    if (this.batchSizes.length === 0 || this.stopping) return;
+    for (const m of this.models.values()) {
+      if (this.stopping) return;
+      if (m.batchSizes.length > 0) await this.batchPassOf(m);
+    }
+  }
+
+  /** The grouping policy's decision for one model's claimed requests, carried out. */
+  private async batchPassOf(m: ModelState): Promise<void> {
+    const { journal, market, log } = this.o;
+    const modelId = m.served.modelId;
     const now = await this.now();
     const me = this.address.toLowerCase();
     const ready: BatchCandidate[] = [];
     const alone: JournalRequest[] = [];
     for (const r of journal.pending()) {
-      if (r.state !== "claimed" || this.released.has(r.requestId)) continue;
+      if (r.modelId !== modelId || r.state !== "claimed" || this.released.has(r.requestId)) continue;
       if (this.noBatch.has(r.requestId)) {
         alone.push(r);
         continue;
@@ -525,35 +626,37 @@ export class ValidatorDaemon {
       ready.push({ requestId: r.requestId, effectiveDeadline, readySince: this.readySince.get(r.requestId)! });
     }
     const decision = decideBatches(ready, now, {
-      sizes: this.batchSizes,
+      sizes: m.batchSizes,
       batchWaitSeconds: BigInt(this.o.batchWaitSeconds),
       deadlineMarginSeconds: BigInt(this.o.deadlineMarginSeconds),
-      provingSeconds: (k) => this.clock.estimate(k),
+      provingSeconds: (k) => m.clock.estimate(k),
       pollSeconds: this.o.pollMs / 1000,
     });
     const waiting = decision.waiting.requestIds;
     const key = `${waiting.join()}@${decision.waiting.flushAt}`;
-    if (waiting.length > 0 && key !== this.lastWaiting) {
+    if (waiting.length > 0 && key !== m.lastWaiting) {
       log({
         event: "batch-waiting",
+        modelId,
         requestIds: waiting,
-        largest: Math.max(...this.batchSizes),
+        largest: Math.max(...m.batchSizes),
         flushAt: decision.waiting.flushAt,
-        provingEstimateMs: Math.round(this.clock.estimate(1) * 1000),
+        provingEstimateMs: Math.round(m.clock.estimate(1) * 1000),
       });
     }
-    this.lastWaiting = waiting.length > 0 ? key : "";
-    if (decision.flushed) log({ event: "batch-flushed", ...decision.flushed });
+    m.lastWaiting = waiting.length > 0 ? key : "";
+    if (decision.flushed) log({ event: "batch-flushed", modelId, ...decision.flushed });
     for (const ids of [...decision.batches, ...decision.flushedBatches.map((f) => f.requestIds)]) {
       if (this.stopping) return;
-      const b = journal.planBatch(this.o.modelId, ids, `${ids.length} requests`);
+      const b = journal.planBatch(modelId, ids, `${ids.length} requests`);
       for (const id of ids) this.readySince.delete(id);
       log({
         event: "batch-planned",
+        modelId,
         batchId: b.batchId,
         size: ids.length,
         requestIds: ids,
-        provingEstimateMs: Math.round(this.clock.estimate(ids.length) * 1000),
+        provingEstimateMs: Math.round(m.clock.estimate(ids.length) * 1000),
       });
       if (this.stopping) return;
       await this.advanceBatch(b);
@@ -652,35 +755,34 @@ export class ValidatorDaemon {
 
   /** Proves a planned batch and journals its outputs and proof; undefined if it was dropped. */
   private async proveBatchAttempt(b: JournalBatch): Promise<JournalBatch | undefined> {
-    const { journal, market, signer, model, log } = this.o;
+    const { journal, market, signer, log } = this.o;
     const k = b.requestIds.length;
-    const prover = this.o.batchProvers.get(k);
-    if (!prover) {
-      await this.dropBatch(b, `no batch circuit of size ${k} configured here`, true);
+    const m = this.model(b.modelId);
+    const prover = m?.batchProvers.get(k);
+    if (!m || !prover) {
+      await this.dropBatch(b, `no batch circuit of size ${k} for model ${b.modelId} configured here`, true);
       return undefined;
     }
-    log({ event: "batch-proving", batchId: b.batchId, size: k, requestIds: b.requestIds });
+    log({ event: "batch-proving", modelId: b.modelId, batchId: b.batchId, size: k, requestIds: b.requestIds });
     let proof;
     try {
-      proof = await proveBatch(
-        market,
-        signer,
-        prover,
-        model,
+      proof = await proveRequests(
+        { ...m.served.artifacts, prover },
         b.requestIds.map((id) => {
           const r = journal.get(id)!;
-          return { requestId: id, modelId: r.modelId, inputCommitment: r.inputCommitment, input: getBytes(r.input) };
+          return { requestId: id, inputCommitment: r.inputCommitment, input: getBytes(r.input) };
         }),
+        await bindingFor(market, signer),
       );
     } catch (err) {
       if (isTransientRpcError(err)) throw err;
       // A batch circuit that does not match the model or its size (or a broken build): this size
       // is not used again, and these requests go singly.
-      this.brokenSizes.add(k);
+      m.brokenSizes.add(k);
       await this.dropBatch(b, `batch proof of size ${k} failed, size disabled: ${shortMessage(err)}`, true, "error");
       return undefined;
     }
-    this.clock.record(k, (proof.witnessMs + proof.proveMs) / 1000);
+    m.clock.record(k, (proof.witnessMs + proof.proveMs) / 1000);
     this.batchTimings.set(b.batchId, { witnessMs: proof.witnessMs, proveMs: proof.proveMs });
     return journal.updateBatch(b.batchId, "proved", {
       outputs: proof.outputs,
@@ -737,7 +839,8 @@ export class ValidatorDaemon {
     this.o.log({ event: "batch-dropped", level, batchId: b.batchId, requestIds: b.requestIds, reason });
     if (alone) {
       for (const id of b.requestIds) this.noBatch.add(id);
-      await this.discoverBatchSizes(); // a removed batch verifier also reverts
+      const m = this.model(b.modelId);
+      if (m) await this.discoverBatchSizes(m); // a removed batch verifier also reverts
     }
     for (const id of b.requestIds) {
       const r = this.o.journal.get(id);
@@ -747,33 +850,43 @@ export class ValidatorDaemon {
 
   /** Returns an error message if the inline input cannot be proven, else undefined. */
   private checkInput(r: JournalRequest): string | undefined {
-    const pixels = getBytes(r.input);
-    if (pixels.length !== this.o.model.inputSize)
-      return `input has ${pixels.length} bytes, the model takes ${this.o.model.inputSize}`;
-    if (packedCommitment(pixels, this.o.model.inputBits) !== r.inputCommitment)
-      return "the inline input does not open the input commitment";
+    const m = this.model(r.modelId);
+    if (!m) return `model ${r.modelId} is not served by this validator`;
+    try {
+      checkRequestInput(m.served.artifacts.model, { ...r, input: getBytes(r.input) });
+    } catch (err) {
+      if (err instanceof ProofRefusedError) return err.message;
+      throw err;
+    }
     return undefined;
   }
 
   private async prove(r: JournalRequest): Promise<JournalRequest> {
-    const { prover, model, market, signer, log } = this.o;
-    const pixels = Array.from(getBytes(r.input));
-    const expected = inferQuantized(model, pixels);
-    const { chainId } = await signer.provider!.getNetwork();
-    const binding = requestBinding(chainId, await market.getAddress(), r.requestId, this.address);
-    log({ event: "proving", requestId: r.requestId });
-    const proof = await prover.prove({ pixels, binding });
-    const [inputCommitment, output, provenBinding] = proof.publicSignals;
-    if (inputCommitment !== r.inputCommitment || output !== expected.output || provenBinding !== binding) {
-      this.finish(r, "failed", "the circuit's public signals differ from the integer reference; nothing submitted");
+    const { market, signer, log } = this.o;
+    const m = this.model(r.modelId);
+    if (!m) {
+      this.finish(r, "failed", `model ${r.modelId} is not served by this validator; nothing submitted`);
+      return this.o.journal.get(r.requestId)!;
+    }
+    log({ event: "proving", requestId: r.requestId, modelId: r.modelId });
+    let proof;
+    try {
+      proof = await proveRequests(
+        m.served.artifacts,
+        [{ requestId: r.requestId, inputCommitment: r.inputCommitment, input: getBytes(r.input) }],
+        await bindingFor(market, signer),
+      );
+    } catch (err) {
+      if (!(err instanceof ProofRefusedError)) throw err;
+      this.finish(r, "failed", `${err.message}; nothing submitted`);
       return this.o.journal.get(r.requestId)!;
     }
     this.timings.set(r.requestId, { witnessMs: proof.witnessMs, proveMs: proof.proveMs });
-    this.clock.record(1, (proof.witnessMs + proof.proveMs) / 1000);
+    m.clock.record(1, (proof.witnessMs + proof.proveMs) / 1000);
     return this.set(r, "proved", {
-      output,
+      output: proof.outputs[0]!,
       proof: proof.calldata.map(String),
-      detail: `predicted ${expected.predicted}, proof in ${Math.round(proof.witnessMs + proof.proveMs)} ms`,
+      detail: `predicted ${proof.predicted[0]}, proof in ${Math.round(proof.witnessMs + proof.proveMs)} ms`,
     });
   }
 }

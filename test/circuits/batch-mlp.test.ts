@@ -1,26 +1,25 @@
 import { expect } from "chai";
-import { readFileSync } from "node:fs";
 import path from "node:path";
 import { ROOT } from "../../scripts/circuit/compile.ts";
 import { batchBinding, batchChallenge, batchFold } from "../../scripts/circuit/batch-fold.ts";
-import { generateMlpCircuit } from "../../scripts/circuit/generate-mlp.ts";
+import { generateGraphCircuit } from "../../scripts/circuit/generate-graph.ts";
 import { loadMnist } from "../../scripts/model/mnist.ts";
-import type { QuantizedMlp } from "../../scripts/model/quantize.ts";
-import { inferQuantized } from "../../scripts/model/quantized-inference.ts";
+import { inferQuantizedGraph } from "../../scripts/model/graph-inference.ts";
+import { readQuantizedGraph, type QuantizedGraph } from "../../scripts/model/quantize-graph.ts";
 import { CircuitTester } from "../helpers/circuit-tester.ts";
 import { checkConstraintSnapshot } from "../helpers/snapshot.ts";
 
 const K = 2;
 
 describe(`batch circuit: ${K} MNIST MLP inferences folded into one public signal`, function () {
-  let model: QuantizedMlp;
+  let model: QuantizedGraph;
   let t: CircuitTester;
   const market = "0x5FbDB2315678afecb367f032d93F642f64180aa3";
   const prover = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
 
   before(async function () {
-    model = JSON.parse(readFileSync(path.join(ROOT, "circuits", "generated", "mnist-mlp.quantized.json"), "utf8"));
-    const source = generateMlpCircuit(model, {
+    model = readQuantizedGraph(path.join(ROOT, "circuits", "generated", "mnist-mlp.quantized.json"));
+    const source = generateGraphCircuit(model, {
       templateName: "BatchMnistMlp",
       command: "test/circuits/batch-mlp.test.ts",
       source: "circuits/generated/mnist-mlp.quantized.json",
@@ -31,7 +30,7 @@ describe(`batch circuit: ${K} MNIST MLP inferences folded into one public signal
 
   it("folds exactly the per-request commitments and outputs of the integer reference", async function () {
     const digits = [loadMnist().test[42], loadMnist().test[901]];
-    const refs = digits.map((d) => inferQuantized(model, d.pixels));
+    const refs = digits.map((d) => inferQuantizedGraph(model, d.pixels));
     const binding = batchBinding(31337n, market, prover, [7n, 9n]);
     const commitments = refs.map((r) => r.inputCommitment);
     const outputs = refs.map((r) => r.output);
@@ -44,7 +43,7 @@ describe(`batch circuit: ${K} MNIST MLP inferences folded into one public signal
 
   it("a lie about one output changes the challenge and the fold, so the proof of the true batch does not match", async function () {
     const digits = [loadMnist().test[142], loadMnist().test[655]];
-    const refs = digits.map((d) => inferQuantized(model, d.pixels));
+    const refs = digits.map((d) => inferQuantizedGraph(model, d.pixels));
     const binding = batchBinding(31337n, market, prover, [1n, 2n]);
     const commitments = refs.map((r) => r.inputCommitment);
     const lies = [refs[0].output, refs[1].output + 1n];

@@ -1,5 +1,4 @@
 import { expect } from "chai";
-import { readFileSync } from "node:fs";
 import path from "node:path";
 import { ROOT } from "../../scripts/circuit/compile.ts";
 import {
@@ -10,18 +9,18 @@ import {
   type CommittedArchitecture,
 } from "../../scripts/circuit/generate-mlp-committed.ts";
 import { loadMnist } from "../../scripts/model/mnist.ts";
-import type { QuantizedMlp } from "../../scripts/model/quantize.ts";
-import { inferQuantized, packOutput } from "../../scripts/model/quantized-inference.ts";
+import { inferQuantizedGraph, packGraphOutput } from "../../scripts/model/graph-inference.ts";
+import { readQuantizedGraph, type QuantizedGraph } from "../../scripts/model/quantize-graph.ts";
 import { CircuitTester } from "../helpers/circuit-tester.ts";
 import { checkConstraintSnapshot } from "../helpers/snapshot.ts";
 
 describe("committed mode: the MNIST MLP architecture with private, committed weights", function () {
-  let model: QuantizedMlp;
+  let model: QuantizedGraph;
   let arch: CommittedArchitecture;
   let t: CircuitTester;
 
   before(async function () {
-    model = JSON.parse(readFileSync(path.join(ROOT, "circuits", "generated", "mnist-mlp.quantized.json"), "utf8"));
+    model = readQuantizedGraph(path.join(ROOT, "circuits", "generated", "mnist-mlp.quantized.json"));
     arch = committedArchitecture(model);
     const source = generateMlpCommittedCircuit(arch, "MnistMlpCommitted", "test/circuits/committed-mlp.test.ts");
     // CircuitTester adds the pragma itself.
@@ -29,8 +28,12 @@ describe("committed mode: the MNIST MLP architecture with private, committed wei
   });
 
   const expectedOutput = (pixels: Uint8Array) => {
-    const ref = inferQuantized(model, pixels);
-    return packOutput({ ...model, logitBits: arch.logitBits, classBits: arch.classBits }, ref.predicted, ref.logits);
+    const ref = inferQuantizedGraph(model, pixels);
+    return packGraphOutput(
+      { output: "both", logitBits: arch.logitBits, classBits: arch.classBits },
+      ref.predicted,
+      ref.logits,
+    );
   };
 
   it("outputs the model commitment, the input commitment and the same inference as baked mode", async function () {
@@ -40,7 +43,7 @@ describe("committed mode: the MNIST MLP architecture with private, committed wei
       expect(t.satisfies(w)).to.equal(true);
       expect(t.outputs(w)).to.deep.equal([
         modelCommitment(model, arch),
-        inferQuantized(model, d.pixels).inputCommitment,
+        inferQuantizedGraph(model, d.pixels).inputCommitment,
         expectedOutput(d.pixels),
       ]);
     }
@@ -48,8 +51,9 @@ describe("committed mode: the MNIST MLP architecture with private, committed wei
 
   it("binds the weights: another model gives another commitment, and no witness wire moves alone", async function () {
     const d = loadMnist().test[517];
-    const other: QuantizedMlp = structuredClone(model);
-    other.layers[0].weight[100] += other.layers[0].weight[100] < 100 ? 1 : -1;
+    const other: QuantizedGraph = structuredClone(model);
+    const layer = other.layers[0] as { weight: number[] };
+    layer.weight[100] += layer.weight[100] < 100 ? 1 : -1;
     const w = await t.witness({ pixels: Array.from(d.pixels), ...committedWeightsInput(other), binding: 5n });
     expect(t.outputs(w)[0]).to.equal(modelCommitment(other, arch));
     expect(t.outputs(w)[0]).to.not.equal(modelCommitment(model, arch));
@@ -57,8 +61,8 @@ describe("committed mode: the MNIST MLP architecture with private, committed wei
   });
 
   it("refuses weights outside the architecture's width", async function () {
-    const wide: QuantizedMlp = structuredClone(model);
-    wide.layers[1].weight[0] = 2 ** (arch.weightBits - 1);
+    const wide: QuantizedGraph = structuredClone(model);
+    (wide.layers[1] as { weight: number[] }).weight[0] = 2 ** (arch.weightBits - 1);
     let failed = false;
     try {
       await t.witness({ pixels: Array(model.inputSize).fill(0), ...committedWeightsInput(wide), binding: 1n });

@@ -7,7 +7,7 @@ import { expect } from "chai";
 import { network } from "hardhat";
 import { batchBinding, batchChallenge } from "../../scripts/circuit/batch-fold.ts";
 import { loadMnist, type Digit } from "../../scripts/model/mnist.ts";
-import { inferQuantized } from "../../scripts/model/quantized-inference.ts";
+import { inferQuantizedGraph } from "../../scripts/model/graph-inference.ts";
 import { buildModel, REFERENCE_MODELS, type BuiltModel } from "../../scripts/pipeline.ts";
 import { Prover, releaseProverThreads, type ProofResult } from "../../scripts/prove/prover.ts";
 import { deployProtocol, DEV_MARKET_PARAMS, registerBakedModel, type Protocol } from "../../scripts/chain/protocol.ts";
@@ -85,7 +85,7 @@ describe("fulfilBatch end to end (real batch circuit, real proofs, generated bat
     prover: string,
     outputs?: bigint[],
   ): Promise<{ proof: Proof8; outputs: bigint[]; result: ProofResult }> {
-    const refs = digits.map((d) => inferQuantized(single.quantized, d.pixels));
+    const refs = digits.map((d) => inferQuantizedGraph(single.quantized, d.pixels));
     const claimed = outputs ?? refs.map((r) => r.output);
     const binding = batchBinding(31337n, await protocol.market.getAddress(), prover, requestIds);
     const challenge = batchChallenge(
@@ -112,13 +112,12 @@ describe("fulfilBatch end to end (real batch circuit, real proofs, generated bat
     const result = await fulfilBatchRequests(
       protocol.market,
       validator,
-      batchProver,
-      single.quantized,
+      { prover: batchProver, model: single.quantized },
       plan.batches[0],
     );
     expect(result.requestIds).to.deep.equal(posted.map((p) => p.requestId));
     for (const [i, p] of posted.entries()) {
-      const ref = inferQuantized(single.quantized, digits[i].pixels);
+      const ref = inferQuantizedGraph(single.quantized, digits[i].pixels);
       const req = await protocol.market.request(p.requestId);
       expect(req.status).to.equal(RequestStatus.Fulfilled);
       const [event] = await protocol.market.queryFilter(protocol.market.filters.InferenceFulfilled(p.requestId));
@@ -140,7 +139,12 @@ describe("fulfilBatch end to end (real batch circuit, real proofs, generated bat
     const [open] = (await openRequests(protocol.market, protocol.modelId)).filter(
       (r) => r.requestId === lone.requestId,
     );
-    const one = await fulfilRequest(protocol.market, validator, singleProver, single.quantized, open);
+    const one = await fulfilRequest(
+      protocol.market,
+      validator,
+      { prover: singleProver, model: single.quantized },
+      open,
+    );
     expect(result.gasUsed / BigInt(K)).to.be.lessThan(one.gasUsed);
   });
 
@@ -245,7 +249,12 @@ describe("fulfilBatch end to end (real batch circuit, real proofs, generated bat
     let plan = planBatches(open, K, now, 120n);
     expect(plan.batches.map((b) => b.length)).to.deep.equal([K]);
     expect(plan.waiting).to.have.length(1);
-    await fulfilBatchRequests(protocol.market, validator, batchProver, single.quantized, plan.batches[0]);
+    await fulfilBatchRequests(
+      protocol.market,
+      validator,
+      { prover: batchProver, model: single.quantized },
+      plan.batches[0],
+    );
 
     // The fifth request waits for companions until its deadline comes near, then goes alone.
     const [lone] = plan.waiting;
@@ -253,7 +262,7 @@ describe("fulfilBatch end to end (real batch circuit, real proofs, generated bat
     now = BigInt((await ethersRef.provider.getBlock("latest"))!.timestamp);
     plan = planBatches(await openRequests(protocol.market, protocol.modelId), K, now, 120n);
     expect(plan.singles.map((r: OpenRequest) => r.requestId)).to.deep.equal([lone.requestId]);
-    await fulfilRequest(protocol.market, validator, singleProver, single.quantized, plan.singles[0]);
+    await fulfilRequest(protocol.market, validator, { prover: singleProver, model: single.quantized }, plan.singles[0]);
     expect((await protocol.market.request(lone.requestId)).status).to.equal(RequestStatus.Fulfilled);
   });
 });

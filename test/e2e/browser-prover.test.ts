@@ -6,7 +6,7 @@
 import { expect } from "chai";
 import * as snarkjs from "snarkjs";
 import { loadMnist } from "../../scripts/model/mnist.ts";
-import { inferQuantized } from "../../scripts/model/quantized-inference.ts";
+import { inferQuantizedGraph } from "../../scripts/model/graph-inference.ts";
 import { buildModel, REFERENCE_MODELS, type BuiltModel } from "../../scripts/pipeline.ts";
 import { findChromium, proveInBrowser, type BrowserRun } from "../../scripts/prove/browser-run.ts";
 import { Prover, releaseProverThreads } from "../../scripts/prove/prover.ts";
@@ -40,7 +40,7 @@ describe("browser prover (same source, bundled with esbuild, in headless Chromiu
   it("makes standard Groth16 proofs of the integer reference's output that snarkjs's verifier accepts", async function () {
     const prover = await Prover.load(built.manifestFile);
     for (const [i, p] of run.proofs.entries()) {
-      const ref = inferQuantized(built.quantized, digits[i].pixels);
+      const ref = inferQuantizedGraph(built.quantized, digits[i].pixels);
       expect(p.publicSignals).to.deep.equal([ref.inputCommitment, ref.output, inputs[i].binding].map(String));
       expect(p.proof.protocol).to.equal("groth16");
       expect(p.calldata).to.have.length(8);

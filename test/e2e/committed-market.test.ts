@@ -6,7 +6,7 @@
  */
 import { expect } from "chai";
 import { network } from "hardhat";
-import { fulfilCommittedRequest, registerCommittedCircuit } from "../../scripts/chain/committed.ts";
+import { registerCommittedCircuit } from "../../scripts/chain/committed.ts";
 import {
   deployProtocol,
   DEV_MARKET_PARAMS,
@@ -14,13 +14,20 @@ import {
   type Protocol,
 } from "../../scripts/chain/protocol.ts";
 import { postRequest } from "../../scripts/chain/requester.ts";
-import { ensureStaked, openRequests, RequestStatus } from "../../scripts/chain/validator.ts";
+import {
+  ensureStaked,
+  fulfilRequest,
+  openRequests,
+  RequestStatus,
+  type OpenRequest,
+} from "../../scripts/chain/validator.ts";
 import { requestBinding } from "../../scripts/chain/binding.ts";
 import { loadMnist, type Digit } from "../../scripts/model/mnist.ts";
-import type { QuantizedMlp } from "../../scripts/model/quantize.ts";
-import { inferQuantized } from "../../scripts/model/quantized-inference.ts";
+import { inferQuantizedGraph } from "../../scripts/model/graph-inference.ts";
+import type { QuantizedGraph } from "../../scripts/model/quantize-graph.ts";
 import { buildModel, REFERENCE_MODELS, type BuiltModel } from "../../scripts/pipeline.ts";
 import { committedModelCommitment } from "../../scripts/prove/committed-input.ts";
+import { offChainRequest, proveRequests } from "../../scripts/prove/prove-request.ts";
 import { Prover, releaseProverThreads } from "../../scripts/prove/prover.ts";
 
 type Proof8 = [bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint];
@@ -30,7 +37,13 @@ describe("committed mode through the market (shared circuit, real proofs)", func
   let committed: BuiltModel;
   let prover: Prover;
   let test: Digit[];
-  let variant: QuantizedMlp;
+  let variant: QuantizedGraph;
+  const fulfilCommitted = (
+    validator: Parameters<typeof fulfilRequest>[1],
+    model: QuantizedGraph,
+    weightsCommitment: bigint,
+    open: OpenRequest,
+  ) => fulfilRequest(protocol.market, validator, { prover, model, weightsCommitment }, open);
   let weights: bigint;
   let variantWeights: bigint;
   let ethersRef: Awaited<ReturnType<typeof network.create>>["ethers"];
@@ -49,7 +62,8 @@ describe("committed mode through the market (shared circuit, real proofs)", func
     // A second model of the same architecture: one weight moved by one step.
     variant = structuredClone(committed.quantized);
     variant.name = "mnist-mlp-variant";
-    variant.layers[0].weight[5] += variant.layers[0].weight[5] < 0 ? 1 : -1;
+    const layer = variant.layers[0] as { weight: number[] };
+    layer.weight[5] += layer.weight[5] < 0 ? 1 : -1;
     const arch = prover.committedArchitecture();
     weights = committedModelCommitment(committed.quantized, arch);
     variantWeights = committedModelCommitment(variant, arch);
@@ -114,8 +128,8 @@ describe("committed mode through the market (shared circuit, real proofs)", func
     const [, , , validator, committedOwner] = signers;
     const digit = test[321];
     const { posted, open } = await post(modelId, digit);
-    const result = await fulfilCommittedRequest(protocol.market, validator, prover, committed.quantized, weights, open);
-    expect(result.predicted).to.equal(inferQuantized(committed.quantized, digit.pixels).predicted);
+    const result = await fulfilCommitted(validator, committed.quantized, weights, open);
+    expect(result.predicted).to.equal(inferQuantizedGraph(committed.quantized, digit.pixels).predicted);
     expect((await protocol.market.request(posted.requestId)).status).to.equal(RequestStatus.Fulfilled);
     expect(await protocol.market.isAttested(modelId, posted.inputCommitment, result.output)).to.equal(true);
     const token = await protocol.token.getAddress();
@@ -132,15 +146,19 @@ describe("committed mode through the market (shared circuit, real proofs)", func
     const { posted } = await post(variantId, digit);
     // An honest proof for the reference weights, bound to this very request and prover.
     const binding = requestBinding(31337n, await protocol.market.getAddress(), posted.requestId, validator.address);
-    const proof = await prover.proveCommitted(committed.quantized, digit.pixels, binding);
+    const proof = await proveRequests(
+      { prover, model: committed.quantized },
+      [offChainRequest(committed.quantized, digit.pixels)],
+      { binding },
+    );
     await expect(
-      protocol.market.connect(validator).fulfil(posted.requestId, proof.expected.output, proof.calldata as Proof8),
+      protocol.market.connect(validator).fulfil(posted.requestId, proof.outputs[0], proof.calldata as Proof8),
     )
       .to.be.revertedWithCustomError(protocol.market, "InferenceMarketInvalidProof")
       .withArgs(posted.requestId);
     // The variant's own weights settle it.
     const open = (await openRequests(protocol.market, variantId)).find((r) => r.requestId === posted.requestId)!;
-    await fulfilCommittedRequest(protocol.market, validator, prover, variant, variantWeights, open);
+    await fulfilCommitted(validator, variant, variantWeights, open);
     expect((await protocol.market.request(posted.requestId)).status).to.equal(RequestStatus.Fulfilled);
   });
 
@@ -151,7 +169,7 @@ describe("committed mode through the market (shared circuit, real proofs)", func
     await expect(postRequest(protocol.market, requester, modelId, test[10].pixels))
       .to.be.revertedWithCustomError(protocol.market, "InferenceMarketCircuitUnusable")
       .withArgs(modelId, circuitId);
-    await fulfilCommittedRequest(protocol.market, validator, prover, committed.quantized, weights, open);
+    await fulfilCommitted(validator, committed.quantized, weights, open);
     expect((await protocol.market.request(open.requestId)).status).to.equal(RequestStatus.Fulfilled);
   });
 });

@@ -10,11 +10,17 @@ import * as snarkjs from "snarkjs";
 import { requestBinding } from "../../scripts/chain/binding.ts";
 import { SNARK_SCALAR_FIELD } from "../../scripts/circuit/field.ts";
 import { loadMnist, type Digit } from "../../scripts/model/mnist.ts";
-import type { QuantizedMlp } from "../../scripts/model/quantize.ts";
-import { inferQuantized, packOutput } from "../../scripts/model/quantized-inference.ts";
+import { inferQuantizedGraph, packGraphOutput } from "../../scripts/model/graph-inference.ts";
+import type { QuantizedGraph } from "../../scripts/model/quantize-graph.ts";
 import { buildModel, REFERENCE_MODELS, type BuiltModel } from "../../scripts/pipeline.ts";
-import { committedModelCommitment, committedProofInput } from "../../scripts/prove/committed-input.ts";
-import { Prover, releaseProverThreads, type ProofResult } from "../../scripts/prove/prover.ts";
+import { committedModelCommitment } from "../../scripts/prove/committed-input.ts";
+import {
+  offChainRequest,
+  proveRequests,
+  requestCircuitInput,
+  type RequestProof,
+} from "../../scripts/prove/prove-request.ts";
+import { Prover, releaseProverThreads } from "../../scripts/prove/prover.ts";
 
 type Pub4 = [bigint, bigint, bigint, bigint];
 
@@ -22,8 +28,10 @@ describe("committed mode end to end (pipeline circuit, real proofs, generated ve
   let built: BuiltModel;
   let prover: Prover;
   let digit: Digit;
-  let other: QuantizedMlp;
-  let proof: ProofResult;
+  let other: QuantizedGraph;
+  let proof: RequestProof;
+  const proveWith = (model: QuantizedGraph) =>
+    proveRequests({ prover, model }, [offChainRequest(model, digit.pixels)], { binding });
   let binding: bigint;
 
   before(async function () {
@@ -33,9 +41,10 @@ describe("committed mode end to end (pipeline circuit, real proofs, generated ve
     // Another model of the same architecture: one weight moved by one step.
     other = structuredClone(built.quantized);
     other.name = "mnist-mlp-variant";
-    other.layers[1].weight[17] += other.layers[1].weight[17] < 0 ? 1 : -1;
+    const layer = other.layers[1] as { weight: number[] };
+    layer.weight[17] += layer.weight[17] < 0 ? 1 : -1;
     binding = requestBinding(31337n, "0x000000000000000000000000000000000000dEaD", 7n, "0x" + "ab".repeat(20));
-    proof = await prover.proveCommitted(built.quantized, digit.pixels, binding);
+    proof = await proveWith(built.quantized);
   });
 
   after(async function () {
@@ -53,9 +62,9 @@ describe("committed mode end to end (pipeline circuit, real proofs, generated ve
 
   it("proves [commitment, input commitment, output, binding] as the TypeScript reference computes them", async function () {
     const arch = prover.committedArchitecture();
-    const ref = inferQuantized(built.quantized, digit.pixels);
-    const output = packOutput(
-      { ...built.quantized, logitBits: arch.logitBits, classBits: arch.classBits },
+    const ref = inferQuantizedGraph(built.quantized, digit.pixels);
+    const output = packGraphOutput(
+      { output: "both", logitBits: arch.logitBits, classBits: arch.classBits },
       ref.predicted,
       ref.logits,
     );
@@ -74,9 +83,9 @@ describe("committed mode end to end (pipeline circuit, real proofs, generated ve
     swapped[0] = committedModelCommitment(other, arch);
     expect(await prover.verify(proof.proof, swapped)).to.equal(false);
 
-    const otherProof = await prover.proveCommitted(other, digit.pixels, binding);
+    const otherProof = await proveWith(other);
     expect(otherProof.publicSignals).to.deep.equal(
-      Object.values(committedProofInput(other, arch, digit.pixels, binding).expected),
+      requestCircuitInput({ prover, model: other }, [offChainRequest(other, digit.pixels)], { binding }).expected,
     );
     expect(await prover.verify(otherProof.proof, otherProof.publicSignals)).to.equal(true);
     const claimed = otherProof.publicSignals.slice();
@@ -103,10 +112,10 @@ describe("committed mode end to end (pipeline circuit, real proofs, generated ve
 
   it("refuses a model that does not fit the circuit's architecture before proving", async function () {
     const wide = structuredClone(built.quantized);
-    wide.layers[0].weight[0] = 2 ** (prover.committedArchitecture().weightBits - 1);
+    (wide.layers[0] as { weight: number[] }).weight[0] = 2 ** (prover.committedArchitecture().weightBits - 1);
     let message = "";
     try {
-      await prover.proveCommitted(wide, digit.pixels, binding);
+      await proveWith(wide);
     } catch (err) {
       message = (err as Error).message;
     }

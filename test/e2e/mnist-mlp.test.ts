@@ -6,7 +6,7 @@ import { expect } from "chai";
 import { network } from "hardhat";
 import { SNARK_SCALAR_FIELD } from "../../scripts/circuit/field.ts";
 import { loadMnist, type Digit } from "../../scripts/model/mnist.ts";
-import { inferQuantized, unpackOutput } from "../../scripts/model/quantized-inference.ts";
+import { inferQuantizedGraph, unpackGraphOutput } from "../../scripts/model/graph-inference.ts";
 import { buildModel, REFERENCE_MODELS, type BuiltModel } from "../../scripts/pipeline.ts";
 import { Prover, releaseProverThreads, type ProofResult } from "../../scripts/prove/prover.ts";
 import { deployProtocol, DEV_MARKET_PARAMS, type Protocol } from "../../scripts/chain/protocol.ts";
@@ -51,13 +51,13 @@ describe("MNIST MLP end to end (real circuit, real proofs, generated verifier)",
     it("outputs exactly the integer reference on real held-out digits (one per 25, all classes)", async function () {
       for (let i = 0; i < test.length; i += 25) {
         const d = test[i];
-        const ref = inferQuantized(built.quantized, d.pixels);
+        const ref = inferQuantizedGraph(built.quantized, d.pixels);
         const w = await prover.witness({ pixels: Array.from(d.pixels), binding: 42n });
         const { exportJson } = (await import("snarkjs")).wtns;
         const wires = await exportJson(w);
         expect(firstViolated(r1cs, wires), `digit ${i}`).to.equal(-1);
         expect(wires.slice(1, 4), `digit ${i}`).to.deep.equal([ref.inputCommitment, ref.output, 42n]);
-        expect(unpackOutput(built.quantized, ref.output)).to.deep.equal({
+        expect(unpackGraphOutput(built.quantized, ref.output)).to.deep.equal({
           predicted: ref.predicted,
           logits: ref.logits,
         });
@@ -68,7 +68,7 @@ describe("MNIST MLP end to end (real circuit, real proofs, generated verifier)",
       const d = test[300];
       const { exportJson } = (await import("snarkjs")).wtns;
       const wires = await exportJson(await prover.witness({ pixels: Array.from(d.pixels), binding: 7n }));
-      const ref = inferQuantized(built.quantized, d.pixels);
+      const ref = inferQuantizedGraph(built.quantized, d.pixels);
       // Claim another class with the same logits, and the honest class with a changed logit.
       for (const lie of [ref.output + 1n, ref.output - 1n, ref.output + (1n << BigInt(built.quantized.classBits))]) {
         const forged = wires.slice();
@@ -122,8 +122,8 @@ describe("MNIST MLP end to end (real circuit, real proofs, generated verifier)",
       const posted = await postRequest(protocol.market, requester, protocol.modelId, digit.pixels);
       const [open] = await openRequests(protocol.market, protocol.modelId);
       expect(open.requestId).to.equal(posted.requestId);
-      const result = await fulfilRequest(protocol.market, validator, prover, built.quantized, open);
-      expect(result.predicted).to.equal(inferQuantized(built.quantized, digit.pixels).predicted);
+      const result = await fulfilRequest(protocol.market, validator, { prover, model: built.quantized }, open);
+      expect(result.predicted).to.equal(inferQuantizedGraph(built.quantized, digit.pixels).predicted);
 
       const req = await protocol.market.request(posted.requestId);
       expect(req.status).to.equal(RequestStatus.Fulfilled);
@@ -256,7 +256,7 @@ describe("MNIST MLP end to end (real circuit, real proofs, generated verifier)",
     it("attest records a proven inference without a request; request and attestation proofs do not mix", async function () {
       const [, , requester, validator, attester] = signers;
       const digit = test[600];
-      const ref = inferQuantized(built.quantized, digit.pixels);
+      const ref = inferQuantizedGraph(built.quantized, digit.pixels);
       const market = protocol.market;
       const attestProof = await prover.prove({
         pixels: Array.from(digit.pixels),

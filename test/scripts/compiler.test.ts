@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url";
 import onnxProto from "onnx-proto";
 import * as snarkjs from "snarkjs";
 import { main as poi } from "../../scripts/cli/poi.ts";
+import { expectGraphMatchesOnnxruntime } from "../helpers/float-reference.ts";
 import { checkConstraintSnapshot } from "../helpers/snapshot.ts";
 import { compileCircuit } from "../../scripts/circuit/compile.ts";
 import { generateGraphCircuit } from "../../scripts/circuit/generate-graph.ts";
@@ -14,18 +15,20 @@ import { estimateConstraints, packedCommitmentConstraints } from "../../scripts/
 import { measureFidelity, type FidelityReport } from "../../scripts/compiler/fidelity.ts";
 import { onnxLogits } from "../../scripts/compiler/float-reference.ts";
 import { inspectModel } from "../../scripts/compiler/inspect-model.ts";
-import { floatForward } from "../../scripts/model/float-model.ts";
 import { inferQuantizedGraph, packGraphOutput, unpackGraphOutput } from "../../scripts/model/graph-inference.ts";
-import { graphForward, type FloatGraph } from "../../scripts/model/graph.ts";
+import { graphForward, type FloatGraph, type GraphDenseLayer } from "../../scripts/model/graph.ts";
 import { loadMnist, toFloatInput, type Digit } from "../../scripts/model/mnist.ts";
-import { onnxToMlp } from "../../scripts/model/onnx-io.ts";
 import { graphToOnnx, onnxToGraph } from "../../scripts/model/onnx-import.ts";
 import { Prng } from "../../scripts/model/prng.ts";
 import { releaseProverThreads } from "../../scripts/prove/prover.ts";
-import { quantizeGraph, type OutputMode, type QuantizedGraph } from "../../scripts/model/quantize-graph.ts";
-import { inferQuantized } from "../../scripts/model/quantized-inference.ts";
-import { quantizeMlp } from "../../scripts/model/quantize.ts";
-import { CNN_DOC_STRING, graphAccuracy, trainCnn } from "../../scripts/model/train-cnn.ts";
+import {
+  quantizeGraph,
+  readQuantizedGraph,
+  type OutputMode,
+  type QuantizedGraph,
+} from "../../scripts/model/quantize-graph.ts";
+import { CNN_DOC_STRING, trainCnn } from "../../scripts/model/train-cnn.ts";
+import { graphAccuracy } from "../../scripts/model/trained-model.ts";
 
 const { onnx } = onnxProto;
 const { DataType } = onnx.TensorProto;
@@ -98,9 +101,18 @@ function randomValues(rng: Prng, n: number, scale = 0.3): number[] {
  * also listed as a graph input, and a Conv -> BatchNormalization -> Relu -> MaxPool -> Flatten
  * -> Gemm chain (with `bn` the BatchNormalization is left in, as torch does without fusion).
  */
-function pytorchCnn(rng: Prng, options: { bn?: boolean; pool?: "MaxPool" | "AveragePool" } = {}): Spec {
+function pytorchCnn(
+  rng: Prng,
+  options: { bn?: boolean; pool?: "MaxPool" | "AveragePool"; poolPad?: number } = {},
+): Spec {
   const C = 3;
   const pool = options.pool ?? "MaxPool";
+  const p = options.poolPad ?? 0;
+  // A padded pool, as ONNX writes it: pads on the node (and, for AveragePool, the padding counted).
+  const poolPads = p
+    ? [ints("pads", [p, p, p, p]), ...(pool === "AveragePool" ? [int("count_include_pad", 1)] : [])]
+    : [];
+  const side = 7 + p;
   const nodes = [
     node(
       "/conv/Conv",
@@ -141,7 +153,13 @@ function pytorchCnn(rng: Prng, options: { bn?: boolean; pool?: "MaxPool" | "Aver
   }
   nodes.push(
     node("/relu/Relu", "Relu", [current], ["/relu/out"]),
-    node(`/pool/${pool}`, pool, ["/relu/out"], ["/pool/out"], [ints("kernel_shape", [2, 2]), ints("strides", [2, 2])]),
+    node(
+      `/pool/${pool}`,
+      pool,
+      ["/relu/out"],
+      ["/pool/out"],
+      [ints("kernel_shape", [2, 2]), ints("strides", [2, 2]), ...poolPads],
+    ),
     node("/Flatten", "Flatten", ["/pool/out"], ["/flat"], [int("axis", 1)]),
     node(
       "/fc/Gemm",
@@ -152,7 +170,7 @@ function pytorchCnn(rng: Prng, options: { bn?: boolean; pool?: "MaxPool" | "Aver
     ),
   );
   initializers.push(
-    tensor("fc.weight", [10, C * 49], randomValues(rng, 10 * C * 49, 0.2), true),
+    tensor("fc.weight", [10, C * side * side], randomValues(rng, 10 * C * side * side, 0.2), true),
     tensor("fc.bias", [10], randomValues(rng, 10, 0.1)),
   );
   return {
@@ -173,8 +191,8 @@ function pytorchCnn(rng: Prng, options: { bn?: boolean; pool?: "MaxPool" | "Aver
 
 /** The reference MLP's weights in PyTorch's layout: Flatten of [1, 1, 14, 14], Gemm transB = 1, weights as inputs. */
 function pytorchMlpFromReference(): Uint8Array {
-  const mlp = onnxToMlp(readFileSync(MLP), "mnist-mlp");
-  const [l0, l1] = mlp.layers as [(typeof mlp.layers)[0], (typeof mlp.layers)[0]];
+  const dense = onnxToGraph(readFileSync(MLP), "mnist-mlp").layers.filter((l) => l.kind === "dense");
+  const [l0, l1] = dense as [GraphDenseLayer, GraphDenseLayer];
   const initializers = [
     tensor("fc1.weight", [l0.nOut, l0.nIn], Array.from(l0.weight), true),
     tensor("fc1.bias", [l0.nOut], Array.from(l0.bias)),
@@ -287,27 +305,20 @@ describe("compiler: graph import and the reference CNN", function () {
     mnist = loadMnist();
   });
 
-  it("test_onnxToGraph_mlpMatchesTheMlpImporter", function () {
-    const bytes = readFileSync(MLP);
-    const graph = onnxToGraph(bytes, "mnist-mlp.onnx");
-    const mlp = onnxToMlp(bytes, "mnist-mlp.onnx");
+  it("test_referenceMlp_floatForwardMatchesOnnxruntime", async function () {
+    const graph = onnxToGraph(readFileSync(MLP), "mnist-mlp.onnx");
     expect(graph.layers.map((l) => l.kind)).to.deep.equal(["dense", "relu", "dense"]);
-    for (const d of mnist.test.slice(0, 20)) {
-      const x = toFloatInput(d.pixels);
-      expect(Array.from(graphForward(graph, x))).to.deep.equal(Array.from(floatForward(mlp, x)));
-    }
+    await expectGraphMatchesOnnxruntime(graph, MLP, mnist.test.slice(0, 50));
   });
 
-  it("test_graphQuantizer_equalsTheMlpQuantizerOnTheMlp", function () {
-    const bytes = readFileSync(MLP);
+  it("test_referenceMlp_quantizedFileIsTheGraphQuantizersOutput", function () {
+    // The committed circuits/generated file the manifests pin is what the one pipeline makes.
     const calibration = mnist.train.slice(0, 1000).map((d) => d.pixels);
-    const q = quantizeGraph(onnxToGraph(bytes, "mnist-mlp"), calibration);
-    const qm = quantizeMlp(onnxToMlp(bytes, "mnist-mlp"), calibration);
-    for (const d of mnist.test.slice(0, 100)) {
-      const a = inferQuantizedGraph(q, d.pixels);
-      const b = inferQuantized(qm, d.pixels);
-      expect(a.output).to.equal(b.output);
-      expect(a.inputCommitment).to.equal(b.inputCommitment);
+    const q = quantizeGraph(onnxToGraph(readFileSync(MLP), "mnist-mlp"), calibration);
+    const file = readQuantizedGraph(path.join(ROOT, "circuits", "generated", "mnist-mlp.quantized.json"));
+    expect(file).to.deep.equal(JSON.parse(JSON.stringify(q)));
+    for (const d of mnist.test.slice(0, 20)) {
+      expect(inferQuantizedGraph(file, d.pixels).output).to.equal(inferQuantizedGraph(q, d.pixels).output);
     }
   });
 
@@ -315,16 +326,7 @@ describe("compiler: graph import and the reference CNN", function () {
     const graph = onnxToGraph(readFileSync(CNN), "mnist-cnn.onnx");
     expect(graph.onnxInputShape).to.deep.equal([1, 1, 14, 14]);
     expect(graph.layers.map((l) => l.kind)).to.deep.equal(["conv", "relu", "maxpool", "dense"]);
-    const digits = mnist.test.slice(0, 50);
-    const ort = await onnxLogits(
-      CNN,
-      [1, 1, 14, 14],
-      digits.map((d) => d.pixels),
-    );
-    digits.forEach((d, i) => {
-      const ours = graphForward(graph, toFloatInput(d.pixels));
-      ours.forEach((v, c) => expect(Math.abs(v - ort[i]![c]!)).to.be.below(1e-4));
-    });
+    await expectGraphMatchesOnnxruntime(graph, CNN, mnist.test.slice(0, 50));
   });
 
   it("test_referenceCnn_metricsMatchTheCommittedFile", async function () {
@@ -383,17 +385,59 @@ describe("compiler: graph import and the reference CNN", function () {
     const bytes = encode(pytorchCnn(new Prng(6), { pool: "AveragePool" }));
     const graph = onnxToGraph(bytes, "avg.onnx");
     expect(graph.layers.map((l) => l.kind)).to.deep.equal(["conv", "relu", "avgpool", "dense"]);
-    const digits = mnist.test.slice(0, 10);
-    const ort = await onnxLogits(
-      bytes,
-      [1, 1, 14, 14],
-      digits.map((d) => d.pixels),
-    );
-    digits.forEach((d, i) => {
-      graphForward(graph, toFloatInput(d.pixels)).forEach((v, c) =>
-        expect(Math.abs(v - ort[i]![c]!)).to.be.below(1e-4),
-      );
+    await expectGraphMatchesOnnxruntime(graph, bytes, mnist.test.slice(0, 10));
+  });
+
+  it("test_onnxToGraph_transposeBeforeFlattenFoldsIntoTheDenseWeights", async function () {
+    const rng = new Prng(24);
+    // An NHWC input transposed to NCHW (as tf2onnx writes for Keras), then Flatten and Gemm.
+    const nhwc = encode({
+      nodes: [
+        node("t", "Transpose", ["x"], ["t.out"], [ints("perm", [0, 3, 1, 2])]),
+        node("f", "Flatten", ["t.out"], ["f.out"], [int("axis", 1)]),
+        node("g", "Gemm", ["f.out", "g.weight", "g.bias"], ["y"], [int("transB", 1)]),
+      ],
+      initializers: [
+        tensor("g.weight", [10, 196], randomValues(rng, 1960)),
+        tensor("g.bias", [10], randomValues(rng, 10)),
+      ],
+      inputs: [valueInfo("x", [1, 7, 7, 4])],
+      outputs: [valueInfo("y", [1, 10])],
     });
+    await expectGraphMatchesOnnxruntime(onnxToGraph(nhwc, "nhwc.onnx"), nhwc, mnist.test.slice(0, 5));
+    // A Conv's NCHW output transposed back to NHWC before Flatten (Keras' Flatten order).
+    const cnn = pytorchCnn(new Prng(25));
+    const flatten = cnn.nodes.findIndex((n) => n.opType === "Flatten");
+    cnn.nodes.splice(
+      flatten,
+      0,
+      node("back", "Transpose", ["/pool/out"], ["/pool/nhwc"], [ints("perm", [0, 2, 3, 1])]),
+    );
+    cnn.nodes[flatten + 1]!.input = ["/pool/nhwc"];
+    const back = encode(cnn);
+    await expectGraphMatchesOnnxruntime(onnxToGraph(back, "back.onnx"), back, mnist.test.slice(0, 5));
+    // Before a Conv it is refused, saying what is supported.
+    const before = pytorchCnn(new Prng(26));
+    before.nodes.unshift(node("in", "Transpose", ["input.1"], ["nchw"], [ints("perm", [0, 1, 3, 2])]));
+    before.nodes[1]!.input[0] = "nchw";
+    expect(errorOf(() => onnxToGraph(encode(before), "before.onnx"))).to.match(
+      /Transpose node "in" is followed by Conv node "\/conv\/Conv"; a Transpose is supported only before a Flatten and a Gemm or MatMul/,
+    );
+  });
+
+  it("test_onnxToGraph_paddedPoolsMatchOnnxruntime", async function () {
+    for (const pool of ["MaxPool", "AveragePool"] as const) {
+      const bytes = encode(pytorchCnn(new Prng(16), { pool, poolPad: 1 }));
+      const graph = onnxToGraph(bytes, "padded.onnx");
+      expect(graph.layers[2]).to.include({ kind: pool === "MaxPool" ? "maxpool" : "avgpool", pad: 1 });
+      await expectGraphMatchesOnnxruntime(graph, bytes, mnist.test.slice(0, 10));
+    }
+    const uncounted = pytorchCnn(new Prng(16), { pool: "AveragePool", poolPad: 1 });
+    uncounted.nodes[2]!.attribute.pop(); // count_include_pad back to its default 0
+    expect(errorOf(() => onnxToGraph(encode(uncounted), "uncounted.onnx"))).to.equal(
+      '"uncounted.onnx": AveragePool node "/pool/AveragePool" pads by 1 with count_include_pad=0, so its border ' +
+        "windows divide by fewer than 4 values; re-export with count_include_pad=1 (PyTorch's default) or without padding",
+    );
   });
 
   it("test_quantizeGraph_movesMaxPoolBeforeReluUnchanged", function () {
@@ -434,6 +478,11 @@ describe("compiler: circuits equal the integer reference", function () {
     {
       tag: "bn-avgpool",
       build: () => onnxToGraph(encode(pytorchCnn(new Prng(8), { bn: true, pool: "AveragePool" })), "bn-avg"),
+      output: "both",
+    },
+    {
+      tag: "maxpool-pad",
+      build: () => onnxToGraph(encode(pytorchCnn(new Prng(9), { poolPad: 1 })), "maxpool-pad"),
       output: "both",
     },
   ];
@@ -596,8 +645,8 @@ describe("compiler: poi compile and poi inspect", function () {
     const onnxPath = path.join(tmp, "tiny.onnx");
     writeFileSync(onnxPath, bytes);
     expect(await asyncErrorOf(() => compileModel({ onnxPath, outDir: path.join(tmp, "tiny-none") }))).to.equal(
-      '"tiny.onnx" takes 36 inputs (shape [1, 6, 6]); the default calibration and held-out set are 14x14 MNIST ' +
-        "digits (196 values): pass --calibration <file> with inputs of 36 values",
+      '"tiny.onnx" takes 36 inputs (shape [1, 6, 6]); the default calibration and held-out sets are MNIST digits ' +
+        "of 14x14 (196) or 28x28 (784) values: pass --calibration <file> (and --eval <file>) with inputs of 36 values",
     );
     const samples = Array.from({ length: 40 }, (_, n) => Array.from({ length: 36 }, (_, i) => (n * 37 + i * 11) % 256));
     const calibration = path.join(tmp, "tiny-calibration.json");
@@ -617,10 +666,72 @@ describe("compiler: poi compile and poi inspect", function () {
     expect(r.code).to.equal(0);
     const { fidelity } = JSON.parse(r.out) as { fidelity: FidelityReport };
     expect(fidelity.inputs).to.equal(40);
-    expect(fidelity.evaluatedOn).to.equal("the 40 calibration inputs (no held-out set for a 36-value input)");
+    expect(fidelity.evaluatedOn).to.equal("the 40 calibration inputs (no held-out set: pass --eval <file>)");
     expect(fidelity.floatAccuracy).to.equal(null);
     expect(fidelity.circuit?.witnessesEqualToReference).to.equal(40);
     expect(fidelity.circuit?.constraints).to.equal(fidelity.circuit?.estimatedConstraints);
+
+    // A held-out set of its own: the fidelity report is measured on it, with its labels.
+    const held = Array.from({ length: 12 }, (_, n) => Array.from({ length: 36 }, (_, i) => (n * 53 + i * 7) % 256));
+    const evalFile = path.join(tmp, "tiny-eval.json");
+    writeFileSync(evalFile, JSON.stringify({ inputs: held, labels: held.map((_, n) => n % 3) }));
+    const withEval = await compileModel({
+      onnxPath,
+      outDir: path.join(tmp, "tiny-eval"),
+      calibrationPath: calibration,
+      evalPath: evalFile,
+      output: "class",
+      circuit: false,
+    });
+    expect(withEval.fidelity.inputs).to.equal(12);
+    expect(withEval.fidelity.evaluatedOn).to.match(
+      /^the held-out set of 12 inputs from tiny-eval\.json \(sha256 [0-9a-f]{16}\.\.\.\)$/,
+    );
+    expect(withEval.fidelity.floatAccuracy).to.be.a("number");
+    writeFileSync(evalFile, JSON.stringify([[1, 2, 3]]));
+    expect(
+      await asyncErrorOf(() =>
+        compileModel({
+          onnxPath,
+          outDir: path.join(tmp, "tiny-bad"),
+          calibrationPath: calibration,
+          evalPath: evalFile,
+        }),
+      ),
+    ).to.equal(`held-out file "${evalFile}": input 0 has 3 values; the model takes 36 (shape [1, 6, 6])`);
+    expect(existsSync(path.join(tmp, "tiny-bad"))).to.equal(false);
+  });
+
+  it("test_inspectAndCompile_28x28MlpUsesTheDefaultDigitsBeforeAnyCompile", async function () {
+    // A PyTorch-layout 784-16-10 MLP on [1, 1, 28, 28]: no calibration file needed.
+    const rng = new Prng(28);
+    const bytes = encode({
+      nodes: [
+        node("/Flatten", "Flatten", ["input"], ["flat"], [int("axis", 1)]),
+        node("/fc1/Gemm", "Gemm", ["flat", "fc1.weight", "fc1.bias"], ["h"], [int("transB", 1)]),
+        node("/Relu", "Relu", ["h"], ["r"]),
+        node("/fc2/Gemm", "Gemm", ["r", "fc2.weight", "fc2.bias"], ["logits"], [int("transB", 1)]),
+      ],
+      initializers: [
+        tensor("fc1.weight", [16, 784], randomValues(rng, 16 * 784, 0.05)),
+        tensor("fc1.bias", [16], randomValues(rng, 16, 0.1)),
+        tensor("fc2.weight", [10, 16], randomValues(rng, 160, 0.3)),
+        tensor("fc2.bias", [10], randomValues(rng, 10, 0.1)),
+      ],
+      inputs: [valueInfo("input", [1, 1, 28, 28])],
+      outputs: [valueInfo("logits", [1, 10])],
+    });
+    const onnxPath = path.join(tmp, "mlp28.onnx");
+    writeFileSync(onnxPath, bytes);
+    const report = await inspectModel(onnxPath);
+    expect(report.source).to.equal("onnx");
+    expect(report.basis.join(" ")).to.include("MNIST training digits (28x28)");
+    expect(report.constraints.estimated).to.be.above(0);
+    const compiled = await compileModel({ onnxPath, outDir: path.join(tmp, "mlp28"), circuit: false });
+    expect(compiled.fidelity.inputs).to.equal(1000);
+    expect(compiled.fidelity.evaluatedOn).to.equal("1,000 held-out MNIST digits (28x28, the last 100 of each class)");
+    expect(compiled.fidelity.calibration).to.include("training digits of the fixed MNIST split at 28x28");
+    expect(compiled.fidelity.floatAccuracy).to.be.a("number");
   });
 
   it("test_cli_helpAndUnknownCommand", async function () {
@@ -688,12 +799,14 @@ describe("compiler: bad input (exact messages, non-zero exit, nothing written)",
 
   it("test_compile_rejectsUnsupportedOperator", async function () {
     const s = spec();
-    s.nodes[1] = node("/act/Sigmoid", "Sigmoid", ["/conv/Conv_output_0"], ["/relu/out"]);
+    s.nodes[1] = node("/act/Tanh", "Tanh", ["/conv/Conv_output_0"], ["/relu/out"]);
+    s.nodes[2] = node(s.nodes[2]!.name, "LpPool", s.nodes[2]!.input, s.nodes[2]!.output);
     await expectCompileError(
-      "sigmoid.onnx",
+      "tanh.onnx",
       encode(s),
-      '"sigmoid.onnx": unsupported operator "Sigmoid" at node "/act/Sigmoid" (supported: Conv, BatchNormalization, ' +
-        "Gemm, MatMul, Add, Relu, MaxPool, AveragePool, Flatten, Reshape, Identity, Dropout, Constant)",
+      `"tanh.onnx": unsupported operators "Tanh" at node "/act/Tanh", "LpPool" at node "${s.nodes[2]!.name}" ` +
+        "(supported: Conv, BatchNormalization, Gemm, MatMul, Add, Relu, MaxPool, AveragePool, Flatten, Reshape, " +
+        "Squeeze, Unsqueeze, Transpose, Identity, Dropout, Constant, Pad, Sub, Div, Mul, Softmax, LogSoftmax, Sigmoid)",
     );
   });
 

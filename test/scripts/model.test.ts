@@ -9,12 +9,14 @@ import onnxProto from "onnx-proto";
 // Named imports: the package is CommonJS compiled with __esModule, so a default import is
 // undefined whenever a loader transpiles this file to CommonJS (as mocha's does).
 import { InferenceSession, Tensor } from "onnxruntime-node";
-import { onnxAccuracy } from "../../scripts/model/float-eval.ts";
-import { argmax, floatForward, type FloatMlp } from "../../scripts/model/float-model.ts";
+import { onnxGraphAccuracy } from "../../scripts/compiler/float-reference.ts";
+import { argmax } from "../../scripts/circuit/reference.ts";
+import { graphForward, product, type FloatGraph, type GraphDenseLayer } from "../../scripts/model/graph.ts";
 import { downsample14, loadMnist, toFloatInput, type Digit } from "../../scripts/model/mnist.ts";
-import { mlpToOnnx, onnxToMlp } from "../../scripts/model/onnx-io.ts";
+import { graphToOnnx, onnxToGraph } from "../../scripts/model/onnx-import.ts";
 import { Prng } from "../../scripts/model/prng.ts";
-import { floatAccuracy, trainMlp } from "../../scripts/model/train-mlp.ts";
+import { trainMlp } from "../../scripts/model/train-mlp.ts";
+import { graphAccuracy } from "../../scripts/model/trained-model.ts";
 
 const { onnx } = onnxProto;
 const { DataType } = onnx.TensorProto;
@@ -23,6 +25,12 @@ const { AttributeType } = onnx.AttributeProto;
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const MODEL_PATH = path.join(ROOT, "models/mnist-mlp.onnx");
 const METRICS_PATH = path.join(ROOT, "models/mnist-mlp.metrics.json");
+
+/** The dense layers of a graph. */
+const denseOf = (g: FloatGraph) => g.layers.filter((l): l is GraphDenseLayer => l.kind === "dense");
+/** [nIn, nOut, followed by Relu] of each dense layer, the shape of an MLP. */
+const mlpShape = (g: FloatGraph) =>
+  g.layers.flatMap((l, i) => (l.kind === "dense" ? [[l.nIn, l.nOut, g.layers[i + 1]?.kind === "relu"]] : []));
 
 // ---------------------------------------------------------------------------------------------
 // Helpers that build ONNX graphs by hand, the way other exporters lay them out.
@@ -319,33 +327,36 @@ describe("model: PRNG", function () {
   });
 });
 
-describe("model: float MLP", function () {
-  it("test_floatForward_appliesDenseAndRelu", function () {
-    const model: FloatMlp = {
+describe("model: float forward", function () {
+  it("test_graphForward_appliesDenseAndRelu", function () {
+    const model: FloatGraph = {
       name: "tiny",
-      inputSize: 2,
+      inputShape: [2],
+      onnxInputShape: [1, 2],
       layers: [
         {
           kind: "dense",
+          node: "d0",
           nIn: 2,
           nOut: 2,
           weight: Float64Array.from([1, -1, -1, 1]),
           bias: Float64Array.from([0, 0.5]),
-          relu: true,
         },
+        { kind: "relu", node: "r0" },
         {
           kind: "dense",
+          node: "d1",
           nIn: 2,
           nOut: 2,
           weight: Float64Array.from([1, 0, 2, -1]),
           bias: Float64Array.from([0, 1]),
-          relu: false,
         },
       ],
+      outputSize: 2,
     };
     // hidden = relu([3-1, -3+1+0.5]) = [2, 0]; logits = [2, 4+1] = [2, 5]
-    expect(Array.from(floatForward(model, [3, 1]))).to.deep.equal([2, 5]);
-    expectThrows(() => floatForward(model, [1, 2, 3]), "tiny", "2 inputs", "got 3");
+    expect(Array.from(graphForward(model, [3, 1]))).to.deep.equal([2, 5]);
+    expectThrows(() => graphForward(model, [1, 2, 3]), "tiny", "2 inputs", "got 3");
   });
 
   it("test_argmax_returnsFirstMaximum", function () {
@@ -358,7 +369,7 @@ describe("model: float MLP", function () {
 describe("model: training and ONNX", function () {
   this.timeout(120_000);
   let data: { train: Digit[]; test: Digit[] };
-  let tiny: FloatMlp;
+  let tiny: FloatGraph;
   let tmpDir: string;
 
   before(function () {
@@ -376,44 +387,38 @@ describe("model: training and ONNX", function () {
   it("test_trainMlp_isDeterministicAndLearns", function () {
     const subset = data.train.filter((_, i) => i % 9 === 0);
     const again = trainMlp({ train: subset, seed: 5, epochs: 3, hiddenSize: 8, name: "tiny" });
-    expect(Buffer.from(mlpToOnnx(again)).equals(Buffer.from(mlpToOnnx(tiny)))).to.equal(true);
+    expect(Buffer.from(graphToOnnx(again)).equals(Buffer.from(graphToOnnx(tiny)))).to.equal(true);
     const other = trainMlp({ train: subset, seed: 6, epochs: 3, hiddenSize: 8, name: "tiny" });
-    expect(Array.from(other.layers[0]!.weight)).to.not.deep.equal(Array.from(tiny.layers[0]!.weight));
+    expect(Array.from(denseOf(other)[0]!.weight)).to.not.deep.equal(Array.from(denseOf(tiny)[0]!.weight));
 
-    expect(tiny.layers.map((l) => [l.nIn, l.nOut, l.relu])).to.deep.equal([
+    expect(mlpShape(tiny)).to.deep.equal([
       [196, 8, true],
       [8, 10, false],
     ]);
     // Weights are rounded to float32 so the ONNX file holds exactly this model.
-    for (const layer of tiny.layers) {
+    for (const layer of denseOf(tiny)) {
       for (const w of layer.weight) expect(Math.fround(w)).to.equal(w);
     }
     // Chance is 10%; even this tiny model must have learnt something.
-    expect(floatAccuracy(tiny, data.test)).to.be.above(0.6);
+    expect(graphAccuracy(tiny, data.test)).to.be.above(0.6);
   });
 
-  it("test_mlpToOnnx_roundTripsWeightsExactly", function () {
-    const bytes = mlpToOnnx(tiny);
-    const back = onnxToMlp(bytes, "tiny.onnx");
-    expect(back.name).to.equal("tiny.onnx");
-    expect(back.inputSize).to.equal(196);
-    expect(back.layers).to.have.length(tiny.layers.length);
-    back.layers.forEach((layer, i) => {
-      const orig = tiny.layers[i]!;
-      expect([layer.kind, layer.nIn, layer.nOut, layer.relu]).to.deep.equal([
-        orig.kind,
-        orig.nIn,
-        orig.nOut,
-        orig.relu,
-      ]);
+  it("test_graphToOnnx_roundTripsTheTrainedMlpExactly", function () {
+    const bytes = graphToOnnx(tiny);
+    const back = onnxToGraph(bytes, "tiny.onnx");
+    expect(back.inputShape).to.deep.equal([196]);
+    expect(back.layers.map((l) => [l.kind, l.node])).to.deep.equal(tiny.layers.map((l) => [l.kind, l.node]));
+    expect(mlpShape(back)).to.deep.equal(mlpShape(tiny));
+    denseOf(back).forEach((layer, i) => {
+      const orig = denseOf(tiny)[i]!;
       expect(Array.from(layer.weight)).to.deep.equal(Array.from(orig.weight));
       expect(Array.from(layer.bias)).to.deep.equal(Array.from(orig.bias));
     });
-    expect(Buffer.from(mlpToOnnx(back)).equals(Buffer.from(mlpToOnnx({ ...tiny, name: "tiny.onnx" })))).to.equal(true);
+    expect(Buffer.from(graphToOnnx({ ...back, name: tiny.name })).equals(Buffer.from(bytes))).to.equal(true);
   });
 
-  it("test_mlpToOnnx_writesTheDeclaredOnnxHeader", function () {
-    const decoded = onnx.ModelProto.decode(mlpToOnnx(tiny, { docString: "made by a test" }));
+  it("test_graphToOnnx_writesTheDeclaredOnnxHeader", function () {
+    const decoded = onnx.ModelProto.decode(graphToOnnx(tiny, { docString: "made by a test" }));
     expect(Number(decoded.irVersion)).to.equal(8);
     expect(decoded.producerName).to.equal("poi");
     expect(decoded.docString).to.equal("made by a test");
@@ -427,15 +432,15 @@ describe("model: training and ONNX", function () {
     expect(graph.initializer!.map((t) => t.dims!.map(Number))).to.deep.equal([[8, 196], [8], [10, 8], [10]]);
   });
 
-  it("test_onnxAccuracy_onnxruntimeMatchesFloatForward", async function () {
+  it("test_onnxGraphAccuracy_onnxruntimeMatchesFloatForward", async function () {
     const file = path.join(tmpDir, "tiny.onnx");
-    writeFileSync(file, mlpToOnnx(tiny));
+    writeFileSync(file, graphToOnnx(tiny));
     const digits = data.test.filter((_, i) => i % 10 === 0);
-    const result = await onnxAccuracy(file, digits);
+    const result = await onnxGraphAccuracy(file, [1, 196], digits);
     expect(result.predictions).to.have.length(digits.length);
     let correct = 0;
     digits.forEach((d, i) => {
-      const ours = floatForward(tiny, toFloatInput(d.pixels));
+      const ours = graphForward(tiny, toFloatInput(d.pixels));
       expect(maxAbsDiff(result.logits[i]!, ours)).to.be.below(1e-4);
       expect(result.predictions[i]).to.equal(argmax(result.logits[i]!));
       if (result.predictions[i] === d.label) correct++;
@@ -443,50 +448,51 @@ describe("model: training and ONNX", function () {
     expect(result.accuracy).to.equal(correct / digits.length);
   });
 
-  it("test_onnxAccuracy_missingFileNamesThePath", async function () {
+  it("test_onnxGraphAccuracy_missingFileNamesThePath", async function () {
     const missing = path.join(tmpDir, "nope.onnx");
     let message = "";
     try {
-      await onnxAccuracy(missing, data.test.slice(0, 1));
+      await onnxGraphAccuracy(missing, [1, 196], data.test.slice(0, 1));
     } catch (err) {
       message = (err as Error).message;
     }
     expect(message).to.include("nope.onnx");
   });
 
-  it("test_onnxToMlp_parsesPytorchLayout", async function () {
+  it("test_onnxToGraph_parsesPytorchLayout", async function () {
     const { spec, w1, b1, w2, b2 } = pytorchStyleGraph(new Prng(11));
     const bytes = modelBytes(spec, 11);
-    const model = onnxToMlp(bytes, "torch.onnx");
-    expect(model.inputSize).to.equal(196);
-    expect(model.layers.map((l) => [l.nIn, l.nOut, l.relu])).to.deep.equal([
+    const model = onnxToGraph(bytes, "torch.onnx");
+    expect(product(model.inputShape)).to.equal(196);
+    expect(mlpShape(model)).to.deep.equal([
       [196, 16, true],
       [16, 10, false],
     ]);
-    expect(Array.from(model.layers[0]!.weight)).to.deep.equal(w1);
-    expect(Array.from(model.layers[0]!.bias)).to.deep.equal(b1);
-    expect(Array.from(model.layers[1]!.weight)).to.deep.equal(w2);
-    expect(Array.from(model.layers[1]!.bias)).to.deep.equal(b2);
+    const [d0, d1] = denseOf(model);
+    expect(Array.from(d0!.weight)).to.deep.equal(w1);
+    expect(Array.from(d0!.bias)).to.deep.equal(b1);
+    expect(Array.from(d1!.weight)).to.deep.equal(w2);
+    expect(Array.from(d1!.bias)).to.deep.equal(b2);
 
     const x = toFloatInput(data.test[0]!.pixels);
     const expected = await ortLogits(bytes, x, [1, 1, 14, 14]);
-    expect(maxAbsDiff(expected, floatForward(model, x))).to.be.below(1e-4);
+    expect(maxAbsDiff(expected, graphForward(model, x))).to.be.below(1e-4);
   });
 
-  it("test_onnxToMlp_parsesMatMulAddWithTransposedWeights", async function () {
+  it("test_onnxToGraph_parsesMatMulAddWithTransposedWeights", async function () {
     const bytes = modelBytes(matmulGraph(new Prng(12)));
-    const model = onnxToMlp(bytes, "matmul.onnx");
-    expect(model.layers.map((l) => [l.nIn, l.nOut, l.relu])).to.deep.equal([
+    const model = onnxToGraph(bytes, "matmul.onnx");
+    expect(mlpShape(model)).to.deep.equal([
       [196, 12, true],
       [12, 10, false],
     ]);
     for (const digit of data.test.slice(0, 5)) {
       const x = toFloatInput(digit.pixels);
-      expect(maxAbsDiff(await ortLogits(bytes, x, [1, 196]), floatForward(model, x))).to.be.below(1e-4);
+      expect(maxAbsDiff(await ortLogits(bytes, x, [1, 196]), graphForward(model, x))).to.be.below(1e-4);
     }
   });
 
-  it("test_onnxToMlp_parsesGemmWithoutTransposeAndReshape", async function () {
+  it("test_onnxToGraph_parsesGemmWithoutTransposeAndReshape", async function () {
     const rng = new Prng(13);
     const spec: GraphSpec = {
       nodes: [
@@ -524,10 +530,10 @@ describe("model: training and ONNX", function () {
       outputs: [valueInfo("out", [1, 10])],
     };
     const bytes = modelBytes(spec);
-    const model = onnxToMlp(bytes, "gemm.onnx");
-    expect(model.layers.map((l) => [l.nIn, l.nOut, l.relu])).to.deep.equal([[196, 10, false]]);
+    const model = onnxToGraph(bytes, "gemm.onnx");
+    expect(mlpShape(model)).to.deep.equal([[196, 10, false]]);
     const x = toFloatInput(data.test[1]!.pixels);
-    expect(maxAbsDiff(await ortLogits(bytes, x, [1, 14, 14]), floatForward(model, x))).to.be.below(1e-4);
+    expect(maxAbsDiff(await ortLogits(bytes, x, [1, 14, 14]), graphForward(model, x))).to.be.below(1e-4);
   });
 
   it("test_committedModel_reachesAtLeast93PercentAndMatchesMetrics", async function () {
@@ -538,15 +544,15 @@ describe("model: training and ONNX", function () {
     expect(metrics.testSize).to.equal(1000);
     expect(metrics.trainSize).to.equal(9000);
 
-    const model = onnxToMlp(bytes, "mnist-mlp.onnx");
-    expect(model.layers.map((l) => [l.nIn, l.nOut, l.relu])).to.deep.equal([
+    const model = onnxToGraph(bytes, "mnist-mlp.onnx");
+    expect(mlpShape(model)).to.deep.equal([
       [196, 32, true],
       [32, 10, false],
     ]);
-    const { accuracy } = await onnxAccuracy(MODEL_PATH, data.test);
+    const { accuracy } = await onnxGraphAccuracy(MODEL_PATH, [1, 196], data.test);
     expect(accuracy).to.be.at.least(0.93);
     expect(accuracy).to.equal(metrics.floatAccuracy);
-    expect(floatAccuracy(model, data.test)).to.equal(accuracy);
+    expect(graphAccuracy(model, data.test)).to.equal(accuracy);
   });
 });
 
@@ -560,47 +566,47 @@ describe("model: ONNX import errors", function () {
     return modelBytes(spec);
   }
 
-  it("test_onnxToMlp_rejectsGarbageBytes", function () {
+  it("test_onnxToGraph_rejectsGarbageBytes", function () {
     const msg = expectThrows(
-      () => onnxToMlp(Buffer.from("this is not an onnx model, just some text\n"), "notes.txt"),
+      () => onnxToGraph(Buffer.from("this is not an onnx model, just some text\n"), "notes.txt"),
       '"notes.txt" is not a valid ONNX model:',
     );
     expect(msg).to.include("not an ONNX protobuf");
     expectThrows(
-      () => onnxToMlp(new Uint8Array(0), "empty.onnx"),
+      () => onnxToGraph(new Uint8Array(0), "empty.onnx"),
       '"empty.onnx" is not a valid ONNX model: the file is empty',
     );
   });
 
-  it("test_onnxToMlp_rejectsTruncatedFile", function () {
+  it("test_onnxToGraph_rejectsTruncatedFile", function () {
     const bytes = committed();
     for (const cut of [1000, bytes.length - 3]) {
       expectThrows(
-        () => onnxToMlp(bytes.subarray(0, cut), "cut.onnx"),
+        () => onnxToGraph(bytes.subarray(0, cut), "cut.onnx"),
         '"cut.onnx" is not a valid ONNX model:',
         "truncated",
       );
     }
   });
 
-  it("test_onnxToMlp_rejectsProtobufWithoutGraph", function () {
+  it("test_onnxToGraph_rejectsProtobufWithoutGraph", function () {
     const bytes = onnx.ModelProto.encode(onnx.ModelProto.create({ irVersion: 8 })).finish();
-    expectThrows(() => onnxToMlp(bytes, "nograph.onnx"), '"nograph.onnx" is not a valid ONNX model: missing graph');
+    expectThrows(() => onnxToGraph(bytes, "nograph.onnx"), '"nograph.onnx" is not a valid ONNX model: missing graph');
   });
 
-  it("test_onnxToMlp_rejectsUnsupportedOperator", function () {
+  it("test_onnxToGraph_rejectsUnsupportedOperator", function () {
     const bytes = mutated((spec) => {
-      spec.nodes.push(onnx.NodeProto.create({ name: "sm0", opType: "Softmax", input: ["9"], output: ["prob"] }));
+      spec.nodes.push(onnx.NodeProto.create({ name: "h0", opType: "Hardmax", input: ["9"], output: ["prob"] }));
       spec.outputs = [valueInfo("prob", [1, 10])];
     });
     expectThrows(
-      () => onnxToMlp(bytes, "softmax.onnx"),
-      "softmax.onnx",
-      'unsupported operator "Softmax" at node "sm0" (supported: Gemm, MatMul, Add, Relu, Flatten, Reshape, Identity, Dropout',
+      () => onnxToGraph(bytes, "hardmax.onnx"),
+      "hardmax.onnx",
+      'unsupported operator "Hardmax" at node "h0" (supported: Conv, BatchNormalization, Gemm, MatMul, Add, Relu,',
     );
   });
 
-  it("test_onnxToMlp_rejectsNaNAndInfWeights", function () {
+  it("test_onnxToGraph_rejectsNaNAndInfWeights", function () {
     for (const [bad, shown] of [
       [NaN, "NaN"],
       [Infinity, "Infinity"],
@@ -610,11 +616,11 @@ describe("model: ONNX import errors", function () {
         values[17] = bad;
         spec.initializers[2] = tensor({ name: "fc2.weight", dims: [10, 16], values });
       });
-      expectThrows(() => onnxToMlp(bytes, "nan.onnx"), 'Gemm node "Gemm_4"', '"fc2.weight"', shown, "index 17");
+      expectThrows(() => onnxToGraph(bytes, "nan.onnx"), 'Gemm node "Gemm_4"', '"fc2.weight"', shown, "index 17");
     }
   });
 
-  it("test_onnxToMlp_rejectsWrongWeightShape", function () {
+  it("test_onnxToGraph_rejectsWrongWeightShape", function () {
     const bytes = mutated((spec) => {
       spec.initializers[0] = tensor({
         name: "fc1.weight",
@@ -622,39 +628,55 @@ describe("model: ONNX import errors", function () {
         values: randomValues(new Prng(1), 16 * 195),
       });
     });
-    expectThrows(() => onnxToMlp(bytes, "shape.onnx"), 'Gemm node "Gemm_1"', '"fc1.weight"', "[16, 195]", "196");
+    expectThrows(() => onnxToGraph(bytes, "shape.onnx"), 'Gemm node "Gemm_1"', '"fc1.weight"', "[16, 195]", "196");
   });
 
-  it("test_onnxToMlp_rejectsDynamicBatchDimension", function () {
+  it("test_onnxToGraph_rejectsDynamicBatchDimension", function () {
     const bytes = mutated((spec) => {
       spec.inputs[0] = valueInfo("input.1", ["N", 1, 14, 14]);
     });
-    expectThrows(() => onnxToMlp(bytes, "dyn.onnx"), '"input.1"', 'dynamic dimension "N"', "axis 0", "fixed shape");
+    expectThrows(() => onnxToGraph(bytes, "dyn.onnx"), '"input.1"', 'dynamic dimension "N"', "axis 0", "fixed shape");
   });
 
-  it("test_onnxToMlp_rejectsUnsupportedAttribute", function () {
-    const alpha = mutated((spec) => {
-      spec.nodes[1]!.attribute[0] = floatAttr("alpha", 0.5);
+  it("test_onnxToGraph_rejectsUnsupportedAttribute", function () {
+    const transA = mutated((spec) => {
+      spec.nodes[1]!.attribute[0] = intAttr("transA", 1);
     });
-    expectThrows(() => onnxToMlp(alpha, "alpha.onnx"), 'Gemm node "Gemm_1"', "alpha=0.5");
+    expectThrows(() => onnxToGraph(transA, "transA.onnx"), 'Gemm node "Gemm_1"', "transA=1");
     const unknown = mutated((spec) => {
       spec.nodes[2]!.attribute.push(floatAttr("slope", 0.1));
     });
-    expectThrows(() => onnxToMlp(unknown, "attr.onnx"), 'unsupported attribute "slope"', 'Relu node "Relu_2"');
+    expectThrows(() => onnxToGraph(unknown, "attr.onnx"), 'unsupported attribute "slope"', 'Relu node "Relu_2"');
   });
 
-  it("test_onnxToMlp_rejectsNonSequentialGraph", function () {
+  it("test_onnxToGraph_gemmAlphaBetaAndSqueezeUnsqueezeMatchOnnxruntime", async function () {
+    const bytes = mutated((spec) => {
+      spec.nodes[1]!.attribute[0] = floatAttr("alpha", 0.5);
+      spec.nodes[1]!.attribute[1] = floatAttr("beta", 2);
+      spec.initializers.push(tensor({ name: "axes", dims: [2], values: [2, 3], dataType: DataType.INT64 }));
+      spec.nodes.push(onnx.NodeProto.create({ name: "up", opType: "Unsqueeze", input: ["9", "axes"], output: ["u"] }));
+      spec.nodes.push(onnx.NodeProto.create({ name: "down", opType: "Squeeze", input: ["u", "axes"], output: ["y"] }));
+      spec.outputs = [valueInfo("y", [1, 10])];
+    });
+    const model = onnxToGraph(bytes, "alpha.onnx");
+    for (const digit of loadMnist().test.slice(0, 5)) {
+      const x = toFloatInput(digit.pixels);
+      expect(maxAbsDiff(await ortLogits(bytes, x, [1, 1, 14, 14]), graphForward(model, x))).to.be.below(1e-4);
+    }
+  });
+
+  it("test_onnxToGraph_rejectsNonSequentialGraph", function () {
     const bytes = mutated((spec) => {
       // A skip connection: the second layer reads the Flatten output instead of the Relu.
       spec.nodes[4]!.input[0] = "5";
     });
-    expectThrows(() => onnxToMlp(bytes, "skip.onnx"), 'Gemm node "Gemm_4"', 'reads "5"', "sequential");
+    expectThrows(() => onnxToGraph(bytes, "skip.onnx"), 'Gemm node "Gemm_4"', 'reads "5"', "sequential");
   });
 
-  it("test_onnxToMlp_rejectsBatchLargerThanOne", function () {
+  it("test_onnxToGraph_rejectsBatchLargerThanOne", function () {
     const bytes = mutated((spec) => {
       spec.inputs[0] = valueInfo("input.1", [4, 1, 14, 14]);
     });
-    expectThrows(() => onnxToMlp(bytes, "batch.onnx"), "batch size 4");
+    expectThrows(() => onnxToGraph(bytes, "batch.onnx"), "batch size 4");
   });
 });

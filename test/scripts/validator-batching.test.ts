@@ -24,7 +24,7 @@ import {
   RequestStatus,
 } from "../../scripts/chain/validator.ts";
 import { loadMnist, type Digit } from "../../scripts/model/mnist.ts";
-import { inferQuantized } from "../../scripts/model/quantized-inference.ts";
+import { inferQuantizedGraph } from "../../scripts/model/graph-inference.ts";
 import { buildModel, REFERENCE_MODELS, type BuiltModel } from "../../scripts/pipeline.ts";
 import { Prover, releaseProverThreads } from "../../scripts/prove/prover.ts";
 import { decideBatches, decompose, type BatchPolicy } from "../../scripts/validator/batch-policy.ts";
@@ -196,14 +196,17 @@ describe("validator daemon batching (real batch proofs)", function () {
         const d: ValidatorDaemon = new ValidatorDaemon({
           market: protocol.market.connect(validator),
           signer: validator,
-          prover,
-          model: single.quantized,
-          modelId: protocol.modelId,
+          models: [
+            {
+              modelId: protocol.modelId,
+              artifacts: { prover, model: single.quantized },
+              batchProvers: new Map([[K, batchProver]]),
+            },
+          ],
           journal,
           minFee: 0n,
           pollMs: 20,
           exitWhenIdle: true,
-          batchProvers: new Map([[K, batchProver]]),
           batchWaitSeconds,
           log: (e) => {
             logs.push(e);
@@ -237,7 +240,7 @@ describe("validator daemon batching (real batch proofs)", function () {
         expect(r.status).to.equal(RequestStatus.Fulfilled);
         const f = await fulfilmentOf(s.protocol.market, id);
         expect(f?.validator).to.equal(s.validator.address);
-        expect(f?.output).to.equal(inferQuantized(single.quantized, digits[picks[i]].pixels).output);
+        expect(f?.output).to.equal(inferQuantizedGraph(single.quantized, digits[picks[i]].pixels).output);
         expect(summary(s.logs, id)?.outcome).to.equal("fulfilled");
       }
       const settled = s.logs.find((e) => e.event === "batch-settled")!;
@@ -279,7 +282,7 @@ describe("validator daemon batching (real batch proofs)", function () {
       expect(r.status).to.equal(RequestStatus.Fulfilled);
       const f = await fulfilmentOf(s.protocol.market, id);
       expect(f?.validator).to.equal(s.validator.address);
-      expect(f?.output).to.equal(inferQuantized(single.quantized, digits[50].pixels).output);
+      expect(f?.output).to.equal(inferQuantizedGraph(single.quantized, digits[50].pixels).output);
       // Within our claim window, so the bond was released, not slashed.
       const released = await s.protocol.market.queryFilter(s.protocol.market.filters.BondReleased(id), 0);
       expect(released).to.have.length(1);
@@ -304,7 +307,7 @@ describe("validator daemon batching (real batch proofs)", function () {
       await ensureStaked(s.protocol.market, s.competitor);
       const stolen = batchIds[1];
       const open = (await openRequests(s.protocol.market, s.protocol.modelId)).find((r) => r.requestId === stolen)!;
-      await fulfilRequest(s.protocol.market, s.competitor, prover, single.quantized, open);
+      await fulfilRequest(s.protocol.market, s.competitor, { prover, model: single.quantized }, open);
 
       await s.daemon(0);
       const dropped = s.logs.find((e) => e.event === "batch-dropped")!;
@@ -319,7 +322,7 @@ describe("validator daemon batching (real batch proofs)", function () {
         expect(r.status).to.equal(RequestStatus.Fulfilled);
         const f = await fulfilmentOf(s.protocol.market, id);
         expect(f?.validator).to.equal(s.validator.address);
-        expect(f?.output).to.equal(inferQuantized(single.quantized, digits[picks[ids.indexOf(id)]].pixels).output);
+        expect(f?.output).to.equal(inferQuantizedGraph(single.quantized, digits[picks[ids.indexOf(id)]].pixels).output);
         expect(summary(s.logs, id)?.outcome).to.equal("fulfilled");
       }
       expect((await fulfilmentOf(s.protocol.market, stolen))?.validator).to.equal(s.competitor.address);
@@ -413,7 +416,7 @@ describe("validator daemon batching (real batch proofs)", function () {
           expect(r.status).to.equal(RequestStatus.Fulfilled);
           const f = await fulfilmentOf(protocol.market, id);
           expect(f?.validator).to.equal(validator.address);
-          expect(f?.output).to.equal(inferQuantized(single.quantized, digits[picks[i]].pixels).output);
+          expect(f?.output).to.equal(inferQuantizedGraph(single.quantized, digits[picks[i]].pixels).output);
           const s = second.entries.find((e) => e.event === "request-summary" && e.requestId === id.toString());
           expect(s?.outcome).to.equal("fulfilled");
         }

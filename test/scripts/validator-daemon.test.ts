@@ -14,7 +14,7 @@ import { postRequest } from "../../scripts/chain/requester.ts";
 import { RequestStatus } from "../../scripts/chain/validator.ts";
 import { loadMnist, type Digit } from "../../scripts/model/mnist.ts";
 import { buildModel, REFERENCE_MODELS, type BuiltModel } from "../../scripts/pipeline.ts";
-import { Prover } from "../../scripts/prove/prover.ts";
+import { loadModelArtifacts, type ModelArtifacts } from "../../scripts/prove/prove-request.ts";
 import { ValidatorDaemon, type LogEntry } from "../../scripts/validator/daemon.ts";
 import { Journal } from "../../scripts/validator/journal.ts";
 
@@ -22,13 +22,13 @@ const PRICE = 10n ** 18n;
 
 describe("validator daemon decisions (in-process chain)", function () {
   let built: BuiltModel;
-  let prover: Prover;
+  let artifacts: ModelArtifacts;
   let digits: Digit[];
   let dir: string;
 
   before(async function () {
     built = await buildModel(REFERENCE_MODELS["mnist-mlp"]);
-    prover = await Prover.load(built.manifestFile);
+    artifacts = await loadModelArtifacts(built.manifestFile);
     digits = loadMnist().test;
     dir = mkdtempSync(path.join(os.tmpdir(), "poi-daemon-"));
   });
@@ -52,9 +52,7 @@ describe("validator daemon decisions (in-process chain)", function () {
       const d = new ValidatorDaemon({
         market: protocol.market.connect(validator),
         signer: validator,
-        prover,
-        model: built.quantized,
-        modelId: protocol.modelId,
+        models: [{ modelId: protocol.modelId, artifacts }],
         journal,
         minFee,
         pollMs: 10,
@@ -135,9 +133,7 @@ describe("validator daemon decisions (in-process chain)", function () {
     await new ValidatorDaemon({
       market: s.protocol.market.connect(other),
       signer: other,
-      prover,
-      model: built.quantized,
-      modelId: s.protocol.modelId,
+      models: [{ modelId: s.protocol.modelId, artifacts }],
       journal: otherJournal,
       minFee: 0n,
       pollMs: 10,

@@ -1,4 +1,8 @@
-/** `poi prove`: one Groth16 proof with the warm prover, off-chain. */
+/**
+ * `poi prove`: one Groth16 proof off-chain, through the validator's proving path: the input is
+ * run through the quantized model the manifest names, and the proven public signals must equal
+ * the integer reference's.
+ */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import {
   bigintFlag,
@@ -16,23 +20,45 @@ export const proveCommand: Command = {
   name: "prove",
   usage: [
     "poi prove --manifest FILE --input FILE.json [--binding N | --chain-id N --market ADDR --request-id N --prover ADDR]",
-    "          [--out proof.json] [--threads N]",
+    "          [--quantized FILE] [--out proof.json] [--threads N]",
     "",
-    '  --input FILE   a JSON array of input bytes, or {"pixels": [...]}',
-    "  --binding N    the request binding (public signal 3); or give its parts and it is computed",
-    "  --threads N    prover worker threads (default: one per core; 0: none, prove on the main thread)",
+    '  --input FILE      a JSON array of input bytes, or {"pixels": [...]}',
+    "  --binding N       the request binding (the last public signal); or give its parts and it is computed",
+    "  --quantized FILE  the quantized model (default: the one the manifest names; another model of a",
+    "                    committed circuit's architecture)",
+    "  --threads N       prover worker threads (default: one per core; 0: none, prove on the main thread)",
     "",
-    "Every artifact is sha256-checked against the manifest first (exit 3 if one differs).",
+    "Every artifact and the quantized model are sha256-checked against the manifest first (exit 3 if one",
+    "differs); the proven public signals are compared with the integer reference (exit 3 if they differ).",
   ].join("\n"),
   summary: "compute the witness and a Groth16 proof for one input (off-chain)",
-  valueFlags: ["manifest", "input", "binding", "chain-id", "market", "request-id", "prover", "out", "threads"],
+  valueFlags: [
+    "manifest",
+    "input",
+    "binding",
+    "chain-id",
+    "market",
+    "request-id",
+    "prover",
+    "quantized",
+    "out",
+    "threads",
+  ],
   booleanFlags: [],
   async run(args) {
     const manifest = existingFile(required(args, "manifest", "the artifact manifest"), "manifest");
     const inputFile = required(args, "input", "the input JSON");
     if (!existsSync(inputFile)) throw usageError(`input file ${inputFile} does not exist`);
-    const raw = JSON.parse(readFileSync(inputFile, "utf8")) as number[] | { pixels: number[] };
-    const pixels = Array.isArray(raw) ? raw : raw.pixels;
+    let raw: unknown;
+    try {
+      raw = JSON.parse(readFileSync(inputFile, "utf8"));
+    } catch (err) {
+      throw usageError(`input file ${inputFile} is not JSON: ${(err as Error).message}`);
+    }
+    const pixels = Array.isArray(raw) ? raw : (raw as { pixels?: unknown })?.pixels;
+    if (!Array.isArray(pixels) || pixels.some((p) => !Number.isInteger(p) || p < 0 || p > 255))
+      throw usageError(`input file ${inputFile} must hold an array of input bytes (0..255), or {"pixels": [...]}`);
+    const quantized = flag(args, "quantized");
     let binding = bigintFlag(args, "binding");
     if (binding === undefined) {
       const market = flag(args, "market");
@@ -47,15 +73,24 @@ export const proveCommand: Command = {
     const threads = intFlag(args, "threads");
     const { setProverThreads } = await import("../../prove/threads.ts");
     if (threads !== undefined) setProverThreads(threads);
-    const { Prover } = await import("../../prove/prover.ts");
-    const prover = await integrity(() => Prover.load(manifest));
+    const { loadModelArtifacts, offChainRequest, proveRequests, ProofRefusedError } =
+      await import("../../prove/prove-request.ts");
     const { WitnessCalculatorError } = await import("../../prove/witness-calculator.ts");
-    const result = await progress(args, "witness + proof", () => prover.prove({ pixels, binding })).catch(
-      (err: Error) => {
-        // The input has no witness (a pixel out of range, a wrong length): the user's input is at fault.
-        throw err instanceof WitnessCalculatorError ? usageError(`--input ${inputFile}: ${err.message}`) : err;
-      },
+    const artifacts = await integrity(() =>
+      loadModelArtifacts(manifest, { quantizedFile: quantized && existingFile(quantized, "--quantized") }),
     );
+    const result = await progress(args, "witness + proof", async () => {
+      try {
+        return await proveRequests(artifacts, [offChainRequest(artifacts.model, pixels as number[])], {
+          binding: binding!,
+        });
+      } catch (err) {
+        if (err instanceof ProofRefusedError) throw usageError(err.message);
+        // The input has no witness (a pixel out of range, a wrong length): the user's input is at fault.
+        if (err instanceof WitnessCalculatorError) throw usageError(`--input ${inputFile}: ${err.message}`);
+        throw err;
+      }
+    });
     const out = {
       proof: result.proof,
       publicSignals: result.publicSignals.map(String),

@@ -1,12 +1,10 @@
 /**
- * `poi validator`: the validator daemon's front. Checks the artifacts against the manifest,
- * loads the warm prover, connects, and runs scripts/validator/daemon.ts until SIGINT/SIGTERM
- * (or, with --exit-when-idle, until nothing is left to do).
+ * `poi validator`: the validator daemon's front. For each model it serves, checks the artifacts
+ * against the manifest, loads the warm prover and the quantized model the manifest names,
+ * connects, and runs scripts/validator/daemon.ts until SIGINT/SIGTERM (or, with
+ * --exit-when-idle, until nothing is left to do).
  */
-import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { ROOT } from "../../circuit/compile.ts";
-import type { QuantizedMlp } from "../../model/quantize.ts";
 import {
   bigintFlag,
   CliError,
@@ -33,11 +31,14 @@ export const validatorCommand: Command = {
     "poi validator [--deployment FILE] [--manifest FILE] [--quantized FILE] [--journal FILE] [--min-fee TOKENS]",
     "              [--model-id N] [--threads N] [--from-block N] [--poll-ms N] [--deadline-margin S] [--exit-when-idle]",
     "              [--batch K=MANIFEST[,K=MANIFEST...]] [--batch-wait S]",
+    '              [--serve "ID=MANIFEST[;quantized=FILE][;batch=K:MANIFEST,...] ..."]',
     "              [--network NAME] [--rpc-url URL] [--account N|ADDR]",
     "",
     "  --deployment FILE      addresses from poi deploy (default poi-deployment.<network>.json)",
-    "  --manifest FILE        artifact manifest (default: the deployment's); every artifact is sha256-checked",
-    "  --quantized FILE       the quantized model, the integer reference (default circuits/generated/<circuit>.quantized.json)",
+    "  --manifest FILE        artifact manifest (default: the deployment's); every artifact is sha256-checked,",
+    "                         and the quantized model it names (the integer reference) too",
+    "  --quantized FILE       another quantized model than the manifest's: a model of a committed circuit's",
+    "                         architecture registered with its own weights (a poi compile <name>.quantized.json)",
     "  --journal FILE         crash-safe state (node:sqlite; default .poi/validator-<chain>-<account>.sqlite)",
     "  --min-fee TOKENS       skip requests paying less (default 0)",
     "  --threads N            prover worker threads (default: one per core; 0: none, prove on the main thread)",
@@ -50,6 +51,10 @@ export const validatorCommand: Command = {
     "                         as one fulfilBatch; the rest wait, then go in smaller batches or one by one",
     "  --batch-wait S         longest wait for a batch to fill (default 30); never so long that proving",
     "                         (measured time, with margin) would not fit before a deadline or claim window",
+    "  --serve SPECS          serve other models too, one spec each, separated by spaces: the model id, its",
+    "                         manifest, optionally its quantized model and batch circuits, e.g.",
+    '                         --serve "2=cnn/manifest.json 3=c/manifest.json;quantized=mine.quantized.json;batch=4:c4/manifest.json"',
+    "                         (without --model-id and --manifest, only these models are served)",
     "  --exit-when-idle       stop once every request seen is settled",
     "  --mint-stake           mint the market's minimum stake first (development TestToken only)",
     NETWORK_HELP,
@@ -72,40 +77,40 @@ export const validatorCommand: Command = {
     "deadline-margin",
     "batch",
     "batch-wait",
+    "serve",
     ...NETWORK_FLAGS,
   ],
   booleanFlags: ["exit-when-idle", "mint-stake"],
   async run(args) {
     const dep = readDeployment(args);
-    const manifest = manifestFile(args, dep);
-    const modelId =
-      bigintFlag(args, "model-id") ?? (dep.deployment.modelId ? BigInt(dep.deployment.modelId) : undefined);
-    if (modelId === undefined) throw usageError("--model-id is required (the deployment file names no model)");
     // Checked before any artifact is loaded: a mistyped flag fails at once.
-    const batchManifests = batchFlag(flag(args, "batch")).map(
-      ([k, file]) => [k, existingFile(file, `--batch ${k}: manifest`)] as const,
-    );
+    const specs = serveSpecs(args, dep);
     const batchWait = intFlag(args, "batch-wait", 30)!;
     const threads = intFlag(args, "threads");
     const { setProverThreads } = await import("../../prove/threads.ts");
     if (threads !== undefined) setProverThreads(threads);
 
-    // Artifacts first: a corrupted zkey or wasm is refused before anything touches the chain.
+    // Artifacts first: a corrupted zkey, wasm or quantized model is refused before anything touches the chain.
+    const { loadModelArtifacts, circuitMode } = await import("../../prove/prove-request.ts");
     const { Prover } = await import("../../prove/prover.ts");
-    const prover = await integrity(() => Prover.load(manifest));
-    const quantizedFile =
-      flag(args, "quantized") ?? path.join(ROOT, "circuits", "generated", `${prover.manifest.circuit}.quantized.json`);
-    if (!existsSync(quantizedFile))
-      throw usageError(
-        `quantized model ${quantizedFile} does not exist; pass --quantized or run npm run build:circuit`,
-      );
-    const model = JSON.parse(readFileSync(quantizedFile, "utf8")) as QuantizedMlp;
-    const batchProvers = new Map<number, Awaited<ReturnType<typeof Prover.load>>>();
-    for (const [k, file] of batchManifests) {
-      const batchProver = await integrity(() => Prover.load(file));
-      if (batchProver.manifest.publicSignals[0] !== "fold")
-        throw usageError(`--batch ${k}=${file}: ${batchProver.manifest.circuit} is not a batch circuit`);
-      batchProvers.set(k, batchProver);
+    type ServedModel = import("../../validator/daemon.ts").ServedModel;
+    const models: ServedModel[] = [];
+    for (const spec of specs) {
+      const artifacts = await integrity(() => loadModelArtifacts(spec.manifest, { quantizedFile: spec.quantized }));
+      if (circuitMode(artifacts.prover) === "batch")
+        throw usageError(
+          `model ${spec.modelId}: ${artifacts.prover.manifest.circuit} is a batch circuit; give it as a batch size`,
+        );
+      const batchProvers = new Map<number, Awaited<ReturnType<typeof Prover.load>>>();
+      for (const [k, file] of spec.batch) {
+        const batchProver = await integrity(() => Prover.load(file));
+        if (circuitMode(batchProver) !== "batch")
+          throw usageError(
+            `model ${spec.modelId}: batch ${k}=${file}: ${batchProver.manifest.circuit} is not a batch circuit`,
+          );
+        batchProvers.set(k, batchProver);
+      }
+      models.push({ modelId: spec.modelId, artifacts, batchProvers });
     }
 
     quietSqliteWarning(); // before node:sqlite is first loaded (daemon.ts loads the journal)
@@ -153,16 +158,13 @@ export const validatorCommand: Command = {
     const daemon = new ValidatorDaemon({
       market,
       signer,
-      prover,
-      model,
-      modelId,
+      models,
       journal,
       minFee: tokenFlag(args, "min-fee", 0n)!,
       fromBlock: intFlag(args, "from-block", dep.deployment.deployedAtBlock ?? 0),
       pollMs: intFlag(args, "poll-ms", 1000),
       deadlineMarginSeconds: intFlag(args, "deadline-margin", 10),
       exitWhenIdle: args.flags.has("exit-when-idle"),
-      batchProvers,
       batchWaitSeconds: batchWait,
       log,
     });
@@ -203,4 +205,63 @@ function batchFlag(value: string | undefined): [number, string][] {
     seen.add(k);
     return [k, m[2]];
   });
+}
+
+interface ServeSpec {
+  modelId: bigint;
+  manifest: string;
+  quantized?: string;
+  batch: [number, string][];
+}
+
+/**
+ * The models to serve: the one of --model-id/--manifest/--quantized/--batch (default: the
+ * deployment's), and one per --serve spec.
+ */
+function serveSpecs(args: Parameters<Command["run"]>[0], dep: ReturnType<typeof readDeployment>): ServeSpec[] {
+  const specs: ServeSpec[] = [];
+  const serve = (flag(args, "serve") ?? "").split(/\s+/).filter(Boolean);
+  const explicit =
+    bigintFlag(args, "model-id") !== undefined || flag(args, "manifest") !== undefined || serve.length === 0;
+  if (explicit) {
+    const modelId =
+      bigintFlag(args, "model-id") ?? (dep.deployment.modelId ? BigInt(dep.deployment.modelId) : undefined);
+    if (modelId === undefined) throw usageError("--model-id is required (the deployment file names no model)");
+    const quantized = flag(args, "quantized");
+    specs.push({
+      modelId,
+      manifest: manifestFile(args, dep),
+      quantized: quantized === undefined ? undefined : existingFile(quantized, "--quantized"),
+      batch: batchFlag(flag(args, "batch")).map(([k, file]) => [k, existingFile(file, `--batch ${k}: manifest`)]),
+    });
+  } else if (flag(args, "quantized") !== undefined || flag(args, "batch") !== undefined) {
+    throw usageError("--quantized and --batch apply to --model-id/--manifest; with --serve put them in the spec");
+  }
+  for (const text of serve) {
+    const [head, ...options] = text.split(";");
+    const m = /^(\d+)=(.+)$/.exec(head!);
+    if (!m) throw usageError(`--serve takes ID=MANIFEST[;quantized=FILE][;batch=K:MANIFEST,...], got "${text}"`);
+    const spec: ServeSpec = {
+      modelId: BigInt(m[1]!),
+      manifest: existingFile(m[2]!, `--serve ${m[1]}: manifest`),
+      batch: [],
+    };
+    for (const option of options) {
+      const [key, value] = option.split(/=(.*)/s);
+      if (key === "quantized" && value) spec.quantized = existingFile(value, `--serve ${m[1]}: quantized model`);
+      else if (key === "batch" && value)
+        spec.batch = batchFlag(value.replaceAll(":", "=")).map(([k, file]) => [
+          k,
+          existingFile(file, `--serve ${m[1]}: batch ${k} manifest`),
+        ]);
+      else throw usageError(`--serve ${m[1]}: unknown option "${option}" (quantized=FILE or batch=K:MANIFEST,...)`);
+    }
+    specs.push(spec);
+  }
+  const seen = new Set<bigint>();
+  for (const s of specs) {
+    if (seen.has(s.modelId)) throw usageError(`model ${s.modelId} is named twice`);
+    seen.add(s.modelId);
+  }
+  return specs;
 }
