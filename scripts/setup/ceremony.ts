@@ -32,7 +32,7 @@ import {
   writeManifest,
   type Manifest,
 } from "./manifest.ts";
-import { checkKnownOrDevPtau, type ResolvedPtau } from "./ptau.ts";
+import { checkKnownOrDevPtau, ptauInMemory, type ResolvedPtau } from "./ptau.ts";
 
 const require = createRequire(import.meta.url);
 
@@ -203,7 +203,7 @@ export async function applyBeacon(
   writeCeremony(file, c);
 
   const r1cs = abs(file, c.r1cs);
-  if (!(await snarkjs.zKey.verifyFromR1cs(r1cs, ptau.path, zkey, o.logger)))
+  if (!(await snarkjs.zKey.verifyFromR1cs(r1cs, ptauInMemory(ptau.path), zkey, o.logger)))
     throw new SetupRefusedError(`the final zkey of ${c.circuit} does not verify against its r1cs and ptau`);
   const vk = await snarkjs.zKey.exportVerificationKey(zkey);
   assertPhase2Contributed(vk, `zkey for ${c.circuit}`);
@@ -319,7 +319,7 @@ export async function verifySetup(
     const r1cs = artifactPath(manifestFile, manifest, "r1cs");
     const zkey = artifactPath(manifestFile, manifest, "zkey");
     await record("zkey verifies against the r1cs and the ptau (snarkjs zkey verify)", async () => {
-      if (!(await snarkjs.zKey.verifyFromR1cs(r1cs, ptauPath, zkey, logger)))
+      if (!(await snarkjs.zKey.verifyFromR1cs(r1cs, ptauInMemory(ptauPath), zkey, logger)))
         throw new Error("snarkjs: the zkey does not verify");
       return "ZKey Ok";
     });

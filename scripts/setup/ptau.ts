@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "
 import os from "node:os";
 import path from "node:path";
 import { makeKnownSecretPtau } from "./dev-ptau.ts";
+import * as snarkjs from "snarkjs";
 import { hashFile } from "./hash.ts";
 
 export interface KnownPtau {
@@ -418,4 +419,13 @@ export async function checkPtauForSetup(file: string, allowUnlisted: boolean): P
       origin: "unlisted file accepted with --allow-insecure-ptau (INSECURE: development only)",
     };
   }
+}
+
+/**
+ * A ptau for `snarkjs.zKey.verifyFromR1cs`, which opens the ptau by path a second time and never
+ * closes that handle (Node then warns, DEP0137, when it is garbage-collected): handing snarkjs the
+ * bytes instead leaves no file handle open.
+ */
+export function ptauInMemory(file: string): snarkjs.FileRef {
+  return { type: "mem", data: new Uint8Array(readFileSync(file)) };
 }
