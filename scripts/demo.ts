@@ -12,6 +12,7 @@ import { onnxAccuracy } from "./model/float-eval.ts";
 import { loadMnist } from "./model/mnist.ts";
 import { inferQuantized } from "./model/quantized-inference.ts";
 import { buildModel, REFERENCE_MODELS } from "./pipeline.ts";
+import { stderrLines } from "./cli/support.ts";
 import { Prover, releaseProverThreads } from "./prove/prover.ts";
 
 const arg = (name: string): string | undefined => {
@@ -153,7 +154,7 @@ async function main(): Promise<void> {
 main().then(
   () => process.exit(0),
   (err) => {
-    console.error(`\ndemo failed: ${(err as Error).message}`);
+    console.error(stderrLines(`demo failed: ${(err as Error).message}`));
     process.exit(1);
   },
 );
