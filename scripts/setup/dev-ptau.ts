@@ -64,8 +64,8 @@ interface Bn128 {
 
 type GroupName = "G1" | "G2";
 
-/** Section ids of the .ptau format (snarkjs powersoftau_utils / preparephase2). */
-const SECTION = { tauG1: 2, tauG2: 3, alphaTauG1: 4, betaTauG1: 5, lagrangeFirst: 12 } as const;
+/** Id of the first Lagrange section of the .ptau format (tau*G1; then tau*G2, alpha, beta). */
+const FIRST_LAGRANGE_SECTION = 12;
 /** Scalars per worker task: small enough to keep both cores busy, large enough to amortise a message. */
 const TASK_POINTS = 1024;
 
@@ -88,13 +88,10 @@ export async function makeKnownSecretPtau(options: KnownSecretPtauOptions): Prom
 
   // tau must not be a root of unity of any domain the file serves (up to 2n), else a Lagrange
   // denominator vanishes; alpha and beta must not be zero.
-  const secret = () => Fr.e(BigInt("0x" + randomBytes(64).toString("hex")) % curve.r);
-  let tau = secret();
-  while (Fr.isZero(tau) || Fr.eq(Fr.exp(tau, 2 * n), Fr.one)) tau = secret();
-  let alpha = secret();
-  while (Fr.isZero(alpha)) alpha = secret();
-  let beta = secret();
-  while (Fr.isZero(beta)) beta = secret();
+  let tau = randomNonZero(curve);
+  while (Fr.eq(Fr.exp(tau, 2 * n), Fr.one)) tau = randomNonZero(curve);
+  const alpha = randomNonZero(curve);
+  const beta = randomNonZero(curve);
 
   const tmp = (s: string) => `${out}.${process.pid}.${s}.tmp`;
   try {
@@ -126,6 +123,14 @@ export async function makeKnownSecretPtau(options: KnownSecretPtauOptions): Prom
     return blake2b;
   } finally {
     for (const s of ["empty", "response", "ptau"]) rmSync(tmp(s), { force: true });
+  }
+}
+
+/** A uniformly random non-zero scalar from the OS's entropy (512 bits reduced mod r). */
+function randomNonZero(curve: Bn128): Fe {
+  for (;;) {
+    const x = BigInt("0x" + randomBytes(64).toString("hex")) % curve.r;
+    if (x !== 0n) return curve.Fr.e(x);
   }
 }
 
@@ -193,9 +198,7 @@ function proofsOfKnowledge(curve: Bn128, challenge: Uint8Array, secrets: Fe[]): 
   const s2 = G2.F.n8 * 2;
   const out = new Uint8Array(6 * s1 + 3 * s2);
   secrets.forEach((x, personalization) => {
-    let r = Fr.e(BigInt("0x" + randomBytes(64).toString("hex")) % curve.r);
-    while (Fr.isZero(r)) r = Fr.e(BigInt("0x" + randomBytes(64).toString("hex")) % curve.r);
-    const g1s = G1.toAffine(G1.timesFr(G1.g, r));
+    const g1s = G1.toAffine(G1.timesFr(G1.g, randomNonZero(curve)));
     const g1sx = G1.toAffine(G1.timesFr(g1s, x));
     G1.toRprUncompressed(out, 2 * personalization * s1, g1s);
     G1.toRprUncompressed(out, (2 * personalization + 1) * s1, g1sx);
@@ -279,10 +282,10 @@ async function appendLagrangeSections(
     }
     let position = fstatSync(fd).size;
     const sections: [number, GroupName, Fe, number][] = [
-      [SECTION.lagrangeFirst, "G1", Fr.one, power + 1],
-      [SECTION.lagrangeFirst + 1, "G2", Fr.one, power],
-      [SECTION.lagrangeFirst + 2, "G1", secret.alpha, power],
-      [SECTION.lagrangeFirst + 3, "G1", secret.beta, power],
+      [FIRST_LAGRANGE_SECTION, "G1", Fr.one, power + 1],
+      [FIRST_LAGRANGE_SECTION + 1, "G2", Fr.one, power],
+      [FIRST_LAGRANGE_SECTION + 2, "G1", secret.alpha, power],
+      [FIRST_LAGRANGE_SECTION + 3, "G1", secret.beta, power],
     ];
     for (const [id, group, factor, top] of sections) {
       const sPoint = curve[group].F.n8 * 2;
