@@ -270,8 +270,6 @@ export async function buildCircuit(
   const ptau = await resolvePtau({
     minPower: ptauPowerFor(info.nConstraints, info.nPubInputs + info.nOutputs),
     explicitPath: options.ptauPath,
-    searchDirs: [path.join(ROOT, "..", "shared", "ptau")],
-    generatedDir: path.join(ROOT, "circuits", "build", "ptau"),
     log: options.log,
   });
   const setup = await groth16Setup({

@@ -9,7 +9,7 @@ import { pathToFileURL } from "node:url";
 import { compileModel } from "../compiler/compile-model.ts";
 import { formatInspectReport, inspectModel } from "../compiler/inspect-model.ts";
 import { TOOLKIT_COMMANDS } from "./commands/index.ts";
-import { exitCodeOf, usageError, type Command, type ParsedArgs } from "./support.ts";
+import { exitCodeOf, stderrLines, usageError, type Command, type ParsedArgs } from "./support.ts";
 
 export type { Command, ParsedArgs } from "./support.ts";
 
@@ -48,7 +48,7 @@ export const COMMANDS: Command[] = [
         witnessChecks: positiveInt(args, "witness-checks"),
         circuit: !args.flags.has("no-circuit"),
         command: `poi compile ${path.basename(onnxPath)}`,
-        log: args.flags.has("json") ? undefined : (m) => console.error(m),
+        log: args.flags.has("json") ? undefined : (m) => console.error(stderrLines(m)),
       });
       const f = result.fidelity;
       const pct = (v: number | null) => (v === null ? "n/a" : `${(v * 100).toFixed(1)}%`);
@@ -141,7 +141,7 @@ export async function main(argv: string[]): Promise<number> {
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     if (json) console.log(JSON.stringify({ error: message }));
-    else console.error(`poi: ${message}`);
+    else console.error(stderrLines(message));
     return exitCodeOf(err);
   }
 }

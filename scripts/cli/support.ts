@@ -139,6 +139,18 @@ export const NETWORK_HELP = [
 ].join("\n");
 
 /**
+ * poi's own lines on stderr, and only those, start with "poi: " (or "poi " before a progress
+ * label), one prefix per line: anything else on stderr came from a library or from Node, and
+ * the output test (test/scripts/clean-output.test.ts) fails on it.
+ */
+export function stderrLines(text: string): string {
+  return text
+    .split("\n")
+    .map((l) => `poi: ${l}`)
+    .join("\n");
+}
+
+/**
  * Progress on stderr for a long step: a line that counts seconds (and a bar when the step
  * reports "i/n") on a terminal, a start and an end line otherwise; silent with --json.
  */
@@ -157,10 +169,10 @@ export async function progress<T>(
       fraction === undefined
         ? ""
         : ` [${"#".repeat(Math.round(fraction * 20)).padEnd(20, ".")}] ${Math.round(fraction * 100)}%`;
-    process.stderr.write(`\r${label}${bar} ${s} s\x1b[K`);
+    process.stderr.write(`\rpoi ${label}${bar} ${s} s\x1b[K`);
   };
   const timer = tty ? setInterval(render, 200) : undefined;
-  if (!quiet && !tty) process.stderr.write(`${label} ...\n`);
+  if (!quiet && !tty) process.stderr.write(`poi ${label} ...\n`);
   const report = (f: number) => {
     fraction = Math.max(0, Math.min(1, f));
   };
@@ -175,7 +187,7 @@ export async function progress<T>(
     if (timer) clearInterval(timer);
     if (!quiet)
       process.stderr.write(
-        `${tty ? "\r" : ""}${label}: done in ${((performance.now() - t0) / 1000).toFixed(1)} s${tty ? "\x1b[K" : ""}\n`,
+        `${tty ? "\r" : ""}poi ${label}: done in ${((performance.now() - t0) / 1000).toFixed(1)} s${tty ? "\x1b[K" : ""}\n`,
       );
     return v;
   } catch (err) {
@@ -194,7 +206,7 @@ export interface SnarkjsLogger {
 
 /** A line for humans on stderr (nothing with --json, where stdout carries the result). */
 export function note(args: ParsedArgs, line: string): void {
-  if (!args.flags.has("json")) process.stderr.write(line + "\n");
+  if (!args.flags.has("json")) process.stderr.write(stderrLines(line) + "\n");
 }
 
 /**

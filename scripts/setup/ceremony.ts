@@ -32,7 +32,7 @@ import {
   writeManifest,
   type Manifest,
 } from "./manifest.ts";
-import { checkPtau, type ResolvedPtau } from "./ptau.ts";
+import { checkKnownOrDevPtau, ptauInMemory, type ResolvedPtau } from "./ptau.ts";
 
 const require = createRequire(import.meta.url);
 
@@ -189,7 +189,7 @@ export async function applyBeacon(
     );
   if (!/^[0-9a-fA-F]{2,128}$/.test(o.beacon) || o.beacon.length % 2)
     throw new SetupRefusedError("the beacon must be hex bytes");
-  const ptau = await checkPtau(o.ptauPath, 0);
+  const ptau = await checkKnownOrDevPtau(o.ptauPath, 0);
   if (ptau.blake2b !== c.ptau.blake2b)
     throw new SetupRefusedError(`${o.ptauPath} is not the ptau this ceremony started from`);
   const iterationsExp = o.iterationsExp ?? 10;
@@ -203,7 +203,7 @@ export async function applyBeacon(
   writeCeremony(file, c);
 
   const r1cs = abs(file, c.r1cs);
-  if (!(await snarkjs.zKey.verifyFromR1cs(r1cs, ptau.path, zkey, o.logger)))
+  if (!(await snarkjs.zKey.verifyFromR1cs(r1cs, ptauInMemory(ptau.path), zkey, o.logger)))
     throw new SetupRefusedError(`the final zkey of ${c.circuit} does not verify against its r1cs and ptau`);
   const vk = await snarkjs.zKey.exportVerificationKey(zkey);
   assertPhase2Contributed(vk, `zkey for ${c.circuit}`);
@@ -294,8 +294,8 @@ export async function verifySetup(
     await verifyArtifacts(manifestFile, manifest, names);
     return names.join(", ");
   });
-  await record("ptau is a known file and the one the setup used", async () => {
-    const p = await checkPtau(ptauPath, 0);
+  await record("ptau is a known file (or a development file made here) and the one the setup used", async () => {
+    const p = await checkKnownOrDevPtau(ptauPath, 0);
     if (p.blake2b !== manifest.ptau.blake2b)
       throw new Error(`${path.basename(ptauPath)} is not the ptau the manifest names (${manifest.ptau.file})`);
     return `${path.basename(p.path)}${p.insecure ? " (INSECURE development file)" : ""}`;
@@ -319,7 +319,7 @@ export async function verifySetup(
     const r1cs = artifactPath(manifestFile, manifest, "r1cs");
     const zkey = artifactPath(manifestFile, manifest, "zkey");
     await record("zkey verifies against the r1cs and the ptau (snarkjs zkey verify)", async () => {
-      if (!(await snarkjs.zKey.verifyFromR1cs(r1cs, ptauPath, zkey, logger)))
+      if (!(await snarkjs.zKey.verifyFromR1cs(r1cs, ptauInMemory(ptauPath), zkey, logger)))
         throw new Error("snarkjs: the zkey does not verify");
       return "ZKey Ok";
     });

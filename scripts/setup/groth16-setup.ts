@@ -12,7 +12,7 @@ import path from "node:path";
 import { keccak256, solidityPacked } from "ethers";
 import * as snarkjs from "snarkjs";
 import { sha256File } from "./hash.ts";
-import type { ResolvedPtau } from "./ptau.ts";
+import { ptauInMemory, type ResolvedPtau } from "./ptau.ts";
 
 const require = createRequire(import.meta.url);
 
@@ -130,7 +130,7 @@ export async function groth16Setup(o: SetupOptions): Promise<SetupResult> {
   }
 
   log(`phase 2: verifying the final zkey against the r1cs and the ptau`);
-  if (!(await snarkjs.zKey.verifyFromR1cs(o.r1cs, o.ptau.path, zkey))) {
+  if (!(await snarkjs.zKey.verifyFromR1cs(o.r1cs, ptauInMemory(o.ptau.path), zkey))) {
     throw new Error(`the zkey for ${o.name} does not verify against its r1cs and ptau`);
   }
   const vk = await snarkjs.zKey.exportVerificationKey(zkey);

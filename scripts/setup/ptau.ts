@@ -1,11 +1,13 @@
 /**
  * Powers-of-tau files: taken by path and checked against a list of known hashes, or made
- * locally for small circuits. A locally made file is insecure (its maker knows the toxic
- * waste) and says so in its name and in everything that reports on it.
+ * locally for development. A locally made file is insecure (its maker knew the toxic waste)
+ * and says so in its name, in the record kept next to it, and in everything that reports on it;
+ * it is never taken where a listed file is required (`checkPtau`).
  */
-import { existsSync, mkdirSync, renameSync, rmSync } from "node:fs";
-import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
+import { makeKnownSecretPtau } from "./dev-ptau.ts";
 import * as snarkjs from "snarkjs";
 import { hashFile } from "./hash.ts";
 
@@ -256,60 +258,148 @@ export function ptauPowerFor(constraints: number, publicInputs: number): number 
   return p;
 }
 
+/** The repository root (this file is scripts/setup/ptau.ts). */
+const REPOSITORY = path.resolve(path.dirname(new URL(import.meta.url).pathname), "../..");
+
 /**
- * Finds a usable ptau: an explicit path, else the smallest fitting development file in the
- * shared ptau folder (if any), else a file generated here (slow: ~80 s at power 12).
+ * The project's shared development files (`../shared/ptau` next to the clone), where they exist
+ * and unless POI_NO_SHARED_PTAU=1, which makes a run behave as on a new user's machine.
+ */
+export function sharedPtauDirs(): string[] {
+  if (process.env.POI_NO_SHARED_PTAU === "1") return [];
+  return [path.join(REPOSITORY, "..", "shared", "ptau")];
+}
+
+/** Where development ptau files are made, once per machine: $XDG_CACHE_HOME/poi/ptau or ~/.cache/poi/ptau. */
+export function devPtauCacheDir(): string {
+  const cache = process.env.XDG_CACHE_HOME || path.join(os.homedir(), ".cache");
+  return path.join(cache, "poi", "ptau");
+}
+
+/** The record written next to a development file when it is made. */
+interface DevPtauRecord {
+  format: typeof DEV_RECORD_FORMAT;
+  power: number;
+  blake2b: string;
+  insecure: true;
+  made: string;
+  seconds: number;
+}
+const DEV_RECORD_FORMAT = "poi-dev-ptau/1";
+const DEV_ORIGIN = "generated on this machine by poi (INSECURE: development only)";
+const devPtauName = (power: number) => `dev-insecure-generated-pot${power}.ptau`;
+const recordPath = (file: string) => `${file}.json`;
+
+/**
+ * Checks a development file made by `generateDevPtau` against the blake2b recorded when it
+ * was made. Such a file is insecure; callers that need a listed file use `checkPtau` instead.
+ * @throws if there is no record, or the file no longer has the recorded hash
+ */
+export async function checkDevPtau(file: string, minPower: number): Promise<ResolvedPtau> {
+  if (!existsSync(file)) throw new Error(`ptau file ${file} does not exist`);
+  const recordFile = recordPath(file);
+  if (!existsSync(recordFile)) {
+    throw new Error(
+      `ptau file ${path.basename(file)} has no record ${path.basename(recordFile)} of the hash it was made with`,
+    );
+  }
+  let record: DevPtauRecord;
+  try {
+    record = JSON.parse(readFileSync(recordFile, "utf8")) as DevPtauRecord;
+  } catch (err) {
+    throw new Error(`${recordFile} is not a ptau record: ${(err as Error).message}`);
+  }
+  if (record.format !== DEV_RECORD_FORMAT || !Number.isInteger(record.power) || typeof record.blake2b !== "string") {
+    throw new Error(`${recordFile} is not a ${DEV_RECORD_FORMAT} record`);
+  }
+  const blake2b = await hashFile(file, "blake2b512");
+  if (blake2b !== record.blake2b) {
+    throw new Error(
+      `development ptau ${file} has blake2b ${blake2b.slice(0, 16)}..., not the ${record.blake2b.slice(0, 16)}... ` +
+        `recorded when it was made; refusing it (delete it and ${path.basename(recordFile)} to make a new one)`,
+    );
+  }
+  if (record.power < minPower) {
+    throw new Error(
+      `ptau file ${path.basename(file)} holds 2^${record.power} constraints; the circuit needs 2^${minPower}`,
+    );
+  }
+  return { path: file, power: record.power, blake2b, insecure: true, origin: DEV_ORIGIN };
+}
+
+/** A listed file (`checkPtau`), else a development file made here with its record (`checkDevPtau`). */
+export async function checkKnownOrDevPtau(file: string, minPower: number): Promise<ResolvedPtau> {
+  try {
+    return await checkPtau(file, minPower);
+  } catch (err) {
+    if (!existsSync(recordPath(file)) || !/not a known/.test((err as Error).message)) throw err;
+    return checkDevPtau(file, minPower);
+  }
+}
+
+/**
+ * Finds a usable ptau: an explicit path; else the smallest fitting listed development file in
+ * the shared folders; else the smallest fitting file in the development cache, checked against
+ * its record; else one made there now (see dev-ptau.ts: about a minute at power 12).
  */
 export async function resolvePtau(options: {
   minPower: number;
   explicitPath?: string;
-  searchDirs: string[];
-  generatedDir: string;
+  searchDirs?: string[];
+  generatedDir?: string;
   log?: (msg: string) => void;
 }): Promise<ResolvedPtau> {
   if (options.explicitPath) return checkPtau(options.explicitPath, options.minPower);
   const candidates = KNOWN_PTAU.filter((k) => k.power >= options.minPower).sort((a, b) => a.power - b.power);
-  for (const dir of options.searchDirs) {
+  for (const dir of options.searchDirs ?? sharedPtauDirs()) {
     for (const k of candidates) {
       const p = path.join(dir, k.file);
       if (existsSync(p)) return checkPtau(p, options.minPower);
     }
   }
-  return generateDevPtau(Math.max(options.minPower, 8), options.generatedDir, options.log);
+  const generatedDir = options.generatedDir ?? devPtauCacheDir();
+  const minPower = Math.max(options.minPower, 8);
+  for (let power = minPower; power <= MAX_DEV_POWER; power++) {
+    const file = path.join(generatedDir, devPtauName(power));
+    if (existsSync(file) && existsSync(recordPath(file))) return checkDevPtau(file, options.minPower);
+  }
+  return generateDevPtau(minPower, generatedDir, options.log);
 }
 
+/** Largest power `generateDevPtau` makes: 2^27 points no longer fit a development machine. */
+export const MAX_DEV_POWER = 26;
+
 /**
- * Makes a development ptau of the given power: one contribution with OS entropy, a beacon,
- * and phase-2 preparation. Cached by file name in `outDir`.
+ * Makes a development ptau of the given power in `outDir` from a secret known while it is
+ * made (dev-ptau.ts), records its blake2b next to it, and reuses it on later calls after
+ * checking it against that record.
  */
 export async function generateDevPtau(
   power: number,
   outDir: string,
   log?: (msg: string) => void,
 ): Promise<ResolvedPtau> {
-  mkdirSync(outDir, { recursive: true });
-  const final = path.join(outDir, `dev-insecure-generated-pot${power}.ptau`);
-  const result = async (): Promise<ResolvedPtau> => ({
-    path: final,
-    power,
-    blake2b: await hashFile(final, "blake2b512"),
-    insecure: true,
-    origin: "generated on this machine by poi (INSECURE: development only)",
-  });
-  if (existsSync(final)) return result();
-  log?.(`generating an INSECURE development ptau of power ${power} (no ceremony file found)`);
-  const curve = await snarkjs.curves.getCurveFromName("bn128");
-  const tmp = (s: string) => path.join(outDir, `pot${power}.${s}.tmp`);
-  try {
-    await snarkjs.powersOfTau.newAccumulator(curve, power, tmp("0"));
-    await snarkjs.powersOfTau.contribute(tmp("0"), tmp("1"), "poi development", randomBytes(32).toString("hex"));
-    await snarkjs.powersOfTau.beacon(tmp("1"), tmp("2"), "poi development beacon", randomBytes(32).toString("hex"), 10);
-    await snarkjs.powersOfTau.preparePhase2(tmp("2"), tmp("3"));
-    renameSync(tmp("3"), final);
-  } finally {
-    for (const s of ["0", "1", "2", "3"]) rmSync(tmp(s), { force: true });
+  if (!Number.isInteger(power) || power < 1 || power > MAX_DEV_POWER) {
+    throw new Error(`a development ptau's power must be 1..${MAX_DEV_POWER}, not ${power}`);
   }
-  return result();
+  mkdirSync(outDir, { recursive: true });
+  const final = path.join(outDir, devPtauName(power));
+  if (existsSync(final) && existsSync(recordPath(final))) return checkDevPtau(final, power);
+  log?.(`making an INSECURE development ptau of power ${power} in ${outDir} (no ceremony file given)`);
+  const started = performance.now();
+  const blake2b = await makeKnownSecretPtau({ power, out: final, log });
+  const record: DevPtauRecord = {
+    format: DEV_RECORD_FORMAT,
+    power,
+    blake2b,
+    insecure: true,
+    made: new Date().toISOString(),
+    seconds: Math.round((performance.now() - started) / 100) / 10,
+  };
+  const tmp = `${recordPath(final)}.${process.pid}.tmp`;
+  writeFileSync(tmp, JSON.stringify(record, null, 2) + "\n");
+  renameSync(tmp, recordPath(final));
+  return { path: final, power, blake2b, insecure: true, origin: DEV_ORIGIN };
 }
 
 /**
@@ -329,4 +419,13 @@ export async function checkPtauForSetup(file: string, allowUnlisted: boolean): P
       origin: "unlisted file accepted with --allow-insecure-ptau (INSECURE: development only)",
     };
   }
+}
+
+/**
+ * A ptau for `snarkjs.zKey.verifyFromR1cs`, which opens the ptau by path a second time and never
+ * closes that handle (Node then warns, DEP0137, when it is garbage-collected): handing snarkjs the
+ * bytes instead leaves no file handle open.
+ */
+export function ptauInMemory(file: string): snarkjs.FileRef {
+  return { type: "mem", data: new Uint8Array(readFileSync(file)) };
 }

@@ -1,5 +1,5 @@
-// Minimal typings for the parts of ffjavascript 0.3 (snarkjs's field and curve library) that the
-// prover uses; the package ships none. Field elements and points are little-endian byte arrays in
+// Minimal typings for the parts of ffjavascript 0.3 (snarkjs's field and curve library) that poi
+// uses (the prover, and the development ptau); the package ships none. Field elements and points are little-endian byte arrays in
 // Montgomery form, as ffjavascript keeps them.
 declare module "ffjavascript" {
   /** One command of a thread-manager task, run in order inside a worker's WebAssembly memory. */
@@ -44,6 +44,11 @@ declare module "ffjavascript" {
     G2: WasmGroup;
     tm: ThreadManager;
     terminate(): Promise<void>;
+  }
+  /** The ChaCha20 stream that snarkjs seeds to derive points from a hash. */
+  export class ChaCha {
+    constructor(seed: number[]);
+    nextU32(): number;
   }
   /** The bn128 curve: cached per process with a worker pool, or (singleThread) uncached on the caller's thread. */
   export function buildBn128(singleThread?: boolean): Promise<Curve>;

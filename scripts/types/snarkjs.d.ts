@@ -52,7 +52,16 @@ declare module "snarkjs" {
     exportSolidityVerifier(zkey: FileRef, templates: Record<string, string>, logger?: Logger): Promise<string>;
   };
   export const powersOfTau: {
-    newAccumulator(curve: unknown, power: number, file: FileRef, logger?: Logger): Promise<unknown>;
+    /** Resolves to the first challenge hash (blake2b-512). */
+    newAccumulator(curve: unknown, power: number, file: FileRef, logger?: Logger): Promise<Uint8Array>;
+    importResponse(
+      oldPtau: FileRef,
+      response: FileRef,
+      newPtau: FileRef,
+      name: string,
+      importPoints: boolean,
+      logger?: Logger,
+    ): Promise<Uint8Array>;
     contribute(oldPtau: FileRef, newPtau: FileRef, name: string, entropy: string, logger?: Logger): Promise<Uint8Array>;
     beacon(oldPtau: FileRef, newPtau: FileRef, name: string, beaconHash: string, iterationsExp: number, logger?: Logger): Promise<Uint8Array>;
     preparePhase2(oldPtau: FileRef, newPtau: FileRef, logger?: Logger): Promise<void>;

@@ -89,13 +89,13 @@ contract Groth16Test {
         _check(!ok, "verifyGas agrees");
     }
 
-    function testFuzz_verify_refusesNonCanonicalSignalsAndCoordinates(uint256 value, uint8 at) public {
+    function testFuzz_verify_refusesNonCanonicalSignalsAndCoordinates(uint256 value, uint8 index) public {
         address pointer = _harness.store(new bytes(Groth16.keyLength(3)));
         uint256[] memory s = _signals(3);
-        s[at % 3] = Groth16.SCALAR_FIELD + (value % (type(uint256).max - Groth16.SCALAR_FIELD));
+        s[index % 3] = Groth16.SCALAR_FIELD + (value % (type(uint256).max - Groth16.SCALAR_FIELD));
         _check(!_harness.verify(pointer, s, _proof), "signal >= r refused");
         uint256[8] memory p = _proof;
-        p[at % 8] = Groth16.BASE_FIELD + (value % (type(uint256).max - Groth16.BASE_FIELD));
+        p[index % 8] = Groth16.BASE_FIELD + (value % (type(uint256).max - Groth16.BASE_FIELD));
         _check(!_harness.verify(pointer, _signals(3), p), "coordinate >= q refused");
     }
 

@@ -124,6 +124,23 @@ export function startChild(args: string[], env: NodeJS.ProcessEnv = {}): Child {
   };
 }
 
+/**
+ * `poi <args>` exactly as `npx poi` runs it (scripts/cli/bin.mjs, Node's warnings on), for tests
+ * that check what a user sees on stderr (see `foreignStderrLines`).
+ */
+export function startPoiAsUser(args: string[]): Child {
+  return startChild([path.join("scripts", "cli", "bin.mjs"), ...args]);
+}
+
+/**
+ * Lines of stderr that poi did not write: poi starts each of its own with "poi: " or "poi "
+ * (scripts/cli/support.ts, stderrLines); a Node warning, a deprecation, a compiler warning or a
+ * library's log line is anything else.
+ */
+export function foreignStderrLines(stderr: string[]): string[] {
+  return stderr.filter((line) => !/^poi[: ]/.test(line));
+}
+
 /** `poi <args>` run by this Node with tsx as a loader: one process, so signals reach it. */
 export function startPoi(args: string[]): Child {
   return startChild(["--import", "tsx", "--no-warnings", path.join("scripts", "cli", "poi.ts"), ...args]);

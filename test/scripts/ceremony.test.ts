@@ -6,7 +6,7 @@
  */
 import { expect } from "chai";
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { compileCircuit } from "../../scripts/circuit/compile.ts";
@@ -14,21 +14,19 @@ import { applyBeacon, contribute, initCeremony, verifySetup } from "../../script
 import type { Transcript } from "../../scripts/setup/groth16-setup.ts";
 import { sha256File } from "../../scripts/setup/hash.ts";
 import { readManifest, writeManifest } from "../../scripts/setup/manifest.ts";
-import { checkPtau, checkPtauForSetup, KNOWN_PTAU } from "../../scripts/setup/ptau.ts";
-import { ROOT } from "../helpers/processes.ts";
-
-const PTAU_DIR = path.join(ROOT, "..", "shared", "ptau");
+import { checkPtauForSetup, resolvePtau, type ResolvedPtau } from "../../scripts/setup/ptau.ts";
 
 describe("phase-2 ceremony in steps", function () {
   let dir: string;
+  let ptau: ResolvedPtau;
   let ptauPath: string;
   let r1cs: string;
   let wasm: string;
 
   before(async function () {
-    const dev = KNOWN_PTAU.filter((k) => existsSync(path.join(PTAU_DIR, k.file))).sort((a, b) => a.power - b.power)[0];
-    if (!dev) this.skip(); // a clone without the project's development ptau files
-    ptauPath = path.join(PTAU_DIR, dev.file);
+    // A shared development file where the clone has one, else this machine's cached one (made once).
+    ptau = await resolvePtau({ minPower: 8 });
+    ptauPath = ptau.path;
     dir = mkdtempSync(path.join(os.tmpdir(), "poi-ceremony-"));
     const source = path.join(dir, "tiny.circom");
     writeFileSync(
@@ -43,7 +41,6 @@ describe("phase-2 ceremony in steps", function () {
   });
 
   it("records named contributions and a beacon, and verify-setup accepts the result", async function () {
-    const ptau = await checkPtau(ptauPath, 0);
     const out = path.join(dir, "setup");
     const file = await initCeremony({ name: "tiny", r1cs, wasm, ptau, outDir: out });
     const verifierPath = path.join(out, "TinyVerifier.sol");
@@ -96,7 +93,6 @@ describe("phase-2 ceremony in steps", function () {
   });
 
   it("refuses a ceremony whose latest zkey was swapped, and an unlisted ptau unless asked", async function () {
-    const ptau = await checkPtau(ptauPath, 0);
     const out = path.join(dir, "swap");
     const file = await initCeremony({ name: "tiny", r1cs, wasm, ptau, outDir: out });
     writeFileSync(path.join(out, "tiny.0000.zkey"), "not the recorded zkey");

@@ -9,13 +9,15 @@ import path from "node:path";
 import { TOOLKIT_COMMANDS } from "../../scripts/cli/commands/index.ts";
 import { main } from "../../scripts/cli/poi.ts";
 import { buildModel, REFERENCE_MODELS, type BuiltModel } from "../../scripts/pipeline.ts";
-import { startHardhatNode, startPoi, type Child } from "../helpers/processes.ts";
+import { foreignStderrLines, startHardhatNode, startPoiAsUser, type Child } from "../helpers/processes.ts";
 
 const EXIT = { ok: 0, usage: 2, integrity: 3, chain: 4, invalid: 5 };
 
 async function poi(args: string[]): Promise<{ code: number | null; out: string; err: string; child: Child }> {
-  const child = startPoi(args);
+  const child = startPoiAsUser(args);
   const { code } = await child.exited;
+  // Clean output: whatever the outcome, stderr holds only poi's own lines.
+  expect(foreignStderrLines(child.stderr), `poi ${args.join(" ")}: stderr lines poi did not write`).to.deep.equal([]);
   return { code, out: child.stdout.join("\n"), err: child.stderr.join("\n"), child };
 }
 
