@@ -94,4 +94,44 @@ contract InferenceMarketGasTest is MarketFixture {
         market.attest(modelId, COMMITMENT, OUTPUT, proof);
         VM.snapshotGasLastCall(_GROUP, "attest");
     }
+
+    /// A batch of 32 from request to settlement, as the bench's K = 32 row runs it: 32 requests
+    /// in one call (196-byte inputs, as the MLP's), one claimBatch and one fulfilBatch (the
+    /// verifier is the yes-saying double here; the bench measures the real pairing check).
+    function test_gas_batchOf32() public {
+        uint256 k = 32;
+        uint256[] memory sizes = new uint256[](1);
+        uint256[] memory ids32 = new uint256[](1);
+        sizes[0] = k;
+        ids32[0] = circuits.registerCircuit(address(batchVerifier), keccak256("vk32"), 4, uint16(k), 0, "");
+        VM.prank(MODEL_OWNER);
+        uint256 model = registry.registerCommittedModel(terms(feeToken, PRICE), circuitId, WEIGHTS, sizes, ids32);
+        stakeAs(VALIDATOR, k * BOND);
+
+        uint256[] memory commitments = new uint256[](k);
+        bytes[] memory inputs = new bytes[](k);
+        for (uint256 i = 0; i < k; ++i) (commitments[i], inputs[i]) = (COMMITMENT + i, new bytes(196));
+        uint64 deadline = uint64(block.timestamp) + TTL;
+        VM.prank(REQUESTER);
+        uint256 first = market.requestInferences(model, commitments, inputs, deadline, PRICE);
+        VM.snapshotGasLastCall(_GROUP, "requestInferences (32)");
+        uint256[] memory ids = new uint256[](k);
+        uint256[] memory outputs = new uint256[](k);
+        for (uint256 i = 0; i < k; ++i) {
+            (ids[i], outputs[i]) = (first + i, OUTPUT + i);
+            track(ids[i], termsOf(REQUESTER, model, COMMITMENT + i, deadline));
+        }
+
+        IInferenceMarket.Request[] memory rs = batchTerms(ids);
+        VM.prank(VALIDATOR);
+        market.claimBatch(ids, rs);
+        VM.snapshotGasLastCall(_GROUP, "claimBatch (32)");
+        for (uint256 i = 0; i < k; ++i) track(ids[i], claimedTerms(ids[i], VALIDATOR));
+
+        rs = batchTerms(ids);
+        VM.prank(VALIDATOR);
+        market.fulfilBatch(ids, rs, outputs, proof);
+        VM.snapshotGasLastCall(_GROUP, "fulfilBatch (32, claimed by the caller)");
+        check(market.stakeOf(VALIDATOR).bonded == 0 && heldEqualsAccounts(), "settled");
+    }
 }
