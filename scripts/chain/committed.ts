@@ -78,7 +78,9 @@ export async function fulfilCommittedRequest(
   if (expected.modelCommitment !== weightsCommitment)
     throw new Error(`request ${request.requestId}: these weights are not the model's registered commitment`);
   const calldata = proof.calldata as [bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint];
-  const receipt = await (await market.connect(validator).fulfil(request.requestId, expected.output, calldata)).wait();
+  const receipt = await (
+    await market.connect(validator).fulfil(request.requestId, request.terms, expected.output, calldata)
+  ).wait();
   return {
     requestId: request.requestId,
     predicted: proof.predicted,
