@@ -21,6 +21,7 @@ import {
   RequestStatus,
   type OpenRequest,
 } from "../../scripts/chain/validator.ts";
+import { attestedInBatch, requestOf, termsOfAll } from "../helpers/market.ts";
 
 type Proof8 = [bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint];
 const K = 4;
@@ -119,12 +120,14 @@ describe("fulfilBatch end to end (real batch circuit, real proofs, generated bat
     expect(result.requestIds).to.deep.equal(posted.map((p) => p.requestId));
     for (const [i, p] of posted.entries()) {
       const ref = inferQuantized(single.quantized, digits[i].pixels);
-      const req = await protocol.market.request(p.requestId);
+      const req = await requestOf(protocol.market, p.requestId);
       expect(req.status).to.equal(RequestStatus.Fulfilled);
       const [event] = await protocol.market.queryFilter(protocol.market.filters.InferenceFulfilled(p.requestId));
       expect(event.args.output).to.equal(ref.output);
       expect(event.args.validator).to.equal(validator.address);
-      expect(await protocol.market.isAttested(protocol.modelId, p.inputCommitment, ref.output)).to.equal(true);
+      expect(
+        await attestedInBatch(protocol.market, protocol.modelId, p.inputCommitment, ref.output, p.requestId),
+      ).to.equal(true);
     }
     expect(await protocol.market.balanceOf(validator.address, await protocol.token.getAddress())).to.equal(
       BigInt(K) * validatorShare,
@@ -153,7 +156,11 @@ describe("fulfilBatch end to end (real batch circuit, real proofs, generated bat
     const ids = posted.map((p) => p.requestId);
     const { proof, outputs } = await proveBatch(digits, ids, validator.address);
     const swapped = [...ids.slice(0, 3), twin.requestId];
-    await expect(protocol.market.connect(validator).fulfilBatch(swapped, outputs, proof))
+    await expect(
+      protocol.market
+        .connect(validator)
+        .fulfilBatch(swapped, await termsOfAll(protocol.market, swapped), outputs, proof),
+    )
       .to.be.revertedWithCustomError(protocol.market, "InferenceMarketInvalidBatchProof")
       .withArgs(swapped[0], K);
 
@@ -167,12 +174,18 @@ describe("fulfilBatch end to end (real batch circuit, real proofs, generated bat
     const [foreign] = await post([digits[3]], otherModel);
     const mixed = [...ids.slice(0, 3), foreign.requestId];
     const mixedProof = await proveBatch(digits, mixed, validator.address);
-    await expect(protocol.market.connect(validator).fulfilBatch(mixed, mixedProof.outputs, mixedProof.proof))
+    await expect(
+      protocol.market
+        .connect(validator)
+        .fulfilBatch(mixed, await termsOfAll(protocol.market, mixed), mixedProof.outputs, mixedProof.proof),
+    )
       .to.be.revertedWithCustomError(protocol.market, "InferenceMarketBatchMixesModels")
       .withArgs(foreign.requestId, otherModel, protocol.modelId);
 
     // The honest batch still settles.
-    await (await protocol.market.connect(validator).fulfilBatch(ids, outputs, proof)).wait();
+    await (
+      await protocol.market.connect(validator).fulfilBatch(ids, await termsOfAll(protocol.market, ids), outputs, proof)
+    ).wait();
     expect(await protocol.market.balanceOf(validator.address, await protocol.token.getAddress())).to.equal(
       BigInt(K) * validatorShare,
     );
@@ -189,7 +202,9 @@ describe("fulfilBatch end to end (real batch circuit, real proofs, generated bat
       validator.address,
     );
     expect(await batchProver.verify(result.proof, result.publicSignals)).to.equal(true);
-    await expect(protocol.market.connect(validator).fulfilBatch(ids, outputs, proof))
+    await expect(
+      protocol.market.connect(validator).fulfilBatch(ids, await termsOfAll(protocol.market, ids), outputs, proof),
+    )
       .to.be.revertedWithCustomError(protocol.market, "InferenceMarketBatchNotAscending")
       .withArgs(ids[1], ids[2]);
     expect(await protocol.market.balanceOf(validator.address, await protocol.token.getAddress())).to.equal(0n);
@@ -201,9 +216,11 @@ describe("fulfilBatch end to end (real batch circuit, real proofs, generated bat
     const posted = [...(await post(digits.slice(0, 3))), ...(await post([digits[3]], protocol.modelId, 120))];
     const ids = posted.map((p) => p.requestId);
     const { proof, outputs } = await proveBatch(digits, ids, validator.address);
-    const { deadline } = await protocol.market.request(ids[3]);
+    const { deadline } = await requestOf(protocol.market, ids[3]);
     await helpers.time.increaseTo(deadline + 1n);
-    await expect(protocol.market.connect(validator).fulfilBatch(ids, outputs, proof))
+    await expect(
+      protocol.market.connect(validator).fulfilBatch(ids, await termsOfAll(protocol.market, ids), outputs, proof),
+    )
       .to.be.revertedWithCustomError(protocol.market, "InferenceMarketDeadlinePassed")
       .withArgs(ids[3], deadline);
   });
@@ -215,12 +232,16 @@ describe("fulfilBatch end to end (real batch circuit, real proofs, generated bat
     const honest = await proveBatch(digits, ids, validator.address);
     const lies = honest.outputs.slice();
     lies[2] += 1n;
-    await expect(protocol.market.connect(validator).fulfilBatch(ids, lies, honest.proof))
+    await expect(
+      protocol.market.connect(validator).fulfilBatch(ids, await termsOfAll(protocol.market, ids), lies, honest.proof),
+    )
       .to.be.revertedWithCustomError(protocol.market, "InferenceMarketInvalidBatchProof")
       .withArgs(ids[0], K);
     // A prover that derives the challenge from its lie still folds the true output in-circuit.
     const lying = await proveBatch(digits, ids, validator.address, lies);
-    await expect(protocol.market.connect(validator).fulfilBatch(ids, lies, lying.proof))
+    await expect(
+      protocol.market.connect(validator).fulfilBatch(ids, await termsOfAll(protocol.market, ids), lies, lying.proof),
+    )
       .to.be.revertedWithCustomError(protocol.market, "InferenceMarketInvalidBatchProof")
       .withArgs(ids[0], K);
   });
@@ -230,10 +251,14 @@ describe("fulfilBatch end to end (real batch circuit, real proofs, generated bat
     const digits = [test[51], test[52], test[53], test[54]];
     const ids = (await post(digits)).map((p) => p.requestId);
     const { proof, outputs } = await proveBatch(digits, ids, validator.address);
-    await expect(protocol.market.connect(thief).fulfilBatch(ids, outputs, proof))
+    await expect(
+      protocol.market.connect(thief).fulfilBatch(ids, await termsOfAll(protocol.market, ids), outputs, proof),
+    )
       .to.be.revertedWithCustomError(protocol.market, "InferenceMarketInvalidBatchProof")
       .withArgs(ids[0], K);
-    await (await protocol.market.connect(validator).fulfilBatch(ids, outputs, proof)).wait();
+    await (
+      await protocol.market.connect(validator).fulfilBatch(ids, await termsOfAll(protocol.market, ids), outputs, proof)
+    ).wait();
     expect(await protocol.market.balanceOf(thief.address, await protocol.token.getAddress())).to.equal(0n);
   });
 
@@ -254,6 +279,6 @@ describe("fulfilBatch end to end (real batch circuit, real proofs, generated bat
     plan = planBatches(await openRequests(protocol.market, protocol.modelId), K, now, 120n);
     expect(plan.singles.map((r: OpenRequest) => r.requestId)).to.deep.equal([lone.requestId]);
     await fulfilRequest(protocol.market, validator, singleProver, single.quantized, plan.singles[0]);
-    expect((await protocol.market.request(lone.requestId)).status).to.equal(RequestStatus.Fulfilled);
+    expect((await requestOf(protocol.market, lone.requestId)).status).to.equal(RequestStatus.Fulfilled);
   });
 });
