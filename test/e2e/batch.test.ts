@@ -11,8 +11,10 @@ import { inferQuantized } from "../../scripts/model/quantized-inference.ts";
 import { buildModel, REFERENCE_MODELS, type BuiltModel } from "../../scripts/pipeline.ts";
 import { Prover, releaseProverThreads, type ProofResult } from "../../scripts/prove/prover.ts";
 import { deployProtocol, DEV_MARKET_PARAMS, registerBakedModel, type Protocol } from "../../scripts/chain/protocol.ts";
-import { postRequest, type PostedRequest } from "../../scripts/chain/requester.ts";
+import { postRequest, postRequests, type PostedRequest } from "../../scripts/chain/requester.ts";
+import { batchAttestationProof, factOf } from "../../scripts/chain/attestations.ts";
 import {
+  claimRequests,
   ensureStaked,
   fulfilBatchRequests,
   fulfilRequest,
@@ -22,6 +24,12 @@ import {
   type OpenRequest,
 } from "../../scripts/chain/validator.ts";
 import { attestedInBatch, requestOf, termsOfAll } from "../helpers/market.ts";
+
+/** The terms part of a request read back with its state. */
+function termsWithoutState<T extends { status: bigint; word: string }>(r: T): Omit<T, "status" | "word"> {
+  const { status: _status, word: _word, ...terms } = r;
+  return terms;
+}
 
 type Proof8 = [bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint];
 const K = 4;
@@ -101,6 +109,61 @@ describe("fulfilBatch end to end (real batch circuit, real proofs, generated bat
     });
     return { proof: result.calldata as Proof8, outputs: claimed, result };
   }
+
+  it("requests 4 in one transaction, claims them with claimBatch, settles them with a real proof, and proves each fact by inclusion", async function () {
+    const [, , requester, validator, other] = signers;
+    const digits = [test[15], test[260], test[377], test[488]];
+    const token = await protocol.token.getAddress();
+    const escrowBefore = (await protocol.market.feeAccounts(token))[0];
+    const posted = await postRequests(
+      protocol.market,
+      requester,
+      protocol.modelId,
+      digits.map((d) => d.pixels),
+    );
+    // Consecutive ids, one escrow of the four fees.
+    expect(posted.map((p) => p.requestId)).to.deep.equal(posted.map((_, i) => posted[0].requestId + BigInt(i)));
+    expect((await protocol.market.feeAccounts(token))[0] - escrowBefore).to.equal(BigInt(K) * price);
+    const open = (await openRequests(protocol.market, protocol.modelId)).filter((r) =>
+      posted.some((p) => p.requestId === r.requestId),
+    );
+    expect(open).to.have.length(K);
+    const staked = (await protocol.market.stakeOf(validator.address)).bonded;
+    await claimRequests(protocol.market, validator, open);
+    // One bond per request, the claim written into each request's terms (and word).
+    expect((await protocol.market.stakeOf(validator.address)).bonded - staked).to.equal(
+      BigInt(K) * DEV_MARKET_PARAMS.claimBond,
+    );
+    for (const r of open) {
+      const onChain = await requestOf(protocol.market, r.requestId);
+      expect(onChain.status).to.equal(RequestStatus.Claimed);
+      expect(onChain.claimer).to.equal(validator.address);
+      expect(r.terms).to.deep.equal(termsWithoutState(onChain));
+    }
+    // A claimed batch is the claimer's alone during its window.
+    await expect(
+      fulfilBatchRequests(protocol.market, other, batchProver, single.quantized, open),
+    ).to.be.revertedWithCustomError(protocol.market, "InferenceMarketClaimedByOther");
+    const result = await fulfilBatchRequests(protocol.market, validator, batchProver, single.quantized, open);
+    expect((await protocol.market.stakeOf(validator.address)).bonded).to.equal(staked);
+    const [batchEvent] = await protocol.market.queryFilter(protocol.market.filters.BatchAttested());
+    for (const [i, p] of posted.entries()) {
+      expect((await requestOf(protocol.market, p.requestId)).status).to.equal(RequestStatus.Fulfilled);
+      const inclusion = await batchAttestationProof(protocol.market, p.requestId);
+      const fact = factOf(protocol.modelId, p.inputCommitment, result.outputs[i]);
+      expect(inclusion).to.deep.equal({
+        fact,
+        root: batchEvent.args.root,
+        proof: inclusion!.proof,
+      });
+      expect(await protocol.market.isAttested(fact, inclusion!.root, inclusion!.proof)).to.equal(true);
+      // The fact of another output is not in the batch, and a batch fact is not in the request's word.
+      const lie = factOf(protocol.modelId, p.inputCommitment, result.outputs[i] + 1n);
+      expect(await protocol.market.isAttested(lie, inclusion!.root, inclusion!.proof)).to.equal(false);
+      expect(await protocol.market.isAttestedByRequest(fact, p.requestId)).to.equal(false);
+    }
+    expect(await protocol.market.attestedAt(batchEvent.args.root)).to.equal(BigInt(batchEvent.blockNumber));
+  });
 
   it("settles a batch of 4 with one proof, pays every share, and costs less per inference than fulfil", async function () {
     const [, modelOwner, , validator] = signers;
