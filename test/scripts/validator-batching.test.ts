@@ -231,6 +231,10 @@ describe("validator daemon batching (real batch proofs)", function () {
       const sent = await fulfilments(s.ethers, s.protocol, s.validator.address);
       expect(sent.map((t) => t.name)).to.deep.equal(["fulfilBatch"]);
       expect(sent[0].requestIds).to.deep.equal(ids);
+      // The four, seen together, were claimed together: one claimBatch.
+      const claims = await s.protocol.market.queryFilter(s.protocol.market.filters.InferenceClaimed(), 0);
+      expect(claims.map((c) => c.args.requestId)).to.deep.equal(ids);
+      expect(new Set(claims.map((c) => c.transactionHash)).size).to.equal(1);
       const events = await s.protocol.market.queryFilter(s.protocol.market.filters.InferenceFulfilled(), 0);
       expect(events.map((e) => e.transactionHash)).to.deep.equal(ids.map(() => sent[0].hash));
       for (const [i, id] of ids.entries()) {
