@@ -38,6 +38,12 @@ uint128 constant MARKET_MAX_STAKE_AMOUNT = 1e27;
  * the claim's exclusive window: a pause is not the claimer's fault. A pause after the window
  * excuses nothing.
  *
+ * A request is held as one storage word: the hash of its terms ({Request}, which the claim
+ * updates) with its status in the low byte. Every call that acts on a request takes its terms in
+ * calldata and is refused unless they hash to the stored word ({InferenceMarketWrongTerms}); the
+ * events carry everything needed to rebuild them. Once fulfilled, the word holds the proven fact
+ * instead (see {isAttestedByRequest}).
+ *
  * @dev Payments are pulled: settlement only credits balances, which each account withdraws
  * itself, so a reverting recipient never blocks anyone else. Pausing blocks new requests, claims,
  * fulfilments and attestations; it never blocks refunds, withdrawals or unstaking. Request
@@ -57,34 +63,30 @@ interface IInferenceMarket {
     }
 
     /**
-     * @notice An inference request.
+     * @notice The terms of an inference request, as hashed into its storage word. Fixed at
+     * request time, except the claim fields, which {claim} sets.
      * @param requester Account that paid and is refunded if nobody answers in time.
      * @param deadline Last timestamp at which the request may be fulfilled.
-     * @param status Lifecycle state.
      * @param feeToken Token the fee is escrowed in: the model's fee token.
-     * @param claimedAt Timestamp of the claim.
+     * @param fee Fee escrowed: the model's price at request time.
      * @param modelId Model to run.
      * @param inputCommitment Commitment to the input: a public signal of the proof.
-     * @param fee Fee escrowed: the model's price at request time.
-     * @param bond Stake locked by the claim, released or slashed at settlement.
      * @param claimer Validator holding the claim (zero if never claimed).
+     * @param claimedAt Timestamp of the claim.
      * @param claimExpiresAt Last timestamp of the claimer's exclusive window.
-     * @dev Fields are packed into six slots, and who fulfilled a request with which output is not
-     * stored (it is in {InferenceFulfilled}, and the fact in the attestations): two fewer storage
-     * writes per settled inference, the largest cost of a batch after the proof.
+     * @param bond Stake locked by the claim, released or slashed at settlement.
      */
     struct Request {
         address requester;
         uint64 deadline;
-        RequestStatus status;
         IERC20 feeToken;
-        uint64 claimedAt;
+        uint128 fee;
         uint256 modelId;
         uint256 inputCommitment;
-        uint128 fee;
-        uint128 bond;
         address claimer;
+        uint64 claimedAt;
         uint64 claimExpiresAt;
+        uint128 bond;
     }
 
     /**
@@ -153,7 +155,7 @@ interface IInferenceMarket {
     }
 
     /**
-     * @notice Emitted when request `requestId` is opened.
+     * @notice Emitted when request `requestId` is opened, with every term of its {Request}.
      * @dev `input` is the inline input the commitment opens to, or a URI where it can be fetched;
      * it is kept only in this event, where validators read it, never in storage.
      */
@@ -162,13 +164,23 @@ interface IInferenceMarket {
         uint256 indexed modelId,
         address indexed requester,
         uint256 inputCommitment,
+        IERC20 feeToken,
         uint256 fee,
         uint64 deadline,
         bytes input
     );
 
-    /// @notice Emitted when `validator` claims request `requestId`, locking `bond` until settlement.
-    event InferenceClaimed(uint256 indexed requestId, address indexed validator, uint256 bond, uint64 expiresAt);
+    /**
+     * @notice Emitted when `validator` claims request `requestId` at `claimedAt`, locking `bond`
+     * until settlement: the claim fields of its {Request}.
+     */
+    event InferenceClaimed(
+        uint256 indexed requestId,
+        address indexed validator,
+        uint256 bond,
+        uint64 claimedAt,
+        uint64 expiresAt
+    );
 
     /**
      * @notice Emitted when `validator` fulfils request `requestId` with a proven `output`. The fee
@@ -216,8 +228,11 @@ interface IInferenceMarket {
      */
     event ParamsQueued(Params params, uint64 effectiveAt);
 
-    /// @notice A batch is empty, or has `outputs` outputs for `requests` requests.
-    error InferenceMarketInvalidBatch(uint256 requests, uint256 outputs);
+    /// @notice A batch is empty, or its arrays have different lengths (`requests` ids, `values` of another array).
+    error InferenceMarketInvalidBatch(uint256 requests, uint256 values);
+
+    /// @notice The terms given for request `requestId` do not hash to its stored word (or it does not exist).
+    error InferenceMarketWrongTerms(uint256 requestId);
 
     /// @notice A batch's request ids are not strictly increasing: `requestId` follows `previous`.
     error InferenceMarketBatchNotAscending(uint256 previous, uint256 requestId);
@@ -258,7 +273,7 @@ interface IInferenceMarket {
     /// @notice The market received `received` tokens instead of `expected` (e.g. a fee-on-transfer token).
     error InferenceMarketTransferMismatch(uint256 expected, uint256 received);
 
-    /// @notice Request `requestId` cannot do this in status `status`.
+    /// @notice Request `requestId` cannot do this in status `status` (a request that does not exist is `None`).
     error InferenceMarketWrongStatus(uint256 requestId, RequestStatus status);
 
     /// @notice Request `requestId` can no longer be claimed or fulfilled: its deadline `deadline` has passed.
@@ -317,12 +332,37 @@ interface IInferenceMarket {
     ) external returns (uint256 requestId);
 
     /**
+     * @notice Opens one request per input commitment, all for model `modelId` with one deadline,
+     * escrowing their fees with one token transfer.
+     * @dev As {requestInference} for each request; ids are consecutive. Emits {InferenceRequested}
+     * per request.
+     * @param inputCommitments Commitment of each request; each nonzero and < r.
+     * @param inputs Input (or URI) of each request, in the same order.
+     * @param maxFee Highest fee per request the caller accepts.
+     * @return firstRequestId Id of the first request; the others follow it.
+     */
+    function requestInferences(
+        uint256 modelId,
+        uint256[] calldata inputCommitments,
+        bytes[] calldata inputs,
+        uint64 deadline,
+        uint256 maxFee
+    ) external returns (uint256 firstRequestId);
+
+    /**
      * @notice Claims an Open request: locks `claimBond` of the caller's stake and gives it the
      * exclusive right to fulfil until `min(now + claimWindow, deadline)`.
      * @dev The caller needs `minStake` active stake and `claimBond` of it free. A request is
      * claimed at most once. Emits {InferenceClaimed}.
+     * @param req The request's terms, as its events give them (no claim yet).
      */
-    function claim(uint256 requestId) external;
+    function claim(uint256 requestId, Request calldata req) external;
+
+    /**
+     * @notice Claims several Open requests at once, as {claim} does each, with one stake update.
+     * @dev Ids must strictly increase. The caller needs `claimBond` free per request.
+     */
+    function claimBatch(uint256[] calldata requestIds, Request[] calldata reqs) external;
 
     /**
      * @notice Fulfils a request with a proven output and splits its fee.
@@ -333,12 +373,13 @@ interface IInferenceMarket {
      * model (checked by its circuit's verifier), so the proof must have been
      * made for this caller. During a claim's window only the claimer may fulfil; otherwise the
      * caller needs `minStake` active stake. Works whether or not the model is still active.
-     * Records the attestation. Emits {InferenceFulfilled}.
+     * The request's word then holds the fact (see {isAttestedByRequest}). Emits {InferenceFulfilled}.
      * @param requestId Open or Claimed request whose deadline has not passed.
+     * @param req Its terms.
      * @param output Proven output; < r.
      * @param proof Groth16 proof `[a0, a1, b00, b01, b10, b11, c0, c1]`, in snarkjs calldata order.
      */
-    function fulfil(uint256 requestId, uint256 output, uint256[8] calldata proof) external;
+    function fulfil(uint256 requestId, Request calldata req, uint256 output, uint256[8] calldata proof) external;
 
     /**
      * @notice Fulfils a batch of requests of one model with one proof, and splits their fees.
@@ -350,20 +391,27 @@ interface IInferenceMarket {
      * `batchBinding = keccak256(abi.encode(chainId, market, msg.sender, requestIds)) mod r`,
      * `challenge = keccak256(abi.encode(batchBinding, inputCommitments, outputs)) mod r`,
      * `fold = sum_i challenge^(2i+1) * inputCommitment_i + challenge^(2i+2) * output_i mod r`
-     * (see {ProofBinding-fold}). Settles each request as {fulfil} does; the fee credits of the
-     * batch are written once. Emits {InferenceFulfilled} per request.
+     * (see {ProofBinding-fold}). The fees of the batch are credited once; its facts are recorded
+     * as one Merkle root (see {IInferenceAttestations-isAttested}). Emits {InferenceFulfilled} per
+     * request and {IInferenceAttestations-BatchAttested} once.
      * @param requestIds Open or Claimed requests of one model, strictly increasing.
+     * @param reqs Their terms, in the same order.
      * @param outputs Proven output of each request, in the same order; each < r.
      * @param proof Groth16 proof `[a0, a1, b00, b01, b10, b11, c0, c1]`, in snarkjs calldata order.
      */
-    function fulfilBatch(uint256[] calldata requestIds, uint256[] calldata outputs, uint256[8] calldata proof) external;
+    function fulfilBatch(
+        uint256[] calldata requestIds,
+        Request[] calldata reqs,
+        uint256[] calldata outputs,
+        uint256[8] calldata proof
+    ) external;
 
     /**
      * @notice Refunds a request whose deadline has passed, crediting the fee to its requester and
      * slashing the claimer's bond, if any, to the requester.
      * @dev Anyone may call, even while paused. Emits {InferenceRefunded}.
      */
-    function refund(uint256 requestId) external;
+    function refund(uint256 requestId, Request calldata req) external;
 
     /**
      * @notice Pays the caller everything credited to it in `token`: fees (refunds, validator
@@ -429,8 +477,14 @@ interface IInferenceMarket {
     /// @notice Whether `validator` has at least `minStake` active stake.
     function isStaked(address validator) external view returns (bool);
 
-    /// @notice Returns request `requestId` (zeroed, status None, if it does not exist).
-    function request(uint256 requestId) external view returns (Request memory);
+    /**
+     * @notice Status of request `requestId` (None if it does not exist) and its stored word: the
+     * hash of its terms with the status in the low byte (the fact, once fulfilled).
+     */
+    function requestState(uint256 requestId) external view returns (RequestStatus status, bytes32 word);
+
+    /// @notice The word {Request} `req` in status `status` is stored as.
+    function requestWord(Request calldata req, RequestStatus status) external pure returns (bytes32);
 
     /// @notice Number of requests made so far, which is also the highest request id.
     function requestCount() external view returns (uint256);

@@ -6,6 +6,8 @@ import {Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
+import {Hashes} from "@openzeppelin/contracts/utils/cryptography/Hashes.sol";
+import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 
@@ -29,7 +31,9 @@ import {ProofBinding} from "../libraries/ProofBinding.sol";
  * @title InferenceMarket
  * @notice Escrows fees for inference requests, pays them out only against a valid proof, holds
  * validator stake and bonds, and records every proven inference as an attestation.
- * @dev Each model names its own fee token, so fees are accounted per token. Accounting
+ * @dev Each request is one storage word: the hash of its terms with its status in the low byte;
+ * callers pass the terms, which the market checks against the word. Each model names its own fee
+ * token, so fees are accounted per token. Accounting
  * invariants (docs/invariants.md), each kept by every function:
  * - for every fee token T: T held == escrowed(T) + credited fees(T) + protocol fees(T)
  *   (+ stake totals if T is the stake token);
@@ -49,6 +53,8 @@ contract InferenceMarket is IInferenceMarket, IInferenceAttestations, Ownable2St
     /// @notice Highest model-owner royalty governance may set: 30%.
     uint16 public constant MAX_ROYALTY_BPS = MARKET_MAX_ROYALTY_BPS;
     uint256 private constant _BPS = 10_000;
+    /// @dev The low byte of a request's word holds its status; the rest is a hash.
+    uint256 private constant _STATUS_MASK = 0xff;
 
     IModelRegistry private immutable _registry;
     ICircuitRegistry private immutable _circuits;
@@ -65,7 +71,8 @@ contract InferenceMarket is IInferenceMarket, IInferenceAttestations, Ownable2St
     /// @dev Parameters queued by {setParams}, due at `_pendingParamsAt` (zero: none queued).
     Params private _pendingParams;
     uint64 private _pendingParamsAt;
-    mapping(uint256 requestId => Request) private _requests;
+    /// @dev Each request's word: see {_word}, {_factWord}.
+    mapping(uint256 requestId => bytes32) private _requests;
     uint256 private _requestCount;
 
     mapping(address account => mapping(IERC20 token => uint256)) private _feeCredits;
@@ -85,7 +92,8 @@ contract InferenceMarket is IInferenceMarket, IInferenceAttestations, Ownable2St
     /// @dev Every pause, in order: a claimer is excused only by one that overlapped its window.
     PauseInterval[] private _pauses;
 
-    mapping(bytes32 fact => uint256 blockNumber) private _attestedAt;
+    /// @dev Attestation records: a batch's Merkle root of facts, or an {attest}'s single leaf.
+    mapping(bytes32 root => uint256 blockNumber) private _attestedAt;
 
     /**
      * @param registry_ Registry the models are read from (and, through it, the circuit registry).
@@ -119,57 +127,63 @@ contract InferenceMarket is IInferenceMarket, IInferenceAttestations, Ownable2St
         uint64 deadline,
         uint256 maxFee
     ) external nonReentrant whenNotPaused returns (uint256 requestId) {
-        (IERC20 feeToken, uint128 fee) = _requestTerms(modelId, maxFee);
-        // Zero is what an uninitialised commitment looks like; a non-canonical value would let
-        // two different integers stand for the same field element.
-        if (inputCommitment == 0 || !ProofBinding.isCanonical(inputCommitment)) {
-            revert InferenceMarketInvalidInputCommitment(inputCommitment);
-        }
-        // The deadline bounds how long a claim's bond can stay locked: the slash window.
-        if (deadline <= block.timestamp || deadline > block.timestamp + _params.maxRequestTtl) {
-            revert InferenceMarketInvalidDeadline(deadline);
-        }
-
+        (IERC20 feeToken, uint128 fee) = _requestTerms(modelId, maxFee, deadline);
         requestId = ++_requestCount;
-        Request storage req = _requests[requestId];
-        req.requester = msg.sender;
-        req.deadline = deadline;
-        req.status = RequestStatus.Open;
-        req.feeToken = feeToken;
-        req.modelId = modelId;
-        req.inputCommitment = inputCommitment;
-        req.fee = fee;
+        _open(requestId, modelId, inputCommitment, input, feeToken, fee, deadline);
         _feeAccounts[feeToken].escrowed += fee;
-        emit InferenceRequested(requestId, modelId, msg.sender, inputCommitment, fee, deadline, input);
-
         _pullExact(feeToken, fee);
     }
 
     /// @inheritdoc IInferenceMarket
-    function claim(uint256 requestId) external nonReentrant whenNotPaused {
-        Request storage req = _requests[requestId];
-        if (req.status != RequestStatus.Open) revert InferenceMarketWrongStatus(requestId, req.status);
-        if (block.timestamp > req.deadline) revert InferenceMarketDeadlinePassed(requestId, req.deadline);
-
-        Stake storage s = _stakes[msg.sender];
-        uint128 bond = _params.claimBond;
-        _requireStaked(msg.sender, s.amount);
-        if (s.amount - s.bonded < bond) revert InferenceMarketInsufficientStake(msg.sender, s.amount, s.bonded + bond);
-
-        uint256 windowEnd = block.timestamp + _params.claimWindow;
-        uint64 expiresAt = windowEnd < req.deadline ? uint64(windowEnd) : req.deadline;
-        s.bonded += bond;
-        req.status = RequestStatus.Claimed;
-        req.claimer = msg.sender;
-        req.claimedAt = uint64(block.timestamp);
-        req.claimExpiresAt = expiresAt;
-        req.bond = bond;
-        emit InferenceClaimed(requestId, msg.sender, bond, expiresAt);
+    function requestInferences(
+        uint256 modelId,
+        uint256[] calldata inputCommitments,
+        bytes[] calldata inputs,
+        uint64 deadline,
+        uint256 maxFee
+    ) external nonReentrant whenNotPaused returns (uint256 firstRequestId) {
+        uint256 n = inputCommitments.length;
+        if (n == 0 || inputs.length != n) revert InferenceMarketInvalidBatch(n, inputs.length);
+        (IERC20 feeToken, uint128 fee) = _requestTerms(modelId, maxFee, deadline);
+        firstRequestId = _requestCount + 1;
+        _requestCount += n;
+        for (uint256 i = 0; i < n; ++i) {
+            _open(firstRequestId + i, modelId, inputCommitments[i], inputs[i], feeToken, fee, deadline);
+        }
+        uint256 total = uint256(fee) * n;
+        _feeAccounts[feeToken].escrowed += total;
+        _pullExact(feeToken, total);
     }
 
     /// @inheritdoc IInferenceMarket
-    function fulfil(uint256 requestId, uint256 output, uint256[8] calldata proof) external nonReentrant whenNotPaused {
-        Request storage req = _requests[requestId];
+    function claim(uint256 requestId, Request calldata req) external nonReentrant whenNotPaused {
+        uint128 bond = _params.claimBond;
+        _lockBonds(bond);
+        _claim(requestId, req, bond);
+    }
+
+    /// @inheritdoc IInferenceMarket
+    function claimBatch(uint256[] calldata requestIds, Request[] calldata reqs) external nonReentrant whenNotPaused {
+        uint256 k = requestIds.length;
+        if (k == 0 || reqs.length != k) revert InferenceMarketInvalidBatch(k, reqs.length);
+        uint128 bond = _params.claimBond;
+        _lockBonds(uint256(bond) * k);
+        uint256 previous = 0;
+        for (uint256 i = 0; i < k; ++i) {
+            // Strictly increasing ids: no request is claimed twice in one call.
+            if (requestIds[i] <= previous) revert InferenceMarketBatchNotAscending(previous, requestIds[i]);
+            previous = requestIds[i];
+            _claim(requestIds[i], reqs[i], bond);
+        }
+    }
+
+    /// @inheritdoc IInferenceMarket
+    function fulfil(
+        uint256 requestId,
+        Request calldata req,
+        uint256 output,
+        uint256[8] calldata proof
+    ) external nonReentrant whenNotPaused {
         address claimer = _checkFulfillable(requestId, req, output);
 
         // The public signals are rebuilt here, never taken from the caller: the binding to
@@ -182,42 +196,43 @@ contract InferenceMarket is IInferenceMarket, IInferenceAttestations, Ownable2St
             revert InferenceMarketInvalidProof(requestId);
         }
 
-        (uint256 fee, uint256 protocolFee, uint256 royalty) = _settle(requestId, req, output, claimer);
-        _creditSplit(req.feeToken, royaltyRecipient, fee, protocolFee, royalty);
+        // The request's word now holds the fact: the single fulfilment's attestation record.
+        bytes32 word = _factWord(_fact(req.modelId, req.inputCommitment, output));
+        uint256[3] memory shares;
+        _settle(requestId, req, output, word, shares);
+        if (claimer != address(0) && _settleBond(requestId, req, claimer == msg.sender)) {
+            _stakes[claimer].bonded -= req.bond;
+        }
+        _creditSplit(req.feeToken, royaltyRecipient, shares);
     }
 
     /// @inheritdoc IInferenceMarket
     function fulfilBatch(
         uint256[] calldata requestIds,
+        Request[] calldata reqs,
         uint256[] calldata outputs,
         uint256[8] calldata proof
     ) external nonReentrant whenNotPaused {
-        (uint256 modelId, uint256[] memory inputCommitments, address[] memory claimers) = _checkBatch(
-            requestIds,
-            outputs
-        );
-
-        _verifyBatch(modelId, requestIds, inputCommitments, outputs, proof);
-        _settleBatch(modelId, requestIds, outputs, claimers);
+        (uint256[] memory inputCommitments, address[] memory claimers) = _checkBatch(requestIds, reqs, outputs);
+        uint256 modelId = reqs[0].modelId;
+        address royaltyRecipient = _verifyBatch(modelId, requestIds, inputCommitments, outputs, proof);
+        _settleBatch(modelId, requestIds, reqs, outputs, claimers, royaltyRecipient);
     }
 
     /// @inheritdoc IInferenceMarket
-    function refund(uint256 requestId) external nonReentrant {
-        Request storage req = _requests[requestId];
-        RequestStatus status = req.status;
-        if (status != RequestStatus.Open && status != RequestStatus.Claimed) {
-            revert InferenceMarketWrongStatus(requestId, status);
-        }
+    function refund(uint256 requestId, Request calldata req) external nonReentrant {
+        _checkTerms(requestId, req);
         if (block.timestamp <= req.deadline) revert InferenceMarketDeadlineNotReached(requestId, req.deadline);
 
-        req.status = RequestStatus.Refunded;
+        _requests[requestId] = bytes32(uint256(RequestStatus.Refunded));
         uint256 fee = req.fee;
         IERC20 token = req.feeToken;
         _feeAccounts[token].escrowed -= fee;
         _creditFee(token, req.requester, fee);
         emit InferenceRefunded(requestId, req.requester, fee);
 
-        if (req.claimer != address(0)) _settleBond(requestId, req, false);
+        // A refund is never the claimer's delivery: its bond is released only if a pause excused it.
+        if (req.claimer != address(0) && _settleBond(requestId, req, false)) _stakes[req.claimer].bonded -= req.bond;
     }
 
     /// @inheritdoc IInferenceMarket
@@ -308,17 +323,32 @@ contract InferenceMarket is IInferenceMarket, IInferenceAttestations, Ownable2St
         if (!_verify(mode, verifier, weights, [inputCommitment, output, attestBinding], proof)) {
             revert InferenceAttestationsInvalidProof(modelId);
         }
-        return _record(modelId, inputCommitment, output, msg.sender, 0);
+        bytes32 root = _leaf(_fact(modelId, inputCommitment, output));
+        uint256 recordedAt = _attestedAt[root];
+        if (recordedAt != 0) return recordedAt;
+        _attestedAt[root] = block.number;
+        emit InferenceAttested(modelId, inputCommitment, output, msg.sender, 0);
+        return block.number;
     }
 
     /// @inheritdoc IInferenceAttestations
-    function isAttested(uint256 modelId, uint256 inputCommitment, uint256 output) external view returns (bool) {
-        return _attestedAt[_fact(modelId, inputCommitment, output)] != 0;
+    function factOf(uint256 modelId, uint256 inputCommitment, uint256 output) external pure returns (bytes32) {
+        return _fact(modelId, inputCommitment, output);
     }
 
     /// @inheritdoc IInferenceAttestations
-    function attestedAt(uint256 modelId, uint256 inputCommitment, uint256 output) external view returns (uint256) {
-        return _attestedAt[_fact(modelId, inputCommitment, output)];
+    function isAttested(bytes32 fact, bytes32 root, bytes32[] calldata proof) external view returns (bool) {
+        return _attestedAt[root] != 0 && MerkleProof.verifyCalldata(proof, root, _leaf(fact));
+    }
+
+    /// @inheritdoc IInferenceAttestations
+    function isAttestedByRequest(bytes32 fact, uint256 requestId) external view returns (bool) {
+        return _requests[requestId] == _factWord(fact);
+    }
+
+    /// @inheritdoc IInferenceAttestations
+    function attestedAt(bytes32 root) external view returns (uint256) {
+        return _attestedAt[root];
     }
 
     // ---------------------------------------------------------------- governance
@@ -405,8 +435,14 @@ contract InferenceMarket is IInferenceMarket, IInferenceAttestations, Ownable2St
     }
 
     /// @inheritdoc IInferenceMarket
-    function request(uint256 requestId) external view returns (Request memory) {
-        return _requests[requestId];
+    function requestState(uint256 requestId) external view returns (RequestStatus status, bytes32 word) {
+        word = _requests[requestId];
+        status = RequestStatus(uint8(uint256(word) & _STATUS_MASK));
+    }
+
+    /// @inheritdoc IInferenceMarket
+    function requestWord(Request calldata req, RequestStatus status) external pure returns (bytes32) {
+        return _word(req, status);
     }
 
     /// @inheritdoc IInferenceMarket
@@ -456,9 +492,14 @@ contract InferenceMarket is IInferenceMarket, IInferenceAttestations, Ownable2St
 
     /**
      * @dev Checks that `modelId` takes requests (exists, active, a committed model's circuit still
-     * usable) at a price within `maxFee`; returns its fee token and the fee to escrow.
+     * usable) at a price within `maxFee`, and that `deadline` is allowed; returns the model's fee
+     * token and the fee to escrow per request.
      */
-    function _requestTerms(uint256 modelId, uint256 maxFee) private view returns (IERC20 feeToken, uint128 fee) {
+    function _requestTerms(
+        uint256 modelId,
+        uint256 maxFee,
+        uint64 deadline
+    ) private view returns (IERC20 feeToken, uint128 fee) {
         bool exists;
         bool active;
         IModelRegistry.Mode mode;
@@ -471,8 +512,91 @@ contract InferenceMarket is IInferenceMarket, IInferenceAttestations, Ownable2St
             revert InferenceMarketCircuitUnusable(modelId, circuitId);
         }
         if (price > maxFee) revert InferenceMarketPriceAboveMaxFee(price, maxFee);
+        // The deadline bounds how long a claim's bond can stay locked: the slash window.
+        if (deadline <= block.timestamp || deadline > block.timestamp + _params.maxRequestTtl) {
+            revert InferenceMarketInvalidDeadline(deadline);
+        }
         // Fees are stored in 128 bits (packed with the bond); a larger price is refused here.
         fee = SafeCast.toUint128(price);
+    }
+
+    /// @dev Opens request `requestId` for msg.sender: stores its word and emits its terms.
+    function _open(
+        uint256 requestId,
+        uint256 modelId,
+        uint256 inputCommitment,
+        bytes calldata input,
+        IERC20 feeToken,
+        uint128 fee,
+        uint64 deadline
+    ) private {
+        // Zero is what an uninitialised commitment looks like; a non-canonical value would let
+        // two different integers stand for the same field element.
+        if (inputCommitment == 0 || !ProofBinding.isCanonical(inputCommitment)) {
+            revert InferenceMarketInvalidInputCommitment(inputCommitment);
+        }
+        Request memory req = Request({
+            requester: msg.sender,
+            deadline: deadline,
+            feeToken: feeToken,
+            fee: fee,
+            modelId: modelId,
+            inputCommitment: inputCommitment,
+            claimer: address(0),
+            claimedAt: 0,
+            claimExpiresAt: 0,
+            bond: 0
+        });
+        _requests[requestId] = _word(req, RequestStatus.Open);
+        emit InferenceRequested(requestId, modelId, msg.sender, inputCommitment, feeToken, fee, deadline, input);
+    }
+
+    /// @dev Locks `total` of msg.sender's free active stake as bonds; it must be staked.
+    function _lockBonds(uint256 total) private {
+        Stake storage s = _stakes[msg.sender];
+        uint256 amount = s.amount;
+        _requireStaked(msg.sender, amount);
+        if (amount - s.bonded < total) revert InferenceMarketInsufficientStake(msg.sender, amount, s.bonded + total);
+        s.bonded += total;
+    }
+
+    /// @dev Claims Open request `requestId` for msg.sender with `bond` (already locked).
+    function _claim(uint256 requestId, Request calldata req, uint128 bond) private {
+        RequestStatus status = _checkTerms(requestId, req);
+        if (status != RequestStatus.Open) revert InferenceMarketWrongStatus(requestId, status);
+        if (block.timestamp > req.deadline) revert InferenceMarketDeadlinePassed(requestId, req.deadline);
+        uint256 windowEnd = block.timestamp + _params.claimWindow;
+        uint64 expiresAt = windowEnd < req.deadline ? uint64(windowEnd) : req.deadline;
+        Request memory claimed = req;
+        claimed.claimer = msg.sender;
+        claimed.claimedAt = uint64(block.timestamp);
+        claimed.claimExpiresAt = expiresAt;
+        claimed.bond = bond;
+        _requests[requestId] = _word(claimed, RequestStatus.Claimed);
+        emit InferenceClaimed(requestId, msg.sender, bond, uint64(block.timestamp), expiresAt);
+    }
+
+    /**
+     * @dev Returns the status of request `requestId`, and reverts unless it is Open or Claimed
+     * with exactly the terms `req`.
+     */
+    function _checkTerms(uint256 requestId, Request calldata req) private view returns (RequestStatus status) {
+        bytes32 word = _requests[requestId];
+        status = RequestStatus(uint8(uint256(word) & _STATUS_MASK));
+        if (status != RequestStatus.Open && status != RequestStatus.Claimed) {
+            revert InferenceMarketWrongStatus(requestId, status);
+        }
+        if (word != _word(req, status)) revert InferenceMarketWrongTerms(requestId);
+    }
+
+    /// @dev The word of a request with terms `req` in `status`: their hash, status in the low byte.
+    function _word(Request memory req, RequestStatus status) private pure returns (bytes32) {
+        return bytes32((uint256(keccak256(abi.encode(req))) & ~_STATUS_MASK) | uint256(status));
+    }
+
+    /// @dev The word of a request fulfilled singly with `fact`.
+    function _factWord(bytes32 fact) private pure returns (bytes32) {
+        return bytes32((uint256(fact) & ~_STATUS_MASK) | uint256(RequestStatus.Fulfilled));
     }
 
     /// @dev Reverts unless every parameter is within the bound documented on {Params}.
@@ -553,23 +677,24 @@ contract InferenceMarket is IInferenceMarket, IInferenceAttestations, Ownable2St
     }
 
     /**
-     * @dev Releases the claimer's bond if it delivered, or if a pause overlapped its exclusive
-     * window (it could not deliver); otherwise slashes it to the requester, who bore the delay.
+     * @dev Settles the claimer's bond: released if it delivered, or if a pause overlapped its
+     * exclusive window (it could not deliver), and then the caller unlocks it (returns true), so a
+     * batch unlocks its own bonds at once; otherwise slashed to the requester, who bore the delay.
      * A pause that began after the window closed excuses nothing: the claim was already missed.
      */
-    function _settleBond(uint256 requestId, Request storage req, bool delivered) private {
+    function _settleBond(uint256 requestId, Request calldata req, bool delivered) private returns (bool released) {
         address claimer = req.claimer;
         uint256 bond = req.bond;
-        Stake storage s = _stakes[claimer];
-        s.bonded -= bond;
         if (delivered || _pauseOverlapped(req.claimedAt, req.claimExpiresAt)) {
             emit BondReleased(requestId, claimer, bond);
-        } else {
-            s.amount -= bond;
-            _staked -= bond;
-            _creditSlash(req.requester, bond);
-            emit BondSlashed(requestId, claimer, req.requester, bond);
+            return true;
         }
+        Stake storage s = _stakes[claimer];
+        s.bonded -= bond;
+        s.amount -= bond;
+        _staked -= bond;
+        _creditSlash(req.requester, bond);
+        emit BondSlashed(requestId, claimer, req.requester, bond);
     }
 
     /// @dev Reverts unless committed model `modelId`'s circuit is still usable (not deprecated).
@@ -594,18 +719,15 @@ contract InferenceMarket is IInferenceMarket, IInferenceAttestations, Ownable2St
     }
 
     /**
-     * @dev Checks that msg.sender may fulfil request `requestId` now with `output`, as {fulfil}
-     * documents, and returns the request's claimer (zero if unclaimed).
+     * @dev Checks that msg.sender may fulfil request `requestId`, with terms `req`, now with
+     * `output`, as {fulfil} documents, and returns the request's claimer (zero if unclaimed).
      */
     function _checkFulfillable(
         uint256 requestId,
-        Request storage req,
+        Request calldata req,
         uint256 output
     ) private view returns (address claimer) {
-        RequestStatus status = req.status;
-        if (status != RequestStatus.Open && status != RequestStatus.Claimed) {
-            revert InferenceMarketWrongStatus(requestId, status);
-        }
+        RequestStatus status = _checkTerms(requestId, req);
         if (block.timestamp > req.deadline) revert InferenceMarketDeadlinePassed(requestId, req.deadline);
         claimer = req.claimer;
         if (msg.sender != claimer) {
@@ -619,15 +741,17 @@ contract InferenceMarket is IInferenceMarket, IInferenceAttestations, Ownable2St
 
     /**
      * @dev Checks every request of a batch with {_checkFulfillable}, that they share one model and
-     * that their ids strictly increase; returns the model, input commitments and claimers.
+     * that their ids strictly increase; returns their input commitments and claimers.
      */
     function _checkBatch(
         uint256[] calldata requestIds,
+        Request[] calldata reqs,
         uint256[] calldata outputs
-    ) private view returns (uint256 modelId, uint256[] memory inputCommitments, address[] memory claimers) {
+    ) private view returns (uint256[] memory inputCommitments, address[] memory claimers) {
         uint256 k = requestIds.length;
-        if (k == 0 || outputs.length != k) revert InferenceMarketInvalidBatch(k, outputs.length);
-        modelId = _requests[requestIds[0]].modelId;
+        if (k == 0 || reqs.length != k) revert InferenceMarketInvalidBatch(k, reqs.length);
+        if (outputs.length != k) revert InferenceMarketInvalidBatch(k, outputs.length);
+        uint256 modelId = reqs[0].modelId;
         inputCommitments = new uint256[](k);
         claimers = new address[](k);
         uint256 previous = 0;
@@ -636,40 +760,40 @@ contract InferenceMarket is IInferenceMarket, IInferenceAttestations, Ownable2St
             // Strictly increasing ids: no request is settled (and paid) twice in one batch.
             if (requestId <= previous) revert InferenceMarketBatchNotAscending(previous, requestId);
             previous = requestId;
-            Request storage req = _requests[requestId];
-            claimers[i] = _checkFulfillable(requestId, req, outputs[i]);
-            if (req.modelId != modelId) revert InferenceMarketBatchMixesModels(requestId, req.modelId, modelId);
-            inputCommitments[i] = req.inputCommitment;
+            claimers[i] = _checkFulfillable(requestId, reqs[i], outputs[i]);
+            if (reqs[i].modelId != modelId) revert InferenceMarketBatchMixesModels(requestId, reqs[i].modelId, modelId);
+            inputCommitments[i] = reqs[i].inputCommitment;
         }
     }
 
     /**
-     * @dev Marks a verified request fulfilled by msg.sender, settles its claimer's bond and
-     * records the attestation. Returns the fee and its protocol and royalty shares, which the
-     * caller credits with {_creditSplit} (once per batch).
+     * @dev Marks a verified request fulfilled by msg.sender (its word becomes `word`) and adds its
+     * fee, protocol share and royalty to `totals`, which the caller credits with {_creditSplit}
+     * (once per batch). The claimer's bond is the caller's to settle.
      */
     function _settle(
         uint256 requestId,
-        Request storage req,
+        Request calldata req,
         uint256 output,
-        address claimer
-    ) private returns (uint256 fee, uint256 protocolFee, uint256 royalty) {
-        req.status = RequestStatus.Fulfilled;
-
-        fee = req.fee;
-        protocolFee = (fee * _params.protocolFeeBps) / _BPS;
-        royalty = (fee * _params.royaltyBps) / _BPS;
+        bytes32 word,
+        uint256[3] memory totals
+    ) private {
+        _requests[requestId] = word;
+        uint256 fee = req.fee;
+        uint256 protocolFee = (fee * _params.protocolFeeBps) / _BPS;
+        uint256 royalty = (fee * _params.royaltyBps) / _BPS;
+        totals[0] += fee;
+        totals[1] += protocolFee;
+        totals[2] += royalty;
         // The validator takes the rounding dust; the caps keep protocolFee + royalty <= fee.
         emit InferenceFulfilled(requestId, msg.sender, output, fee - protocolFee - royalty, royalty, protocolFee);
-
-        if (claimer != address(0)) _settleBond(requestId, req, claimer == msg.sender);
-        _record(req.modelId, req.inputCommitment, output, msg.sender, requestId);
     }
 
     /**
-     * @dev Checks a batch's proof against the model's batch verifier for its size. As in
-     * {fulfil}, every public signal is rebuilt here: the batch binding covers the caller and every
-     * request id, and the fold covers every input commitment and output.
+     * @dev Checks a batch's proof against the model's batch verifier for its size, and returns the
+     * model's royalty recipient. As in {fulfil}, every public signal is rebuilt here: the batch
+     * binding covers the caller and every request id, and the fold covers every input commitment
+     * and output.
      */
     function _verifyBatch(
         uint256 modelId,
@@ -677,11 +801,13 @@ contract InferenceMarket is IInferenceMarket, IInferenceAttestations, Ownable2St
         uint256[] memory inputCommitments,
         uint256[] calldata outputs,
         uint256[8] calldata proof
-    ) private view {
+    ) private view returns (address royaltyRecipient) {
         uint256 k = requestIds.length;
         address verifier = _registry.batchVerifier(modelId, k);
         if (verifier == address(0)) revert InferenceMarketNoBatchVerifier(modelId, k);
-        (IModelRegistry.Mode mode, , uint256 weights, ) = _registry.proofTerms(modelId);
+        IModelRegistry.Mode mode;
+        uint256 weights;
+        (mode, , weights, royaltyRecipient) = _registry.proofTerms(modelId);
         uint256 batchBinding = ProofBinding.computeBatch(block.chainid, address(this), msg.sender, requestIds);
         (uint256 folded, uint256 challenge) = ProofBinding.fold(batchBinding, inputCommitments, outputs);
         if (!_verify(mode, verifier, weights, [folded, challenge, batchBinding], proof)) {
@@ -690,44 +816,69 @@ contract InferenceMarket is IInferenceMarket, IInferenceAttestations, Ownable2St
     }
 
     /**
-     * @dev Settles every request of a verified batch with {_settle}, then credits their summed
-     * shares once: all requests share one model, so one royalty recipient, and one validator.
+     * @dev Settles every request of a verified batch with {_settle}, unlocks the caller's own
+     * bonds at once, records the Merkle root of the batch's facts, then credits the summed shares
+     * once: all requests share one model, so one fee token and one royalty recipient.
      */
     function _settleBatch(
         uint256 modelId,
         uint256[] calldata requestIds,
+        Request[] calldata reqs,
         uint256[] calldata outputs,
-        address[] memory claimers
+        address[] memory claimers,
+        address royaltyRecipient
     ) private {
-        uint256 feeTotal = 0;
-        uint256 protocolFeeTotal = 0;
-        uint256 royaltyTotal = 0;
         uint256 k = requestIds.length;
+        uint256[3] memory totals; // fee, protocol fee, royalty
+        uint256 ownBonds = 0;
+        bytes32[] memory leaves = new bytes32[](k);
         for (uint256 i = 0; i < k; ++i) {
-            uint256 requestId = requestIds[i];
-            (uint256 fee, uint256 protocolFee, uint256 royalty) = _settle(
-                requestId,
-                _requests[requestId],
-                outputs[i],
-                claimers[i]
-            );
-            feeTotal += fee;
-            protocolFeeTotal += protocolFee;
-            royaltyTotal += royalty;
+            _settle(requestIds[i], reqs[i], outputs[i], bytes32(uint256(RequestStatus.Fulfilled)), totals);
+            ownBonds += _settleBatchBond(requestIds[i], reqs[i], claimers[i]);
+            leaves[i] = _leaf(_fact(modelId, reqs[i].inputCommitment, outputs[i]));
         }
-        (, , , address royaltyRecipient) = _registry.proofTerms(modelId);
+        if (ownBonds != 0) _stakes[msg.sender].bonded -= ownBonds;
+        bytes32 root = _merkleRoot(leaves);
+        if (_attestedAt[root] == 0) _attestedAt[root] = block.number;
+        emit BatchAttested(root, modelId, requestIds);
         // One model, one fee token: the token of the batch's first request is every request's.
-        _creditSplit(_requests[requestIds[0]].feeToken, royaltyRecipient, feeTotal, protocolFeeTotal, royaltyTotal);
+        _creditSplit(reqs[0].feeToken, royaltyRecipient, totals);
     }
 
-    /// @dev Moves settled fees out of escrow: protocol share, royalty, and the rest to msg.sender.
-    function _creditSplit(
-        IERC20 token,
-        address royaltyRecipient,
-        uint256 fee,
-        uint256 protocolFee,
-        uint256 royalty
-    ) private {
+    /**
+     * @dev Settles the bond of one request of a batch; returns the bond when it is msg.sender's
+     * own and released, which the caller unlocks together with the others.
+     */
+    function _settleBatchBond(uint256 requestId, Request calldata req, address claimer) private returns (uint256) {
+        if (claimer == address(0) || !_settleBond(requestId, req, claimer == msg.sender)) return 0;
+        if (claimer == msg.sender) return req.bond;
+        _stakes[claimer].bonded -= req.bond;
+        return 0;
+    }
+
+    /**
+     * @dev Root of the Merkle tree over `nodes` (overwritten): inner nodes hash their children
+     * sorted, an odd node at the end of a level is carried up (see {IInferenceAttestations}).
+     */
+    function _merkleRoot(bytes32[] memory nodes) private pure returns (bytes32) {
+        uint256 n = nodes.length;
+        while (n > 1) {
+            uint256 half = n / 2;
+            for (uint256 i = 0; i < half; ++i) {
+                nodes[i] = Hashes.commutativeKeccak256(nodes[2 * i], nodes[2 * i + 1]);
+            }
+            if (n % 2 == 1) nodes[half] = nodes[n - 1];
+            n = half + (n % 2);
+        }
+        return nodes[0];
+    }
+
+    /**
+     * @dev Moves settled fees out of escrow: `shares` are the fee, the protocol share and the
+     * royalty; the rest of the fee goes to msg.sender.
+     */
+    function _creditSplit(IERC20 token, address royaltyRecipient, uint256[3] memory shares) private {
+        (uint256 fee, uint256 protocolFee, uint256 royalty) = (shares[0], shares[1], shares[2]);
         FeeAccounts storage a = _feeAccounts[token];
         a.escrowed -= fee;
         a.protocolFees += protocolFee;
@@ -763,23 +914,12 @@ contract InferenceMarket is IInferenceMarket, IInferenceAttestations, Ownable2St
             );
     }
 
-    function _record(
-        uint256 modelId,
-        uint256 inputCommitment,
-        uint256 output,
-        address prover,
-        uint256 requestId
-    ) private returns (uint256 blockNumber) {
-        bytes32 fact = _fact(modelId, inputCommitment, output);
-        blockNumber = _attestedAt[fact];
-        if (blockNumber == 0) {
-            blockNumber = block.number;
-            _attestedAt[fact] = blockNumber;
-            emit InferenceAttested(modelId, inputCommitment, output, prover, requestId);
-        }
-    }
-
     function _fact(uint256 modelId, uint256 inputCommitment, uint256 output) private pure returns (bytes32) {
         return keccak256(abi.encode(modelId, inputCommitment, output));
+    }
+
+    /// @dev The Merkle leaf of `fact`: hashed again, so that no leaf is also a pair of nodes.
+    function _leaf(bytes32 fact) private pure returns (bytes32) {
+        return keccak256(abi.encode(fact));
     }
 }

@@ -4,8 +4,10 @@
  *
  * - mnist-cnn: the reference CNN (models/mnist-cnn.onnx) in baked mode, quantized and generated
  *   as `poi compile` does (docs/compiler.md), set up with the smallest fitting development ptau.
- * - mnist-mlp-batch16: sixteen MLP inferences per proof, the largest batch whose setup fits the
- *   2^16 development ptau, to measure fulfilBatch at a larger K.
+ * - mnist-mlp-batch8, -batch16, -batch32: eight, sixteen and thirty-two MLP inferences per proof
+ *   (the four-inference one is a reference model of the pipeline), to measure requestInferences,
+ *   claimBatch and fulfilBatch at every batch size the daemon uses. K = 32 (about 92,000
+ *   constraints) needs the 2^17 development ptau.
  *
  * Neither is part of `npm run build:circuit` (CI); their generated sources stay in their build folder.
  */
@@ -30,17 +32,24 @@ import type { Manifest } from "../setup/manifest.ts";
 
 const COMMAND = "npm run bench";
 
-export const BENCH_BATCH: ReferenceModel = {
-  name: "mnist-mlp-batch16",
-  onnx: "models/mnist-mlp.onnx",
-  template: "BatchMnistMlp",
-  verifierContract: "MnistMlpBatch16Verifier",
-  batch: 16,
-};
+/** Batch sizes of the reference MLP that only the bench builds (K = 4 is in REFERENCE_MODELS). */
+export const BENCH_BATCH_SIZES = [8, 16, 32] as const;
 
-/** The K = 16 batch circuit of the reference MLP (about 45,900 constraints: 2^16 ptau). */
-export function buildBenchBatch(options: BuildOptions = {}): Promise<BuiltModel> {
-  return buildModel(BENCH_BATCH, { ...options, generatedDir: paths(BENCH_BATCH.name).buildDir, command: COMMAND });
+/** The K-inference batch circuit of the reference MLP, as the bench builds it. */
+export function benchBatch(k: number): ReferenceModel {
+  return {
+    name: `mnist-mlp-batch${k}`,
+    onnx: "models/mnist-mlp.onnx",
+    template: "BatchMnistMlp",
+    verifierContract: `MnistMlpBatch${k}Verifier`,
+    batch: k,
+  };
+}
+
+/** Builds (or reuses) the K-inference batch circuit of the reference MLP (about 2,870 constraints per inference). */
+export function buildBenchBatch(k: number, options: BuildOptions = {}): Promise<BuiltModel> {
+  const model = benchBatch(k);
+  return buildModel(model, { ...options, generatedDir: paths(model.name).buildDir, command: COMMAND });
 }
 
 export const BENCH_CNN = {

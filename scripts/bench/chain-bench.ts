@@ -1,21 +1,19 @@
 /**
- * The on-chain half of the benchmark, on Hardhat's in-process chain: verify gas, fulfil gas
+ * The on-chain half of the benchmark, on Hardhat's in-process chain: verify gas, the gas of each
+ * step of a request's life (request, claim, settlement) singly and in batches of every K built,
  * and one validator's throughput. It uses the TypeChain types that `hardhat build` generates,
  * so run.ts imports it only after building the contracts.
  */
 import type { HardhatEthers } from "@nomicfoundation/hardhat-ethers/types";
 import { Contract, getBytes, type Signer } from "ethers";
-import {
-  Groth16Harness__factory,
-  SettableVerifier__factory,
-  type InferenceMarket,
-} from "../../types/ethers-contracts/index.js";
+import { Groth16Harness__factory, type InferenceMarket } from "../../types/ethers-contracts/index.js";
 import { requestBinding } from "../chain/binding.ts";
 import { registerCommittedCircuit } from "../chain/committed.ts";
 import { deployProtocol, registerCommittedModel } from "../chain/protocol.ts";
-import { postRequest } from "../chain/requester.ts";
+import { postRequest, postRequests } from "../chain/requester.ts";
 import {
   claimRequest,
+  claimRequests,
   ensureStaked,
   fulfilBatchRequests,
   fulfilRequest,
@@ -26,8 +24,8 @@ import { packedCommitment } from "../circuit/reference.ts";
 import { inferQuantizedGraph } from "../model/graph-inference.ts";
 import type { Digit } from "../model/mnist.ts";
 import type { QuantizedGraph } from "../model/quantize-graph.ts";
-import type { Manifest } from "../setup/manifest.ts";
 import { offChainRequest, proveRequests } from "../prove/prove-request.ts";
+import type { Manifest } from "../setup/manifest.ts";
 import type { Prover, ProofResult } from "../prove/prover.ts";
 
 /** Gas every transaction pays before executing anything (no access list, not a creation). */
@@ -60,41 +58,26 @@ export interface SingleChainBench {
 }
 
 export interface ChainBench extends SingleChainBench {
-  /** Batched fulfilment against unclaimed requests, fee-credit slots already non-zero. */
-  batch?: BatchBench;
-  /** The same with the largest batch circuit built (real proofs, same conditions). */
-  largeBatch?: LargeBatchBench;
+  /** The whole life of batches of each K built, with real proofs, smallest K first. */
+  batches: BatchLifecycleBench[];
 }
 
-export interface LargeBatchBench {
+/**
+ * Batches of K requests through their whole life, each step one transaction: `requestInferences`
+ * of K inputs, `claimBatch` of the K requests, `fulfilBatch` with a real proof of the K claimed
+ * requests (fee-credit slots already non-zero). All figures are receipt.gasUsed, 21,000 intrinsic
+ * included, per transaction (divide by `size` for gas per inference).
+ */
+export interface BatchLifecycleBench {
   size: number;
   constraints: number;
-  /** receipt.gasUsed of each fulfilBatch of `size` unclaimed requests with a real proof. */
-  batchGas: bigint[];
-  /** eth_estimateGas of verifyProof on its verifier with a real proof, minus INTRINSIC_GAS. */
+  requestGas: bigint[];
+  claimGas: bigint[];
+  settleGas: bigint[];
+  /** eth_estimateGas of the protocol's verifier with a real batch proof, minus INTRINSIC_GAS. */
   verifyGas: bigint;
   /** Warm witness + proof of each batch proof. */
   proveMs: number[];
-}
-
-export interface BatchBench {
-  /** Inferences per proof of the real batch circuit. */
-  size: number;
-  constraints: number;
-  /** receipt.gasUsed of one fulfil of an unclaimed request (K = 1, same conditions as the batches). */
-  singleGas: bigint;
-  /** receipt.gasUsed of each fulfilBatch of `size` unclaimed requests with a real proof. */
-  batchGas: bigint[];
-  /** eth_estimateGas of verifyProof on the batch verifier with a real proof, minus INTRINSIC_GAS. */
-  verifyGas: bigint;
-  /** Warm witness + proof of each batch proof. */
-  proveMs: number[];
-  /**
-   * Market-side gas of each further request in a batch: the difference between fulfilBatch of
-   * `marginal.large` and of `marginal.small` requests, over their difference, both checked by a
-   * verifier that answers yes without cryptography (SettableVerifier), so the verification cancels.
-   */
-  marginal: { small: number; large: number; smallGas: bigint; largeGas: bigint; perRequest: bigint };
 }
 
 /**
@@ -116,7 +99,7 @@ export function calldataGas(data: string): bigint {
 export async function measureVerifyGas(
   verifierAddress: string,
   signer: Signer,
-  proof: Pick<ProofResult, "publicSignals" | "calldata">,
+  proof: ProofResult,
 ): Promise<{ gas: bigint; calldataGas: bigint; calldataBytes: number }> {
   const n = proof.publicSignals.length;
   const verifier = new Contract(
@@ -156,7 +139,7 @@ interface Settled {
 export async function measureProtocolVerifyGas(
   keyPointer: string,
   signer: Signer,
-  proof: Pick<ProofResult, "publicSignals" | "calldata">,
+  proof: ProofResult,
 ): Promise<{ gas: bigint; calldataGas: bigint; calldataBytes: number }> {
   const harness = await new Groth16Harness__factory(signer).deploy();
   const calldata = proof.calldata as [bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint];
@@ -194,7 +177,7 @@ async function singleModelBench(o: {
     const open = await openRequests(market.connect(validator), modelId, fromBlock);
     const mine = open.find((r) => r.requestId === posted.requestId);
     if (!mine) throw new Error(`request ${posted.requestId} is not among the open requests`);
-    const claimGas = await claimRequest(market, validator, mine.requestId);
+    const claimGas = await claimRequest(market, validator, mine);
     const fulfilled = await o.fulfil(mine);
     return { posted, claimGas, fulfilled };
   };
@@ -261,7 +244,7 @@ async function deployFunded(
   return { protocol, governance, requester, validator };
 }
 
-/** One baked MLP: single fulfilment through the validator's own code, then batched fulfilment. */
+/** One baked MLP: single requests through the validator's own code, then batches of each K. */
 export async function runChainBench(options: {
   ethers: HardhatEthers;
   manifest: Manifest;
@@ -271,16 +254,16 @@ export async function runChainBench(options: {
   digits: Digit[];
   seconds: number;
   log: (msg: string) => void;
-  /** A batch circuit of the same model to measure fulfilBatch with. */
-  batch?: { manifest: Manifest; manifestFile: string; prover: Prover; size: number };
-  /** A larger batch circuit of the same model, measured alike. */
-  largeBatch?: { manifest: Manifest; manifestFile: string; prover: Prover; size: number };
+  /** Batch circuits of the same model, each measured through the whole batch lifecycle. */
+  batches: { manifest: Manifest; manifestFile: string; prover: Prover; size: number }[];
+  /** Batches of each size to measure (the median is reported). */
+  rounds?: number;
 }): Promise<ChainBench> {
   const { ethers, prover, quantized, digits } = options;
-  const batches = [options.batch, options.largeBatch].flatMap((b) => (b ? [b] : []));
+  const sizes = [...options.batches].sort((a, b) => a.size - b.size);
   const { protocol, governance, requester, validator } = await deployFunded(ethers, {
     manifestFile: options.manifestFile,
-    batchKeys: batches.map((b) => ({ manifestFile: b.manifestFile, batchSize: b.size })),
+    batchKeys: sizes.map((b) => ({ manifestFile: b.manifestFile, batchSize: b.size })),
   });
   const single = await singleModelBench({
     ethers,
@@ -301,93 +284,64 @@ export async function runChainBench(options: {
     fulfil: (r) => fulfilRequest(protocol.market, validator, { prover, model: quantized }, r),
   });
 
-  const postOpen = async (batchDigits: Digit[]): Promise<OpenRequest[]> => {
-    const fromBlock = (await ethers.provider.getBlockNumber()) + 1;
-    for (const d of batchDigits) await postRequest(protocol.market, requester, protocol.modelId, d.pixels);
-    return openRequests(protocol.market.connect(validator), protocol.modelId, fromBlock);
-  };
+  // A batch claim locks one bond per request: stake enough for the largest batch on top of minStake.
+  const { claimBond } = await protocol.market.params();
+  const largest = sizes.length ? sizes[sizes.length - 1].size : 0;
+  const extra = claimBond * BigInt(largest);
+  if (extra > 0n) {
+    await (await protocol.token.mint(validator.address, extra)).wait();
+    await (await protocol.token.connect(validator).approve(await protocol.market.getAddress(), extra)).wait();
+    await (await protocol.market.connect(validator).stake(extra)).wait();
+  }
   const pick = (offset: number, n: number) => Array.from({ length: n }, (_, i) => digits[(offset + i) % digits.length]);
-  /** Real batch proofs settled by fulfilBatch, and the batch verifier's own gas. */
-  const measureBatch = async (b: NonNullable<typeof options.batch>, offset: number) => {
-    const batchGas: bigint[] = [];
+  const batches: BatchLifecycleBench[] = [];
+  let offset = 200;
+  for (const b of sizes) {
+    const requestGas: bigint[] = [];
+    const claimGas: bigint[] = [];
+    const settleGas: bigint[] = [];
     const proveMs: number[] = [];
-    for (let round = 0; round < 3; round++) {
-      const f = await fulfilBatchRequests(
+    for (let round = 0; round < (options.rounds ?? 3); round++) {
+      const fromBlock = (await ethers.provider.getBlockNumber()) + 1;
+      const posted = await postRequests(
         protocol.market,
-        validator,
-        { prover: b.prover, model: quantized },
-        await postOpen(pick(offset + round * b.size, b.size)),
+        requester,
+        protocol.modelId,
+        pick(offset, b.size).map((d) => d.pixels),
       );
-      batchGas.push(f.gasUsed);
+      offset += b.size;
+      const ids = new Set(posted.map((p) => p.requestId));
+      const open = (await openRequests(protocol.market.connect(validator), protocol.modelId, fromBlock)).filter((r) =>
+        ids.has(r.requestId),
+      );
+      if (open.length !== b.size) throw new Error(`K = ${b.size}: ${open.length} of the posted requests are open`);
+      // postRequests splits one transaction's gas evenly: the sum is the transaction's.
+      requestGas.push(posted.reduce((sum, p) => sum + p.gasUsed, 0n));
+      claimGas.push(await claimRequests(protocol.market, validator, open));
+      const f = await fulfilBatchRequests(protocol.market, validator, { prover: b.prover, model: quantized }, open);
+      settleGas.push(f.gasUsed);
       proveMs.push(f.witnessMs + f.proveMs);
     }
     const batchProof = await b.prover.prove({
-      pixels: pick(offset + 100, b.size).map((d) => Array.from(d.pixels)),
+      pixels: pick(offset, b.size).map((d) => Array.from(d.pixels)),
       challenge: 1n,
       batchBinding: 1n,
     });
     const verifyGas = (await measureProtocolVerifyGas(protocol.batchVerifiers[b.size], governance, batchProof)).gas;
-    options.log(`K = ${b.size}: ${batchGas.join(", ")} gas`);
-    return { size: b.size, constraints: b.manifest.constraints, batchGas, verifyGas, proveMs };
-  };
-
-  let batch: BatchBench | undefined;
-  if (options.batch) {
-    const [lone] = await postOpen(pick(100, 1));
-    const singleGas = (await fulfilRequest(protocol.market, validator, { prover, model: quantized }, lone)).gasUsed;
-    options.log(`K = 1: ${singleGas} gas`);
-    const measured = await measureBatch(options.batch, 200);
-
-    // The market's own cost per further request: batches of two sizes of a committed model whose
-    // governance circuits answer yes without cryptography (SettableVerifier), so that only the
-    // per-request work (checks, fold terms, settlement) differs between the two sizes.
-    const yes = await (await new SettableVerifier__factory(governance).deploy(true)).getAddress();
-    const [small, large] = [2, 8];
-    const circuit = async (size: number) => {
-      const args = [yes, "0x" + "00".repeat(32), 4, size, "0x" + "00".repeat(32), ""] as const;
-      const id = await protocol.circuits.registerCircuit.staticCall(...args);
-      await (await protocol.circuits.registerCircuit(...args)).wait();
-      return id;
-    };
-    const sized = await registerCommittedModel(protocol.registry, governance, {
-      feeToken: await protocol.token.getAddress(),
-      price: 10n ** 18n,
-      circuitId: await circuit(1),
-      weightsCommitment: 1n,
-      batchCircuits: [
-        { circuitId: await circuit(small), batchSize: small },
-        { circuitId: await circuit(large), batchSize: large },
-      ],
+    options.log(
+      `K = ${b.size}: requestInferences ${requestGas.join(", ")}, claimBatch ${claimGas.join(", ")}, fulfilBatch ${settleGas.join(", ")} gas`,
+    );
+    batches.push({
+      size: b.size,
+      constraints: b.manifest.constraints,
+      requestGas,
+      claimGas,
+      settleGas,
+      verifyGas,
+      proveMs,
     });
-    const sizedGas: bigint[] = [];
-    for (const size of [small, large]) {
-      const fromBlock = (await ethers.provider.getBlockNumber()) + 1;
-      for (const d of pick(400 + size, size)) await postRequest(protocol.market, requester, sized.modelId, d.pixels);
-      const open = await openRequests(protocol.market.connect(validator), sized.modelId, fromBlock);
-      const ids = open.map((r) => r.requestId);
-      const receipt = await (
-        await protocol.market.connect(validator).fulfilBatch(
-          ids,
-          ids.map(() => 1n),
-          [0n, 0n, 0n, 0n, 0n, 0n, 0n, 0n],
-        )
-      ).wait();
-      sizedGas.push(receipt!.gasUsed);
-    }
-    batch = {
-      ...measured,
-      singleGas,
-      marginal: {
-        small,
-        large,
-        smallGas: sizedGas[0],
-        largeGas: sizedGas[1],
-        perRequest: (sizedGas[1] - sizedGas[0]) / BigInt(large - small),
-      },
-    };
   }
-  const largeBatch = options.largeBatch ? await measureBatch(options.largeBatch, 600) : undefined;
-  return { ...single, batch, largeBatch };
+  return { ...single, batches };
 }
 
 /** One baked graph model (the reference CNN) registered alone, single fulfilment only. */

@@ -2,8 +2,10 @@
  * Measures issue 7's rows in one run and writes docs/benchmarks.md: the MNIST MLP and CNN in
  * baked mode and the MLP in committed mode. For each: constraints, warm witness and proof times
  * with 1 and all threads, the snarkjs CLI on the same zkey and input, peak RSS, verify and fulfil
- * gas (single and batched: the 4- and 16-inference MLP batch circuits), and one validator's
- * throughput. The CNN and the K = 16 batch are built here on first use (bench-circuits.ts).
+ * gas (single and batched: the 4-, 8-, 16- and 32-inference MLP batch circuits, each through
+ * requestInferences, claimBatch and fulfilBatch), and one validator's throughput. The CNN and the
+ * K = 8, 16 and 32 batches are built here on first use (bench-circuits.ts). Writes
+ * docs/benchmarks.json from the same run (bench-json.ts).
  *
  *   npm run bench [-- --runs <n, default 5>] [-- --seconds <throughput loop, default 30>] [-- --digit <i>]
  *
@@ -25,7 +27,8 @@ import { findChromium, proveInBrowser } from "../prove/browser-run.ts";
 import { offChainRequest, proveRequests, requestCircuitInput } from "../prove/prove-request.ts";
 import { Prover, releaseProverThreads } from "../prove/prover.ts";
 import { artifactPath, type Manifest } from "../setup/manifest.ts";
-import { BENCH_BATCH, BENCH_CNN, buildBenchBatch, buildBenchCnn } from "./bench-circuits.ts";
+import { BENCH_BATCH_SIZES, BENCH_CNN, benchBatch, buildBenchBatch, buildBenchCnn } from "./bench-circuits.ts";
+import { benchJson, type JsonRowInput } from "./bench-json.ts";
 import { describeMachine } from "./machine.ts";
 import { mergeWorkerReports, runProveWorker, runSnarkjsCli, type CliReport, type ProveConfig } from "./prove-bench.ts";
 import type { ProveWorkerReport } from "./prove-worker.ts";
@@ -182,7 +185,11 @@ async function main(): Promise<void> {
     buildModel(committedModel, buildLog),
   );
   const cnnBuilt = await timedBuild("mnist-cnn (bench only)", buildNotes, () => buildBenchCnn(buildLog));
-  const largeBuilt = await timedBuild(`${BENCH_BATCH.name} (bench only)`, buildNotes, () => buildBenchBatch(buildLog));
+  const benchBatches = [];
+  for (const k of BENCH_BATCH_SIZES)
+    benchBatches.push(
+      await timedBuild(`${benchBatch(k).name} (bench only)`, buildNotes, () => buildBenchBatch(k, buildLog)),
+    );
   const { manifest, manifestFile } = built;
   const { test } = loadMnist();
   if (digitIndex >= test.length) throw new Error(`--digit must be below ${test.length}`);
@@ -233,8 +240,17 @@ async function main(): Promise<void> {
       await import("./chain-bench.ts");
     const { ethers } = await hre.network.create();
     const prover = await Prover.load(manifestFile);
-    const batchProver = await Prover.load(batchBuilt.manifestFile);
-    const largeProver = await Prover.load(largeBuilt.manifestFile);
+    const batchCircuits = [];
+    for (const [b, size] of [
+      [batchBuilt, batchModel.batch!],
+      ...benchBatches.map((bb, i) => [bb, BENCH_BATCH_SIZES[i]] as const),
+    ] as const)
+      batchCircuits.push({
+        manifest: b.manifest,
+        manifestFile: b.manifestFile,
+        prover: await Prover.load(b.manifestFile),
+        size,
+      });
     log(`chain, MLP baked: verify and fulfil gas, then a ${seconds} s validator loop, then batches`);
     const chain = await runChainBench({
       ethers,
@@ -245,18 +261,7 @@ async function main(): Promise<void> {
       digits: test,
       seconds,
       log,
-      batch: {
-        manifest: batchBuilt.manifest,
-        manifestFile: batchBuilt.manifestFile,
-        prover: batchProver,
-        size: batchModel.batch!,
-      },
-      largeBatch: {
-        manifest: largeBuilt.manifest,
-        manifestFile: largeBuilt.manifestFile,
-        prover: largeProver,
-        size: BENCH_BATCH.batch!,
-      },
+      batches: batchCircuits,
     });
     log(`chain, CNN baked: verify and fulfil gas, then a ${seconds} s validator loop`);
     const cnnProver = await Prover.load(cnnBuilt.manifestFile);
@@ -308,16 +313,12 @@ async function main(): Promise<void> {
         verifyGas: chain.verifyGas,
         publicSignals: manifest.publicSignals.length,
         fulfil: { first: chain.firstFulfilGas, later: laterGas(chain.loopFulfilGas) },
-        largestK: chain.largeBatch
+        largestK: chain.batches.length
           ? {
-              size: chain.largeBatch.size,
-              perInference: laterGas(chain.largeBatch.batchGas) / BigInt(chain.largeBatch.size),
-              // Same verification at any K: only the market's per-request work grows (report.ts).
-              projected32: chain.batch
-                ? (laterGas(chain.largeBatch.batchGas) +
-                    BigInt(32 - chain.largeBatch.size) * chain.batch.marginal.perRequest) /
-                  32n
-                : undefined,
+              size: chain.batches[chain.batches.length - 1].size,
+              perInference:
+                laterGas(chain.batches[chain.batches.length - 1].settleGas) /
+                BigInt(chain.batches[chain.batches.length - 1].size),
             }
           : { missing: "n/a (no batch circuit measured)" },
         throughput: { perMinute: chain.loop.perMinute, perSettleMs: perSettle(chain.loop) },
@@ -386,8 +387,30 @@ async function main(): Promise<void> {
     const style = (await prettier.resolveConfig(OUT)) ?? {};
     writeFileSync(OUT, await prettier.format(report + keptSection(OUT), { ...style, filepath: OUT }));
     log(`wrote ${path.relative(ROOT, OUT)}`);
-    const json = JSON.stringify(benchmarksJson(result), null, 2);
-    writeFileSync(OUT_JSON, await prettier.format(json, { ...style, filepath: OUT_JSON }));
+    const jsonRows: JsonRowInput[] = [
+      { id: "mlp-baked", summary: rows[0], chain },
+      { id: "cnn-baked", summary: rows[1], chain: cnnChain },
+      { id: "mlp-committed", summary: rows[2], chain: committedChain.single },
+    ];
+    // One file: the settlement figures of each row (bench-json.ts) with the prover's beside them
+    // (report.ts: warm and cold times against snarkjs, the browser figure, cost per constraint).
+    const settlement = benchJson({ machine, loadEnd: os.loadavg()[0], rows: jsonRows });
+    const proving = benchmarksJson(result) as { rows: Record<string, unknown>[]; prover: unknown };
+    const json = {
+      ...settlement,
+      rows: settlement.rows.map((row, i) => {
+        const p = proving.rows[i] ?? {};
+        return {
+          ...row,
+          coldMs: p.coldMs,
+          usCorePerConstraint: p.usCorePerConstraint,
+          fullProveWarmTotalMs: p.fullProveWarmTotalMs,
+          browserWarmTotalMs: p.browserWarmTotalMs,
+        };
+      }),
+      prover: proving.prover,
+    };
+    writeFileSync(OUT_JSON, await prettier.format(JSON.stringify(json), { ...style, filepath: OUT_JSON }));
     log(`wrote ${path.relative(ROOT, OUT_JSON)}`);
   } finally {
     rmSync(tmp, { recursive: true, force: true });

@@ -4,13 +4,16 @@
  * fulfilment; and of a batch: group pending requests of one model, prove them with the batch
  * circuit and settle them with one fulfilBatch.
  */
-import { getBytes, ZeroAddress, type Signer } from "ethers";
+import { ZeroAddress, type Signer } from "ethers";
 import {
   IModelRegistry__factory,
   TestToken__factory,
   type InferenceMarket,
 } from "../../types/ethers-contracts/index.js";
 import { proveRequests, type ModelArtifacts, type ProofBindingData } from "../prove/prove-request.ts";
+import { requestsOnChain, RequestStatus, withClaim, type RequestTerms } from "./terms.ts";
+
+export { RequestStatus } from "./terms.ts";
 
 export interface OpenRequest {
   requestId: bigint;
@@ -24,6 +27,8 @@ export interface OpenRequest {
   claimer: string;
   /** End of the claimer's exclusive window (0 if unclaimed). */
   claimExpiresAt: bigint;
+  /** The terms every market call on the request takes (see terms.ts); claiming updates them. */
+  terms: RequestTerms;
 }
 
 /**
@@ -39,9 +44,6 @@ export async function fulfilmentOf(
   const [log] = await market.queryFilter(market.filters.InferenceFulfilled(requestId), fromBlock);
   return log && { validator: log.args.validator, output: log.args.output, blockNumber: log.blockNumber };
 }
-
-/** Request statuses of IInferenceMarket.RequestStatus. */
-export const RequestStatus = { None: 0n, Open: 1n, Claimed: 2n, Fulfilled: 3n, Refunded: 4n } as const;
 
 export interface Fulfilment {
   requestId: bigint;
@@ -68,29 +70,68 @@ export async function ensureStaked(market: InferenceMarket, validator: Signer): 
   return missing;
 }
 
-/** Claims a request for `validator`, locking its bond; returns the gas used. */
-export async function claimRequest(market: InferenceMarket, validator: Signer, requestId: bigint): Promise<bigint> {
-  const receipt = await (await market.connect(validator).claim(requestId)).wait();
-  return receipt!.gasUsed;
+/**
+ * Claims requests for `validator`, locking a bond each: `claim` for one, `claimBatch` (one stake
+ * update) for several. Updates each request's terms with its claim, as the market now hashes
+ * them; returns the gas used.
+ */
+export async function claimRequests(
+  market: InferenceMarket,
+  validator: Signer,
+  requests: Pick<OpenRequest, "requestId" | "terms" | "claimer" | "claimExpiresAt">[],
+): Promise<bigint> {
+  const batch = [...requests].sort((a, b) => (a.requestId < b.requestId ? -1 : 1));
+  const m = market.connect(validator);
+  const tx =
+    batch.length === 1
+      ? await m.claim(batch[0].requestId, batch[0].terms)
+      : await m.claimBatch(
+          batch.map((r) => r.requestId),
+          batch.map((r) => r.terms),
+        );
+  const receipt = (await tx.wait())!;
+  const byId = new Map(batch.map((r) => [r.requestId, r]));
+  for (const log of receipt.logs) {
+    const parsed = market.interface.parseLog(log);
+    if (parsed?.name !== "InferenceClaimed") continue;
+    const r = byId.get(parsed.args.requestId as bigint);
+    if (!r) continue;
+    r.terms = withClaim(r.terms, parsed.args as unknown as Parameters<typeof withClaim>[1]);
+    r.claimer = r.terms.claimer;
+    r.claimExpiresAt = r.terms.claimExpiresAt;
+  }
+  return receipt.gasUsed;
+}
+
+/** {@link claimRequests} for one request. */
+export async function claimRequest(
+  market: InferenceMarket,
+  validator: Signer,
+  request: Pick<OpenRequest, "requestId" | "terms" | "claimer" | "claimExpiresAt">,
+): Promise<bigint> {
+  return claimRequests(market, validator, [request]);
 }
 
 /** InferenceRequested events for a model from `fromBlock` on, still open or claimed on-chain. */
 export async function openRequests(market: InferenceMarket, modelId: bigint, fromBlock = 0): Promise<OpenRequest[]> {
   const events = await market.queryFilter(market.filters.InferenceRequested(undefined, modelId), fromBlock);
+  const ids = events.map((e) => e.args.requestId);
+  const states = await requestsOnChain(market, ids, fromBlock);
   const open: OpenRequest[] = [];
-  for (const e of events) {
-    const r = await market.request(e.args.requestId);
-    if (r.status !== RequestStatus.Open && r.status !== RequestStatus.Claimed) continue;
+  for (const id of ids) {
+    const s = states.get(id)!;
+    if (s.status !== RequestStatus.Open && s.status !== RequestStatus.Claimed) continue;
     open.push({
-      requestId: e.args.requestId,
-      modelId: e.args.modelId,
-      inputCommitment: e.args.inputCommitment,
-      fee: e.args.fee,
-      deadline: e.args.deadline,
-      input: getBytes(e.args.input),
-      blockNumber: e.blockNumber,
-      claimer: r.claimer,
-      claimExpiresAt: r.claimExpiresAt,
+      requestId: id,
+      modelId: s.terms.modelId,
+      inputCommitment: s.terms.inputCommitment,
+      fee: s.terms.fee,
+      deadline: s.terms.deadline,
+      input: s.input,
+      blockNumber: s.blockNumber,
+      claimer: s.claimer,
+      claimExpiresAt: s.claimExpiresAt,
+      terms: s.terms,
     });
   }
   return open;
@@ -112,11 +153,11 @@ export async function fulfilRequest(
   market: InferenceMarket,
   validator: Signer,
   artifacts: ModelArtifacts,
-  request: Pick<OpenRequest, "requestId" | "inputCommitment" | "input">,
+  request: Pick<OpenRequest, "requestId" | "inputCommitment" | "input" | "terms">,
 ): Promise<Fulfilment> {
   const proof = await proveRequests(artifacts, [request], await bindingFor(market, validator));
   const receipt = await (
-    await market.connect(validator).fulfil(request.requestId, proof.outputs[0]!, proof.calldata)
+    await market.connect(validator).fulfil(request.requestId, request.terms, proof.outputs[0]!, proof.calldata)
   ).wait();
   return {
     requestId: request.requestId,
@@ -167,12 +208,18 @@ export async function fulfilBatchRequests(
   market: InferenceMarket,
   validator: Signer,
   artifacts: ModelArtifacts,
-  requests: Pick<OpenRequest, "requestId" | "modelId" | "inputCommitment" | "input">[],
+  requests: Pick<OpenRequest, "requestId" | "modelId" | "inputCommitment" | "input" | "terms">[],
 ): Promise<BatchFulfilment> {
   if (requests.some((r) => r.modelId !== requests[0]!.modelId))
     throw new Error("a batch holds requests of one model only");
   const p = await proveRequests(artifacts, requests, await bindingFor(market, validator));
-  const tx = await market.connect(validator).fulfilBatch(p.requestIds, p.outputs, p.calldata);
+  const terms = new Map(requests.map((r) => [r.requestId, r.terms]));
+  const tx = await market.connect(validator).fulfilBatch(
+    p.requestIds,
+    p.requestIds.map((id) => terms.get(id)!),
+    p.outputs,
+    p.calldata,
+  );
   const receipt = await tx.wait();
   return {
     requestIds: p.requestIds,

@@ -46,6 +46,7 @@ import {
   type ModelArtifacts,
 } from "../prove/prove-request.ts";
 import { committedModelCommitment } from "../prove/committed-input.ts";
+import { requestOnChain, requestsOnChain, type RequestOnChain } from "../chain/terms.ts";
 import type { Prover } from "../prove/prover.ts";
 import { decideBatches, ProvingClock, type BatchCandidate } from "./batch-policy.ts";
 import {
@@ -382,6 +383,7 @@ export class ValidatorDaemon {
   /** One pass: scan new blocks, then advance every unfinished request as far as it goes. */
   async tick(): Promise<void> {
     await this.scan();
+    await this.claimPass();
     const open = new Set(this.o.journal.openBatches().map((b) => b.batchId));
     for (const r of this.o.journal.pending()) {
       if (this.stopping) return;
@@ -416,6 +418,61 @@ export class ValidatorDaemon {
       for (const r of added)
         log({ event: "request-seen", requestId: r.requestId, fee: r.fee, deadline: r.deadline, block: r.block });
       from = to + 1;
+    }
+  }
+
+  /**
+   * Claims every new request this validator would claim (fee at least the minimum, input opening
+   * its commitment, Open on-chain, deadline not too close) with one claimBatch, up to the bonds
+   * its free stake covers; all the claims share one journalled nonce, so a restart finds them as
+   * it finds a single claim. A lone request, or a batch claim refused (someone claimed one
+   * first), is left `seen` for {@link advance}, which claims one by one.
+   */
+  private async claimPass(): Promise<void> {
+    const { journal, market, signer } = this.o;
+    const seen = journal.pending().filter((r) => r.state === "seen" && r.fee >= this.o.minFee && !this.checkInput(r));
+    if (seen.length < 2 || this.stopping) return;
+    const [states, stake, params, now] = await Promise.all([
+      requestsOnChain(
+        market,
+        seen.map((r) => r.requestId),
+        Math.min(...seen.map((r) => r.block)),
+      ),
+      market.stakeOf(this.address),
+      market.params(),
+      this.now(),
+    ]);
+    const bonds = params.claimBond > 0n ? (stake.amount - stake.bonded) / params.claimBond : BigInt(seen.length);
+    const todo = seen
+      .filter(
+        (r) =>
+          states.get(r.requestId)!.status === RequestStatus.Open &&
+          now + BigInt(this.o.deadlineMarginSeconds) <= r.deadline,
+      )
+      .sort((a, b) => (a.requestId < b.requestId ? -1 : 1))
+      .slice(0, Number(bonds < BigInt(seen.length) ? bonds : BigInt(seen.length)));
+    if (todo.length < 2) return;
+    const nonce = await signer.getNonce("pending");
+    for (const r of todo) this.set(r, "claiming", { nonce });
+    try {
+      const tx = await market.connect(signer).claimBatch(
+        todo.map((r) => r.requestId),
+        todo.map((r) => states.get(r.requestId)!.terms),
+        { nonce },
+      );
+      for (const r of todo) journal.update(r.requestId, "claiming", { txHash: tx.hash });
+      await tx.wait();
+      for (const r of todo)
+        this.set(journal.get(r.requestId)!, "claimed", {
+          detail: `claimed in ${tx.hash} with ${todo.length - 1} others`,
+        });
+    } catch (err) {
+      if (!isRevert(err)) throw err;
+      for (const r of todo)
+        this.set(journal.get(r.requestId)!, "seen", {
+          nonce: null,
+          detail: `batch claim refused: ${shortMessage(err)}`,
+        });
     }
   }
 
@@ -465,7 +522,7 @@ export class ValidatorDaemon {
     let r = start;
     const me = this.address.toLowerCase();
     for (let step = 0; step < 8 && !FINAL_STATES.has(r.state) && !this.stopping; step++) {
-      const onChain = await market.request(r.requestId);
+      const onChain = await requestOnChain(market, r.requestId, r.block);
       if (onChain.status === RequestStatus.Fulfilled) {
         const by = (await fulfilmentOf(market, r.requestId, r.block))?.validator ?? "another validator";
         if (by.toLowerCase() === me) return this.finish(r, "fulfilled", "fulfilled by this validator");
@@ -505,7 +562,7 @@ export class ValidatorDaemon {
           const nonce = await signer.getNonce("pending");
           r = this.set(r, "claiming", { nonce });
           try {
-            const tx = await market.connect(signer).claim(r.requestId, { nonce });
+            const tx = await market.connect(signer).claim(r.requestId, onChain.terms, { nonce });
             this.o.journal.update(r.requestId, "claiming", { txHash: tx.hash });
             await tx.wait();
             r = this.set(r, "claimed", { detail: `claimed in ${tx.hash}` });
@@ -565,7 +622,7 @@ export class ValidatorDaemon {
           r = this.set(r, "submitting", { nonce });
           try {
             const proof = r.proof!.map(BigInt) as [bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint];
-            const tx = await market.connect(signer).fulfil(r.requestId, r.output!, proof, { nonce });
+            const tx = await market.connect(signer).fulfil(r.requestId, onChain.terms, r.output!, proof, { nonce });
             this.o.journal.update(r.requestId, "submitting", { txHash: tx.hash });
             const receipt = await tx.wait();
             const t = this.timings.get(r.requestId) ?? {};
@@ -617,7 +674,7 @@ export class ValidatorDaemon {
         alone.push(r);
         continue;
       }
-      const onChain = await market.request(r.requestId);
+      const onChain = await requestOnChain(market, r.requestId, r.block);
       if (onChain.status !== RequestStatus.Open && onChain.status !== RequestStatus.Claimed) continue; // advance sees it
       // Past our claim window a competitor may fulfil it and our bond is slashed: that is its deadline.
       const ours = onChain.status === RequestStatus.Claimed && onChain.claimer.toLowerCase() === me;
@@ -675,7 +732,7 @@ export class ValidatorDaemon {
     const me = this.address.toLowerCase();
     let b = start;
     for (let step = 0; step < 6 && !this.stopping; step++) {
-      const onChain = await Promise.all(b.requestIds.map((id) => market.request(id)));
+      const onChain = await this.batchOnChain(b);
       // Who fulfilled a settled request, with which output, is in its event, not in storage.
       const fulfilments = await Promise.all(
         onChain.map((q, i) =>
@@ -728,7 +785,13 @@ export class ValidatorDaemon {
       b = journal.updateBatch(b.batchId, "submitting", { nonce });
       try {
         const proof = b.proof!.map(BigInt) as [bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint];
-        const tx = await market.connect(signer).fulfilBatch(b.requestIds, b.outputs!, proof, { nonce });
+        const tx = await market.connect(signer).fulfilBatch(
+          b.requestIds,
+          onChain.map((q) => q.terms),
+          b.outputs!,
+          proof,
+          { nonce },
+        );
         b = journal.updateBatch(b.batchId, "submitting", { txHash: tx.hash });
         log({ event: "batch-sent", batchId: b.batchId, size: b.requestIds.length, txHash: tx.hash, nonce });
         await tx.wait();
@@ -736,10 +799,17 @@ export class ValidatorDaemon {
         if (!isRevert(err)) throw err;
         // Refused at estimation (nothing sent) or reverted when mined: the next step reads why.
         const reason = `fulfilBatch refused: ${shortMessage(err)}`;
-        const after = await Promise.all(b.requestIds.map((id) => market.request(id)));
+        const after = await this.batchOnChain(b);
         return this.dropBatch(b, reason, !this.explains(after));
       }
     }
+  }
+
+  /** The on-chain state and terms of a batch's requests, in its order. */
+  private async batchOnChain(b: JournalBatch): Promise<RequestOnChain[]> {
+    const from = Math.min(...b.requestIds.map((id) => this.o.journal.get(id)!.block));
+    const states = await requestsOnChain(this.o.market, b.requestIds, from);
+    return b.requestIds.map((id) => states.get(id)!);
   }
 
   /**

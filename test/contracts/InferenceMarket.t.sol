@@ -130,10 +130,9 @@ contract InferenceMarketTest is MarketFixture {
 
     function testFuzz_requestInference_acceptsCanonicalCommitment(uint256 commitment) public {
         commitment = 1 + (commitment % (_R - 1));
-        VM.prank(REQUESTER);
-        uint256 requestId = market.requestInference(modelId, commitment, "", uint64(block.timestamp) + TTL, PRICE);
-        check(market.request(requestId).inputCommitment == commitment, "commitment stored");
-        check(market.request(requestId).status == IInferenceMarket.RequestStatus.Open, "open");
+        uint256 requestId = requestAs(REQUESTER, modelId, commitment, uint64(block.timestamp) + TTL, PRICE);
+        check(reqs[requestId].inputCommitment == commitment, "commitment stored");
+        check(statusOf(requestId) == IInferenceMarket.RequestStatus.Open, "open");
     }
 
     function testFuzz_requestInference_revertsAboveMaxFee(uint256 maxFee) public {
@@ -169,7 +168,7 @@ contract InferenceMarketTest is MarketFixture {
         uint256 requestId = open();
         check(feeToken.balanceOf(REQUESTER) == before - PRICE, "requester paid");
         (uint256 escrowed, , ) = market.feeAccounts(feeToken);
-        check(escrowed == PRICE && market.request(requestId).fee == PRICE, "escrowed");
+        check(escrowed == PRICE && reqs[requestId].fee == PRICE, "escrowed");
         check(heldEqualsAccounts(), "accounts");
     }
 
@@ -231,8 +230,8 @@ contract InferenceMarketTest is MarketFixture {
     function test_claim_locksTheBondForAnExclusiveWindow() public {
         uint256 requestId = open();
         claimAs(VALIDATOR, requestId);
-        IInferenceMarket.Request memory r = market.request(requestId);
-        check(r.status == IInferenceMarket.RequestStatus.Claimed && r.claimer == VALIDATOR, "claimed");
+        IInferenceMarket.Request memory r = reqs[requestId];
+        check(statusOf(requestId) == IInferenceMarket.RequestStatus.Claimed && r.claimer == VALIDATOR, "claimed");
         check(r.claimExpiresAt == block.timestamp + 10 minutes && r.bond == BOND, "window and bond");
         check(market.stakeOf(VALIDATOR).bonded == BOND, "bonded");
 
@@ -256,10 +255,9 @@ contract InferenceMarketTest is MarketFixture {
     }
 
     function test_claim_windowEndsAtTheDeadline() public {
-        VM.prank(REQUESTER);
-        uint256 requestId = market.requestInference(modelId, COMMITMENT, "", uint64(block.timestamp) + 60, PRICE);
+        uint256 requestId = requestAs(REQUESTER, modelId, COMMITMENT, uint64(block.timestamp) + 60, PRICE);
         claimAs(VALIDATOR, requestId);
-        check(market.request(requestId).claimExpiresAt == block.timestamp + 60, "capped by the deadline");
+        check(reqs[requestId].claimExpiresAt == block.timestamp + 60, "capped by the deadline");
     }
 
     function test_claim_revertsWithoutStakeOrFreeStake() public {
@@ -289,7 +287,7 @@ contract InferenceMarketTest is MarketFixture {
 
     function test_claim_revertsAfterTheDeadlineOrOnAMissingRequest() public {
         uint256 requestId = open();
-        uint64 deadline = market.request(requestId).deadline;
+        uint64 deadline = reqs[requestId].deadline;
         VM.warp(deadline + 1);
         VM.expectRevert(
             abi.encodeWithSelector(IInferenceMarket.InferenceMarketDeadlinePassed.selector, requestId, deadline)
@@ -314,8 +312,7 @@ contract InferenceMarketTest is MarketFixture {
         market.setParams(p);
         VM.prank(MODEL_OWNER);
         registry.setPrice(modelId, price);
-        VM.prank(REQUESTER);
-        uint256 requestId = market.requestInference(modelId, COMMITMENT, "", uint64(block.timestamp) + TTL, price);
+        uint256 requestId = requestAs(REQUESTER, modelId, COMMITMENT, uint64(block.timestamp) + TTL, price);
         fulfilAs(VALIDATOR, requestId);
 
         uint256 protocolFee = (uint256(price) * p.protocolFeeBps) / 10_000;
@@ -333,7 +330,7 @@ contract InferenceMarketTest is MarketFixture {
         uint256 requestId = open();
         VM.expectRevert(abi.encodeWithSelector(IInferenceMarket.InferenceMarketInvalidOutput.selector, output));
         VM.prank(VALIDATOR);
-        market.fulfil(requestId, output, proof);
+        market.fulfil(requestId, reqs[requestId], output, proof);
     }
 
     function test_fulfil_passesTheRebuiltPublicSignals() public {
@@ -347,8 +344,8 @@ contract InferenceMarketTest is MarketFixture {
             market.balanceOf(VALIDATOR, feeToken) != 0 && market.balanceOf(OTHER_VALIDATOR, feeToken) == 0,
             "paid to the bound prover only"
         );
-        check(market.isAttested(modelId, COMMITMENT, OUTPUT), "attested");
-        check(market.attestedAt(modelId, COMMITMENT, OUTPUT) == block.number, "attested at this block");
+        check(attestedByRequest(requestId, modelId, COMMITMENT, OUTPUT), "attested by the request's word");
+        check(!attestedByRequest(requestId, modelId, COMMITMENT, OUTPUT + 1), "with its own output only");
     }
 
     function test_fulfil_revertsForAnUnstakedCaller() public {
@@ -370,7 +367,7 @@ contract InferenceMarketTest is MarketFixture {
     function test_fulfil_byAnotherAfterTheWindowSlashesTheClaimer() public {
         uint256 requestId = open();
         claimAs(VALIDATOR, requestId);
-        VM.warp(market.request(requestId).claimExpiresAt + 1);
+        VM.warp(reqs[requestId].claimExpiresAt + 1);
         fulfilAs(OTHER_VALIDATOR, requestId);
         check(
             market.balanceOf(OTHER_VALIDATOR, feeToken) != 0 && market.balanceOf(VALIDATOR, feeToken) == 0,
@@ -395,7 +392,7 @@ contract InferenceMarketTest is MarketFixture {
         fulfilAs(VALIDATOR, requestId);
 
         uint256 late = open();
-        uint64 deadline = market.request(late).deadline;
+        uint64 deadline = reqs[late].deadline;
         VM.warp(deadline + 1);
         VM.expectRevert(
             abi.encodeWithSelector(IInferenceMarket.InferenceMarketDeadlinePassed.selector, late, deadline)
@@ -418,9 +415,8 @@ contract InferenceMarketTest is MarketFixture {
         delay = delay % (2 * uint32(TTL) + 1);
         VM.prank(MODEL_OWNER);
         registry.setPrice(modelId, price);
-        VM.prank(REQUESTER);
-        uint256 requestId = market.requestInference(modelId, COMMITMENT, "", uint64(block.timestamp) + TTL, price);
-        uint64 deadline = market.request(requestId).deadline;
+        uint256 requestId = requestAs(REQUESTER, modelId, COMMITMENT, uint64(block.timestamp) + TTL, price);
+        uint64 deadline = reqs[requestId].deadline;
         VM.warp(block.timestamp + delay);
 
         if (block.timestamp <= deadline) {
@@ -432,14 +428,14 @@ contract InferenceMarketTest is MarketFixture {
                     IInferenceMarket.RequestStatus.Fulfilled
                 )
             );
-            market.refund(requestId);
+            market.refund(requestId, reqs[requestId]);
             check(market.balanceOf(REQUESTER, feeToken) == 0, "requester not refunded");
         } else {
             VM.expectRevert(
                 abi.encodeWithSelector(IInferenceMarket.InferenceMarketDeadlinePassed.selector, requestId, deadline)
             );
             fulfilAs(VALIDATOR, requestId);
-            market.refund(requestId);
+            market.refund(requestId, reqs[requestId]);
             check(market.balanceOf(VALIDATOR, feeToken) == 0, "validator not paid");
             check(market.balanceOf(REQUESTER, feeToken) == price, "requester refunded");
         }
@@ -450,19 +446,19 @@ contract InferenceMarketTest is MarketFixture {
 
     function test_refund_revertsBeforeTheDeadline() public {
         uint256 requestId = open();
-        uint64 deadline = market.request(requestId).deadline;
+        uint64 deadline = reqs[requestId].deadline;
         VM.warp(deadline);
         VM.expectRevert(
             abi.encodeWithSelector(IInferenceMarket.InferenceMarketDeadlineNotReached.selector, requestId, deadline)
         );
-        market.refund(requestId);
+        market.refund(requestId, reqs[requestId]);
     }
 
     function test_refund_slashesAClaimerThatMissedTheDeadline() public {
         uint256 requestId = open();
         claimAs(VALIDATOR, requestId);
-        VM.warp(market.request(requestId).deadline + 1);
-        market.refund(requestId);
+        VM.warp(reqs[requestId].deadline + 1);
+        market.refund(requestId, reqs[requestId]);
         check(market.balanceOf(REQUESTER, feeToken) == PRICE, "fee refunded");
         check(market.stakeCreditOf(REQUESTER) == BOND, "bond to the requester");
         check(market.stakeOf(VALIDATOR).amount == MIN_STAKE - BOND, "claimer slashed");
@@ -489,8 +485,8 @@ contract InferenceMarketTest is MarketFixture {
         market.pause();
         VM.warp(block.timestamp + 5 minutes);
         market.unpause();
-        VM.warp(market.request(requestId).deadline + 1);
-        market.refund(requestId);
+        VM.warp(reqs[requestId].deadline + 1);
+        market.refund(requestId, reqs[requestId]);
         check(market.stakeOf(VALIDATOR).amount == MIN_STAKE && market.stakeOf(VALIDATOR).bonded == 0, "released");
         check(market.stakeCreditOf(REQUESTER) == 0, "nothing slashed");
     }
@@ -499,9 +495,9 @@ contract InferenceMarketTest is MarketFixture {
         uint256 requestId = open();
         claimAs(VALIDATOR, requestId);
         market.pause();
-        VM.warp(market.request(requestId).deadline + 1);
+        VM.warp(reqs[requestId].deadline + 1);
         // Paused from inside the claim window to past the deadline: the claimer could not deliver.
-        market.refund(requestId);
+        market.refund(requestId, reqs[requestId]);
         check(market.stakeOf(VALIDATOR).amount == MIN_STAKE && market.stakeOf(VALIDATOR).bonded == 0, "released");
         check(market.stakeCreditOf(REQUESTER) == 0 && market.balanceOf(REQUESTER, feeToken) == PRICE, "refunded");
         check(heldEqualsAccounts(), "accounts");
@@ -513,10 +509,10 @@ contract InferenceMarketTest is MarketFixture {
     function test_refund_aPauseAfterTheDeadlineDoesNotExcuseAMissedClaim() public {
         uint256 requestId = open();
         claimAs(VALIDATOR, requestId);
-        VM.warp(market.request(requestId).deadline + 1);
+        VM.warp(reqs[requestId].deadline + 1);
         market.pause();
         VM.prank(VALIDATOR);
-        market.refund(requestId);
+        market.refund(requestId, reqs[requestId]);
         check(market.stakeOf(VALIDATOR).amount == MIN_STAKE - BOND, "claimer slashed");
         check(market.stakeCreditOf(REQUESTER) == BOND, "requester compensated");
     }
@@ -525,11 +521,11 @@ contract InferenceMarketTest is MarketFixture {
     function test_refund_aPauseCycleAfterTheDeadlineDoesNotExcuseAMissedClaim() public {
         uint256 requestId = open();
         claimAs(VALIDATOR, requestId);
-        VM.warp(market.request(requestId).deadline + 1);
+        VM.warp(reqs[requestId].deadline + 1);
         market.pause();
         VM.warp(block.timestamp + 1 minutes);
         market.unpause();
-        market.refund(requestId);
+        market.refund(requestId, reqs[requestId]);
         check(market.stakeOf(VALIDATOR).amount == MIN_STAKE - BOND, "claimer slashed");
         check(market.stakeCreditOf(REQUESTER) == BOND, "requester compensated");
     }
@@ -539,7 +535,7 @@ contract InferenceMarketTest is MarketFixture {
     function test_fulfil_aPauseCycleAfterTheWindowDoesNotExcuseAMissedClaim() public {
         uint256 requestId = open();
         claimAs(VALIDATOR, requestId);
-        VM.warp(market.request(requestId).claimExpiresAt + 1);
+        VM.warp(reqs[requestId].claimExpiresAt + 1);
         market.pause();
         VM.warp(block.timestamp + 1 minutes);
         market.unpause();
@@ -556,14 +552,14 @@ contract InferenceMarketTest is MarketFixture {
         market.pause();
         VM.warp(block.timestamp + 1 minutes);
         market.unpause();
-        uint64 deadline = market.request(requestId).deadline;
+        uint64 deadline = reqs[requestId].deadline;
         for (uint256 i = 0; i < 2; ++i) {
             VM.warp(deadline + 1 + i * 1 hours);
             market.pause();
             VM.warp(block.timestamp + 1 minutes);
             market.unpause();
         }
-        market.refund(requestId);
+        market.refund(requestId, reqs[requestId]);
         check(market.stakeOf(VALIDATOR).amount == MIN_STAKE, "bond released: the first pause was in the window");
         check(market.stakeCreditOf(REQUESTER) == 0, "nothing slashed");
     }
@@ -571,10 +567,10 @@ contract InferenceMarketTest is MarketFixture {
     function test_refund_aPauseStartingAtTheWindowsLastSecondExcusesTheClaimer() public {
         uint256 requestId = open();
         claimAs(VALIDATOR, requestId);
-        VM.warp(market.request(requestId).claimExpiresAt);
+        VM.warp(reqs[requestId].claimExpiresAt);
         market.pause();
-        VM.warp(market.request(requestId).deadline + 1);
-        market.refund(requestId);
+        VM.warp(reqs[requestId].deadline + 1);
+        market.refund(requestId, reqs[requestId]);
         check(market.stakeOf(VALIDATOR).amount == MIN_STAKE, "bond released");
     }
 
@@ -599,8 +595,8 @@ contract InferenceMarketTest is MarketFixture {
         withdrawAs(VALIDATOR, feeToken);
         VM.prank(VALIDATOR);
         market.unstake(1);
-        VM.warp(market.request(pending).deadline + 1);
-        market.refund(pending);
+        VM.warp(reqs[pending].deadline + 1);
+        market.refund(pending, reqs[pending]);
         check(market.balanceOf(REQUESTER, feeToken) == PRICE, "refunded while paused");
     }
 
@@ -648,8 +644,10 @@ contract InferenceMarketTest is MarketFixture {
         verifier.expectPublicSignals([WEIGHTS, COMMITMENT, OUTPUT, market.binding(0, NOBODY)]);
         VM.prank(NOBODY);
         uint256 recordedAt = market.attest(modelId, COMMITMENT, OUTPUT, proof);
-        check(recordedAt == block.number && market.isAttested(modelId, COMMITMENT, OUTPUT), "recorded");
-        check(!market.isAttested(modelId, COMMITMENT, OUTPUT + 1), "only this output");
+        check(recordedAt == block.number && attestedAlone(modelId, COMMITMENT, OUTPUT), "recorded");
+        check(!attestedAlone(modelId, COMMITMENT, OUTPUT + 1), "only this output");
+        bytes32 fact = market.factOf(modelId, COMMITMENT, OUTPUT);
+        check(market.attestedAt(keccak256(abi.encode(fact))) == block.number, "recorded at this block");
 
         VM.warp(block.timestamp + 1);
         VM.prank(NOBODY);

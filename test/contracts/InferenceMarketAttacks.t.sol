@@ -28,11 +28,16 @@ contract GreedyRecipient {
         _token = token;
     }
 
-    function stakeAndFulfil(IERC20 stakeToken, uint256 amount, uint256 requestId) external {
+    function stakeAndFulfil(
+        IERC20 stakeToken,
+        uint256 amount,
+        uint256 requestId,
+        IInferenceMarket.Request calldata req
+    ) external {
         stakeToken.approve(address(_market), amount);
         _market.stake(amount);
         uint256[8] memory proof;
-        _market.fulfil(requestId, 7, proof);
+        _market.fulfil(requestId, req, 7, proof);
     }
 
     function withdraw() external {
@@ -71,22 +76,37 @@ contract InferenceMarketAttacksTest is MarketFixture {
         _evilMarket.stake(MIN_STAKE);
     }
 
-    function _evilRequest() private returns (uint256) {
+    function _evilRequest() private returns (uint256 requestId) {
+        uint64 deadline = uint64(block.timestamp) + TTL;
         VM.prank(REQUESTER);
-        return _evilMarket.requestInference(_evilModel, COMMITMENT, "", uint64(block.timestamp) + TTL, PRICE);
+        requestId = _evilMarket.requestInference(_evilModel, COMMITMENT, "", deadline, PRICE);
+        reqs[requestId] = termsOf(REQUESTER, _evilModel, COMMITMENT, deadline);
     }
 
     function test_reentry_maliciousTokenCannotCallBackIntoAnyEntryPoint() public {
         _deployEvilMarket();
         uint256 requestId = _evilRequest();
+        IInferenceMarket.Request memory r = reqs[requestId];
         VM.prank(VALIDATOR);
-        _evilMarket.fulfil(requestId, OUTPUT, proof);
+        _evilMarket.fulfil(requestId, r, OUTPUT, proof);
 
-        bytes[6] memory callbacks = [
+        uint256 other = _evilRequest();
+        IInferenceMarket.Request memory o = reqs[other];
+        uint256[] memory ids = new uint256[](1);
+        ids[0] = other;
+        IInferenceMarket.Request[] memory os = new IInferenceMarket.Request[](1);
+        os[0] = o;
+        uint256[] memory commitments = new uint256[](1);
+        commitments[0] = COMMITMENT;
+        bytes[] memory inputs = new bytes[](1);
+        bytes[9] memory callbacks = [
             abi.encodeCall(IInferenceMarket.withdraw, (_evilToken)),
-            abi.encodeCall(IInferenceMarket.refund, (requestId)),
-            abi.encodeCall(IInferenceMarket.fulfil, (requestId, OUTPUT, proof)),
-            abi.encodeCall(IInferenceMarket.claim, (requestId)),
+            abi.encodeCall(IInferenceMarket.refund, (other, o)),
+            abi.encodeCall(IInferenceMarket.fulfil, (other, o, OUTPUT, proof)),
+            abi.encodeCall(IInferenceMarket.claim, (other, o)),
+            abi.encodeCall(IInferenceMarket.claimBatch, (ids, os)),
+            abi.encodeCall(IInferenceMarket.requestInferences, (_evilModel, commitments, inputs, o.deadline, PRICE)),
+            abi.encodeCall(IInferenceMarket.requestInference, (_evilModel, COMMITMENT, "", o.deadline, PRICE)),
             abi.encodeCall(IInferenceMarket.stake, (1)),
             abi.encodeCall(IInferenceMarket.withdrawStake, ())
         ];
@@ -126,11 +146,11 @@ contract InferenceMarketAttacksTest is MarketFixture {
         GreedyRecipient greedy = new GreedyRecipient(_evilMarket, _evilToken);
         _evilToken.mint(address(greedy), MIN_STAKE);
         uint256 requestId = _evilRequest();
-        greedy.stakeAndFulfil(_evilToken, MIN_STAKE, requestId);
+        greedy.stakeAndFulfil(_evilToken, MIN_STAKE, requestId, reqs[requestId]);
         // A second request expires and is refunded to the requester: an innocent credit.
         uint256 expired = _evilRequest();
         VM.warp(block.timestamp + TTL + 1);
-        _evilMarket.refund(expired);
+        _evilMarket.refund(expired, reqs[expired]);
 
         // When the market pays the recipient, the recipient tries to withdraw again.
         _evilToken.arm(address(greedy), abi.encodeCall(GreedyRecipient.reenter, ()));
@@ -209,11 +229,11 @@ contract InferenceMarketAttacksTest is MarketFixture {
         market.unstake(1);
 
         // After the window, an honest validator answers the first request.
-        VM.warp(market.request(ids[0]).claimExpiresAt + 1);
+        VM.warp(reqs[ids[0]].claimExpiresAt + 1);
         fulfilAs(VALIDATOR, ids[0]);
         // The others expire.
-        VM.warp(market.request(ids[1]).deadline + 1);
-        for (uint256 i = 1; i < maxClaims; ++i) market.refund(ids[i]);
+        VM.warp(reqs[ids[1]].deadline + 1);
+        for (uint256 i = 1; i < maxClaims; ++i) market.refund(ids[i], reqs[ids[i]]);
 
         check(market.stakeOf(griefer).amount == 0 && market.stakeOf(griefer).bonded == 0, "griefer lost it all");
         check(market.stakeCreditOf(REQUESTER) == maxClaims * BOND, "requester compensated");
@@ -235,7 +255,7 @@ contract InferenceMarketAttacksTest is MarketFixture {
             )
         );
         VM.prank(OTHER_VALIDATOR);
-        market.fulfil(requestId, output, anyProof);
+        market.fulfil(requestId, reqs[requestId], output, anyProof);
         (uint256 escrowed, uint256 credited, uint256 protocolFees) = market.feeAccounts(feeToken);
         check(escrowed == 0 && credited + protocolFees == PRICE, "paid once");
     }
@@ -263,8 +283,7 @@ contract InferenceMarketAttacksTest is MarketFixture {
         uint256 claims = MIN_STAKE / BOND;
         uint256[] memory ids = new uint256[](claims);
         for (uint256 i = 0; i < claims; ++i) {
-            VM.prank(_ACCOMPLICE);
-            ids[i] = market.requestInference(ownModel, COMMITMENT, "", uint64(block.timestamp) + 60, 0);
+            ids[i] = requestAs(_ACCOMPLICE, ownModel, COMMITMENT, uint64(block.timestamp) + 60, 0);
             claimAs(VALIDATOR, ids[i]);
         }
         // The honest way out started now would end here.
@@ -272,7 +291,7 @@ contract InferenceMarketAttacksTest is MarketFixture {
         check(market.stakeOf(VALIDATOR).bonded == MIN_STAKE, "all of the stake bonded");
 
         VM.warp(block.timestamp + 61);
-        for (uint256 i = 0; i < claims; ++i) market.refund(ids[i]);
+        for (uint256 i = 0; i < claims; ++i) market.refund(ids[i], reqs[ids[i]]);
         check(market.stakeCreditOf(_ACCOMPLICE) == MIN_STAKE, "every bond slashed to the accomplice");
         uint64 availableAt = uint64(block.timestamp) + market.params().unbondingDelay;
         VM.expectRevert(
@@ -301,8 +320,8 @@ contract InferenceMarketAttacksTest is MarketFixture {
         for (uint256 i = 0; i < 5; ++i) {
             uint256 id = open();
             claimAs(VALIDATOR, id);
-            VM.warp(market.request(id).deadline + 1);
-            market.refund(id);
+            VM.warp(reqs[id].deadline + 1);
+            market.refund(id, reqs[id]);
             slashedAt[i] = block.timestamp;
             stakeAs(VALIDATOR, BOND); // back to the minimum stake
             // Slashes arrive a third of a delay apart, so most land before the last matured.

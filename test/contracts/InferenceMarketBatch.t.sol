@@ -28,15 +28,14 @@ contract InferenceMarketBatchTest is MarketFixture {
         ids = new uint256[](_K);
         outputs = new uint256[](_K);
         for (uint256 i = 0; i < _K; ++i) {
-            VM.prank(REQUESTER);
-            ids[i] = market.requestInference(modelId, COMMITMENT + i, "", uint64(block.timestamp) + TTL, PRICE);
+            ids[i] = requestAs(REQUESTER, modelId, COMMITMENT + i, uint64(block.timestamp) + TTL, PRICE);
             outputs[i] = OUTPUT + i;
         }
     }
 
     function _fulfilBatchAs(address validator, uint256[] memory ids, uint256[] memory outputs) private {
         VM.prank(validator);
-        market.fulfilBatch(ids, outputs, proof);
+        market.fulfilBatch(ids, batchTerms(ids), outputs, proof);
     }
 
     /// The specification of the signals, written out independently of ProofBinding.fold.
@@ -47,7 +46,7 @@ contract InferenceMarketBatchTest is MarketFixture {
     ) private view returns (uint256[4] memory) {
         uint256 b = uint256(keccak256(abi.encode(block.chainid, address(market), prover, ids))) % _R;
         uint256[] memory commitments = new uint256[](ids.length);
-        for (uint256 i = 0; i < ids.length; ++i) commitments[i] = market.request(ids[i]).inputCommitment;
+        for (uint256 i = 0; i < ids.length; ++i) commitments[i] = reqs[ids[i]].inputCommitment;
         uint256 c = uint256(keccak256(abi.encode(b, commitments, outputs))) % _R;
         uint256 fold = 0;
         uint256 power = 1;
@@ -79,10 +78,17 @@ contract InferenceMarketBatchTest is MarketFixture {
         _batchVerifier.expectPublicSignals(_expectedSignals(VALIDATOR, ids, outputs));
         _fulfilBatchAs(VALIDATOR, ids, outputs);
 
+        bytes32[] memory facts = new bytes32[](_K);
+        for (uint256 i = 0; i < _K; ++i) facts[i] = market.factOf(modelId, COMMITMENT + i, outputs[i]);
         for (uint256 i = 0; i < _K; ++i) {
-            IInferenceMarket.Request memory r = market.request(ids[i]);
-            check(r.status == IInferenceMarket.RequestStatus.Fulfilled, "fulfilled");
-            check(market.isAttested(modelId, COMMITMENT + i, outputs[i]), "attested");
+            check(statusOf(ids[i]) == IInferenceMarket.RequestStatus.Fulfilled, "fulfilled");
+            (bytes32 root, bytes32[] memory path) = inclusion(facts, i);
+            check(market.isAttested(facts[i], root, path), "attested in the batch's record");
+            check(market.attestedAt(root) == block.number, "recorded at this block");
+            check(
+                !market.isAttested(market.factOf(modelId, COMMITMENT + i, outputs[i] + 1), root, path),
+                "that fact only"
+            );
         }
         uint256 protocolFee = (PRICE * 500) / 10_000;
         uint256 royalty = (PRICE * 1_000) / 10_000;
@@ -98,7 +104,7 @@ contract InferenceMarketBatchTest is MarketFixture {
     function test_fulfilBatch_slashesAClaimerWhoseWindowEnded() public {
         (uint256[] memory ids, uint256[] memory outputs) = _openBatch();
         claimAs(VALIDATOR, ids[2]);
-        VM.warp(market.request(ids[2]).claimExpiresAt + 1);
+        VM.warp(reqs[ids[2]].claimExpiresAt + 1);
         _fulfilBatchAs(OTHER_VALIDATOR, ids, outputs);
         check(market.stakeOf(VALIDATOR).amount == MIN_STAKE - BOND, "claimer slashed");
         check(market.stakeCreditOf(REQUESTER) == BOND, "requester compensated");
@@ -142,8 +148,7 @@ contract InferenceMarketBatchTest is MarketFixture {
     function test_fulfilBatch_revertsOnARequestOfAnotherModel() public {
         uint256 otherModel = registerModel(MODEL_OWNER, feeToken, PRICE);
         (uint256[] memory ids, uint256[] memory outputs) = _openBatch();
-        VM.prank(REQUESTER);
-        ids[3] = market.requestInference(otherModel, COMMITMENT, "", uint64(block.timestamp) + TTL, PRICE);
+        ids[3] = requestAs(REQUESTER, otherModel, COMMITMENT, uint64(block.timestamp) + TTL, PRICE);
         VM.expectRevert(
             abi.encodeWithSelector(
                 IInferenceMarket.InferenceMarketBatchMixesModels.selector,
@@ -181,8 +186,7 @@ contract InferenceMarketBatchTest is MarketFixture {
 
     function test_fulfilBatch_revertsWhenOneRequestIsPastItsDeadline() public {
         (uint256[] memory ids, uint256[] memory outputs) = _openBatch();
-        VM.prank(REQUESTER);
-        uint256 early = market.requestInference(modelId, COMMITMENT, "", uint64(block.timestamp) + 1 minutes, PRICE);
+        uint256 early = requestAs(REQUESTER, modelId, COMMITMENT, uint64(block.timestamp) + 1 minutes, PRICE);
         // The early request now ends the batch; the other three are still in time.
         (ids[0], ids[1], ids[2], ids[3]) = (ids[1], ids[2], ids[3], early);
         VM.warp(block.timestamp + 2 minutes);
@@ -199,7 +203,7 @@ contract InferenceMarketBatchTest is MarketFixture {
     function test_fulfilBatch_revertsDuringAnotherClaimersWindowOrUnstaked() public {
         (uint256[] memory ids, uint256[] memory outputs) = _openBatch();
         claimAs(OTHER_VALIDATOR, ids[2]);
-        IInferenceMarket.Request memory r = market.request(ids[2]);
+        IInferenceMarket.Request memory r = reqs[ids[2]];
         VM.expectRevert(
             abi.encodeWithSelector(
                 IInferenceMarket.InferenceMarketClaimedByOther.selector,

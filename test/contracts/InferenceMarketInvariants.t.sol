@@ -47,6 +47,9 @@ contract MarketHandler {
     /// @dev Settlements that slashed a claimer: shows the random walk reaches slashing at all.
     uint256 public slashes;
 
+    /// @dev The terms of every request, as the market hashed them (it stores only the hash).
+    mapping(uint256 requestId => IInferenceMarket.Request) private _terms;
+
     /// @dev Every slash: who was credited, how much, and when the market said it would be withdrawable.
     address[] private _slashedTo;
     uint256[] private _slashAmounts;
@@ -106,24 +109,66 @@ contract MarketHandler {
 
     function request(uint256 actorSeed, uint256 modelSeed, uint32 ttl) external {
         uint256 modelId = 1 + (modelSeed % MODELS);
-        VM.prank(actor(actorSeed));
-        try market.requestInference(modelId, 42, "", uint64(block.timestamp) + 1 + (ttl % 2 days), type(uint256).max) {
-            // Nothing to record: the request starts Open.
+        uint64 deadline = uint64(block.timestamp) + 1 + (ttl % 2 days);
+        IInferenceMarket.Request memory r = _opened(actor(actorSeed), modelId, 42, deadline);
+        VM.prank(r.requester);
+        try market.requestInference(modelId, 42, "", deadline, type(uint256).max) returns (uint256 id) {
+            _terms[id] = r;
+        } catch {}
+    }
+
+    /// @dev Two or three requests in one call, with one transfer.
+    function requestMany(uint256 actorSeed, uint256 modelSeed, uint32 ttl, bool three) external {
+        uint256 modelId = 1 + (modelSeed % MODELS);
+        uint64 deadline = uint64(block.timestamp) + 1 + (ttl % 2 days);
+        uint256 n = three ? 3 : 2;
+        uint256[] memory commitments = new uint256[](n);
+        for (uint256 i = 0; i < n; ++i) commitments[i] = 43 + i;
+        address requester = actor(actorSeed);
+        IInferenceMarket.Request memory r = _opened(requester, modelId, 0, deadline);
+        VM.prank(requester);
+        try market.requestInferences(modelId, commitments, new bytes[](n), deadline, type(uint256).max) returns (
+            uint256 first
+        ) {
+            for (uint256 i = 0; i < n; ++i) {
+                r.inputCommitment = commitments[i];
+                _terms[first + i] = r;
+            }
         } catch {}
     }
 
     function claim(uint256 actorSeed, uint256 requestSeed) external {
         uint256 id = _id(requestSeed); // before the prank, which applies to the next call only
-        VM.prank(actor(actorSeed));
-        try market.claim(id) {} catch {}
+        address v = actor(actorSeed);
+        IInferenceMarket.Request memory r = _terms[id];
+        IInferenceMarket.Request memory c = _claimed(r, v);
+        VM.prank(v);
+        try market.claim(id, r) {
+            _terms[id] = c;
+        } catch {}
+    }
+
+    /// @dev Two requests claimed in one call, in the order the seeds give.
+    function claimMany(uint256 actorSeed, uint256 seedA, uint256 seedB) external {
+        uint256[] memory ids = new uint256[](2);
+        (ids[0], ids[1]) = (_id(seedA), _id(seedB));
+        address v = actor(actorSeed);
+        IInferenceMarket.Request[] memory rs = new IInferenceMarket.Request[](2);
+        (rs[0], rs[1]) = (_terms[ids[0]], _terms[ids[1]]);
+        IInferenceMarket.Request[2] memory cs = [_claimed(rs[0], v), _claimed(rs[1], v)];
+        VM.prank(v);
+        try market.claimBatch(ids, rs) {
+            (_terms[ids[0]], _terms[ids[1]]) = (cs[0], cs[1]);
+        } catch {}
     }
 
     function fulfil(uint256 actorSeed, uint256 requestSeed) external {
         uint256 id = _id(requestSeed);
         uint256[8] memory proof;
         uint256 claimerStake = _claimerStake(id);
+        IInferenceMarket.Request memory r = _terms[id];
         VM.prank(actor(actorSeed));
-        try market.fulfil(id, 7, proof) {
+        try market.fulfil(id, r, 7, proof) {
             fulfilled[id] = true;
             _settled(id);
             if (_claimerStake(id) < claimerStake) _slashed(id);
@@ -139,8 +184,10 @@ contract MarketHandler {
         (outputs[0], outputs[1]) = (7, 8);
         uint256[8] memory proof;
         uint256[2] memory claimerStakes = [_claimerStake(ids[0]), _claimerStake(ids[1])];
+        IInferenceMarket.Request[] memory rs = new IInferenceMarket.Request[](2);
+        (rs[0], rs[1]) = (_terms[ids[0]], _terms[ids[1]]);
         VM.prank(actor(actorSeed));
-        try market.fulfilBatch(ids, outputs, proof) {
+        try market.fulfilBatch(ids, rs, outputs, proof) {
             for (uint256 i = 0; i < 2; ++i) {
                 fulfilled[ids[i]] = true;
                 _settled(ids[i]);
@@ -152,7 +199,7 @@ contract MarketHandler {
     function refund(uint256 requestSeed) external {
         uint256 id = _id(requestSeed);
         uint256 claimerStake = _claimerStake(id);
-        try market.refund(id) {
+        try market.refund(id, _terms[id]) {
             refunded[id] = true;
             _settled(id);
             if (_claimerStake(id) < claimerStake) _slashed(id);
@@ -253,13 +300,52 @@ contract MarketHandler {
         return count == 0 ? 0 : 1 + (seed % count);
     }
 
+    /// @dev The recorded terms of request `id`.
+    function terms(uint256 id) external view returns (IInferenceMarket.Request memory) {
+        return _terms[id];
+    }
+
+    function statusOf(uint256 id) public view returns (IInferenceMarket.RequestStatus status) {
+        (status, ) = market.requestState(id);
+    }
+
+    /// @dev The terms of a request of `modelId` opened now by `requester` at the model's price.
+    function _opened(
+        address requester,
+        uint256 modelId,
+        uint256 commitment,
+        uint64 deadline
+    ) private view returns (IInferenceMarket.Request memory r) {
+        IModelRegistry.Model memory m = registry.model(modelId);
+        r.requester = requester;
+        r.deadline = deadline;
+        r.feeToken = m.feeToken;
+        r.fee = uint128(m.price);
+        r.modelId = modelId;
+        r.inputCommitment = commitment;
+    }
+
+    /// @dev `r` once claimed now by `v` (a copy).
+    function _claimed(
+        IInferenceMarket.Request memory r,
+        address v
+    ) private view returns (IInferenceMarket.Request memory c) {
+        c = abi.decode(abi.encode(r), (IInferenceMarket.Request));
+        IInferenceMarket.Params memory p = market.params();
+        uint256 windowEnd = block.timestamp + p.claimWindow;
+        c.claimer = v;
+        c.claimedAt = uint64(block.timestamp);
+        c.claimExpiresAt = windowEnd < c.deadline ? uint64(windowEnd) : c.deadline;
+        c.bond = p.claimBond;
+    }
+
     function _claimerStake(uint256 id) private view returns (uint256) {
-        return market.stakeOf(market.request(id).claimer).amount;
+        return market.stakeOf(_terms[id].claimer).amount;
     }
 
     function _slashed(uint256 id) private {
         ++slashes;
-        IInferenceMarket.Request memory r = market.request(id);
+        IInferenceMarket.Request memory r = _terms[id];
         _slashedTo.push(r.requester);
         _slashAmounts.push(r.bond);
         _slashAvailableAt.push(block.timestamp + market.params().unbondingDelay);
@@ -367,8 +453,15 @@ contract InferenceMarketInvariantsTest {
         uint256 open;
         uint256 openS;
         for (uint256 id = 1; id <= _market.requestCount(); ++id) {
-            IInferenceMarket.Request memory r = _market.request(id);
-            if (r.status == IInferenceMarket.RequestStatus.Open || r.status == IInferenceMarket.RequestStatus.Claimed) {
+            IInferenceMarket.Request memory r = _handler.terms(id);
+            IInferenceMarket.RequestStatus status = _handler.statusOf(id);
+            _check(
+                status == IInferenceMarket.RequestStatus.Refunded ||
+                    status == IInferenceMarket.RequestStatus.Fulfilled ||
+                    _market.requestWord(r, status) == _wordOf(id),
+                "the recorded terms are the request's"
+            );
+            if (status == IInferenceMarket.RequestStatus.Open || status == IInferenceMarket.RequestStatus.Claimed) {
                 if (address(r.feeToken) == address(_feeToken)) open += r.fee;
                 else openS += r.fee;
             }
@@ -396,7 +489,7 @@ contract InferenceMarketInvariantsTest {
             bool paid = _handler.fulfilled(id);
             bool refunded = _handler.refunded(id);
             _check(!(paid && refunded), "fulfilled and refunded");
-            IInferenceMarket.RequestStatus s = _market.request(id).status;
+            IInferenceMarket.RequestStatus s = _handler.statusOf(id);
             _check(paid == (s == IInferenceMarket.RequestStatus.Fulfilled), "status agrees with payout");
             _check(refunded == (s == IInferenceMarket.RequestStatus.Refunded), "status agrees with refund");
         }
@@ -411,11 +504,55 @@ contract InferenceMarketInvariantsTest {
             _check(s.amount >= s.bonded, "stake below bonds");
             uint256 owed;
             for (uint256 id = 1; id <= _market.requestCount(); ++id) {
-                IInferenceMarket.Request memory r = _market.request(id);
-                if (r.status == IInferenceMarket.RequestStatus.Claimed && r.claimer == v) owed += r.bond;
+                IInferenceMarket.Request memory r = _handler.terms(id);
+                if (_handler.statusOf(id) == IInferenceMarket.RequestStatus.Claimed && r.claimer == v) owed += r.bond;
             }
             _check(s.bonded == owed, "bonded equals the bonds of open claims");
         }
+    }
+
+    /// The market's balance of each token covers what it owes, counted from the outside: the fees
+    /// of the open requests (from their recorded terms), every account's fee and slashed-bond
+    /// credits, the protocol fees and every stake (active and unbonding); the market's own totals
+    /// are not used.
+    /// forge-config: default.invariant.runs = 64
+    /// forge-config: default.invariant.depth = 100
+    function invariant_balanceCoversEscrowCreditsAndStake() public view {
+        uint256[2] memory owed; // fee token, stake token
+        for (uint256 id = 1; id <= _market.requestCount(); ++id) {
+            IInferenceMarket.RequestStatus status = _handler.statusOf(id);
+            if (status != IInferenceMarket.RequestStatus.Open && status != IInferenceMarket.RequestStatus.Claimed)
+                continue;
+            IInferenceMarket.Request memory r = _handler.terms(id);
+            owed[address(r.feeToken) == address(_feeToken) ? 0 : 1] += r.fee;
+        }
+        address[5] memory accounts = [
+            _handler.actor(0),
+            _handler.actor(1),
+            _handler.actor(2),
+            _handler.actor(3),
+            address(_handler)
+        ];
+        for (uint256 i = 0; i < accounts.length; ++i) {
+            owed[0] += _market.balanceOf(accounts[i], _feeToken);
+            owed[1] += _market.balanceOf(accounts[i], _stakeToken) + _market.stakeCreditOf(accounts[i]);
+            IInferenceMarket.Stake memory s = _market.stakeOf(accounts[i]);
+            owed[1] += s.amount + s.unbonding;
+        }
+        (, , uint256 protocolFees) = _market.feeAccounts(_feeToken);
+        (, , uint256 protocolFeesS) = _market.feeAccounts(_stakeToken);
+        _check(
+            _feeToken.balanceOf(address(_market)) >= owed[0] + protocolFees,
+            "fee token balance covers what is owed"
+        );
+        _check(
+            _stakeToken.balanceOf(address(_market)) >= owed[1] + protocolFeesS,
+            "stake token balance covers what is owed"
+        );
+    }
+
+    function _wordOf(uint256 id) private view returns (bytes32 word) {
+        (, word) = _market.requestState(id);
     }
 
     function _check(bool condition, string memory what) private pure {

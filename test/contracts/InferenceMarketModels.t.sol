@@ -60,8 +60,8 @@ contract InferenceMarketModelsTest is MarketFixture {
     function test_twoFeeTokens_keepSeparateAccounts() public {
         uint256 a = open();
         uint256 b = openFor(_otherModel, 3 ether);
-        check(address(market.request(a).feeToken) == address(feeToken), "request in the model's token");
-        check(address(market.request(b).feeToken) == address(_otherToken), "request in the other model's token");
+        check(address(reqs[a].feeToken) == address(feeToken), "request in the model's token");
+        check(address(reqs[b].feeToken) == address(_otherToken), "request in the other model's token");
         uint256[3] memory fa = _accounts(feeToken);
         uint256[3] memory fb = _accounts(_otherToken);
         check(fa[0] == PRICE && fb[0] == 3 ether, "escrow per token");
@@ -128,8 +128,8 @@ contract InferenceMarketModelsTest is MarketFixture {
         // The requester is refunded a stake-token fee and credited the slashed bond of the claimer.
         uint256 requestId = openFor(_stakeModel, 2 ether);
         claimAs(VALIDATOR, requestId);
-        VM.warp(market.request(requestId).deadline + 1);
-        market.refund(requestId);
+        VM.warp(reqs[requestId].deadline + 1);
+        market.refund(requestId, reqs[requestId]);
         check(market.balanceOf(REQUESTER, stakeToken) == 2 ether, "fee credit in the stake token");
         check(market.stakeCreditOf(REQUESTER) == BOND, "slashed bond credit");
         check(heldEqualsAccounts(), "accounts before");
@@ -140,8 +140,8 @@ contract InferenceMarketModelsTest is MarketFixture {
         check(stakeToken.balanceOf(REQUESTER) == before + 2 ether, "the fee, not the locked bond");
         check(market.stakeCreditOf(REQUESTER) == BOND, "the bond stays credited");
         uint256 refundId = openFor(_stakeModel, 2 ether);
-        VM.warp(market.request(refundId).deadline + 1);
-        market.refund(refundId);
+        VM.warp(reqs[refundId].deadline + 1);
+        market.refund(refundId, reqs[refundId]);
         VM.warp(block.timestamp + market.params().unbondingDelay);
         VM.expectEmit();
         emit IInferenceMarket.Withdrawn(REQUESTER, stakeToken, 2 ether + BOND);
@@ -199,16 +199,16 @@ contract InferenceMarketModelsTest is MarketFixture {
         open();
         // Open requests still settle, either way.
         fulfilAs(VALIDATOR, fulfilled);
-        check(market.request(fulfilled).status == IInferenceMarket.RequestStatus.Fulfilled, "fulfilled");
-        VM.warp(market.request(refunded).deadline + 1);
-        market.refund(refunded);
+        check(statusOf(fulfilled) == IInferenceMarket.RequestStatus.Fulfilled, "fulfilled");
+        VM.warp(reqs[refunded].deadline + 1);
+        market.refund(refunded, reqs[refunded]);
         check(market.balanceOf(REQUESTER, feeToken) == PRICE, "refunded");
         check(heldEqualsAccounts(), "accounts");
     }
 
     function test_attest_refusesACommittedModelWhoseCircuitWasDeprecated() public {
         market.attest(modelId, COMMITMENT, OUTPUT, proof);
-        check(market.isAttested(modelId, COMMITMENT, OUTPUT), "attested while usable");
+        check(attestedAlone(modelId, COMMITMENT, OUTPUT), "attested while usable");
         circuits.deprecateCircuit(circuitId);
         VM.expectRevert(
             abi.encodeWithSelector(
@@ -218,8 +218,8 @@ contract InferenceMarketModelsTest is MarketFixture {
             )
         );
         market.attest(modelId, COMMITMENT + 1, OUTPUT, proof);
-        check(!market.isAttested(modelId, COMMITMENT + 1, OUTPUT), "no new fact");
-        check(market.isAttested(modelId, COMMITMENT, OUTPUT), "old facts stay");
+        check(!attestedAlone(modelId, COMMITMENT + 1, OUTPUT), "no new fact");
+        check(attestedAlone(modelId, COMMITMENT, OUTPUT), "old facts stay");
     }
 
     function test_refund_aClaimInTheSecondOfAnUnpauseIsStillSlashable() public {
@@ -229,8 +229,8 @@ contract InferenceMarketModelsTest is MarketFixture {
         // Same timestamp as the unpause: the pause is over, it blocked nothing of this claim.
         uint256 requestId = open();
         claimAs(VALIDATOR, requestId);
-        VM.warp(market.request(requestId).deadline + 1);
-        market.refund(requestId);
+        VM.warp(reqs[requestId].deadline + 1);
+        market.refund(requestId, reqs[requestId]);
         check(market.stakeOf(VALIDATOR).amount == MIN_STAKE - BOND, "claimer slashed");
         check(market.stakeCreditOf(REQUESTER) == BOND, "requester compensated");
     }
@@ -254,7 +254,7 @@ contract InferenceMarketModelsTest is MarketFixture {
         VM.prank(REQUESTER);
         feeToken.mint(REQUESTER, type(uint128).max);
         uint256 requestId = openFor(modelId, type(uint256).max);
-        check(market.request(requestId).fee == type(uint128).max, "the largest fee fits");
+        check(reqs[requestId].fee == type(uint128).max, "the largest fee fits");
         check(heldEqualsAccounts(), "accounts");
     }
 
@@ -324,8 +324,8 @@ contract InferenceMarketModelsTest is MarketFixture {
         );
         market.attest(baked, COMMITMENT, OUTPUT, proof);
         // No circuit, so nothing to deprecate: the request was accepted and is refunded in time.
-        VM.warp(market.request(requestId).deadline + 1);
-        market.refund(requestId);
+        VM.warp(reqs[requestId].deadline + 1);
+        market.refund(requestId, reqs[requestId]);
         check(market.balanceOf(REQUESTER, feeToken) == PRICE, "refunded");
     }
 
@@ -341,13 +341,13 @@ contract InferenceMarketModelsTest is MarketFixture {
 
         VM.expectRevert(abi.encodeWithSelector(IInferenceMarket.InferenceMarketNoBatchVerifier.selector, baked, 3));
         VM.prank(VALIDATOR);
-        market.fulfilBatch(ids, outputs, proof);
+        market.fulfilBatch(ids, batchTerms(ids), outputs, proof);
 
         uint256[] memory two = new uint256[](2);
         uint256[] memory twoOutputs = new uint256[](2);
         (two[0], two[1], twoOutputs[0], twoOutputs[1]) = (ids[0], ids[1], OUTPUT, OUTPUT);
         VM.expectRevert(abi.encodeWithSelector(IInferenceMarket.InferenceMarketInvalidBatchProof.selector, ids[0], 2));
         VM.prank(VALIDATOR);
-        market.fulfilBatch(two, twoOutputs, proof);
+        market.fulfilBatch(two, batchTerms(two), twoOutputs, proof);
     }
 }

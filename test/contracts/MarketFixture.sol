@@ -50,6 +50,10 @@ abstract contract MarketFixture {
     uint256 internal modelId;
     uint256[8] internal proof;
 
+    /// @dev The terms of every request the helpers opened or claimed, as the market hashed them:
+    /// the market stores only that hash, and every call on a request takes its terms.
+    mapping(uint256 requestId => IInferenceMarket.Request) internal reqs;
+
     /// @dev Tokens whose held balance {heldEqualsAccounts} checks against the market's accounts.
     IERC20[] internal trackedTokens;
 
@@ -133,18 +137,132 @@ abstract contract MarketFixture {
     }
 
     function openFor(uint256 model, uint256 maxFee) internal returns (uint256) {
-        VM.prank(REQUESTER);
-        return market.requestInference(model, COMMITMENT, "", uint64(block.timestamp) + TTL, maxFee);
+        return requestAs(REQUESTER, model, COMMITMENT, uint64(block.timestamp) + TTL, maxFee);
+    }
+
+    /// @dev Opens a request as `requester` and records its terms.
+    function requestAs(
+        address requester,
+        uint256 model,
+        uint256 commitment,
+        uint64 deadline,
+        uint256 maxFee
+    ) internal returns (uint256 requestId) {
+        // The market is called first: a test may expect it to revert, and the expectation is for
+        // the next call the test makes. The terms are read after (same block, same price).
+        VM.prank(requester);
+        requestId = market.requestInference(model, commitment, "", deadline, maxFee);
+        track(requestId, termsOf(requester, model, commitment, deadline));
+    }
+
+    /// @dev The terms of a request for `model` opened now by `requester` (fee: the model's price now).
+    function termsOf(
+        address requester,
+        uint256 model,
+        uint256 commitment,
+        uint64 deadline
+    ) internal view returns (IInferenceMarket.Request memory r) {
+        IModelRegistry.Model memory m = registry.model(model);
+        r.requester = requester;
+        r.deadline = deadline;
+        r.feeToken = m.feeToken;
+        r.fee = uint128(m.price);
+        r.modelId = model;
+        r.inputCommitment = commitment;
+    }
+
+    /// @dev Records `r` as the terms of `requestId` if the market's word agrees (a call that an
+    /// expected revert swallowed changes nothing).
+    function track(uint256 requestId, IInferenceMarket.Request memory r) internal {
+        (IInferenceMarket.RequestStatus status, bytes32 word) = market.requestState(requestId);
+        if (status != IInferenceMarket.RequestStatus.None && word == market.requestWord(r, status)) reqs[requestId] = r;
+    }
+
+    /// @dev The terms of request `requestId` once `validator` claims it now.
+    function claimedTerms(
+        uint256 requestId,
+        address validator
+    ) internal view returns (IInferenceMarket.Request memory c) {
+        c = abi.decode(abi.encode(reqs[requestId]), (IInferenceMarket.Request));
+        IInferenceMarket.Params memory p = market.params();
+        uint256 windowEnd = block.timestamp + p.claimWindow;
+        c.claimer = validator;
+        c.claimedAt = uint64(block.timestamp);
+        c.claimExpiresAt = windowEnd < c.deadline ? uint64(windowEnd) : c.deadline;
+        c.bond = p.claimBond;
     }
 
     function claimAs(address validator, uint256 requestId) internal {
+        IInferenceMarket.Request memory r = reqs[requestId];
         VM.prank(validator);
-        market.claim(requestId);
+        market.claim(requestId, r);
+        track(requestId, claimedTerms(requestId, validator));
     }
 
     function fulfilAs(address validator, uint256 requestId) internal {
+        IInferenceMarket.Request memory r = reqs[requestId];
         VM.prank(validator);
-        market.fulfil(requestId, OUTPUT, proof);
+        market.fulfil(requestId, r, OUTPUT, proof);
+    }
+
+    function refundOf(uint256 requestId) internal {
+        market.refund(requestId, reqs[requestId]);
+    }
+
+    /// @dev The recorded terms of requests `ids`, in order.
+    function batchTerms(uint256[] memory ids) internal view returns (IInferenceMarket.Request[] memory rs) {
+        rs = new IInferenceMarket.Request[](ids.length);
+        for (uint256 i = 0; i < ids.length; ++i) rs[i] = reqs[ids[i]];
+    }
+
+    function statusOf(uint256 requestId) internal view returns (IInferenceMarket.RequestStatus status) {
+        (status, ) = market.requestState(requestId);
+    }
+
+    /// @dev Whether request `requestId` was fulfilled singly with `output` for `model` on `commitment`.
+    function attestedByRequest(
+        uint256 requestId,
+        uint256 model,
+        uint256 commitment,
+        uint256 output
+    ) internal view returns (bool) {
+        return market.isAttestedByRequest(market.factOf(model, commitment, output), requestId);
+    }
+
+    /// @dev Whether `attest` recorded the fact (a root of one leaf, an empty inclusion proof).
+    function attestedAlone(uint256 model, uint256 commitment, uint256 output) internal view returns (bool) {
+        bytes32 fact = market.factOf(model, commitment, output);
+        return market.isAttested(fact, keccak256(abi.encode(fact)), new bytes32[](0));
+    }
+
+    /**
+     * @dev The Merkle root of `facts` and the inclusion proof of `facts[index]`, built as the
+     * market documents (leaves hash each fact again, pairs are hashed sorted, an odd node is
+     * carried up), independently of the market's own code.
+     */
+    function inclusion(
+        bytes32[] memory facts,
+        uint256 index
+    ) internal pure returns (bytes32 root, bytes32[] memory path) {
+        uint256 n = facts.length;
+        bytes32[] memory level = new bytes32[](n);
+        for (uint256 i = 0; i < n; ++i) level[i] = keccak256(abi.encode(facts[i]));
+        bytes32[] memory siblings = new bytes32[](256);
+        uint256 depth = 0;
+        while (n > 1) {
+            uint256 sibling = index ^ 1;
+            if (sibling < n) siblings[depth++] = level[sibling];
+            for (uint256 i = 0; i < n / 2; ++i) {
+                (bytes32 a, bytes32 b) = (level[2 * i], level[2 * i + 1]);
+                level[i] = a < b ? keccak256(abi.encode(a, b)) : keccak256(abi.encode(b, a));
+            }
+            if (n % 2 == 1) level[n / 2] = level[n - 1];
+            n = n / 2 + (n % 2);
+            index /= 2;
+        }
+        root = level[0];
+        path = new bytes32[](depth);
+        for (uint256 i = 0; i < depth; ++i) path[i] = siblings[i];
     }
 
     /// @dev Sets `p` as governance; a change that was queued (it raises a validator's risk) is
@@ -165,7 +283,7 @@ abstract contract MarketFixture {
 
     /// @dev The four signals a committed single-inference proof of `requestId` by `prover` has.
     function signalsFor(uint256 requestId, address prover, uint256 output) internal view returns (uint256[4] memory) {
-        return [WEIGHTS, market.request(requestId).inputCommitment, output, market.binding(requestId, prover)];
+        return [WEIGHTS, reqs[requestId].inputCommitment, output, market.binding(requestId, prover)];
     }
 
     /// @dev For every tracked token: held == escrowed + credited + protocol fees (+ stake totals

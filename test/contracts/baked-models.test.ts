@@ -22,6 +22,7 @@ import type {
   ModelRegistry,
   TestToken,
 } from "../../types/ethers-contracts/index.js";
+import { attestedAlone, attestedByRequest, requestOf, termsOf, termsOfAll } from "../helpers/market.ts";
 
 const { ethers, networkHelpers } = await network.create();
 
@@ -165,14 +166,14 @@ describe("Baked models with real proofs (protocol-owned Groth16 verifier)", func
       const requestId = await request(market, requester, 1n, d);
       const { proof } = await proveFor(market, requestId, d, validator.address);
       const { output, inputCommitment } = facts.get(d)!;
-      const tx = market.connect(validator).fulfil(requestId, output, proof);
+      const tx = market.connect(validator).fulfil(requestId, await termsOf(market, requestId), output, proof);
       await expect(tx)
         .to.emit(market, "InferenceFulfilled")
         .withArgs(requestId, validator.address, output, (PRICE * 85n) / 100n, PRICE / 10n, PRICE / 20n);
       const receipt = (await (await tx).wait())!;
       console.log(`      fulfil (baked, real Groth16 proof, unclaimed): ${receipt.gasUsed} gas`);
-      expect((await market.request(requestId)).status).to.equal(3n);
-      expect(await market.isAttested(1n, inputCommitment, output)).to.equal(true);
+      expect((await requestOf(market, requestId)).status).to.equal(3n);
+      expect(await attestedByRequest(market, 1n, inputCommitment, output, requestId)).to.equal(true);
       expect(await market.balanceOf(validator.address, token)).to.equal((PRICE * 85n) / 100n);
       expect(await market.balanceOf(modelOwner.address, token)).to.equal(PRICE / 10n);
     });
@@ -185,19 +186,19 @@ describe("Baked models with real proofs (protocol-owned Groth16 verifier)", func
       const { output } = facts.get(d)!;
 
       for (const lie of [output + 1n, output - 1n, 0n]) {
-        await expect(market.connect(validator).fulfil(requestId, lie, proof))
+        await expect(market.connect(validator).fulfil(requestId, await termsOf(market, requestId), lie, proof))
           .to.be.revertedWithCustomError(market, "InferenceMarketInvalidProof")
           .withArgs(requestId);
       }
       // The same field element written as output + r: refused before any pairing.
-      await expect(market.connect(validator).fulfil(requestId, output + R, proof))
+      await expect(market.connect(validator).fulfil(requestId, await termsOf(market, requestId), output + R, proof))
         .to.be.revertedWithCustomError(market, "InferenceMarketInvalidOutput")
         .withArgs(output + R);
       // The proof binds the validator: a staked thief copying it fails.
-      await expect(market.connect(thief).fulfil(requestId, output, proof))
+      await expect(market.connect(thief).fulfil(requestId, await termsOf(market, requestId), output, proof))
         .to.be.revertedWithCustomError(market, "InferenceMarketInvalidProof")
         .withArgs(requestId);
-      await market.connect(validator).fulfil(requestId, output, proof);
+      await market.connect(validator).fulfil(requestId, await termsOf(market, requestId), output, proof);
 
       // Groth16 is malleable ((-A, -B, C) verifies too), but a settled request is never paid twice.
       const q = 21888242871839275222246405745257275088696311157297823662689037894645226208583n;
@@ -212,7 +213,7 @@ describe("Baked models with real proofs (protocol-owned Groth16 verifier)", func
         proof[6],
         proof[7],
       ];
-      await expect(market.connect(validator).fulfil(requestId, output, twin))
+      await expect(market.connect(validator).fulfil(requestId, await termsOf(market, requestId), output, twin))
         .to.be.revertedWithCustomError(market, "InferenceMarketWrongStatus")
         .withArgs(requestId, 3n);
     });
@@ -223,7 +224,7 @@ describe("Baked models with real proofs (protocol-owned Groth16 verifier)", func
       const first = await request(market, requester, 1n, d);
       const second = await request(market, requester, 1n, d);
       const { proof } = await proveFor(market, first, d, validator.address);
-      await expect(market.connect(validator).fulfil(second, facts.get(d)!.output, proof))
+      await expect(market.connect(validator).fulfil(second, await termsOf(market, second), facts.get(d)!.output, proof))
         .to.be.revertedWithCustomError(market, "InferenceMarketInvalidProof")
         .withArgs(second);
     });
@@ -233,7 +234,9 @@ describe("Baked models with real proofs (protocol-owned Groth16 verifier)", func
       const d = digits[3];
       const requestId = await request(market, requester, 2n, d);
       const { proof } = await proveFor(market, requestId, d, validator.address);
-      await expect(market.connect(validator).fulfil(requestId, facts.get(d)!.output, proof))
+      await expect(
+        market.connect(validator).fulfil(requestId, await termsOf(market, requestId), facts.get(d)!.output, proof),
+      )
         .to.be.revertedWithCustomError(market, "InferenceMarketInvalidProof")
         .withArgs(requestId);
       await expect(market.connect(validator).attest(2n, facts.get(d)!.inputCommitment, facts.get(d)!.output, proof))
@@ -250,7 +253,7 @@ describe("Baked models with real proofs (protocol-owned Groth16 verifier)", func
         market,
         "InferenceAttested",
       );
-      expect(await market.isAttested(1n, inputCommitment, output)).to.equal(true);
+      expect(await attestedAlone(market, 1n, inputCommitment, output)).to.equal(true);
     });
 
     it("settles a batch of 4 with one real batch proof against the model's batch key", async function () {
@@ -270,20 +273,21 @@ describe("Baked models with real proofs (protocol-owned Groth16 verifier)", func
       });
       const proof = result.calldata as Proof8;
 
-      await expect(market.connect(thief).fulfilBatch(ids, outputs, proof))
+      await expect(market.connect(thief).fulfilBatch(ids, await termsOfAll(market, ids), outputs, proof))
         .to.be.revertedWithCustomError(market, "InferenceMarketInvalidBatchProof")
         .withArgs(ids[0], BigInt(K));
       const lies = outputs.slice();
       lies[2] += 1n;
-      await expect(market.connect(validator).fulfilBatch(ids, lies, proof)).to.be.revertedWithCustomError(
-        market,
-        "InferenceMarketInvalidBatchProof",
-      );
-      const receipt = (await (await market.connect(validator).fulfilBatch(ids, outputs, proof)).wait())!;
+      await expect(
+        market.connect(validator).fulfilBatch(ids, await termsOfAll(market, ids), lies, proof),
+      ).to.be.revertedWithCustomError(market, "InferenceMarketInvalidBatchProof");
+      const receipt = (await (
+        await market.connect(validator).fulfilBatch(ids, await termsOfAll(market, ids), outputs, proof)
+      ).wait())!;
       console.log(
         `      fulfilBatch (baked, K=${K}, real proof): ${receipt.gasUsed} gas, ${receipt.gasUsed / BigInt(K)} per inference`,
       );
-      for (const id of ids) expect((await market.request(id)).status).to.equal(3n);
+      for (const id of ids) expect((await requestOf(market, id)).status).to.equal(3n);
       expect(await market.balanceOf(validator.address, token)).to.equal((BigInt(K) * PRICE * 85n) / 100n);
     });
   });

@@ -3,6 +3,8 @@ import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types"
 import type { AddressLike, BigNumberish } from "ethers";
 import { network } from "hardhat";
 import type { InferenceMarket } from "../../types/ethers-contracts/index.js";
+import { requestWord } from "../../scripts/chain/terms.ts";
+import { requestOf, termsOf } from "../helpers/market.ts";
 
 const { ethers, networkHelpers } = await network.create();
 const { time } = networkHelpers;
@@ -142,10 +144,10 @@ describe("InferenceMarket", function () {
 
       await expect(tx)
         .to.emit(market, "InferenceRequested")
-        .withArgs(1n, modelId, requester.address, COMMITMENT, PRICE, deadline, INPUT);
+        .withArgs(1n, modelId, requester.address, COMMITMENT, await token.getAddress(), PRICE, deadline, INPUT);
       await expect(tx).to.changeTokenBalances(ethers, token, [requester, market], [-PRICE, PRICE]);
 
-      const req = await market.request(1n);
+      const req = await requestOf(market, 1n);
       expect(req.requester).to.equal(requester.address);
       expect(req.modelId).to.equal(modelId);
       expect(req.inputCommitment).to.equal(COMMITMENT);
@@ -156,6 +158,34 @@ describe("InferenceMarket", function () {
       expect(req.claimer).to.equal(ethers.ZeroAddress);
       expect(req.bond).to.equal(0n);
       expect(await market.requestCount()).to.equal(1n);
+      // One word: the hash of the terms the event gives, with the status in the low byte.
+      const { status, word, ...terms } = req;
+      expect(word).to.equal(requestWord(terms, status));
+      expect(word).to.equal(await market.requestWord(terms, status));
+    });
+
+    it("refuses any call whose terms are not the request's, naming the request", async function () {
+      const { market, validator, other, requestId, deadline } = await networkHelpers.loadFixture(deployWithRequest);
+      const terms = await termsOf(market, requestId);
+      const lies = [
+        { ...terms, fee: terms.fee - 1n },
+        { ...terms, requester: other.address },
+        { ...terms, deadline: terms.deadline + 1n },
+        { ...terms, claimer: validator.address },
+      ];
+      for (const lie of lies) {
+        await expect(market.connect(validator).claim(requestId, lie))
+          .to.be.revertedWithCustomError(market, "InferenceMarketWrongTerms")
+          .withArgs(requestId);
+        await expect(market.connect(validator).fulfil(requestId, lie, OUTPUT, PROOF))
+          .to.be.revertedWithCustomError(market, "InferenceMarketWrongTerms")
+          .withArgs(requestId);
+      }
+      await time.increaseTo(deadline + 1n);
+      await expect(market.refund(requestId, lies[0]))
+        .to.be.revertedWithCustomError(market, "InferenceMarketWrongTerms")
+        .withArgs(requestId);
+      await expect(market.refund(requestId, terms)).to.emit(market, "InferenceRefunded");
     });
 
     it("assigns ids incrementally and returns them", async function () {
@@ -172,8 +202,8 @@ describe("InferenceMarket", function () {
       const { market, registry, token, modelOwner, validator, requestId } =
         await networkHelpers.loadFixture(deployWithRequest);
       await registry.connect(modelOwner).setPrice(1n, PRICE * 3n);
-      expect((await market.request(requestId)).fee).to.equal(PRICE);
-      await market.connect(validator).fulfil(requestId, OUTPUT, PROOF);
+      expect((await requestOf(market, requestId)).fee).to.equal(PRICE);
+      await market.connect(validator).fulfil(requestId, await termsOf(market, requestId), OUTPUT, PROOF);
       expect(await market.balanceOf(validator.address, token)).to.equal(PRICE);
     });
 
@@ -185,7 +215,7 @@ describe("InferenceMarket", function () {
       const tx = market.connect(requester).requestInference(modelId, COMMITMENT, INPUT, deadline, PRICE);
       await expect(tx)
         .to.emit(market, "InferenceRequested")
-        .withArgs(1n, modelId, requester.address, COMMITMENT, 0n, deadline, INPUT);
+        .withArgs(1n, modelId, requester.address, COMMITMENT, await token.getAddress(), 0n, deadline, INPUT);
       await expect(tx).to.changeTokenBalance(ethers, token, requester, 0n);
     });
 
@@ -266,11 +296,11 @@ describe("InferenceMarket", function () {
   describe("fulfil", function () {
     it("verifies, records the output, credits the fee and emits InferenceFulfilled", async function () {
       const { market, token, validator, requestId } = await networkHelpers.loadFixture(deployWithRequest);
-      await expect(market.connect(validator).fulfil(requestId, OUTPUT, PROOF))
+      await expect(market.connect(validator).fulfil(requestId, await termsOf(market, requestId), OUTPUT, PROOF))
         .to.emit(market, "InferenceFulfilled")
         .withArgs(requestId, validator.address, OUTPUT, PRICE, 0n, 0n);
 
-      const req = await market.request(requestId);
+      const req = await requestOf(market, requestId);
       expect(req.status).to.equal(3n); // Fulfilled
       expect(await market.balanceOf(validator.address, token)).to.equal(PRICE);
     });
@@ -281,7 +311,9 @@ describe("InferenceMarket", function () {
       await verifier.expectPublicSignals([WEIGHTS, COMMITMENT, OUTPUT, bindingValue]);
       await verifier.expectProof(PROOF);
 
-      await expect(market.connect(validator).fulfil(requestId, OUTPUT, PROOF)).to.emit(market, "InferenceFulfilled");
+      await expect(
+        market.connect(validator).fulfil(requestId, await termsOf(market, requestId), OUTPUT, PROOF),
+      ).to.emit(market, "InferenceFulfilled");
     });
 
     it("rejects a proof bound to another prover (front-running)", async function () {
@@ -294,10 +326,12 @@ describe("InferenceMarket", function () {
         await market.binding(requestId, validator.address),
       ]);
 
-      await expect(market.connect(other).fulfil(requestId, OUTPUT, PROOF))
+      await expect(market.connect(other).fulfil(requestId, await termsOf(market, requestId), OUTPUT, PROOF))
         .to.be.revertedWithCustomError(market, "InferenceMarketInvalidProof")
         .withArgs(requestId);
-      await expect(market.connect(validator).fulfil(requestId, OUTPUT, PROOF)).to.emit(market, "InferenceFulfilled");
+      await expect(
+        market.connect(validator).fulfil(requestId, await termsOf(market, requestId), OUTPUT, PROOF),
+      ).to.emit(market, "InferenceFulfilled");
     });
 
     it("rejects a proof made for another request (replay)", async function () {
@@ -312,10 +346,10 @@ describe("InferenceMarket", function () {
         await market.binding(requestId, validator.address),
       ]);
 
-      await expect(market.connect(validator).fulfil(2n, OUTPUT, PROOF))
+      await expect(market.connect(validator).fulfil(2n, await termsOf(market, 2n), OUTPUT, PROOF))
         .to.be.revertedWithCustomError(market, "InferenceMarketInvalidProof")
         .withArgs(2n);
-      await market.connect(validator).fulfil(requestId, OUTPUT, PROOF);
+      await market.connect(validator).fulfil(requestId, await termsOf(market, requestId), OUTPUT, PROOF);
     });
 
     it("rejects a proof of another output", async function () {
@@ -326,37 +360,38 @@ describe("InferenceMarket", function () {
         OUTPUT,
         await market.binding(requestId, validator.address),
       ]);
-      await expect(market.connect(validator).fulfil(requestId, OUTPUT + 1n, PROOF)).to.be.revertedWithCustomError(
-        market,
-        "InferenceMarketInvalidProof",
-      );
+      await expect(
+        market.connect(validator).fulfil(requestId, await termsOf(market, requestId), OUTPUT + 1n, PROOF),
+      ).to.be.revertedWithCustomError(market, "InferenceMarketInvalidProof");
     });
 
     it("reverts when the verifier answers false", async function () {
       const { market, token, verifier, validator, requestId } = await networkHelpers.loadFixture(deployWithRequest);
       await verifier.setAnswer(false);
-      await expect(market.connect(validator).fulfil(requestId, OUTPUT, PROOF))
+      await expect(market.connect(validator).fulfil(requestId, await termsOf(market, requestId), OUTPUT, PROOF))
         .to.be.revertedWithCustomError(market, "InferenceMarketInvalidProof")
         .withArgs(requestId);
-      expect((await market.request(requestId)).status).to.equal(1n);
+      expect((await requestOf(market, requestId)).status).to.equal(1n);
       expect(await market.balanceOf(validator.address, token)).to.equal(0n);
     });
 
     it("refuses a non-canonical output", async function () {
       const { market, validator, requestId } = await networkHelpers.loadFixture(deployWithRequest);
       for (const bad of [R, R + OUTPUT, ethers.MaxUint256]) {
-        await expect(market.connect(validator).fulfil(requestId, bad, PROOF))
+        await expect(market.connect(validator).fulfil(requestId, await termsOf(market, requestId), bad, PROOF))
           .to.be.revertedWithCustomError(market, "InferenceMarketInvalidOutput")
           .withArgs(bad);
       }
-      await expect(market.connect(validator).fulfil(requestId, R - 1n, PROOF)).to.emit(market, "InferenceFulfilled");
+      await expect(
+        market.connect(validator).fulfil(requestId, await termsOf(market, requestId), R - 1n, PROOF),
+      ).to.emit(market, "InferenceFulfilled");
     });
 
     it("refuses a second fulfilment", async function () {
       const { market, token, validator, other, requestId } = await networkHelpers.loadFixture(deployWithRequest);
-      await market.connect(validator).fulfil(requestId, OUTPUT, PROOF);
+      await market.connect(validator).fulfil(requestId, await termsOf(market, requestId), OUTPUT, PROOF);
       for (const account of [validator, other]) {
-        await expect(market.connect(account).fulfil(requestId, OUTPUT, PROOF))
+        await expect(market.connect(account).fulfil(requestId, await termsOf(market, requestId), OUTPUT, PROOF))
           .to.be.revertedWithCustomError(market, "InferenceMarketWrongStatus")
           .withArgs(requestId, 3n);
       }
@@ -366,7 +401,7 @@ describe("InferenceMarket", function () {
     it("refuses a request that does not exist", async function () {
       const { market, validator } = await networkHelpers.loadFixture(deployWithRequest);
       for (const id of [0n, 2n]) {
-        await expect(market.connect(validator).fulfil(id, OUTPUT, PROOF))
+        await expect(market.connect(validator).fulfil(id, await termsOf(market, id), OUTPUT, PROOF))
           .to.be.revertedWithCustomError(market, "InferenceMarketWrongStatus")
           .withArgs(id, 0n);
       }
@@ -375,13 +410,15 @@ describe("InferenceMarket", function () {
     it("accepts a proof at the deadline itself", async function () {
       const { market, validator, requestId, deadline } = await networkHelpers.loadFixture(deployWithRequest);
       await time.setNextBlockTimestamp(deadline);
-      await expect(market.connect(validator).fulfil(requestId, OUTPUT, PROOF)).to.emit(market, "InferenceFulfilled");
+      await expect(
+        market.connect(validator).fulfil(requestId, await termsOf(market, requestId), OUTPUT, PROOF),
+      ).to.emit(market, "InferenceFulfilled");
     });
 
     it("refuses a proof after the deadline", async function () {
       const { market, validator, requestId, deadline } = await networkHelpers.loadFixture(deployWithRequest);
       await time.setNextBlockTimestamp(deadline + 1n);
-      await expect(market.connect(validator).fulfil(requestId, OUTPUT, PROOF))
+      await expect(market.connect(validator).fulfil(requestId, await termsOf(market, requestId), OUTPUT, PROOF))
         .to.be.revertedWithCustomError(market, "InferenceMarketDeadlinePassed")
         .withArgs(requestId, deadline);
     });
@@ -389,8 +426,8 @@ describe("InferenceMarket", function () {
     it("refuses a refunded request", async function () {
       const { market, validator, requestId, deadline } = await networkHelpers.loadFixture(deployWithRequest);
       await time.increaseTo(deadline + 1n);
-      await market.refund(requestId);
-      await expect(market.connect(validator).fulfil(requestId, OUTPUT, PROOF))
+      await market.refund(requestId, await termsOf(market, requestId));
+      await expect(market.connect(validator).fulfil(requestId, await termsOf(market, requestId), OUTPUT, PROOF))
         .to.be.revertedWithCustomError(market, "InferenceMarketWrongStatus")
         .withArgs(requestId, 4n);
     });
@@ -399,18 +436,20 @@ describe("InferenceMarket", function () {
       const { market, registry, modelOwner, validator, requestId } =
         await networkHelpers.loadFixture(deployWithRequest);
       await registry.connect(modelOwner).setActive(1n, false);
-      await expect(market.connect(validator).fulfil(requestId, OUTPUT, PROOF)).to.emit(market, "InferenceFulfilled");
+      await expect(
+        market.connect(validator).fulfil(requestId, await termsOf(market, requestId), OUTPUT, PROOF),
+      ).to.emit(market, "InferenceFulfilled");
     });
   });
 
   describe("refund", function () {
     it("refuses before and at the deadline", async function () {
       const { market, requester, requestId, deadline } = await networkHelpers.loadFixture(deployWithRequest);
-      await expect(market.connect(requester).refund(requestId))
+      await expect(market.connect(requester).refund(requestId, await termsOf(market, requestId)))
         .to.be.revertedWithCustomError(market, "InferenceMarketDeadlineNotReached")
         .withArgs(requestId, deadline);
       await time.setNextBlockTimestamp(deadline);
-      await expect(market.connect(requester).refund(requestId))
+      await expect(market.connect(requester).refund(requestId, await termsOf(market, requestId)))
         .to.be.revertedWithCustomError(market, "InferenceMarketDeadlineNotReached")
         .withArgs(requestId, deadline);
     });
@@ -419,10 +458,10 @@ describe("InferenceMarket", function () {
       const { market, token, requester, other, requestId, deadline } =
         await networkHelpers.loadFixture(deployWithRequest);
       await time.increaseTo(deadline + 1n);
-      await expect(market.connect(other).refund(requestId))
+      await expect(market.connect(other).refund(requestId, await termsOf(market, requestId)))
         .to.emit(market, "InferenceRefunded")
         .withArgs(requestId, requester.address, PRICE);
-      expect((await market.request(requestId)).status).to.equal(4n); // Refunded
+      expect((await requestOf(market, requestId)).status).to.equal(4n); // Refunded
       expect(await market.balanceOf(requester.address, token)).to.equal(PRICE);
       expect(await market.balanceOf(other.address, token)).to.equal(0n);
     });
@@ -430,8 +469,8 @@ describe("InferenceMarket", function () {
     it("refuses a second refund", async function () {
       const { market, requestId, deadline } = await networkHelpers.loadFixture(deployWithRequest);
       await time.increaseTo(deadline + 1n);
-      await market.refund(requestId);
-      await expect(market.refund(requestId))
+      await market.refund(requestId, await termsOf(market, requestId));
+      await expect(market.refund(requestId, await termsOf(market, requestId)))
         .to.be.revertedWithCustomError(market, "InferenceMarketWrongStatus")
         .withArgs(requestId, 4n);
     });
@@ -439,9 +478,9 @@ describe("InferenceMarket", function () {
     it("refuses a fulfilled request, so the fee is paid out once", async function () {
       const { market, token, requester, validator, requestId, deadline } =
         await networkHelpers.loadFixture(deployWithRequest);
-      await market.connect(validator).fulfil(requestId, OUTPUT, PROOF);
+      await market.connect(validator).fulfil(requestId, await termsOf(market, requestId), OUTPUT, PROOF);
       await time.increaseTo(deadline + 1n);
-      await expect(market.refund(requestId))
+      await expect(market.refund(requestId, await termsOf(market, requestId)))
         .to.be.revertedWithCustomError(market, "InferenceMarketWrongStatus")
         .withArgs(requestId, 3n);
       expect(await market.balanceOf(requester.address, token)).to.equal(0n);
@@ -449,7 +488,7 @@ describe("InferenceMarket", function () {
 
     it("refuses a request that does not exist", async function () {
       const { market } = await networkHelpers.loadFixture(deployWithRequest);
-      await expect(market.refund(9n))
+      await expect(market.refund(9n, await termsOf(market, 9n)))
         .to.be.revertedWithCustomError(market, "InferenceMarketWrongStatus")
         .withArgs(9n, 0n);
     });
@@ -458,7 +497,7 @@ describe("InferenceMarket", function () {
   describe("withdraw", function () {
     it("pays the whole credited balance once and emits Withdrawn", async function () {
       const { market, token, validator, requestId } = await networkHelpers.loadFixture(deployWithRequest);
-      await market.connect(validator).fulfil(requestId, OUTPUT, PROOF);
+      await market.connect(validator).fulfil(requestId, await termsOf(market, requestId), OUTPUT, PROOF);
 
       const tx = market.connect(validator).withdraw(token);
       await expect(tx)
@@ -475,7 +514,7 @@ describe("InferenceMarket", function () {
     it("lets a refunded requester withdraw", async function () {
       const { market, token, requester, requestId, deadline } = await networkHelpers.loadFixture(deployWithRequest);
       await time.increaseTo(deadline + 1n);
-      await market.refund(requestId);
+      await market.refund(requestId, await termsOf(market, requestId));
       await expect(market.connect(requester).withdraw(token)).to.changeTokenBalance(ethers, token, requester, PRICE);
     });
 
@@ -494,15 +533,15 @@ describe("InferenceMarket", function () {
           .connect(i % 2 === 0 ? requester : other)
           .requestInference(modelId, BigInt(i + 1), "0x", deadline, PRICE);
       }
-      await market.connect(validator).fulfil(1n, OUTPUT, PROOF);
-      await market.connect(validator).fulfil(2n, OUTPUT, PROOF);
+      await market.connect(validator).fulfil(1n, await termsOf(market, 1n), OUTPUT, PROOF);
+      await market.connect(validator).fulfil(2n, await termsOf(market, 2n), OUTPUT, PROOF);
       await time.increaseTo(deadline + 1n);
-      await market.refund(3n);
+      await market.refund(3n, await termsOf(market, 3n));
       await market.connect(validator).withdraw(token);
 
       let owed = 0n;
       for (const id of [1n, 2n, 3n, 4n]) {
-        if ((await market.request(id)).status === 1n) owed += PRICE;
+        if ((await requestOf(market, id)).status === 1n) owed += PRICE;
       }
       for (const account of [requester, validator, other]) owed += await market.balanceOf(account.address, token);
       expect(await token.balanceOf(await market.getAddress())).to.equal(owed);
@@ -529,12 +568,12 @@ describe("InferenceMarket", function () {
         await networkHelpers.loadFixture(deployWithRequest);
       const claimAt = BigInt((await time.latest()) + 1);
       await time.setNextBlockTimestamp(claimAt);
-      await expect(market.connect(validator).claim(requestId))
+      await expect(market.connect(validator).claim(requestId, await termsOf(market, requestId)))
         .to.emit(market, "InferenceClaimed")
-        .withArgs(requestId, validator.address, PARAMS.claimBond, claimAt + PARAMS.claimWindow);
-      expect((await market.request(requestId)).status).to.equal(2n); // Claimed
+        .withArgs(requestId, validator.address, PARAMS.claimBond, claimAt, claimAt + PARAMS.claimWindow);
+      expect((await requestOf(market, requestId)).status).to.equal(2n); // Claimed
       await time.increaseTo(deadline + 1n);
-      await expect(market.refund(requestId))
+      await expect(market.refund(requestId, await termsOf(market, requestId)))
         .to.emit(market, "BondSlashed")
         .withArgs(requestId, validator.address, requester.address, PARAMS.claimBond);
       const slashedAt = BigInt(await time.latest());
@@ -557,8 +596,8 @@ describe("InferenceMarket", function () {
 
     it("the claimer's own fulfilment releases its bond", async function () {
       const { market, validator, requestId } = await networkHelpers.loadFixture(deployWithRequest);
-      await market.connect(validator).claim(requestId);
-      await expect(market.connect(validator).fulfil(requestId, OUTPUT, PROOF))
+      await market.connect(validator).claim(requestId, await termsOf(market, requestId));
+      await expect(market.connect(validator).fulfil(requestId, await termsOf(market, requestId), OUTPUT, PROOF))
         .to.emit(market, "BondReleased")
         .withArgs(requestId, validator.address, PARAMS.claimBond);
       expect((await market.stakeOf(validator.address)).bonded).to.equal(0n);
@@ -570,7 +609,7 @@ describe("InferenceMarket", function () {
       await expect(
         market.connect(governance).setParams({ ...PARAMS, protocolFeeBps: 1_000n, royaltyBps: 3_000n }),
       ).to.emit(market, "ParamsSet");
-      await expect(market.connect(validator).fulfil(requestId, OUTPUT, PROOF))
+      await expect(market.connect(validator).fulfil(requestId, await termsOf(market, requestId), OUTPUT, PROOF))
         .to.emit(market, "InferenceFulfilled")
         .withArgs(requestId, validator.address, OUTPUT, (PRICE * 6n) / 10n, (PRICE * 3n) / 10n, PRICE / 10n);
       expect(await market.balanceOf(modelOwner.address, token)).to.equal((PRICE * 3n) / 10n);
@@ -601,12 +640,11 @@ describe("InferenceMarket", function () {
       await expect(
         market.connect(requester).requestInference(modelId, COMMITMENT, INPUT, await inAnHour(), PRICE),
       ).to.be.revertedWithCustomError(market, "EnforcedPause");
-      await expect(market.connect(validator).fulfil(requestId, OUTPUT, PROOF)).to.be.revertedWithCustomError(
-        market,
-        "EnforcedPause",
-      );
+      await expect(
+        market.connect(validator).fulfil(requestId, await termsOf(market, requestId), OUTPUT, PROOF),
+      ).to.be.revertedWithCustomError(market, "EnforcedPause");
       await time.increaseTo(deadline + 1n);
-      await expect(market.refund(requestId)).to.emit(market, "InferenceRefunded");
+      await expect(market.refund(requestId, await termsOf(market, requestId))).to.emit(market, "InferenceRefunded");
     });
   });
 
@@ -638,12 +676,12 @@ describe("InferenceMarket", function () {
     it("blocks a callback into the market during withdraw", async function () {
       const { token, market, requester, validator, modelId } = await networkHelpers.loadFixture(deployReentrant);
       await market.connect(requester).requestInference(modelId, COMMITMENT, INPUT, await inAnHour(), PRICE);
-      await market.connect(validator).fulfil(1n, OUTPUT, PROOF);
+      await market.connect(validator).fulfil(1n, await termsOf(market, 1n), OUTPUT, PROOF);
 
       for (const callData of [
         market.interface.encodeFunctionData("withdraw", [await token.getAddress()]),
-        market.interface.encodeFunctionData("refund", [1n]),
-        market.interface.encodeFunctionData("fulfil", [1n, OUTPUT, PROOF]),
+        market.interface.encodeFunctionData("refund", [1n, await termsOf(market, 1n)]),
+        market.interface.encodeFunctionData("fulfil", [1n, await termsOf(market, 1n), OUTPUT, PROOF]),
       ]) {
         await token.arm(await market.getAddress(), callData);
         await expect(market.connect(validator).withdraw(token)).to.be.revertedWithCustomError(

@@ -11,8 +11,10 @@ import { inferQuantizedGraph } from "../../scripts/model/graph-inference.ts";
 import { buildModel, REFERENCE_MODELS, type BuiltModel } from "../../scripts/pipeline.ts";
 import { Prover, releaseProverThreads, type ProofResult } from "../../scripts/prove/prover.ts";
 import { deployProtocol, DEV_MARKET_PARAMS, registerBakedModel, type Protocol } from "../../scripts/chain/protocol.ts";
-import { postRequest, type PostedRequest } from "../../scripts/chain/requester.ts";
+import { postRequest, postRequests, type PostedRequest } from "../../scripts/chain/requester.ts";
+import { batchAttestationProof, factOf } from "../../scripts/chain/attestations.ts";
 import {
+  claimRequests,
   ensureStaked,
   fulfilBatchRequests,
   fulfilRequest,
@@ -21,6 +23,13 @@ import {
   RequestStatus,
   type OpenRequest,
 } from "../../scripts/chain/validator.ts";
+import { attestedInBatch, requestOf, termsOfAll } from "../helpers/market.ts";
+
+/** The terms part of a request read back with its state. */
+function termsWithoutState<T extends { status: bigint; word: string }>(r: T): Omit<T, "status" | "word"> {
+  const { status: _status, word: _word, ...terms } = r;
+  return terms;
+}
 
 type Proof8 = [bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint];
 const K = 4;
@@ -101,6 +110,66 @@ describe("fulfilBatch end to end (real batch circuit, real proofs, generated bat
     return { proof: result.calldata as Proof8, outputs: claimed, result };
   }
 
+  it("requests 4 in one transaction, claims them with claimBatch, settles them with a real proof, and proves each fact by inclusion", async function () {
+    const [, , requester, validator, other] = signers;
+    const digits = [test[15], test[260], test[377], test[488]];
+    const token = await protocol.token.getAddress();
+    const escrowBefore = (await protocol.market.feeAccounts(token))[0];
+    const posted = await postRequests(
+      protocol.market,
+      requester,
+      protocol.modelId,
+      digits.map((d) => d.pixels),
+    );
+    // Consecutive ids, one escrow of the four fees.
+    expect(posted.map((p) => p.requestId)).to.deep.equal(posted.map((_, i) => posted[0].requestId + BigInt(i)));
+    expect((await protocol.market.feeAccounts(token))[0] - escrowBefore).to.equal(BigInt(K) * price);
+    const open = (await openRequests(protocol.market, protocol.modelId)).filter((r) =>
+      posted.some((p) => p.requestId === r.requestId),
+    );
+    expect(open).to.have.length(K);
+    const staked = (await protocol.market.stakeOf(validator.address)).bonded;
+    await claimRequests(protocol.market, validator, open);
+    // One bond per request, the claim written into each request's terms (and word).
+    expect((await protocol.market.stakeOf(validator.address)).bonded - staked).to.equal(
+      BigInt(K) * DEV_MARKET_PARAMS.claimBond,
+    );
+    for (const r of open) {
+      const onChain = await requestOf(protocol.market, r.requestId);
+      expect(onChain.status).to.equal(RequestStatus.Claimed);
+      expect(onChain.claimer).to.equal(validator.address);
+      expect(r.terms).to.deep.equal(termsWithoutState(onChain));
+    }
+    // A claimed batch is the claimer's alone during its window.
+    await expect(
+      fulfilBatchRequests(protocol.market, other, { prover: batchProver, model: single.quantized }, open),
+    ).to.be.revertedWithCustomError(protocol.market, "InferenceMarketClaimedByOther");
+    const result = await fulfilBatchRequests(
+      protocol.market,
+      validator,
+      { prover: batchProver, model: single.quantized },
+      open,
+    );
+    expect((await protocol.market.stakeOf(validator.address)).bonded).to.equal(staked);
+    const [batchEvent] = await protocol.market.queryFilter(protocol.market.filters.BatchAttested());
+    for (const [i, p] of posted.entries()) {
+      expect((await requestOf(protocol.market, p.requestId)).status).to.equal(RequestStatus.Fulfilled);
+      const inclusion = await batchAttestationProof(protocol.market, p.requestId);
+      const fact = factOf(protocol.modelId, p.inputCommitment, result.outputs[i]);
+      expect(inclusion).to.deep.equal({
+        fact,
+        root: batchEvent.args.root,
+        proof: inclusion!.proof,
+      });
+      expect(await protocol.market.isAttested(fact, inclusion!.root, inclusion!.proof)).to.equal(true);
+      // The fact of another output is not in the batch, and a batch fact is not in the request's word.
+      const lie = factOf(protocol.modelId, p.inputCommitment, result.outputs[i] + 1n);
+      expect(await protocol.market.isAttested(lie, inclusion!.root, inclusion!.proof)).to.equal(false);
+      expect(await protocol.market.isAttestedByRequest(fact, p.requestId)).to.equal(false);
+    }
+    expect(await protocol.market.attestedAt(batchEvent.args.root)).to.equal(BigInt(batchEvent.blockNumber));
+  });
+
   it("settles a batch of 4 with one proof, pays every share, and costs less per inference than fulfil", async function () {
     const [, modelOwner, , validator] = signers;
     const digits = [test[11], test[222], test[333], test[444]];
@@ -118,12 +187,14 @@ describe("fulfilBatch end to end (real batch circuit, real proofs, generated bat
     expect(result.requestIds).to.deep.equal(posted.map((p) => p.requestId));
     for (const [i, p] of posted.entries()) {
       const ref = inferQuantizedGraph(single.quantized, digits[i].pixels);
-      const req = await protocol.market.request(p.requestId);
+      const req = await requestOf(protocol.market, p.requestId);
       expect(req.status).to.equal(RequestStatus.Fulfilled);
       const [event] = await protocol.market.queryFilter(protocol.market.filters.InferenceFulfilled(p.requestId));
       expect(event.args.output).to.equal(ref.output);
       expect(event.args.validator).to.equal(validator.address);
-      expect(await protocol.market.isAttested(protocol.modelId, p.inputCommitment, ref.output)).to.equal(true);
+      expect(
+        await attestedInBatch(protocol.market, protocol.modelId, p.inputCommitment, ref.output, p.requestId),
+      ).to.equal(true);
     }
     expect(await protocol.market.balanceOf(validator.address, await protocol.token.getAddress())).to.equal(
       BigInt(K) * validatorShare,
@@ -157,7 +228,11 @@ describe("fulfilBatch end to end (real batch circuit, real proofs, generated bat
     const ids = posted.map((p) => p.requestId);
     const { proof, outputs } = await proveBatch(digits, ids, validator.address);
     const swapped = [...ids.slice(0, 3), twin.requestId];
-    await expect(protocol.market.connect(validator).fulfilBatch(swapped, outputs, proof))
+    await expect(
+      protocol.market
+        .connect(validator)
+        .fulfilBatch(swapped, await termsOfAll(protocol.market, swapped), outputs, proof),
+    )
       .to.be.revertedWithCustomError(protocol.market, "InferenceMarketInvalidBatchProof")
       .withArgs(swapped[0], K);
 
@@ -171,12 +246,18 @@ describe("fulfilBatch end to end (real batch circuit, real proofs, generated bat
     const [foreign] = await post([digits[3]], otherModel);
     const mixed = [...ids.slice(0, 3), foreign.requestId];
     const mixedProof = await proveBatch(digits, mixed, validator.address);
-    await expect(protocol.market.connect(validator).fulfilBatch(mixed, mixedProof.outputs, mixedProof.proof))
+    await expect(
+      protocol.market
+        .connect(validator)
+        .fulfilBatch(mixed, await termsOfAll(protocol.market, mixed), mixedProof.outputs, mixedProof.proof),
+    )
       .to.be.revertedWithCustomError(protocol.market, "InferenceMarketBatchMixesModels")
       .withArgs(foreign.requestId, otherModel, protocol.modelId);
 
     // The honest batch still settles.
-    await (await protocol.market.connect(validator).fulfilBatch(ids, outputs, proof)).wait();
+    await (
+      await protocol.market.connect(validator).fulfilBatch(ids, await termsOfAll(protocol.market, ids), outputs, proof)
+    ).wait();
     expect(await protocol.market.balanceOf(validator.address, await protocol.token.getAddress())).to.equal(
       BigInt(K) * validatorShare,
     );
@@ -193,7 +274,9 @@ describe("fulfilBatch end to end (real batch circuit, real proofs, generated bat
       validator.address,
     );
     expect(await batchProver.verify(result.proof, result.publicSignals)).to.equal(true);
-    await expect(protocol.market.connect(validator).fulfilBatch(ids, outputs, proof))
+    await expect(
+      protocol.market.connect(validator).fulfilBatch(ids, await termsOfAll(protocol.market, ids), outputs, proof),
+    )
       .to.be.revertedWithCustomError(protocol.market, "InferenceMarketBatchNotAscending")
       .withArgs(ids[1], ids[2]);
     expect(await protocol.market.balanceOf(validator.address, await protocol.token.getAddress())).to.equal(0n);
@@ -205,9 +288,11 @@ describe("fulfilBatch end to end (real batch circuit, real proofs, generated bat
     const posted = [...(await post(digits.slice(0, 3))), ...(await post([digits[3]], protocol.modelId, 120))];
     const ids = posted.map((p) => p.requestId);
     const { proof, outputs } = await proveBatch(digits, ids, validator.address);
-    const { deadline } = await protocol.market.request(ids[3]);
+    const { deadline } = await requestOf(protocol.market, ids[3]);
     await helpers.time.increaseTo(deadline + 1n);
-    await expect(protocol.market.connect(validator).fulfilBatch(ids, outputs, proof))
+    await expect(
+      protocol.market.connect(validator).fulfilBatch(ids, await termsOfAll(protocol.market, ids), outputs, proof),
+    )
       .to.be.revertedWithCustomError(protocol.market, "InferenceMarketDeadlinePassed")
       .withArgs(ids[3], deadline);
   });
@@ -219,12 +304,16 @@ describe("fulfilBatch end to end (real batch circuit, real proofs, generated bat
     const honest = await proveBatch(digits, ids, validator.address);
     const lies = honest.outputs.slice();
     lies[2] += 1n;
-    await expect(protocol.market.connect(validator).fulfilBatch(ids, lies, honest.proof))
+    await expect(
+      protocol.market.connect(validator).fulfilBatch(ids, await termsOfAll(protocol.market, ids), lies, honest.proof),
+    )
       .to.be.revertedWithCustomError(protocol.market, "InferenceMarketInvalidBatchProof")
       .withArgs(ids[0], K);
     // A prover that derives the challenge from its lie still folds the true output in-circuit.
     const lying = await proveBatch(digits, ids, validator.address, lies);
-    await expect(protocol.market.connect(validator).fulfilBatch(ids, lies, lying.proof))
+    await expect(
+      protocol.market.connect(validator).fulfilBatch(ids, await termsOfAll(protocol.market, ids), lies, lying.proof),
+    )
       .to.be.revertedWithCustomError(protocol.market, "InferenceMarketInvalidBatchProof")
       .withArgs(ids[0], K);
   });
@@ -234,10 +323,14 @@ describe("fulfilBatch end to end (real batch circuit, real proofs, generated bat
     const digits = [test[51], test[52], test[53], test[54]];
     const ids = (await post(digits)).map((p) => p.requestId);
     const { proof, outputs } = await proveBatch(digits, ids, validator.address);
-    await expect(protocol.market.connect(thief).fulfilBatch(ids, outputs, proof))
+    await expect(
+      protocol.market.connect(thief).fulfilBatch(ids, await termsOfAll(protocol.market, ids), outputs, proof),
+    )
       .to.be.revertedWithCustomError(protocol.market, "InferenceMarketInvalidBatchProof")
       .withArgs(ids[0], K);
-    await (await protocol.market.connect(validator).fulfilBatch(ids, outputs, proof)).wait();
+    await (
+      await protocol.market.connect(validator).fulfilBatch(ids, await termsOfAll(protocol.market, ids), outputs, proof)
+    ).wait();
     expect(await protocol.market.balanceOf(thief.address, await protocol.token.getAddress())).to.equal(0n);
   });
 
@@ -263,6 +356,6 @@ describe("fulfilBatch end to end (real batch circuit, real proofs, generated bat
     plan = planBatches(await openRequests(protocol.market, protocol.modelId), K, now, 120n);
     expect(plan.singles.map((r: OpenRequest) => r.requestId)).to.deep.equal([lone.requestId]);
     await fulfilRequest(protocol.market, validator, { prover: singleProver, model: single.quantized }, plan.singles[0]);
-    expect((await protocol.market.request(lone.requestId)).status).to.equal(RequestStatus.Fulfilled);
+    expect((await requestOf(protocol.market, lone.requestId)).status).to.equal(RequestStatus.Fulfilled);
   });
 });

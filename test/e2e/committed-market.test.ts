@@ -29,6 +29,7 @@ import { buildModel, REFERENCE_MODELS, type BuiltModel } from "../../scripts/pip
 import { committedModelCommitment } from "../../scripts/prove/committed-input.ts";
 import { offChainRequest, proveRequests } from "../../scripts/prove/prove-request.ts";
 import { Prover, releaseProverThreads } from "../../scripts/prove/prover.ts";
+import { attestedByRequest, requestOf, termsOf } from "../helpers/market.ts";
 
 type Proof8 = [bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint];
 
@@ -130,8 +131,10 @@ describe("committed mode through the market (shared circuit, real proofs)", func
     const { posted, open } = await post(modelId, digit);
     const result = await fulfilCommitted(validator, committed.quantized, weights, open);
     expect(result.predicted).to.equal(inferQuantizedGraph(committed.quantized, digit.pixels).predicted);
-    expect((await protocol.market.request(posted.requestId)).status).to.equal(RequestStatus.Fulfilled);
-    expect(await protocol.market.isAttested(modelId, posted.inputCommitment, result.output)).to.equal(true);
+    expect((await requestOf(protocol.market, posted.requestId)).status).to.equal(RequestStatus.Fulfilled);
+    expect(
+      await attestedByRequest(protocol.market, modelId, posted.inputCommitment, result.output, posted.requestId),
+    ).to.equal(true);
     const token = await protocol.token.getAddress();
     const royalty = (price * DEV_MARKET_PARAMS.royaltyBps) / 10_000n;
     const protocolFee = (price * DEV_MARKET_PARAMS.protocolFeeBps) / 10_000n;
@@ -152,14 +155,21 @@ describe("committed mode through the market (shared circuit, real proofs)", func
       { binding },
     );
     await expect(
-      protocol.market.connect(validator).fulfil(posted.requestId, proof.outputs[0], proof.calldata as Proof8),
+      protocol.market
+        .connect(validator)
+        .fulfil(
+          posted.requestId,
+          await termsOf(protocol.market, posted.requestId),
+          proof.outputs[0],
+          proof.calldata as Proof8,
+        ),
     )
       .to.be.revertedWithCustomError(protocol.market, "InferenceMarketInvalidProof")
       .withArgs(posted.requestId);
     // The variant's own weights settle it.
     const open = (await openRequests(protocol.market, variantId)).find((r) => r.requestId === posted.requestId)!;
     await fulfilCommitted(validator, variant, variantWeights, open);
-    expect((await protocol.market.request(posted.requestId)).status).to.equal(RequestStatus.Fulfilled);
+    expect((await requestOf(protocol.market, posted.requestId)).status).to.equal(RequestStatus.Fulfilled);
   });
 
   it("a deprecated circuit takes no new requests, and still settles the open ones", async function () {
@@ -170,6 +180,6 @@ describe("committed mode through the market (shared circuit, real proofs)", func
       .to.be.revertedWithCustomError(protocol.market, "InferenceMarketCircuitUnusable")
       .withArgs(modelId, circuitId);
     await fulfilCommitted(validator, committed.quantized, weights, open);
-    expect((await protocol.market.request(open.requestId)).status).to.equal(RequestStatus.Fulfilled);
+    expect((await requestOf(protocol.market, open.requestId)).status).to.equal(RequestStatus.Fulfilled);
   });
 });

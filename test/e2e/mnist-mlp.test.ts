@@ -15,6 +15,7 @@ import { ensureStaked, fulfilRequest, openRequests, RequestStatus } from "../../
 import { requestBinding } from "../../scripts/chain/binding.ts";
 import { readR1cs, firstViolated, type R1cs } from "../helpers/r1cs.ts";
 import { artifactPath } from "../../scripts/setup/manifest.ts";
+import { attestedAlone, attestedByRequest, requestOf, termsOf } from "../helpers/market.ts";
 
 type Proof8 = [bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint];
 
@@ -125,12 +126,20 @@ describe("MNIST MLP end to end (real circuit, real proofs, generated verifier)",
       const result = await fulfilRequest(protocol.market, validator, { prover, model: built.quantized }, open);
       expect(result.predicted).to.equal(inferQuantizedGraph(built.quantized, digit.pixels).predicted);
 
-      const req = await protocol.market.request(posted.requestId);
+      const req = await requestOf(protocol.market, posted.requestId);
       expect(req.status).to.equal(RequestStatus.Fulfilled);
       const [event] = await protocol.market.queryFilter(protocol.market.filters.InferenceFulfilled(posted.requestId));
       expect(event.args.output).to.equal(result.output);
       expect(event.args.validator).to.equal(validator.address);
-      expect(await protocol.market.isAttested(protocol.modelId, posted.inputCommitment, result.output)).to.equal(true);
+      expect(
+        await attestedByRequest(
+          protocol.market,
+          protocol.modelId,
+          posted.inputCommitment,
+          result.output,
+          posted.requestId,
+        ),
+      ).to.equal(true);
       expect(await protocol.market.balanceOf(validator.address, await protocol.token.getAddress())).to.equal(
         validatorShare,
       );
@@ -171,11 +180,20 @@ describe("MNIST MLP end to end (real circuit, real proofs, generated verifier)",
       const tampered = p.calldata.slice() as Proof8;
       tampered[6] += 1n;
       await expect(
-        protocol.market.connect(validator).fulfil(posted.requestId, p.publicSignals[1], tampered),
+        protocol.market
+          .connect(validator)
+          .fulfil(posted.requestId, await termsOf(protocol.market, posted.requestId), p.publicSignals[1], tampered),
       ).to.be.revert(ethersRef);
       // The honest proof still settles afterwards: the failed attempt cost nothing.
       await (
-        await protocol.market.connect(validator).fulfil(posted.requestId, p.publicSignals[1], p.calldata as Proof8)
+        await protocol.market
+          .connect(validator)
+          .fulfil(
+            posted.requestId,
+            await termsOf(protocol.market, posted.requestId),
+            p.publicSignals[1],
+            p.calldata as Proof8,
+          )
       ).wait();
       expect(await protocol.market.balanceOf(validator.address, await protocol.token.getAddress())).to.equal(
         validatorShare,
@@ -189,14 +207,26 @@ describe("MNIST MLP end to end (real circuit, real proofs, generated verifier)",
       const second = await postRequest(protocol.market, requester, protocol.modelId, test[200].pixels);
       const p = await proveFor(first.requestId, test[200], validator.address);
       const proof = p.calldata as Proof8;
-      await expect(protocol.market.connect(validator).fulfil(second.requestId, p.publicSignals[1], proof))
+      await expect(
+        protocol.market
+          .connect(validator)
+          .fulfil(second.requestId, await termsOf(protocol.market, second.requestId), p.publicSignals[1], proof),
+      )
         .to.be.revertedWithCustomError(protocol.market, "InferenceMarketInvalidProof")
         .withArgs(second.requestId);
       // Front-running: the same calldata from another address binds another prover.
-      await expect(protocol.market.connect(thief).fulfil(first.requestId, p.publicSignals[1], proof))
+      await expect(
+        protocol.market
+          .connect(thief)
+          .fulfil(first.requestId, await termsOf(protocol.market, first.requestId), p.publicSignals[1], proof),
+      )
         .to.be.revertedWithCustomError(protocol.market, "InferenceMarketInvalidProof")
         .withArgs(first.requestId);
-      await (await protocol.market.connect(validator).fulfil(first.requestId, p.publicSignals[1], proof)).wait();
+      await (
+        await protocol.market
+          .connect(validator)
+          .fulfil(first.requestId, await termsOf(protocol.market, first.requestId), p.publicSignals[1], proof)
+      ).wait();
       expect(await protocol.market.balanceOf(thief.address, await protocol.token.getAddress())).to.equal(0n);
     });
 
@@ -205,7 +235,11 @@ describe("MNIST MLP end to end (real circuit, real proofs, generated verifier)",
       const posted = await postRequest(protocol.market, requester, protocol.modelId, test[300].pixels);
       const p = await proveFor(posted.requestId, test[300], validator.address);
       const aliased = p.publicSignals[1] + SNARK_SCALAR_FIELD;
-      await expect(protocol.market.connect(validator).fulfil(posted.requestId, aliased, p.calldata as Proof8))
+      await expect(
+        protocol.market
+          .connect(validator)
+          .fulfil(posted.requestId, await termsOf(protocol.market, posted.requestId), aliased, p.calldata as Proof8),
+      )
         .to.be.revertedWithCustomError(protocol.market, "InferenceMarketInvalidOutput")
         .withArgs(aliased);
       // The protocol's Groth16 code refuses it on its own too.
@@ -225,8 +259,16 @@ describe("MNIST MLP end to end (real circuit, real proofs, generated verifier)",
       const pub = p.publicSignals;
       expect(await protocolVerify(twin, pub)).to.equal(true);
 
-      await (await protocol.market.connect(validator).fulfil(posted.requestId, pub[1], proof)).wait();
-      await expect(protocol.market.connect(validator).fulfil(posted.requestId, pub[1], twin))
+      await (
+        await protocol.market
+          .connect(validator)
+          .fulfil(posted.requestId, await termsOf(protocol.market, posted.requestId), pub[1], proof)
+      ).wait();
+      await expect(
+        protocol.market
+          .connect(validator)
+          .fulfil(posted.requestId, await termsOf(protocol.market, posted.requestId), pub[1], twin),
+      )
         .to.be.revertedWithCustomError(protocol.market, "InferenceMarketWrongStatus")
         .withArgs(posted.requestId, RequestStatus.Fulfilled);
       expect(await protocol.market.balanceOf(validator.address, await protocol.token.getAddress())).to.equal(
@@ -248,7 +290,16 @@ describe("MNIST MLP end to end (real circuit, real proofs, generated verifier)",
       const there = await postRequest(other.market, requester, other.modelId, test[450].pixels);
       expect(there.requestId).to.equal(here.requestId);
       const p = await proveFor(here.requestId, test[450], validator.address);
-      await expect(other.market.connect(validator).fulfil(there.requestId, p.publicSignals[1], p.calldata as Proof8))
+      await expect(
+        other.market
+          .connect(validator)
+          .fulfil(
+            there.requestId,
+            await termsOf(other.market, there.requestId),
+            p.publicSignals[1],
+            p.calldata as Proof8,
+          ),
+      )
         .to.be.revertedWithCustomError(other.market, "InferenceMarketInvalidProof")
         .withArgs(there.requestId);
     });
@@ -262,12 +313,19 @@ describe("MNIST MLP end to end (real circuit, real proofs, generated verifier)",
         pixels: Array.from(digit.pixels),
         binding: requestBinding(31337n, await market.getAddress(), 0n, attester.address),
       });
-      expect(await market.isAttested(protocol.modelId, ref.inputCommitment, ref.output)).to.equal(false);
+      expect(await attestedAlone(market, protocol.modelId, ref.inputCommitment, ref.output)).to.equal(false);
 
       // An attestation proof (request id 0) cannot settle a request for the same input.
       const posted = await postRequest(market, requester, protocol.modelId, digit.pixels);
       await expect(
-        market.connect(attester).fulfil(posted.requestId, ref.output, attestProof.calldata as Proof8),
+        market
+          .connect(attester)
+          .fulfil(
+            posted.requestId,
+            await termsOf(market, posted.requestId),
+            ref.output,
+            attestProof.calldata as Proof8,
+          ),
       ).to.be.revertedWithCustomError(market, "InferenceMarketInvalidProof");
 
       await expect(
@@ -277,7 +335,7 @@ describe("MNIST MLP end to end (real circuit, real proofs, generated verifier)",
       )
         .to.emit(market, "InferenceAttested")
         .withArgs(protocol.modelId, ref.inputCommitment, ref.output, attester.address, 0n);
-      expect(await market.isAttested(protocol.modelId, ref.inputCommitment, ref.output)).to.equal(true);
+      expect(await attestedAlone(market, protocol.modelId, ref.inputCommitment, ref.output)).to.equal(true);
       // A wrong output is not attested by the same proof.
       await expect(
         market

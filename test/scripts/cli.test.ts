@@ -185,6 +185,23 @@ describe("poi command line", function () {
       expect(withdrawn.code, withdrawn.err).to.equal(EXIT.ok);
       expect(BigInt(JSON.parse(withdrawn.out).fees)).to.be.greaterThan(0n);
 
+      // Several inputs: one requestInferences transaction, consecutive ids, each Open with its terms.
+      const many = await poi(["request", "--digit", "12,13", "--mint", "--account", "2", ...net, "--json"]);
+      expect(many.code, many.err).to.equal(EXIT.ok);
+      const { requests } = JSON.parse(many.out) as { requests: { requestId: string; gasUsed: string }[] };
+      expect(requests.map((r) => BigInt(r.requestId))).to.deep.equal([BigInt(requestId) + 1n, BigInt(requestId) + 2n]);
+      const second = await poi(["status", "--request", requests[1].requestId, ...net, "--json"]);
+      expect(second.code, second.err).to.equal(EXIT.ok);
+      const r = (JSON.parse(second.out) as { request: { status: string; fee: string; claimer: string } }).request;
+      expect(r.status).to.equal("Open");
+      expect(r.fee).to.equal((2n * 10n ** 18n).toString());
+      const badDigit = await poi(["request", "--digit", "12,x", ...net]);
+      expect(badDigit.code).to.equal(EXIT.usage);
+      expect(badDigit.err).to.match(/--digit x/);
+      const unknown = await poi(["status", "--request", "99", ...net]);
+      expect(unknown.code).to.equal(EXIT.usage);
+      expect(unknown.err).to.match(/request 99 does not exist/);
+
       await node.stop();
       const down = await poi(["status", ...net]);
       expect(down.code).to.equal(EXIT.chain);

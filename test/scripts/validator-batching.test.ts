@@ -31,6 +31,7 @@ import { decideBatches, decompose, type BatchPolicy } from "../../scripts/valida
 import { ValidatorDaemon, type LogEntry } from "../../scripts/validator/daemon.ts";
 import { Journal } from "../../scripts/validator/journal.ts";
 import { startHardhatNode, startPoi, type Child, type HardhatNode } from "../helpers/processes.ts";
+import { requestOf } from "../helpers/market.ts";
 
 const PRICE = 10n ** 18n;
 const K = 4;
@@ -233,10 +234,14 @@ describe("validator daemon batching (real batch proofs)", function () {
       const sent = await fulfilments(s.ethers, s.protocol, s.validator.address);
       expect(sent.map((t) => t.name)).to.deep.equal(["fulfilBatch"]);
       expect(sent[0].requestIds).to.deep.equal(ids);
+      // The four, seen together, were claimed together: one claimBatch.
+      const claims = await s.protocol.market.queryFilter(s.protocol.market.filters.InferenceClaimed(), 0);
+      expect(claims.map((c) => c.args.requestId)).to.deep.equal(ids);
+      expect(new Set(claims.map((c) => c.transactionHash)).size).to.equal(1);
       const events = await s.protocol.market.queryFilter(s.protocol.market.filters.InferenceFulfilled(), 0);
       expect(events.map((e) => e.transactionHash)).to.deep.equal(ids.map(() => sent[0].hash));
       for (const [i, id] of ids.entries()) {
-        const r = await s.protocol.market.request(id);
+        const r = await requestOf(s.protocol.market, id);
         expect(r.status).to.equal(RequestStatus.Fulfilled);
         const f = await fulfilmentOf(s.protocol.market, id);
         expect(f?.validator).to.equal(s.validator.address);
@@ -278,7 +283,7 @@ describe("validator daemon batching (real batch proofs)", function () {
       expect(flushed).to.deep.include({ requestIds: [id], reason: "deadline", parts: [1] });
       const sent = await fulfilments(s.ethers, s.protocol, s.validator.address);
       expect(sent.map((t) => t.name)).to.deep.equal(["fulfil"]);
-      const r = await s.protocol.market.request(id);
+      const r = await requestOf(s.protocol.market, id);
       expect(r.status).to.equal(RequestStatus.Fulfilled);
       const f = await fulfilmentOf(s.protocol.market, id);
       expect(f?.validator).to.equal(s.validator.address);
@@ -318,7 +323,7 @@ describe("validator daemon batching (real batch proofs)", function () {
       expect(sent.map((t) => t.name)).to.deep.equal(["fulfilBatch"]);
       expect(sent[0].requestIds).to.deep.equal(rest);
       for (const id of rest) {
-        const r = await s.protocol.market.request(id);
+        const r = await requestOf(s.protocol.market, id);
         expect(r.status).to.equal(RequestStatus.Fulfilled);
         const f = await fulfilmentOf(s.protocol.market, id);
         expect(f?.validator).to.equal(s.validator.address);
@@ -412,7 +417,7 @@ describe("validator daemon batching (real batch proofs)", function () {
         expect(sent[0].requestIds).to.deep.equal(ids);
         expect(settled.txHash).to.equal(sent[0].hash);
         for (const [i, id] of ids.entries()) {
-          const r = await protocol.market.request(id);
+          const r = await requestOf(protocol.market, id);
           expect(r.status).to.equal(RequestStatus.Fulfilled);
           const f = await fulfilmentOf(protocol.market, id);
           expect(f?.validator).to.equal(validator.address);

@@ -17,6 +17,7 @@ import { buildModel, REFERENCE_MODELS, type BuiltModel } from "../../scripts/pip
 import { loadModelArtifacts, type ModelArtifacts } from "../../scripts/prove/prove-request.ts";
 import { ValidatorDaemon, type LogEntry } from "../../scripts/validator/daemon.ts";
 import { Journal } from "../../scripts/validator/journal.ts";
+import { requestOf } from "../helpers/market.ts";
 
 const PRICE = 10n ** 18n;
 
@@ -83,7 +84,7 @@ describe("validator daemon decisions (in-process chain)", function () {
     const id = await s.post(0);
     await s.daemon(0n).run();
     expect(outcome(s.logs, id)).to.equal("fulfilled");
-    expect((await s.protocol.market.request(id)).status).to.equal(RequestStatus.Fulfilled);
+    expect((await requestOf(s.protocol.market, id)).status).to.equal(RequestStatus.Fulfilled);
     const after = await s.sent();
     await s.daemon(0n).run();
     expect(await s.sent()).to.equal(after);
@@ -109,7 +110,7 @@ describe("validator daemon decisions (in-process chain)", function () {
     expect(outcome(s.logs, id)).to.equal("skipped");
     // Only the stake (approve + stake) was sent, no claim.
     expect(await s.sent()).to.equal(before + 2);
-    expect((await s.protocol.market.request(id)).status).to.equal(RequestStatus.Open);
+    expect((await requestOf(s.protocol.market, id)).status).to.equal(RequestStatus.Open);
   });
 
   it("never claims or fulfils a request whose deadline is within the margin", async function () {
@@ -120,7 +121,7 @@ describe("validator daemon decisions (in-process chain)", function () {
     await s.daemon(0n).run();
     expect(outcome(s.logs, id)).to.equal("expired");
     expect(await s.sent()).to.equal(before + 2); // stake only
-    expect((await s.protocol.market.request(id)).status).to.equal(RequestStatus.Open);
+    expect((await requestOf(s.protocol.market, id)).status).to.equal(RequestStatus.Open);
   });
 
   it("stops work on a request another validator fulfilled", async function () {

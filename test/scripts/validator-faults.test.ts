@@ -21,6 +21,7 @@ import { loadMnist, type Digit } from "../../scripts/model/mnist.ts";
 import { buildModel, REFERENCE_MODELS, type BuiltModel } from "../../scripts/pipeline.ts";
 import { Journal } from "../../scripts/validator/journal.ts";
 import { freePort, startHardhatNode, startPoi, TcpProxy, type Child, type HardhatNode } from "../helpers/processes.ts";
+import { requestOf } from "../helpers/market.ts";
 
 const PRICE = 10n ** 18n;
 /** Bounds on every wait: generous for a loaded 2-core machine, never asserted as durations. */
@@ -161,7 +162,7 @@ describe("validator daemon under faults (poi validator against hardhat node)", f
     journal.close();
     // Killed between its claim and its fulfilment (SIGKILL gives it no chance to tidy up).
     expect(["claimed", "proved", "submitting"]).to.include(stateAtCrash);
-    expect((await s.protocol.market.request(id)).status).to.equal(RequestStatus.Claimed);
+    expect((await requestOf(s.protocol.market, id)).status).to.equal(RequestStatus.Claimed);
 
     // Posted while the validator is down: the restart catches up from its last scanned block.
     const whileDown = await request(s, 9);
@@ -174,7 +175,7 @@ describe("validator daemon under faults (poi validator against hardhat node)", f
     expect((await second.exited).code).to.equal(0);
 
     const v = await s.validators[0].getAddress();
-    const r = await s.protocol.market.request(id);
+    const r = await requestOf(s.protocol.market, id);
     expect(r.status).to.equal(RequestStatus.Fulfilled);
     expect((await fulfilmentOf(s.protocol.market, id))?.validator).to.equal(v);
     expect(await fulfilTxs(s, v, id)).to.equal(1);

@@ -21,6 +21,7 @@ import { loadModelArtifacts, type ModelArtifacts } from "../../scripts/prove/pro
 import { Prover, releaseProverThreads } from "../../scripts/prove/prover.ts";
 import { DaemonFatalError, ValidatorDaemon, type LogEntry, type ServedModel } from "../../scripts/validator/daemon.ts";
 import { Journal } from "../../scripts/validator/journal.ts";
+import { requestOf } from "../helpers/market.ts";
 import { smallCnn, smallCommittedMlp, type SmallModel } from "../helpers/small-models.ts";
 
 const PRICE = 10n ** 18n;
@@ -126,7 +127,7 @@ describe("validator daemon: every compiled model, several at once", function () 
     );
 
     const settledOutput = async (id: bigint) => {
-      expect((await s.protocol.market.request(id)).status, `request ${id}`).to.equal(RequestStatus.Fulfilled);
+      expect((await requestOf(s.protocol.market, id)).status, `request ${id}`).to.equal(RequestStatus.Fulfilled);
       const f = await fulfilmentOf(s.protocol.market, id);
       expect(f?.validator).to.equal(s.validator.address);
       return f!.output;

@@ -1,4 +1,4 @@
-/** `poi request`: a requester escrows the model's fee and posts an input. */
+/** `poi request`: a requester escrows the model's fee and posts one input, or several in one transaction. */
 import { existsSync, readFileSync } from "node:fs";
 import { formatUnits } from "ethers";
 import {
@@ -17,11 +17,12 @@ import {
 export const requestCommand: Command = {
   name: "request",
   usage: [
-    "poi request (--input FILE.json | --digit N) [--model-id N] [--ttl SECONDS] [--mint] [--deployment FILE]",
+    "poi request (--input FILE.json | --digit N[,N...]) [--model-id N] [--ttl SECONDS] [--mint] [--deployment FILE]",
     "            [--network NAME] [--rpc-url URL] [--account N|ADDR]",
     "",
-    '  --input FILE   a JSON array of input bytes (0..255), or {"pixels": [...]}',
-    "  --digit N      held-out MNIST digit N (14x14 bytes) instead",
+    '  --input FILE   a JSON array of input bytes (0..255), or {"pixels": [...]}, or an array of',
+    "                 such arrays (several requests, one transaction: requestInferences)",
+    "  --digit N,...  held-out MNIST digits (14x14 bytes) instead; several make one request each",
     "  --ttl S        seconds validators have (default 3600)",
     "  --mint         mint the fee first (development TestToken only)",
     NETWORK_HELP,
@@ -31,44 +32,74 @@ export const requestCommand: Command = {
   booleanFlags: ["mint"],
   async run(args) {
     const dep = readDeployment(args);
-    let pixels: number[];
+    let inputs: number[][];
     const input = flag(args, "input");
-    const digit = intFlag(args, "digit");
+    const digits = flag(args, "digit");
     if (input) {
       if (!existsSync(input)) throw usageError(`input file ${input} does not exist`);
-      const raw = JSON.parse(readFileSync(input, "utf8")) as number[] | { pixels: number[] };
-      pixels = Array.isArray(raw) ? raw : raw.pixels;
-      if (!Array.isArray(pixels)) throw usageError(`${input} holds neither an array nor {"pixels": [...]}`);
-    } else if (digit !== undefined) {
+      let raw: unknown;
+      try {
+        raw = JSON.parse(readFileSync(input, "utf8"));
+      } catch (err) {
+        throw usageError(`${input} is not JSON: ${(err as Error).message}`);
+      }
+      const one = (v: unknown): number[] | undefined =>
+        Array.isArray(v) && v.every((x) => typeof x === "number")
+          ? (v as number[])
+          : v && typeof v === "object" && Array.isArray((v as { pixels?: unknown }).pixels)
+            ? one((v as { pixels: unknown }).pixels)
+            : undefined;
+      const single = one(raw);
+      inputs = single ? [single] : Array.isArray(raw) ? raw.map(one).filter((x) => x !== undefined) : [];
+      if (inputs.length === 0 || (!single && inputs.length !== (raw as unknown[]).length))
+        throw usageError(`${input} holds neither an array of bytes, {"pixels": [...]}, nor an array of those`);
+    } else if (digits !== undefined) {
       const { loadMnist } = await import("../../model/mnist.ts");
       const test = loadMnist().test;
-      if (digit >= test.length) throw usageError(`--digit must be 0..${test.length - 1}`);
-      pixels = Array.from(test[digit].pixels);
+      inputs = digits.split(",").map((d) => {
+        const n = Number(d);
+        if (!/^\d+$/.test(d.trim()) || n >= test.length)
+          throw usageError(`--digit ${d}: must be 0..${test.length - 1}`);
+        return Array.from(test[n].pixels);
+      });
     } else throw usageError("give the input: --input FILE.json or --digit N");
     const modelId = bigintFlag(args, "model-id") ?? BigInt(dep.deployment.modelId ?? "1");
     const { signer } = await connect(args);
     const { connectMarket } = await import("../../chain/protocol.ts");
-    const { postRequest } = await import("../../chain/requester.ts");
+    const { postRequests } = await import("../../chain/requester.ts");
     const market = connectMarket(dep.deployment.market, signer);
     if (args.flags.has("mint")) {
       const { TestToken__factory, IModelRegistry__factory } = await import("../../../types/ethers-contracts/index.js");
       const { price } = await IModelRegistry__factory.connect(dep.deployment.registry, signer).model(modelId);
       await onChain("minting failed (is the fee token a TestToken?)", async () =>
-        (await TestToken__factory.connect(dep.deployment.token, signer).mint(await signer.getAddress(), price)).wait(),
+        (
+          await TestToken__factory.connect(dep.deployment.token, signer).mint(
+            await signer.getAddress(),
+            price * BigInt(inputs.length),
+          )
+        ).wait(),
       );
     }
+    const ttl = intFlag(args, "ttl", 3600);
     const posted = await onChain("the request failed", () =>
-      postRequest(market, signer, modelId, Uint8Array.from(pixels), intFlag(args, "ttl", 3600)),
+      postRequests(
+        market,
+        signer,
+        modelId,
+        inputs.map((p) => Uint8Array.from(p)),
+        ttl,
+      ),
     );
-    return {
-      json: {
-        ...posted,
-        requestId: posted.requestId.toString(),
-        inputCommitment: posted.inputCommitment.toString(),
-        fee: posted.fee.toString(),
-        gasUsed: posted.gasUsed.toString(),
-      },
-      text: `request #${posted.requestId} posted: fee ${formatUnits(posted.fee)} escrowed, input commitment ${posted.inputCommitment.toString().slice(0, 20)}..., gas ${posted.gasUsed}`,
-    };
+    const json = posted.map((p) => ({
+      requestId: p.requestId.toString(),
+      inputCommitment: p.inputCommitment.toString(),
+      fee: p.fee.toString(),
+      gasUsed: p.gasUsed.toString(),
+    }));
+    const text = posted.map(
+      (p) =>
+        `request #${p.requestId} posted: fee ${formatUnits(p.fee)} escrowed, input commitment ${p.inputCommitment.toString().slice(0, 20)}..., gas ${p.gasUsed}${posted.length > 1 ? " (its share)" : ""}`,
+    );
+    return { json: posted.length === 1 ? json[0] : { requests: json }, text: text.join("\n") };
   },
 };

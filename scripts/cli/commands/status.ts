@@ -11,6 +11,7 @@ import {
   plain,
   readDeployment,
   quietSqliteWarning,
+  usageError,
   type Command,
 } from "../support.ts";
 
@@ -89,35 +90,38 @@ export const statusCommand: Command = {
     );
     const id = bigintFlag(args, "request");
     if (id !== undefined) {
-      const r = await market.request(id);
-      // Who fulfilled it, with which output, is in the InferenceFulfilled event, not in storage.
-      let fulfilment: { validator: string; output: bigint } | undefined;
-      if (r.status === 3n) {
-        const [log] = await market.queryFilter(
-          market.filters.InferenceFulfilled(id),
-          dep.deployment.deployedAtBlock ?? 0,
-        );
-        if (log) fulfilment = { validator: log.args.validator, output: log.args.output };
-      }
+      const { requestOnChain } = await import("../../chain/terms.ts");
+      const { fulfilmentOf } = await import("../../chain/validator.ts");
+      const from = dep.deployment.deployedAtBlock ?? 0;
+      const [status] = await onChain("cannot read the request", () => market.requestState(id));
+      if (status === 0n) throw usageError(`request ${id} does not exist (the market has ${count})`);
+      // The market stores one word per request: its terms come from the request's events.
+      const r = await onChain("cannot read the request's events", () => requestOnChain(market, id, from));
+      const fulfilment = r.status === 3n ? await fulfilmentOf(market, id, r.blockNumber) : undefined;
+      const t = r.terms;
       out.request = {
         id,
         status: STATUS[Number(r.status)],
-        requester: r.requester,
-        modelId: r.modelId,
-        feeToken: r.feeToken,
-        fee: r.fee,
-        deadline: r.deadline,
+        word: r.word,
+        requester: t.requester,
+        modelId: t.modelId,
+        inputCommitment: t.inputCommitment,
+        feeToken: t.feeToken,
+        fee: t.fee,
+        deadline: t.deadline,
         validator: fulfilment?.validator ?? null,
         output: fulfilment?.output ?? null,
-        claimer: r.claimer,
-        claimExpiresAt: r.claimExpiresAt,
+        claimer: t.claimer,
+        claimedAt: t.claimedAt,
+        claimExpiresAt: t.claimExpiresAt,
+        bond: t.bond,
       };
       lines.push(
-        `request #${id}: ${STATUS[Number(r.status)]}, fee ${formatUnits(r.fee)}, deadline ${new Date(Number(r.deadline) * 1000).toISOString()}` +
+        `request #${id}: ${STATUS[Number(r.status)]}, fee ${formatUnits(t.fee)}, deadline ${new Date(Number(t.deadline) * 1000).toISOString()}` +
           (fulfilment
             ? `, fulfilled by ${fulfilment.validator} with output ${fulfilment.output}`
             : r.status === 2n
-              ? `, claimed by ${r.claimer}`
+              ? `, claimed by ${t.claimer}`
               : ""),
       );
     }
