@@ -17,6 +17,7 @@ import {ModelRegistry} from "../../contracts/registry/ModelRegistry.sol";
 import {SettableVerifier} from "../../contracts/test/SettableVerifier.sol";
 import {TestToken} from "../../contracts/test/TestToken.sol";
 
+import {RequestTerms} from "./RequestTerms.sol";
 import {VM} from "./Vm.sol";
 
 // Test names follow the invariant_<property> convention, not mixedCase.
@@ -110,7 +111,7 @@ contract MarketHandler {
     function request(uint256 actorSeed, uint256 modelSeed, uint32 ttl) external {
         uint256 modelId = 1 + (modelSeed % MODELS);
         uint64 deadline = uint64(block.timestamp) + 1 + (ttl % 2 days);
-        IInferenceMarket.Request memory r = _opened(actor(actorSeed), modelId, 42, deadline);
+        IInferenceMarket.Request memory r = RequestTerms.opened(registry, actor(actorSeed), modelId, 42, deadline);
         VM.prank(r.requester);
         try market.requestInference(modelId, 42, "", deadline, type(uint256).max) returns (uint256 id) {
             _terms[id] = r;
@@ -125,7 +126,7 @@ contract MarketHandler {
         uint256[] memory commitments = new uint256[](n);
         for (uint256 i = 0; i < n; ++i) commitments[i] = 43 + i;
         address requester = actor(actorSeed);
-        IInferenceMarket.Request memory r = _opened(requester, modelId, 0, deadline);
+        IInferenceMarket.Request memory r = RequestTerms.opened(registry, requester, modelId, 0, deadline);
         VM.prank(requester);
         try market.requestInferences(modelId, commitments, new bytes[](n), deadline, type(uint256).max) returns (
             uint256 first
@@ -141,7 +142,7 @@ contract MarketHandler {
         uint256 id = _id(requestSeed); // before the prank, which applies to the next call only
         address v = actor(actorSeed);
         IInferenceMarket.Request memory r = _terms[id];
-        IInferenceMarket.Request memory c = _claimed(r, v);
+        IInferenceMarket.Request memory c = RequestTerms.claimed(r, market, v);
         VM.prank(v);
         try market.claim(id, r) {
             _terms[id] = c;
@@ -155,7 +156,10 @@ contract MarketHandler {
         address v = actor(actorSeed);
         IInferenceMarket.Request[] memory rs = new IInferenceMarket.Request[](2);
         (rs[0], rs[1]) = (_terms[ids[0]], _terms[ids[1]]);
-        IInferenceMarket.Request[2] memory cs = [_claimed(rs[0], v), _claimed(rs[1], v)];
+        IInferenceMarket.Request[2] memory cs = [
+            RequestTerms.claimed(rs[0], market, v),
+            RequestTerms.claimed(rs[1], market, v)
+        ];
         VM.prank(v);
         try market.claimBatch(ids, rs) {
             (_terms[ids[0]], _terms[ids[1]]) = (cs[0], cs[1]);
@@ -307,36 +311,6 @@ contract MarketHandler {
 
     function statusOf(uint256 id) public view returns (IInferenceMarket.RequestStatus status) {
         (status, ) = market.requestState(id);
-    }
-
-    /// @dev The terms of a request of `modelId` opened now by `requester` at the model's price.
-    function _opened(
-        address requester,
-        uint256 modelId,
-        uint256 commitment,
-        uint64 deadline
-    ) private view returns (IInferenceMarket.Request memory r) {
-        IModelRegistry.Model memory m = registry.model(modelId);
-        r.requester = requester;
-        r.deadline = deadline;
-        r.feeToken = m.feeToken;
-        r.fee = uint128(m.price);
-        r.modelId = modelId;
-        r.inputCommitment = commitment;
-    }
-
-    /// @dev `r` once claimed now by `v` (a copy).
-    function _claimed(
-        IInferenceMarket.Request memory r,
-        address v
-    ) private view returns (IInferenceMarket.Request memory c) {
-        c = abi.decode(abi.encode(r), (IInferenceMarket.Request));
-        IInferenceMarket.Params memory p = market.params();
-        uint256 windowEnd = block.timestamp + p.claimWindow;
-        c.claimer = v;
-        c.claimedAt = uint64(block.timestamp);
-        c.claimExpiresAt = windowEnd < c.deadline ? uint64(windowEnd) : c.deadline;
-        c.bond = p.claimBond;
     }
 
     function _claimerStake(uint256 id) private view returns (uint256) {

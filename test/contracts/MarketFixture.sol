@@ -11,6 +11,7 @@ import {ModelRegistry} from "../../contracts/registry/ModelRegistry.sol";
 import {SettableVerifier} from "../../contracts/test/SettableVerifier.sol";
 import {TestToken} from "../../contracts/test/TestToken.sol";
 
+import {RequestTerms} from "./RequestTerms.sol";
 import {VM} from "./Vm.sol";
 
 // The fixture's internal members are the vocabulary every test reads (as in forge-std's Test):
@@ -161,14 +162,8 @@ abstract contract MarketFixture {
         uint256 model,
         uint256 commitment,
         uint64 deadline
-    ) internal view returns (IInferenceMarket.Request memory r) {
-        IModelRegistry.Model memory m = registry.model(model);
-        r.requester = requester;
-        r.deadline = deadline;
-        r.feeToken = m.feeToken;
-        r.fee = uint128(m.price);
-        r.modelId = model;
-        r.inputCommitment = commitment;
+    ) internal view returns (IInferenceMarket.Request memory) {
+        return RequestTerms.opened(registry, requester, model, commitment, deadline);
     }
 
     /// @dev Records `r` as the terms of `requestId` if the market's word agrees (a call that an
@@ -182,14 +177,8 @@ abstract contract MarketFixture {
     function claimedTerms(
         uint256 requestId,
         address validator
-    ) internal view returns (IInferenceMarket.Request memory c) {
-        c = abi.decode(abi.encode(reqs[requestId]), (IInferenceMarket.Request));
-        IInferenceMarket.Params memory p = market.params();
-        uint256 windowEnd = block.timestamp + p.claimWindow;
-        c.claimer = validator;
-        c.claimedAt = uint64(block.timestamp);
-        c.claimExpiresAt = windowEnd < c.deadline ? uint64(windowEnd) : c.deadline;
-        c.bond = p.claimBond;
+    ) internal view returns (IInferenceMarket.Request memory) {
+        return RequestTerms.claimed(reqs[requestId], market, validator);
     }
 
     function claimAs(address validator, uint256 requestId) internal {
