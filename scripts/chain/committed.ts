@@ -5,7 +5,7 @@
  * scripts/prove/prove-request.ts (fulfilRequest in validator.ts), the weights as private input.
  */
 import type { HardhatEthers } from "@nomicfoundation/hardhat-ethers/types";
-import type { Signer } from "ethers";
+import { ContractFactory, type InterfaceAbi, type Signer } from "ethers";
 import type { CircuitRegistry, InferenceMarket } from "../../types/ethers-contracts/index.js";
 import { sha256File } from "../setup/hash.ts";
 import { readManifest } from "../setup/manifest.ts";
@@ -27,14 +27,22 @@ export async function registerCommittedCircuit(
   ethers: HardhatEthers,
   circuits: CircuitRegistry,
   governance: Signer,
-  options: { manifestFile: string; verifierContract: string; manifestURI?: string },
+  options: {
+    manifestFile: string;
+    verifierContract: string;
+    manifestURI?: string;
+    /** The verifier's compiled artifact, where the contract was compiled after this process loaded its artifacts. */
+    artifact?: { abi: unknown[]; bytecode: string };
+  },
 ): Promise<RegisteredCircuit> {
   const manifest = readManifest(options.manifestFile);
   if (manifest.publicSignals.join(",") !== COMMITTED_SIGNALS.join(","))
     throw new Error(
       `${manifest.circuit} has public signals [${manifest.publicSignals.join(", ")}]; a committed circuit has [${COMMITTED_SIGNALS.join(", ")}]`,
     );
-  const verifier = await ethers.deployContract(options.verifierContract, [], governance);
+  const verifier = options.artifact
+    ? await new ContractFactory(options.artifact.abi as InterfaceAbi, options.artifact.bytecode, governance).deploy()
+    : await ethers.deployContract(options.verifierContract, [], governance);
   await verifier.waitForDeployment();
   const address = await verifier.getAddress();
   const manifestHash = "0x" + (await sha256File(options.manifestFile));

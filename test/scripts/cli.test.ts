@@ -131,7 +131,8 @@ describe("poi command line", function () {
     writeFileSync(outOfRange, JSON.stringify({ pixels: new Array(196).fill(256) }));
     const rejected = await poi(["prove", "--manifest", built.manifestFile, "--input", outOfRange, "--binding", "1"]);
     expect(rejected.code).to.equal(EXIT.usage);
-    expect(rejected.err).to.match(/out-of-range\.json: mnist-mlp: the input violates a constraint of the circuit/);
+    // Refused before any witness, naming the file and the rule (no circuit is asked about it).
+    expect(rejected.err).to.match(/out-of-range\.json must hold an array of input bytes \(0\.\.255\)/);
 
     const missing = await poi(["prove", "--manifest", built.manifestFile]);
     expect(missing.code).to.equal(EXIT.usage);

@@ -6,11 +6,12 @@
  * integer reference of the quantized model its manifest names.
  */
 import { expect } from "chai";
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import hre, { network } from "hardhat";
 import { registerCommittedCircuit } from "../../scripts/chain/committed.ts";
+import { ROOT } from "../../scripts/circuit/compile.ts";
 import { deployProtocol, registerBakedModel, registerCommittedModel } from "../../scripts/chain/protocol.ts";
 import { postRequest } from "../../scripts/chain/requester.ts";
 import { fulfilmentOf, RequestStatus } from "../../scripts/chain/validator.ts";
@@ -71,9 +72,14 @@ describe("validator daemon: every compiled model, several at once", function () 
       feeToken,
       price: PRICE,
     });
+    // Compiled by this run's build above, after the test runner had loaded the artifacts it knew of:
+    // read from its file.
+    const name = committed.verifierContract;
+    const artifactFile = path.join(ROOT, "artifacts", "contracts", "verifiers", `${name}.sol`, `${name}.json`);
     const { circuitId } = await registerCommittedCircuit(ethers, protocol.circuits, governance, {
       manifestFile: committed.manifestFile,
-      verifierContract: committed.verifierContract,
+      verifierContract: name,
+      artifact: JSON.parse(readFileSync(artifactFile, "utf8")) as { abi: unknown[]; bytecode: string },
     });
     const { modelId: committedId } = await registerCommittedModel(protocol.registry, committedOwner, {
       feeToken,
