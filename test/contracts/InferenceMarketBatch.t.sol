@@ -111,6 +111,22 @@ contract InferenceMarketBatchTest is MarketFixture {
         check(heldEqualsAccounts(), "accounts");
     }
 
+    /// A pause in the claimer's window excuses it: another validator settling the batch after the
+    /// window releases the claimer's bond instead of slashing it.
+    function test_fulfilBatch_releasesTheBondOfAClaimerAPauseExcused() public {
+        (uint256[] memory ids, uint256[] memory outputs) = _openBatch();
+        claimAs(VALIDATOR, ids[1]);
+        market.pause();
+        VM.warp(block.timestamp + 1);
+        market.unpause();
+        VM.warp(reqs[ids[1]].claimExpiresAt + 1);
+        _fulfilBatchAs(OTHER_VALIDATOR, ids, outputs);
+        IInferenceMarket.Stake memory s = market.stakeOf(VALIDATOR);
+        check(s.amount == MIN_STAKE && s.bonded == 0, "claimer's bond released, not slashed");
+        check(market.stakeCreditOf(REQUESTER) == 0, "nothing slashed");
+        check(heldEqualsAccounts(), "accounts");
+    }
+
     // ------------------------------------------------------------ attacks and refusals
 
     function test_fulfilBatch_sameCalldataFromAnotherAddressFails() public {

@@ -170,6 +170,19 @@ contract InferenceMarketLayoutTest is MarketFixture {
         check(heldEqualsAccounts(), "accounts");
     }
 
+    function test_claimBatch_refusesAnEmptyOrMismatchedBatch() public {
+        uint256[] memory ids = _openMany(2);
+        VM.expectRevert(abi.encodeWithSelector(IInferenceMarket.InferenceMarketInvalidBatch.selector, 0, 0));
+        VM.prank(VALIDATOR);
+        market.claimBatch(new uint256[](0), new IInferenceMarket.Request[](0));
+        IInferenceMarket.Request[] memory one = new IInferenceMarket.Request[](1);
+        one[0] = reqs[ids[0]];
+        VM.expectRevert(abi.encodeWithSelector(IInferenceMarket.InferenceMarketInvalidBatch.selector, 2, 1));
+        VM.prank(VALIDATOR);
+        market.claimBatch(ids, one);
+        check(market.stakeOf(VALIDATOR).bonded == 0, "nothing bonded");
+    }
+
     function test_claimBatch_refusesRepeatsWithoutStakeOrAnySettledRequest() public {
         uint256[] memory ids = _openMany(2);
         uint256[] memory twice = new uint256[](2);
