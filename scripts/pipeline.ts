@@ -4,7 +4,7 @@
  * manifest. Each step's output is cached within a build: a rerun with the same sources and
  * ptau reuses the artifacts after checking their hashes.
  *
- *   npm run build:circuit [-- --ptau <file>]
+ *   npm run build:circuit [-- --ptau <file>] [-- --all]
  */
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
@@ -41,6 +41,11 @@ export interface ReferenceModel {
    * manifest records.
    */
   committed?: boolean;
+  /**
+   * Built by `npm run bench` only, not by `npm run build`: its setup needs a larger ptau than the
+   * test suite's circuits, which a new user's clone would first have to make.
+   */
+  benchOnly?: boolean;
 }
 
 export const REFERENCE_MODELS: Record<string, ReferenceModel> = {
@@ -64,6 +69,16 @@ export const REFERENCE_MODELS: Record<string, ReferenceModel> = {
     onnx: "models/mnist-mlp.onnx",
     template: "MnistMlpCommitted",
     verifierContract: "MnistMlpCommittedVerifier",
+    committed: true,
+    benchOnly: true,
+  },
+  // The test suite's committed circuit: every 196-4-10 MLP (11,478 constraints: pot14, the ptau the
+  // batch circuit needs too), so that every committed-mode path is tested without a power-17 ptau.
+  "mnist-mlp-small-committed": {
+    name: "mnist-mlp-small-committed",
+    onnx: "models/mnist-mlp-small.onnx",
+    template: "MnistMlpSmallCommitted",
+    verifierContract: "MnistMlpSmallCommittedVerifier",
     committed: true,
   },
 };
@@ -319,7 +334,9 @@ async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const i = args.indexOf("--ptau");
   const ptauPath = i >= 0 ? args[i + 1] : undefined;
-  for (const model of Object.values(REFERENCE_MODELS)) {
+  // --all adds the circuits that only the bench needs (the 196-32-10 committed circuit: pot17).
+  const all = args.includes("--all");
+  for (const model of Object.values(REFERENCE_MODELS).filter((m) => all || !m.benchOnly)) {
     const built = await buildModel(model, {
       ptauPath,
       log: (m) => console.log(`  ${m}`),

@@ -40,8 +40,6 @@ describe("bring your own model: a PyTorch CNN from ONNX file to settled request"
     const build = path.join(compiled.outDir, "build");
     const ptau = await resolvePtau({
       minPower: ptauPowerFor(compiled.info.constraints!, compiled.info.publicSignals.length),
-      searchDirs: [path.join(ROOT, "..", "shared", "ptau")],
-      generatedDir: path.join(ROOT, "circuits", "build", "ptau"),
     });
     const setupDir = path.join(dir, "setup");
     const setup = await poi([

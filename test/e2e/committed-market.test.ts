@@ -1,5 +1,5 @@
 /**
- * Committed mode through the market: governance registers the shared mnist-mlp-committed circuit
+ * Committed mode through the market: governance registers the shared mnist-mlp-small-committed circuit (196-4-10)
  * (its generated verifier, after the registry's delay), model owners register models of that
  * architecture by their weights commitment (permissionless), and validators settle requests with
  * real proofs whose first public signal is that commitment, rebuilt by the market from the registry.
@@ -57,7 +57,7 @@ describe("committed mode through the market (shared circuit, real proofs)", func
 
   before(async function () {
     baked = await buildModel(REFERENCE_MODELS["mnist-mlp"]);
-    committed = await buildModel(REFERENCE_MODELS["mnist-mlp-committed"]);
+    committed = await buildModel(REFERENCE_MODELS["mnist-mlp-small-committed"]);
     prover = await Prover.load(committed.manifestFile);
     test = loadMnist().test;
     // A second model of the same architecture: one weight moved by one step.
@@ -86,7 +86,7 @@ describe("committed mode through the market (shared circuit, real proofs)", func
     });
     ({ circuitId } = await registerCommittedCircuit(ethers, protocol.circuits, governance, {
       manifestFile: committed.manifestFile,
-      verifierContract: REFERENCE_MODELS["mnist-mlp-committed"].verifierContract,
+      verifierContract: REFERENCE_MODELS["mnist-mlp-small-committed"].verifierContract,
     }));
     const feeToken = await protocol.token.getAddress();
     ({ modelId } = await registerCommittedModel(protocol.registry, committedOwner, {

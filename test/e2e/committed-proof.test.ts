@@ -1,5 +1,5 @@
 /**
- * Committed mode end to end: the pipeline's mnist-mlp-committed circuit, a real proof from its
+ * Committed mode end to end: the pipeline's mnist-mlp-small-committed circuit (196-4-10), a real proof from its
  * zkey, snarkjs's verifier and the generated Solidity verifier on Hardhat's in-process chain.
  * The proof's first public signal is the weights commitment that the registry pins, so a proof
  * made with one model's weights must not pass for another model.
@@ -35,7 +35,7 @@ describe("committed mode end to end (pipeline circuit, real proofs, generated ve
   let binding: bigint;
 
   before(async function () {
-    built = await buildModel(REFERENCE_MODELS["mnist-mlp-committed"]);
+    built = await buildModel(REFERENCE_MODELS["mnist-mlp-small-committed"]);
     prover = await Prover.load(built.manifestFile);
     digit = loadMnist().test[123];
     // Another model of the same architecture: one weight moved by one step.
@@ -95,7 +95,7 @@ describe("committed mode end to end (pipeline circuit, real proofs, generated ve
 
   it("the generated Solidity verifier accepts the real proof and rejects it under another model's commitment", async function () {
     const { ethers } = await network.create();
-    const verifier = await ethers.deployContract(REFERENCE_MODELS["mnist-mlp-committed"].verifierContract);
+    const verifier = await ethers.deployContract(REFERENCE_MODELS["mnist-mlp-small-committed"].verifierContract);
     const p = proof.calldata;
     const a: [bigint, bigint] = [p[0], p[1]];
     const b: [[bigint, bigint], [bigint, bigint]] = [

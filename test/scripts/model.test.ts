@@ -15,7 +15,7 @@ import { graphForward, product, type FloatGraph, type GraphDenseLayer } from "..
 import { downsample14, loadMnist, toFloatInput, type Digit } from "../../scripts/model/mnist.ts";
 import { graphToOnnx, onnxToGraph } from "../../scripts/model/onnx-import.ts";
 import { Prng } from "../../scripts/model/prng.ts";
-import { trainMlp } from "../../scripts/model/train-mlp.ts";
+import { SMALL_MLP, trainMlp } from "../../scripts/model/train-mlp.ts";
 import { graphAccuracy } from "../../scripts/model/trained-model.ts";
 
 const { onnx } = onnxProto;
@@ -551,6 +551,29 @@ describe("model: training and ONNX", function () {
     ]);
     const { accuracy } = await onnxGraphAccuracy(MODEL_PATH, [1, 196], data.test);
     expect(accuracy).to.be.at.least(0.93);
+    expect(accuracy).to.equal(metrics.floatAccuracy);
+    expect(graphAccuracy(model, data.test)).to.equal(accuracy);
+  });
+
+  it("test_smallCommittedModel_isRetrainedBitForBitAndMatchesMetrics", async function () {
+    // The test suite's committed-mode architecture (196-4-10): `npm run train:small`'s file.
+    const file = path.join(ROOT, "models", `${SMALL_MLP.name}.onnx`);
+    const metrics = JSON.parse(readFileSync(file.replace(/\.onnx$/, ".metrics.json"), "utf8")) as Record<
+      string,
+      unknown
+    >;
+    const bytes = readFileSync(file);
+    expect(createHash("sha256").update(bytes).digest("hex")).to.equal(metrics.onnxSha256);
+    expect(metrics).to.include({ hiddenSize: SMALL_MLP.hiddenSize, trainSize: 9000, testSize: 1000 });
+    const retrained = trainMlp({ train: data.train, hiddenSize: SMALL_MLP.hiddenSize, name: SMALL_MLP.name });
+    expect(mlpShape(retrained)).to.deep.equal([
+      [196, 4, true],
+      [4, 10, false],
+    ]);
+    const model = onnxToGraph(bytes, file);
+    expect(Array.from(denseOf(model)[0]!.weight)).to.deep.equal(Array.from(denseOf(retrained)[0]!.weight));
+    expect(Array.from(denseOf(model)[1]!.bias)).to.deep.equal(Array.from(denseOf(retrained)[1]!.bias));
+    const { accuracy } = await onnxGraphAccuracy(file, [1, 196], data.test);
     expect(accuracy).to.equal(metrics.floatAccuracy);
     expect(graphAccuracy(model, data.test)).to.equal(accuracy);
   });
