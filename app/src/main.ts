@@ -1,0 +1,411 @@
+/**
+ * The requester's web app: the registry's models, a request form (a drawn or held-out digit,
+ * shown as it will be committed, paid from a development account or an injected wallet), each
+ * request live as it is claimed and settled, with its attestation checked on demand, and the
+ * market's figures. app/serve.ts serves it with its configuration.
+ */
+import "./style.css";
+import { formatUnits } from "ethers";
+import { postRequests } from "../../scripts/chain/requester.ts";
+import { RequestStatus } from "../../scripts/chain/terms.ts";
+import { packedCommitment } from "../../scripts/circuit/reference.ts";
+import { IMAGE_SIZE } from "../../scripts/model/mnist.ts";
+import { barChart, perMinute } from "./charts.ts";
+import { connectChain, developmentPayers, injectedPayer, short, shortError, type Chain, type Payer } from "./chain.ts";
+import type { AppConfig, AppDigits } from "./config.ts";
+import { MarketFeed, type RequestView } from "./feed.ts";
+import { decodeBase64, DrawPad, showPixels } from "./input.ts";
+import { decodeOutput, predict, readModels, type ModelView } from "./models.ts";
+
+const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
+const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/"/g, "&quot;");
+const STATUS = ["None", "Open", "Claimed", "Fulfilled", "Refunded"];
+/** Requests shown in the live table, newest first. */
+const SHOWN_REQUESTS = 25;
+const CHART_MINUTES = 10;
+
+const state: {
+  config?: AppConfig;
+  chain?: Chain;
+  feed?: MarketFeed;
+  models: ModelView[];
+  payers: Payer[];
+  input?: { pixels: Uint8Array; source: string };
+  digits?: AppDigits;
+  /** Requests posted from this page. */
+  mine: Set<bigint>;
+} = { models: [], payers: [], mine: new Set() };
+
+function setStatus(el: HTMLElement, text: string, kind: "ok" | "error" | "busy" = "ok"): void {
+  el.textContent = text;
+  el.dataset.kind = kind;
+}
+
+const clock = (t: number) => new Date(t * 1000).toISOString().slice(11, 19);
+const model = (id: bigint) => state.models.find((m) => m.id === id);
+const amount = (value: bigint, m: ModelView | undefined) =>
+  m ? `${formatUnits(value, m.decimals)} ${m.symbol}` : formatUnits(value);
+
+// ---- models -----------------------------------------------------------------------------------
+
+function renderModels(): void {
+  $("model-rows").innerHTML = state.models
+    .map((m) => {
+      const c = m.circuit;
+      const f = c?.fidelity;
+      const version =
+        `v${m.version}` +
+        (m.previousVersion ? ` (after #${m.previousVersion})` : "") +
+        (m.nextVersion ? ` → #${m.nextVersion}` : "");
+      const fidelity = f
+        ? `${(f.top1Agreement * 100).toFixed(1)}% top-1 agreement with the float model on ${f.inputs} held-out inputs` +
+          (f.quantizedAccuracy !== undefined ? `; accuracy ${(f.quantizedAccuracy * 100).toFixed(1)}%` : "")
+        : "–";
+      return (
+        `<tr data-model-id="${m.id}"${m.active ? "" : ' class="inactive"'}>` +
+        `<td>#${m.id}${m.active ? "" : " (inactive)"}</td>` +
+        `<td data-field="mode">${m.mode}</td>` +
+        `<td data-field="version">${version}</td>` +
+        `<td data-field="price">${esc(amount(m.price, m))}</td>` +
+        `<td data-field="circuit">${c ? esc(c.circuit) + (c.insecurePtau ? ' <span class="warn">dev ptau</span>' : "") : '<span class="note">no manifest here</span>'}</td>` +
+        `<td data-field="constraints">${c ? c.constraints.toLocaleString("en-US") : "–"}</td>` +
+        `<td data-field="fidelity">${fidelity}</td>` +
+        `<td class="mono" title="${m.owner}">${short(m.owner)}</td>` +
+        `</tr>`
+      );
+    })
+    .join("");
+  const select = $<HTMLSelectElement>("model-select");
+  const chosen = select.value;
+  select.innerHTML = state.models
+    .filter((m) => m.active)
+    .map(
+      (m) =>
+        `<option value="${m.id}">#${m.id} ${esc(m.circuit?.circuit ?? m.mode)} · ${esc(amount(m.price, m))}</option>`,
+    )
+    .join("");
+  if (chosen && state.models.some((m) => String(m.id) === chosen && m.active)) select.value = chosen;
+  else if (state.config?.deployment.modelId) select.value = state.config.deployment.modelId;
+}
+
+const selectedModel = () => model(BigInt($<HTMLSelectElement>("model-select").value || "0"));
+const selectedPayer = () => state.payers[Number($<HTMLSelectElement>("account-select").value)];
+
+// ---- input ------------------------------------------------------------------------------------
+
+function setInput(pixels: Uint8Array, source: string): void {
+  state.input = { pixels, source };
+  showPixels($<HTMLCanvasElement>("preview"), $("input-bytes"), pixels);
+  $("input-source").textContent = source;
+  $("input-commitment").textContent = packedCommitment(pixels, 8).toString();
+  showPrediction();
+}
+
+function showPrediction(): void {
+  const el = $("input-prediction");
+  const q = selectedModel()?.circuit?.quantized;
+  if (!state.input) return;
+  if (!q || q.inputSize !== IMAGE_SIZE) {
+    el.textContent = "no integer reference of this model here";
+    delete el.dataset.predicted;
+    return;
+  }
+  const { predicted } = predict(q, state.input.pixels);
+  el.textContent = `class ${predicted}: what the proof must show`;
+  el.dataset.predicted = String(predicted);
+}
+
+async function pickDigit(index: number): Promise<void> {
+  state.digits ??= (await (await fetch("digits.json")).json()) as AppDigits;
+  const n = state.digits.digits.length;
+  if (!Number.isInteger(index) || index < 0 || index >= n) {
+    $("digit-note").textContent = `index ${index} is outside the ${n} held-out digits (0..${n - 1})`;
+    return;
+  }
+  const d = state.digits.digits[index];
+  $<HTMLInputElement>("digit-index").value = String(index);
+  $("digit-note").textContent =
+    `held-out digit #${index} of ${n} (an index into the test set, not a class): its label is ${d.label}`;
+  setInput(decodeBase64(d.pixels), `held-out digit #${index}, label ${d.label}`);
+}
+
+// ---- paying -----------------------------------------------------------------------------------
+
+async function showBalance(): Promise<void> {
+  const payer = selectedPayer();
+  const m = selectedModel();
+  const chain = state.chain;
+  const mint = $<HTMLButtonElement>("mint");
+  if (!payer || !m || !chain) return;
+  const balance = await chain.token(m.feeToken).balanceOf(payer.address);
+  $("balance").textContent = `${payer.address} holds ${amount(balance, m)}; the fee is ${amount(m.price, m)}`;
+  $("balance").dataset.balance = balance.toString();
+  // Development tokens only: the deployment's TestToken lets anyone mint.
+  mint.hidden = !(payer.development && m.feeToken.toLowerCase() === state.config!.deployment.token.toLowerCase());
+  mint.textContent = `Mint ${formatUnits(10n * m.price, m.decimals)} ${m.symbol} (test token)`;
+}
+
+async function mintTokens(): Promise<void> {
+  const payer = selectedPayer();
+  const m = selectedModel();
+  const out = $("post-status");
+  if (!payer || !m || !state.chain) return;
+  setStatus(out, "minting…", "busy");
+  try {
+    const signer = await payer.signer();
+    await (await state.chain.token(m.feeToken, signer).mint(payer.address, 10n * m.price)).wait();
+    setStatus(out, `minted ${amount(10n * m.price, m)} to ${short(payer.address)}`);
+  } catch (err) {
+    setStatus(out, `mint failed: ${shortError(err)}`, "error");
+  }
+  await showBalance();
+}
+
+async function post(): Promise<void> {
+  const out = $("post-status");
+  delete out.dataset.requestId;
+  setStatus(out, "checking the balance…", "busy");
+  const chain = state.chain;
+  const m = selectedModel();
+  const payer = selectedPayer();
+  if (!chain || !state.input) return setStatus(out, "draw a digit or pick a held-out one first", "error");
+  if (!m) return setStatus(out, "choose a model", "error");
+  if (!payer) return setStatus(out, "no account to pay from: connect a wallet", "error");
+  const q = m.circuit?.quantized;
+  if (q && q.inputSize !== state.input.pixels.length)
+    return setStatus(
+      out,
+      `model #${m.id} takes ${q.inputSize} inputs; this input has ${state.input.pixels.length}`,
+      "error",
+    );
+  const balance = await chain.token(m.feeToken).balanceOf(payer.address);
+  if (balance < m.price)
+    return setStatus(
+      out,
+      `${short(payer.address)} holds ${amount(balance, m)}, less than the fee of ${amount(m.price, m)}` +
+        (payer.development ? ": mint test tokens first" : ""),
+      "error",
+    );
+  setStatus(out, `escrowing ${amount(m.price, m)} from ${short(payer.address)}…`, "busy");
+  try {
+    const signer = await payer.signer();
+    const [posted] = await postRequests(chain.market, signer, m.id, [state.input.pixels]);
+    state.mine.add(posted.requestId);
+    setStatus(
+      out,
+      `request #${posted.requestId} posted: ${amount(posted.fee, m)} escrowed, commitment ${posted.inputCommitment}`,
+    );
+    out.dataset.requestId = posted.requestId.toString();
+  } catch (err) {
+    setStatus(out, `not posted: ${shortError(err)}`, "error");
+  }
+  await showBalance();
+  await refresh();
+}
+
+// ---- requests and market ------------------------------------------------------------------------
+
+function timeline(r: RequestView): string {
+  const parts = [`requested ${clock(r.requestedAt)}`];
+  if (r.claimedAt !== undefined) parts.push(`claimed +${r.claimedAt - r.requestedAt} s`);
+  if (r.settledAt !== undefined) parts.push(`proved and settled +${r.settledAt - r.requestedAt} s`);
+  if (r.refundedAt !== undefined) parts.push(`refunded +${r.refundedAt - r.requestedAt} s`);
+  return parts.join(" · ");
+}
+
+function logitBars(logits: number[], predicted: number | undefined): string {
+  const max = Math.max(1, ...logits.map(Math.abs));
+  const bars = logits
+    .map((l, i) => {
+      const h = (Math.abs(l) / max) * 14;
+      const y = l >= 0 ? 15 - h : 15;
+      return `<rect x="${i * 8}" y="${y}" width="6" height="${Math.max(h, 0.5)}" class="${i === predicted ? "top" : ""}"><title>class ${i}: ${l}</title></rect>`;
+    })
+    .join("");
+  return `<svg class="logits" viewBox="0 0 80 30" data-logits="${logits.join(",")}">${bars}</svg>`;
+}
+
+function renderRequests(): void {
+  const feed = state.feed!;
+  const rows = [...feed.requests.values()].sort((a, b) => Number(b.id - a.id)).slice(0, SHOWN_REQUESTS);
+  $("request-rows").innerHTML = rows
+    .map((r) => {
+      const m = model(r.modelId);
+      const decoded = r.output !== undefined ? decodeOutput(m, r.output) : {};
+      const a = r.attestation;
+      const attestation =
+        r.output === undefined
+          ? "–"
+          : `<span class="mono" title="${a?.fact ?? ""}">${a ? a.fact.slice(0, 10) + "…" : ""}</span> ` +
+            (a
+              ? `<span data-field="attested" class="${a.attested ? "ok" : "error"}">${a.attested ? "attested" : "NOT attested"}</span> <span class="note">${esc(a.call)}</span>`
+              : `<button type="button" data-check="${r.id}">Check attestation</button>`);
+      const cls =
+        decoded.predicted !== undefined
+          ? String(decoded.predicted)
+          : r.output !== undefined
+            ? `<span class="mono" title="${r.output}">raw ${r.output.toString(16).slice(0, 8)}…</span>`
+            : "–";
+      return (
+        `<tr data-request-id="${r.id}"${state.mine.has(r.id) ? ' class="mine"' : ""}>` +
+        `<td>#${r.id}${state.mine.has(r.id) ? " (yours)" : ""}</td>` +
+        `<td>#${r.modelId}</td>` +
+        `<td class="mono" title="${r.requester}">${short(r.requester)}</td>` +
+        `<td data-field="status" class="status-${STATUS[Number(r.status)].toLowerCase()}">${STATUS[Number(r.status)]}</td>` +
+        `<td data-field="timeline">${timeline(r)}</td>` +
+        `<td data-field="validator" class="mono" data-address="${r.validator ?? r.claimer ?? ""}">${r.validator ? short(r.validator) : r.claimer ? `${short(r.claimer)} (claimed)` : "–"}</td>` +
+        `<td data-field="gas" data-gas="${r.gasPerInference ?? ""}">${r.gasPerInference !== undefined ? r.gasPerInference.toLocaleString("en-US") + (r.batchSize! > 1 ? ` (batch of ${r.batchSize})` : "") : "–"}</td>` +
+        `<td data-field="class" class="class">${cls}</td>` +
+        `<td data-field="logits">${decoded.logits ? logitBars(decoded.logits, decoded.predicted) : "–"}</td>` +
+        `<td data-field="attestation">${attestation}</td>` +
+        `</tr>`
+      );
+    })
+    .join("");
+  if (rows.length === 0) $("request-rows").innerHTML = `<tr><td colspan="10" class="note">no request yet</td></tr>`;
+}
+
+async function renderMarket(): Promise<void> {
+  const feed = state.feed!;
+  const chain = state.chain!;
+  const all = [...feed.requests.values()];
+  const settled = all.filter((r) => r.settledAt !== undefined);
+  const gas = settled.filter((r) => r.gasPerInference !== undefined).map((r) => Number(r.gasPerInference));
+  const meanGas = gas.length ? Math.round(gas.reduce((a, b) => a + b, 0) / gas.length) : undefined;
+  const token = state.config!.deployment.token;
+  const [escrowed] = await chain.market.feeAccounts(token);
+  const tokenModel = state.models.find((m) => m.feeToken.toLowerCase() === token.toLowerCase());
+  const count = (s: bigint) => all.filter((r) => r.status === s).length;
+  const totals: [string, string, string][] = [
+    ["requests", "requests", String(all.length)],
+    ["open", "open or claimed", String(count(RequestStatus.Open) + count(RequestStatus.Claimed))],
+    ["settled", "settled", String(settled.length)],
+    ["refunded", "refunded", String(count(RequestStatus.Refunded))],
+    ["escrowed", "escrowed now", amount(escrowed, tokenModel)],
+    ["gas", "mean gas per inference", meanGas !== undefined ? meanGas.toLocaleString("en-US") : "–"],
+  ];
+  $("market-totals").innerHTML = totals
+    .map(([key, label, value]) => `<div data-total="${key}"><dt>${label}</dt><dd>${esc(value)}</dd></div>`)
+    .join("");
+  const now = (await chain.provider.getBlock("latest"))!.timestamp;
+  $("market-charts").innerHTML =
+    barChart(
+      "requests per minute (UTC)",
+      perMinute(
+        all.map((r) => r.requestedAt),
+        now,
+        CHART_MINUTES,
+      ),
+      "requests",
+      2,
+    ) +
+    barChart(
+      "settled per minute (UTC)",
+      perMinute(
+        settled.map((r) => r.settledAt!),
+        now,
+        CHART_MINUTES,
+      ),
+      "settled",
+      2,
+    ) +
+    barChart(
+      "gas per inference, by request",
+      settled
+        .filter((r) => r.gasPerInference !== undefined)
+        .slice(-20)
+        .map((r) => ({ label: `#${r.id}`, value: Number(r.gasPerInference) })),
+      "gas",
+    );
+  $("validator-rows").innerHTML =
+    [...feed.validators.values()]
+      .map(
+        (v) =>
+          `<tr data-validator="${v.address}"><td class="mono">${v.address}</td>` +
+          `<td data-field="stake">${esc(amount(v.stake, tokenModel))}</td>` +
+          `<td>${esc(amount(v.bonded, tokenModel))}</td><td>${esc(amount(v.unbonding, tokenModel))}</td>` +
+          `<td data-field="settled">${v.settled}</td></tr>`,
+      )
+      .join("") || `<tr><td colspan="5" class="note">no validator has staked yet</td></tr>`;
+}
+
+let refreshing: Promise<void> | undefined;
+/** Reads what is new on the chain and redraws what it changes (one read at a time). */
+function refresh(): Promise<void> {
+  refreshing ??= (async () => {
+    try {
+      const chain = state.chain!;
+      if (await state.feed!.update()) {
+        state.models = await readModels(chain, state.config!);
+        renderModels();
+        renderRequests();
+        await renderMarket();
+      }
+      const block = await chain.provider.getBlockNumber();
+      setStatus(
+        $("chain-status"),
+        `chain ${chain.chainId} at ${chain.rpcUrl} · block ${block} · market ${state.config!.deployment.market} (${state.config!.deployment.file})`,
+      );
+    } catch (err) {
+      setStatus($("chain-status"), `lost the chain: ${shortError(err)}`, "error");
+    } finally {
+      refreshing = undefined;
+    }
+  })();
+  return refreshing;
+}
+
+async function start(): Promise<void> {
+  const response = await fetch("app-config.json");
+  if (!response.ok) throw new Error(`the app server cannot read its configuration: ${await response.text()}`);
+  const config = (await response.json()) as AppConfig;
+  state.config = config;
+  const chain = await connectChain(config, new URLSearchParams(location.search).get("rpc"));
+  state.chain = chain;
+  state.feed = new MarketFeed(chain, config.deployment.deployedAtBlock);
+  state.payers = developmentPayers(chain);
+  const injected = await injectedPayer(chain);
+  if (injected) state.payers.push(injected);
+  const accounts = $<HTMLSelectElement>("account-select");
+  accounts.innerHTML = state.payers
+    .map((p, i) => `<option value="${i}">${esc(p.label)} ${short(p.address)}</option>`)
+    .join("");
+  if (state.payers.length > 1 && state.payers[1].development) accounts.value = "1";
+  state.models = await readModels(chain, config);
+  renderModels();
+  await refresh();
+  await showBalance();
+
+  const pad = new DrawPad($<HTMLCanvasElement>("draw"), () => {
+    const pixels = pad.pixels();
+    if (pixels) setInput(pixels, "drawn on the canvas");
+  });
+  $("clear").addEventListener("click", () => pad.clear());
+  $("pick-digit").addEventListener("click", () => void pickDigit(Number($<HTMLInputElement>("digit-index").value)));
+  $("random-digit").addEventListener("click", () => void pickDigit(Math.floor(Math.random() * 1000)));
+  $("model-select").addEventListener("change", () => {
+    showPrediction();
+    void showBalance();
+  });
+  accounts.addEventListener("change", () => void showBalance());
+  $("mint").addEventListener("click", () => void mintTokens());
+  $("post").addEventListener("click", () => void post());
+  $("request-rows").addEventListener("click", (e) => {
+    const id = (e.target as HTMLElement).dataset.check;
+    const r = id !== undefined ? state.feed!.requests.get(BigInt(id)) : undefined;
+    if (!r) return;
+    (e.target as HTMLButtonElement).disabled = true;
+    state
+      .feed!.checkAttestation(r)
+      .then(renderRequests, (err: unknown) =>
+        setStatus($("post-status"), `attestation check of #${r.id} failed: ${shortError(err)}`, "error"),
+      );
+  });
+  setInterval(() => void refresh(), config.pollSeconds * 1000);
+  document.body.dataset.ready = "true";
+}
+
+start().catch((err: unknown) => {
+  setStatus($("chain-status"), shortError(err), "error");
+  document.body.dataset.ready = "failed";
+});
