@@ -16,7 +16,8 @@ export function barChart(title: string, bars: Bar[], unit: string, labelEvery = 
   const max = Math.max(1, ...bars.map((b) => b.value));
   const iw = W - PAD.left - PAD.right;
   const ih = H - PAD.top - PAD.bottom;
-  const step = bars.length ? iw / bars.length : iw;
+  // At most 40 px a bar, so that a few bars still read as bars.
+  const step = bars.length ? Math.min(40, iw / bars.length) : iw;
   const rects = bars
     .map((b, i) => {
       const h = (b.value / max) * ih;

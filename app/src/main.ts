@@ -290,7 +290,7 @@ async function renderMarket(): Promise<void> {
   const now = (await chain.provider.getBlock("latest"))!.timestamp;
   $("market-charts").innerHTML =
     barChart(
-      "requests per minute (UTC)",
+      "requests per minute (block time, UTC)",
       perMinute(
         all.map((r) => r.requestedAt),
         now,
@@ -300,7 +300,7 @@ async function renderMarket(): Promise<void> {
       2,
     ) +
     barChart(
-      "settled per minute (UTC)",
+      "settled per minute (block time, UTC)",
       perMinute(
         settled.map((r) => r.settledAt!),
         now,
