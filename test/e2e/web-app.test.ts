@@ -10,7 +10,7 @@
  * Chromium is available.
  */
 import { expect } from "chai";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { formatUnits, getAddress, JsonRpcProvider, parseUnits } from "ethers";
@@ -52,6 +52,7 @@ describe("web app (npm run app) in headless Chromium, against a hardhat node and
   let accounts: string[];
   let deployment: { market: string; token: string; modelId: string };
   let app: Child | undefined;
+  let appUrl: string;
   let validator: Child | undefined;
   const pageProblems: string[] = [];
 
@@ -105,7 +106,8 @@ describe("web app (npm run app) in headless Chromium, against a hardhat node and
     page.on("console", (m) => {
       if (m.type() === "error" || m.type() === "warning") pageProblems.push(`console ${m.type()}: ${m.text()}`);
     });
-    await page.goto(`http://127.0.0.1:${port}/`);
+    appUrl = `http://127.0.0.1:${port}/`;
+    await page.goto(appUrl);
     await page.waitForSelector("body[data-ready]", { timeout: WAIT_MS });
     expect(await page.getAttribute("body", "data-ready"), (await page.textContent("#chain-status")) ?? "").to.equal(
       "true",
@@ -267,9 +269,62 @@ describe("web app (npm run app) in headless Chromium, against a hardhat node and
     await page.screenshot({ path: path.join(SHOTS, "app.png"), fullPage: true });
   });
 
+  it("says plainly when the page's ?rpc= reaches no node", async function () {
+    const url = `http://127.0.0.1:${await freePort()}`;
+    // A page of its own: the browser logs the refused connection, as it should.
+    const other = await browser!.newPage();
+    try {
+      await other.goto(`${appUrl}?rpc=${encodeURIComponent(url)}`);
+      await other.waitForSelector('body[data-ready="failed"]', { timeout: WAIT_MS });
+      expect(await other.textContent("#chain-status")).to.match(
+        new RegExp(`^cannot reach the chain at ${url} \\(.*\\): is the node running\\?$`),
+      );
+    } finally {
+      await other.close();
+    }
+  });
+
   it("prints nothing but its own lines, and the page logs no warning or error", function () {
     expect(foreignStderrLines(app!.stderr)).to.deep.equal([]);
     expect(pageProblems).to.deep.equal([]);
+  });
+});
+
+describe("npm run app: bad input is refused before anything is served", function () {
+  async function serve(args: string[]) {
+    const c = startChild(["--import", "tsx", path.join("app", "serve.ts"), ...args]);
+    const { code } = await c.exited;
+    return { code, stderr: c.stderr.join("\n") };
+  }
+
+  it("a missing deployment file: exit 2, naming it and how to make one", async function () {
+    const r = await serve(["--deployment", "no-such-deployment.json"]);
+    expect(r.code).to.equal(2);
+    expect(r.stderr).to.equal(
+      "poi app: deployment file no-such-deployment.json does not exist: deploy with `npx poi deploy --manifest FILE --network localhost`, or pass --deployment FILE",
+    );
+  });
+
+  it("a deployment file that is not JSON: exit 2, naming it", async function () {
+    const dir = mkdtempSync(path.join(os.tmpdir(), "poi-web-app-bad-"));
+    try {
+      const file = path.join(dir, "deployment.json");
+      writeFileSync(file, '{"format": "poi-deployment/1",');
+      const r = await serve(["--deployment", file]);
+      expect(r.code).to.equal(2);
+      expect(r.stderr).to.match(new RegExp(`^poi app: deployment file ${file} is not valid JSON \\(`));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("an unknown option or a bad port: exit 2, naming it", async function () {
+    const unknown = await serve(["--rpc", "http://127.0.0.1:8545"]);
+    expect(unknown.code).to.equal(2);
+    expect(unknown.stderr).to.equal("poi app: Unknown option '--rpc' (npm run app -- --help lists the options)");
+    const port = await serve(["--port", "http"]);
+    expect(port.code).to.equal(2);
+    expect(port.stderr).to.equal("poi app: --port http: expected an integer port 0..65535");
   });
 });
 
