@@ -19,7 +19,8 @@ import { ROOT } from "../scripts/circuit/compile.ts";
 import { loadMnist, IMAGE_SIDE } from "../scripts/model/mnist.ts";
 import type { QuantizedGraph } from "../scripts/model/quantize-graph.ts";
 import { sha256File } from "../scripts/setup/hash.ts";
-import { readManifest } from "../scripts/setup/manifest.ts";
+import { artifactPath, readManifest } from "../scripts/setup/manifest.ts";
+import { BROWSER_PROVER_BUNDLE, buildBrowserProver } from "../scripts/prove/browser-build.ts";
 import type { AppCircuit, AppConfig, AppDeployment, AppDigits, AppFidelity } from "./src/config.ts";
 import viteConfig, { APP_BUILD_DIR } from "./vite.config.ts";
 
@@ -39,6 +40,8 @@ digit or pick a held-out one), each request as it is claimed and settled, and th
   -h, --help         this help`;
 
 const EXIT = { internal: 1, usage: 2, integrity: 3 } as const;
+/** Where the page finds the browser prover (npm run build:browser-prover's bundle). */
+const PROVER_BUNDLE = "poi-prover.js";
 
 class AppError extends Error {
   constructor(
@@ -87,6 +90,12 @@ function readDeployment(file: string): { deployment: AppDeployment; manifest?: s
   };
 }
 
+/**
+ * Artifacts the page may fetch to prove, by the index its configuration names them with. The
+ * server sends them as they are: the page checks them against the manifest's sha256s.
+ */
+const artifactFiles: { wasm: string; zkey: string }[] = [];
+
 /** What a manifest says of its circuit, with its quantized model (checked) and fidelity report. */
 async function readCircuit(manifestFile: string): Promise<AppCircuit> {
   if (!existsSync(manifestFile)) throw usage(`manifest ${manifestFile} does not exist`);
@@ -103,6 +112,20 @@ async function readCircuit(manifestFile: string): Promise<AppCircuit> {
     modelCommitment: manifest.modelCommitment,
     insecurePtau: manifest.ptau.insecure,
   };
+  // Only a baked single-inference circuit proves an attestation: [inputCommitment, output, binding].
+  if (manifest.publicSignals.join(",") === "inputCommitment,output,binding" && !manifest.architecture) {
+    const index = artifactFiles.length;
+    artifactFiles.push({
+      wasm: artifactPath(manifestFile, manifest, "wasm"),
+      zkey: artifactPath(manifestFile, manifest, "zkey"),
+    });
+    circuit.prover = {
+      wasm: `artifacts/${index}/${manifest.circuit}.wasm`,
+      wasmSha256: manifest.artifacts.wasm.sha256,
+      zkey: `artifacts/${index}/${manifest.circuit}.zkey`,
+      zkeySha256: manifest.artifacts.zkey.sha256,
+    };
+  }
   if (!manifest.model) return circuit;
   const quantizedFile = path.resolve(path.dirname(manifestFile), manifest.model.path);
   if (!existsSync(quantizedFile))
@@ -182,11 +205,13 @@ function parseOptions(argv: string[]): Options | "help" {
 /** The page's configuration, read afresh on every request (a redeployment shows on reload). */
 async function appConfig(o: Options): Promise<AppConfig> {
   const { deployment, manifest, rpcUrl } = readDeployment(o.deploymentFile);
+  artifactFiles.length = 0;
   const files = [...new Set([...(manifest ? [manifest] : []), ...o.manifests.map((f) => path.resolve(f))])];
   return {
     rpcUrl: o.rpcUrl ?? rpcUrl ?? "http://127.0.0.1:8545",
     deployment,
     circuits: await Promise.all(files.map(readCircuit)),
+    proverBundle: PROVER_BUNDLE,
     pollSeconds: o.pollSeconds,
   };
 }
@@ -247,6 +272,19 @@ function handler(o: Options) {
       return;
     }
     if (url.pathname === "/digits.json") return send(res, 200, TYPES[".json"], heldOutDigits());
+    if (url.pathname === `/${PROVER_BUNDLE}`) return send(res, 200, TYPES[".js"], readFileSync(BROWSER_PROVER_BUNDLE));
+    const artifact = /^\/artifacts\/(\d+)\/[^/]+\.(wasm|zkey)$/.exec(url.pathname);
+    if (artifact) {
+      const files = artifactFiles[Number(artifact[1])];
+      if (!files) return send(res, 404, "text/plain", `${url.pathname} not found`);
+      const kind = artifact[2] as "wasm" | "zkey";
+      return send(
+        res,
+        200,
+        kind === "wasm" ? "application/wasm" : "application/octet-stream",
+        readFileSync(files[kind]),
+      );
+    }
     const file = path.resolve(APP_BUILD_DIR, "." + (url.pathname === "/" ? "/index.html" : url.pathname));
     if (!file.startsWith(APP_BUILD_DIR + path.sep) || !existsSync(file) || !statSync(file).isFile())
       return send(res, 404, "text/plain", `${url.pathname} not found`);
@@ -269,8 +307,13 @@ async function main(argv: string[]): Promise<number> {
   }
   // Refuse a bad deployment file or manifest before the build, naming it.
   const config = await appConfig(o);
-  process.stderr.write(lines("building the page with vite"));
+  process.stderr.write(lines("building the page with vite, and the browser prover"));
   await buildPage();
+  try {
+    await buildBrowserProver();
+  } catch (err) {
+    throw new AppError(`could not build the browser prover: ${(err as Error).message}`, EXIT.internal);
+  }
   const server = createServer(handler(o));
   await new Promise<void>((resolve, reject) => {
     server.once("error", (err: NodeJS.ErrnoException) =>

@@ -41,6 +41,11 @@ export interface AppCircuit {
   /** The integer reference: decodes outputs and predicts in the page. */
   quantized?: QuantizedGraph;
   fidelity?: AppFidelity;
+  /**
+   * A baked single-inference circuit's artifacts, for proving in the page (a self-attestation):
+   * where the server serves them and the sha256s the page checks them against, from the manifest.
+   */
+  prover?: { wasm: string; wasmSha256: string; zkey: string; zkeySha256: string };
 }
 
 export interface AppConfig {
@@ -48,6 +53,8 @@ export interface AppConfig {
   rpcUrl: string;
   deployment: AppDeployment;
   circuits: AppCircuit[];
+  /** The browser build of the prover (scripts/prove/browser-entry.ts), relative to the page. */
+  proverBundle: string;
   /** Seconds between two reads of the chain. */
   pollSeconds: number;
 }

@@ -6,13 +6,15 @@
  */
 import "./style.css";
 import { formatUnits } from "ethers";
+import { attestationRoot, factOf } from "../../scripts/chain/attestations.ts";
+import { requestBinding } from "../../scripts/chain/binding.ts";
 import { postRequests } from "../../scripts/chain/requester.ts";
 import { RequestStatus } from "../../scripts/chain/terms.ts";
 import { packedCommitment } from "../../scripts/circuit/reference.ts";
 import { IMAGE_SIZE } from "../../scripts/model/mnist.ts";
 import { barChart, perMinute } from "./charts.ts";
 import { connectChain, developmentPayers, injectedPayer, short, shortError, type Chain, type Payer } from "./chain.ts";
-import type { AppConfig, AppDigits } from "./config.ts";
+import type { AppCircuit, AppConfig, AppDigits } from "./config.ts";
 import { MarketFeed, type RequestView } from "./feed.ts";
 import { decodeBase64, DrawPad, showPixels } from "./input.ts";
 import { decodeOutput, predict, readModels, type ModelView } from "./models.ts";
@@ -203,6 +205,105 @@ async function post(): Promise<void> {
   await refresh();
 }
 
+// ---- proving in the page ------------------------------------------------------------------------
+
+type ProverModule = typeof import("../../scripts/prove/browser-entry.ts");
+type CircuitProver = Awaited<ReturnType<ProverModule["CircuitProver"]["fromBytes"]>>;
+const provers = new Map<string, Promise<CircuitProver>>();
+
+/** Fetches an artifact and checks it against the sha256 its manifest pins, as the Node prover does. */
+async function checkedArtifact(url: string, sha256: string, what: string): Promise<Uint8Array> {
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`${what} (${url}): ${response.status} ${await response.text()}`);
+  const bytes = new Uint8Array(await response.arrayBuffer());
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+  const actual = Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+  if (actual !== sha256)
+    throw new Error(
+      `${what} has sha256 ${actual.slice(0, 16)}…, its manifest pins ${sha256.slice(0, 16)}…: refusing to prove with it`,
+    );
+  return bytes;
+}
+
+/** The circuit's prover, loaded once: the browser bundle, the witness code and the zkey. */
+function proverFor(c: AppCircuit): Promise<CircuitProver> {
+  let p = provers.get(c.vkHash);
+  if (!p) {
+    const a = c.prover!;
+    p = (async () => {
+      const bundle = new URL(state.config!.proverBundle, location.href).href;
+      const [mod, wasm, zkey] = await Promise.all([
+        import(/* @vite-ignore */ bundle) as Promise<ProverModule>,
+        checkedArtifact(a.wasm, a.wasmSha256, `the witness code of ${c.circuit}`),
+        checkedArtifact(a.zkey, a.zkeySha256, `the proving key of ${c.circuit}`),
+      ]);
+      return mod.CircuitProver.fromBytes(c.circuit, wasm, zkey, `${c.circuit}.zkey`);
+    })();
+    p.catch(() => provers.delete(c.vkHash));
+    provers.set(c.vkHash, p);
+  }
+  return p;
+}
+
+/**
+ * Proves the input in the page and records it with `attest`: the proof is bound to request id 0
+ * and the sender, so only this account can submit it and no request can be settled with it.
+ */
+async function attest(): Promise<void> {
+  const out = $("attest-status");
+  delete out.dataset.attested;
+  const chain = state.chain;
+  const m = selectedModel();
+  const payer = selectedPayer();
+  const c = m?.circuit;
+  if (!chain || !state.input) return setStatus(out, "draw a digit or pick a held-out one first", "error");
+  if (!m || !c?.prover)
+    return setStatus(out, `no proving key of model #${m?.id ?? "?"} here: the server has no manifest of it`, "error");
+  if (!payer) return setStatus(out, "no account to send from: connect a wallet", "error");
+  const pixels = state.input.pixels;
+  try {
+    setStatus(
+      out,
+      `loading the prover of ${c.circuit} (witness code and proving key, checked against its manifest)…`,
+      "busy",
+    );
+    const prover = await proverFor(c);
+    const signer = await payer.signer();
+    const sender = await signer.getAddress();
+    const commitment = packedCommitment(pixels, 8);
+    const binding = requestBinding(chain.chainId, await chain.market.getAddress(), 0n, sender);
+    setStatus(out, "proving in this page…", "busy");
+    const proof = await prover.prove({ pixels: Array.from(pixels), binding });
+    const [provedCommitment, output, provedBinding] = proof.publicSignals;
+    if (provedCommitment !== commitment || provedBinding !== binding)
+      throw new Error("the proof's public signals are not this input's commitment and binding");
+    const ref = c.quantized && predict(c.quantized, pixels);
+    if (ref && ref.output !== output)
+      throw new Error(`the proven output ${output} differs from the integer reference's ${ref.output}: not sent`);
+    setStatus(out, "sending attest()…", "busy");
+    const receipt = await (await chain.market.connect(signer).attest(m.id, commitment, output, proof.calldata)).wait();
+    const fact = factOf(m.id, commitment, output);
+    // An attestation is a record of one fact: its root is that fact's leaf, its proof empty.
+    const attested = await chain.market.isAttested(fact, attestationRoot([fact]), []);
+    const { predicted } = decodeOutput(m, output);
+    setStatus(
+      out,
+      `proved in this page (witness ${Math.round(proof.witnessMs)} ms, proof ${Math.round(proof.proveMs)} ms), ` +
+        `attest() used ${receipt!.gasUsed.toLocaleString("en-US")} gas: class ${predicted ?? "?"}, ` +
+        `fact ${fact.slice(0, 10)}… ${attested ? "attested" : "NOT attested"} (isAttested(fact, root, []))`,
+      attested ? "ok" : "error",
+    );
+    Object.assign(out.dataset, {
+      attested: String(attested),
+      fact,
+      class: String(predicted ?? ""),
+      gas: receipt!.gasUsed.toString(),
+    });
+  } catch (err) {
+    setStatus(out, `not attested: ${shortError(err)}`, "error");
+  }
+}
+
 // ---- requests and market ------------------------------------------------------------------------
 
 function timeline(r: RequestView): string {
@@ -390,6 +491,7 @@ async function start(): Promise<void> {
   accounts.addEventListener("change", () => void showBalance());
   $("mint").addEventListener("click", () => void mintTokens());
   $("post").addEventListener("click", () => void post());
+  $("attest").addEventListener("click", () => void attest());
   $("request-rows").addEventListener("click", (e) => {
     const id = (e.target as HTMLElement).dataset.check;
     const r = id !== undefined ? state.feed!.requests.get(BigInt(id)) : undefined;

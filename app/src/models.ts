@@ -75,7 +75,10 @@ export function decodeOutput(model: ModelView | undefined, output: bigint): { pr
 }
 
 /** What the model will answer for `pixels`, by the integer reference its proof must equal. */
-export function predict(quantized: QuantizedGraph, pixels: Uint8Array): { predicted: number; logits: number[] } {
+export function predict(
+  quantized: QuantizedGraph,
+  pixels: Uint8Array,
+): { predicted: number; logits: number[]; output: bigint } {
   const r = inferQuantizedGraph(quantized, pixels);
-  return { predicted: r.predicted, logits: r.logits };
+  return { predicted: r.predicted, logits: r.logits, output: r.output };
 }

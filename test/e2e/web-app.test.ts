@@ -3,7 +3,8 @@
  * of the test's own: deployed with `poi deploy`, served by a real `poi validator` process. Through
  * the page it lists the models, picks a held-out digit, pays and posts it (the escrow is checked
  * on-chain), sees it settled with the class, logits, validator and gas the chain holds, checks its
- * attestation, then draws a digit and sees it settled with the class of the integer reference.
+ * attestation, then draws a digit and sees it settled with the class of the integer reference, and
+ * proves that digit in the page itself for a self-attestation (`attest`).
  *
  * Screenshots of each stage go to build/web-app/ (git-ignored); with UPDATE_SCREENSHOTS=1 they go
  * to docs/app/ instead, where the committed ones live. Skipped, saying what to install, where no
@@ -16,7 +17,7 @@ import path from "node:path";
 import { formatUnits, getAddress, JsonRpcProvider, parseUnits } from "ethers";
 import type { Browser, Page } from "playwright-core";
 import { InferenceMarket__factory, TestToken__factory } from "../../types/ethers-contracts/index.js";
-import { factOf } from "../../scripts/chain/attestations.ts";
+import { attestationRoot, factOf } from "../../scripts/chain/attestations.ts";
 import { packedCommitment } from "../../scripts/circuit/reference.ts";
 import { inferQuantizedGraph } from "../../scripts/model/graph-inference.ts";
 import { loadMnist } from "../../scripts/model/mnist.ts";
@@ -248,6 +249,33 @@ describe("web app (npm run app) in headless Chromium, against a hardhat node and
     const market = InferenceMarket__factory.connect(deployment.market, provider);
     const [fulfilled] = await market.queryFilter(market.filters.InferenceFulfilled(2n));
     expect(fulfilled.args.output).to.equal(ref.output);
+  });
+
+  it("proves the drawn digit in the page and records it with attest (checked on-chain)", async function () {
+    const bytes = Uint8Array.from((await page.getAttribute("#input-bytes", "data-bytes"))!.split(",").map(Number));
+    const ref = inferQuantizedGraph(built.quantized, bytes);
+    await page.click("#attest");
+    await page.waitForSelector('#attest-status[data-attested], #attest-status[data-kind="error"]', {
+      timeout: WAIT_MS,
+    });
+    const text = (await page.textContent("#attest-status")) ?? "";
+    expect(await page.getAttribute("#attest-status", "data-attested"), text).to.equal("true");
+    expect(await page.getAttribute("#attest-status", "data-class")).to.equal(String(ref.predicted));
+    expect(text).to.match(
+      /^proved in this page \(witness \d+ ms, proof \d+ ms\), attest\(\) used [\d,]+ gas: class \d/,
+    );
+    // The chain's record: an InferenceAttested event of request id 0 from the page's account.
+    const market = InferenceMarket__factory.connect(deployment.market, provider);
+    const events = await market.queryFilter(
+      market.filters.InferenceAttested(BigInt(deployment.modelId), ref.inputCommitment, undefined, accounts[REQUESTER]),
+    );
+    expect(events).to.have.length(1);
+    expect(events[0].args.requestId).to.equal(0n);
+    expect(events[0].args.output).to.equal(ref.output);
+    const fact = factOf(BigInt(deployment.modelId), ref.inputCommitment, ref.output);
+    expect(await page.getAttribute("#attest-status", "data-fact")).to.equal(fact);
+    expect(await market.isAttested(fact, attestationRoot([fact]), [])).to.equal(true);
+    await shot("#request", "6-attested");
   });
 
   it("shows the market: requests, settlements, gas per inference and the validator's stake", async function () {
