@@ -307,6 +307,9 @@ async function main(argv: string[]): Promise<number> {
   }
   // Refuse a bad deployment file or manifest before the build, naming it.
   const config = await appConfig(o);
+  const types = path.join(ROOT, "types", "ethers-contracts", "index.ts");
+  if (!existsSync(types))
+    throw usage(`the contracts' TypeChain types (${path.relative(ROOT, types)}) are missing: run npx hardhat build`);
   process.stderr.write(lines("building the page with vite, and the browser prover"));
   await buildPage();
   try {
