@@ -106,18 +106,21 @@ export async function injectedPayer(chain: Chain): Promise<Payer | undefined> {
   if (!ethereum) return undefined;
   const provider = new BrowserProvider(ethereum);
   const accounts = (await provider.send("eth_accounts", [])) as string[];
-  return {
+  const payer: Payer = {
     label: "injected wallet",
-    address: accounts[0] ?? "(not connected)",
+    // Until the wallet is connected (it asks when the page first sends), its account is unknown.
+    address: accounts[0] ?? "",
     development: false,
     signer: async () => {
       const signer = await provider.getSigner();
       const { chainId } = await provider.getNetwork();
       if (chainId !== chain.chainId)
         throw new Error(`the wallet is on chain ${chainId}; switch it to chain ${chain.chainId} (${chain.rpcUrl})`);
+      payer.address = await signer.getAddress();
       return signer;
     },
   };
+  return payer;
 }
 
 /** An error as one readable line: a revert's custom error by name, else ethers' short message. */

@@ -139,6 +139,11 @@ async function showBalance(): Promise<void> {
   const chain = state.chain;
   const mint = $<HTMLButtonElement>("mint");
   if (!payer || !m || !chain) return;
+  if (!payer.address) {
+    $("balance").textContent = "the wallet is not connected yet: it asks when the page first sends";
+    mint.hidden = true;
+    return;
+  }
   const balance = await chain.token(m.feeToken).balanceOf(payer.address);
   $("balance").textContent = `${payer.address} holds ${amount(balance, m)}; the fee is ${amount(m.price, m)}`;
   $("balance").dataset.balance = balance.toString();
@@ -180,6 +185,13 @@ async function post(): Promise<void> {
       `model #${m.id} takes ${q.inputSize} inputs; this input has ${state.input.pixels.length}`,
       "error",
     );
+  // A wallet not yet connected connects here; a development account is at hand.
+  let signer;
+  try {
+    signer = await payer.signer();
+  } catch (err) {
+    return setStatus(out, `no account: ${shortError(err)}`, "error");
+  }
   const balance = await chain.token(m.feeToken).balanceOf(payer.address);
   if (balance < m.price)
     return setStatus(
@@ -190,7 +202,6 @@ async function post(): Promise<void> {
     );
   setStatus(out, `escrowing ${amount(m.price, m)} from ${short(payer.address)}…`, "busy");
   try {
-    const signer = await payer.signer();
     const [posted] = await postRequests(chain.market, signer, m.id, [state.input.pixels]);
     state.mine.add(posted.requestId);
     setStatus(
@@ -484,11 +495,15 @@ async function start(): Promise<void> {
   $("clear").addEventListener("click", () => pad.clear());
   $("pick-digit").addEventListener("click", () => void pickDigit(Number($<HTMLInputElement>("digit-index").value)));
   $("random-digit").addEventListener("click", () => void pickDigit(Math.floor(Math.random() * 1000)));
+  const balance = () =>
+    showBalance().catch((err: unknown) =>
+      setStatus($("post-status"), `cannot read the balance: ${shortError(err)}`, "error"),
+    );
   $("model-select").addEventListener("change", () => {
     showPrediction();
-    void showBalance();
+    void balance();
   });
-  accounts.addEventListener("change", () => void showBalance());
+  accounts.addEventListener("change", () => void balance());
   $("mint").addEventListener("click", () => void mintTokens());
   $("post").addEventListener("click", () => void post());
   $("attest").addEventListener("click", () => void attest());
