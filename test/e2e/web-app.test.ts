@@ -11,7 +11,7 @@
  * Chromium is available.
  */
 import { expect } from "chai";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { formatUnits, getAddress, JsonRpcProvider, parseUnits } from "ethers";
@@ -54,6 +54,7 @@ describe("web app (npm run app) in headless Chromium, against a hardhat node and
   let deployment: { market: string; token: string; modelId: string };
   let app: Child | undefined;
   let appUrl: string;
+  let deploymentFile: string;
   let validator: Child | undefined;
   const pageProblems: string[] = [];
 
@@ -65,7 +66,7 @@ describe("web app (npm run app) in headless Chromium, against a hardhat node and
     node = await startHardhatNode();
     provider = new JsonRpcProvider(node.url, undefined, { staticNetwork: true });
     accounts = ((await provider.send("eth_accounts", [])) as string[]).map((a) => getAddress(a));
-    const deploymentFile = path.join(dir, "deployment.json");
+    deploymentFile = path.join(dir, "deployment.json");
     const network = ["--network", "localhost", "--rpc-url", node.url, "--deployment", deploymentFile];
     const deploy = startPoi(["deploy", "--manifest", built.manifestFile, ...network, "--json"]);
     const { code } = await deploy.exited;
@@ -309,6 +310,33 @@ describe("web app (npm run app) in headless Chromium, against a hardhat node and
       );
     } finally {
       await other.close();
+    }
+  });
+
+  it("says plainly when the deployment file is of another chain, or names no market on this one", async function () {
+    // The server reads the deployment file afresh for every page: a stale one, as after a node restart.
+    const original = readFileSync(deploymentFile, "utf8");
+    const status = async (changes: Record<string, string>) => {
+      writeFileSync(deploymentFile, JSON.stringify({ ...JSON.parse(original), ...changes }));
+      const other = await browser!.newPage();
+      try {
+        await other.goto(appUrl);
+        await other.waitForSelector('body[data-ready="failed"]', { timeout: WAIT_MS });
+        return await other.textContent("#chain-status");
+      } finally {
+        await other.close();
+      }
+    };
+    try {
+      expect(await status({ chainId: "1" })).to.equal(
+        `the chain at ${node!.url} has id 31337, but deployment.json was deployed on chain 1: wrong RPC or deployment file`,
+      );
+      const nothing = accounts[9];
+      expect(await status({ market: nothing })).to.equal(
+        `no market at ${nothing} on the chain at ${node!.url} (chain 31337): the node was restarted since deployment.json was written; deploy again`,
+      );
+    } finally {
+      writeFileSync(deploymentFile, original);
     }
   });
 
