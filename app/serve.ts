@@ -70,7 +70,9 @@ function readDeployment(file: string): { deployment: AppDeployment; manifest?: s
       `deployment file ${file} does not exist: deploy with \`npx poi deploy --manifest FILE --network localhost\`, or pass --deployment FILE`,
     );
   const d = readJson<Record<string, unknown>>(file, "deployment file");
-  if (d.format !== "poi-deployment/1") throw usage(`${file} is not a poi deployment file (format ${String(d.format)})`);
+  // Any version of the format: the page reads only fields every version has.
+  if (typeof d.format !== "string" || !d.format.startsWith("poi-deployment/"))
+    throw usage(`${file} is not a poi deployment file (format ${String(d.format)})`);
   for (const key of ["network", "chainId", "token", "registry", "market"])
     if (typeof d[key] !== "string") throw usage(`deployment file ${file} has no ${key}`);
   const s = (key: string) => (typeof d[key] === "string" ? (d[key] as string) : undefined);

@@ -71,7 +71,7 @@ describe("web app (npm run app) in headless Chromium, against a hardhat node and
     const deploy = startPoi(["deploy", "--manifest", built.manifestFile, ...network, "--json"]);
     const { code } = await deploy.exited;
     expect(code, `poi deploy failed:\n${deploy.stderr.join("\n")}`).to.equal(0);
-    deployment = JSON.parse(deploy.stdout.join("\n"));
+    deployment = JSON.parse(readFileSync(deploymentFile, "utf8"));
     // The validator and the app start together; the page is driven once both are up.
     validator = startPoi([
       "validator",
