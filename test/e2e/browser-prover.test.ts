@@ -8,8 +8,9 @@ import * as snarkjs from "snarkjs";
 import { loadMnist } from "../../scripts/model/mnist.ts";
 import { inferQuantizedGraph } from "../../scripts/model/graph-inference.ts";
 import { buildModel, REFERENCE_MODELS, type BuiltModel } from "../../scripts/pipeline.ts";
-import { findChromium, proveInBrowser, type BrowserRun } from "../../scripts/prove/browser-run.ts";
+import { proveInBrowser, type BrowserRun } from "../../scripts/prove/browser-run.ts";
 import { Prover, releaseProverThreads } from "../../scripts/prove/prover.ts";
+import { chromiumOrSkip } from "../helpers/chromium.ts";
 
 describe("browser prover (same source, bundled with esbuild, in headless Chromium)", function () {
   let built: BuiltModel;
@@ -18,11 +19,7 @@ describe("browser prover (same source, bundled with esbuild, in headless Chromiu
   const inputs = digits.map((d, i) => ({ pixels: Array.from(d.pixels), binding: BigInt(1000 + i) }));
 
   before(async function () {
-    const chromium = await findChromium();
-    if ("missing" in chromium) {
-      console.log(`    skipped: ${chromium.missing}`);
-      this.skip();
-    }
+    await chromiumOrSkip(this);
     built = await buildModel(REFERENCE_MODELS["mnist-mlp"]);
     run = await proveInBrowser(built.manifestFile, inputs);
   });
