@@ -6,7 +6,6 @@
  * modules for real networks.
  */
 import { readFileSync } from "node:fs";
-import type { HardhatEthers } from "@nomicfoundation/hardhat-ethers/types";
 import { keccak256, type Signer } from "ethers";
 import type * as snarkjs from "snarkjs";
 import {
@@ -184,7 +183,8 @@ export interface Protocol {
  * (and its batch keys) from `modelOwner`, priced in the token.
  */
 export async function deployProtocol(
-  ethers: HardhatEthers,
+  /** Finds the model owner's signer by address (Hardhat's `ethers` does). */
+  ethers: { getSigner(address: string): Promise<Signer> },
   governance: Signer,
   options: {
     manifestFile: string;

@@ -8,6 +8,8 @@ import {
   type InferenceMarket,
 } from "../../types/ethers-contracts/index.js";
 import { packedCommitment } from "../circuit/reference.ts";
+import { requestTerms, RequestStatus } from "./terms.ts";
+import { fulfilmentOf } from "./validator.ts";
 
 export interface PostedRequest {
   requestId: bigint;
@@ -77,4 +79,78 @@ export async function postRequests(
     fee: price,
     gasUsed: gasUsed / BigInt(inputs.length),
   }));
+}
+
+/** A settled request, as its InferenceFulfilled event and transaction give it. */
+export interface SettledRequest {
+  requestId: bigint;
+  /** The validator the market paid. */
+  validator: string;
+  /** The packed output the proof settled (decode it with the model: unpackGraphOutput). */
+  output: bigint;
+  blockNumber: number;
+  transactionHash: string;
+  /** Gas of the settling transaction (a fulfilBatch's covers every request of its batch). */
+  gasUsed: bigint;
+}
+
+/** Why {@link waitForFulfilment} gave up: the request was refunded, expired, or the wait timed out. */
+export class RequestNotSettledError extends Error {
+  override name = "RequestNotSettledError";
+  constructor(
+    message: string,
+    readonly requestId: bigint,
+    readonly status: bigint,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Waits until request `requestId` is fulfilled and returns who settled it, with which output.
+ * Polls the request's status every `pollMs` (default 1000). `fromBlock` is any block at or before
+ * the request's (its events are read from there).
+ * @throws RequestNotSettledError if the request does not exist, is refunded, reaches its deadline
+ * unfulfilled (refund it then: `market.refund(requestId, terms)`), or `timeoutMs` passes first
+ */
+export async function waitForFulfilment(
+  market: InferenceMarket,
+  requestId: bigint,
+  options: { fromBlock?: number; pollMs?: number; timeoutMs?: number } = {},
+): Promise<SettledRequest> {
+  const { fromBlock = 0, pollMs = 1000, timeoutMs = Infinity } = options;
+  const provider = market.runner?.provider;
+  if (!provider) throw new Error("waitForFulfilment needs a market connected to a provider or a signer with one");
+  const [first] = await market.requestState(requestId);
+  if (first === RequestStatus.None)
+    throw new RequestNotSettledError(`request ${requestId} does not exist on this market`, requestId, first);
+  const { deadline } = await requestTerms(market, requestId, fromBlock);
+  const giveUpAt = Date.now() + timeoutMs;
+  for (;;) {
+    // The block is read before the status: a request still open after a block past its deadline
+    // can no longer be fulfilled (fulfil needs block.timestamp <= deadline).
+    const block = await provider.getBlock("latest");
+    const [status] = await market.requestState(requestId);
+    if (status === RequestStatus.Fulfilled) {
+      const f = await fulfilmentOf(market, requestId, fromBlock);
+      if (!f) throw new Error(`request ${requestId} is fulfilled but its InferenceFulfilled event is missing`);
+      const receipt = await provider.getTransactionReceipt(f.transactionHash);
+      return { requestId, ...f, gasUsed: receipt!.gasUsed };
+    }
+    if (status === RequestStatus.Refunded)
+      throw new RequestNotSettledError(`request ${requestId} was refunded, not fulfilled`, requestId, status);
+    if (block && BigInt(block.timestamp) > deadline)
+      throw new RequestNotSettledError(
+        `request ${requestId} reached its deadline unfulfilled: refund it (market.refund with its terms)`,
+        requestId,
+        status,
+      );
+    if (Date.now() + pollMs > giveUpAt)
+      throw new RequestNotSettledError(
+        `request ${requestId} was not fulfilled within ${timeoutMs} ms (status ${status})`,
+        requestId,
+        status,
+      );
+    await new Promise((resolve) => setTimeout(resolve, pollMs));
+  }
 }

@@ -22,6 +22,7 @@ import { requestBinding } from "../chain/binding.ts";
 import { inferQuantizedGraph, packGraphOutput } from "../model/graph-inference.ts";
 import { readQuantizedGraph, type QuantizedGraph } from "../model/quantize-graph.ts";
 import { sha256File } from "../setup/hash.ts";
+import { readManifest, type Manifest } from "../setup/manifest.ts";
 import { committedModelCommitment } from "./committed-input.ts";
 import { Prover, type ProofResult } from "./prover.ts";
 
@@ -83,6 +84,32 @@ export class ProofRefusedError extends Error {
 }
 
 /**
+ * The quantized model a manifest names (its integer reference, and what decodes its outputs),
+ * checked against the sha256 the manifest pins.
+ * @throws naming the manifest or the file at fault
+ */
+export async function manifestModel(
+  manifestFile: string,
+  manifest: Manifest = readManifest(manifestFile),
+): Promise<QuantizedGraph> {
+  const entry = manifest.model;
+  if (!entry)
+    throw new Error(
+      `manifest ${manifestFile} names no quantized model (${manifest.circuit} was set up before manifests ` +
+        "recorded it): rebuild it, or name the model's .quantized.json file",
+    );
+  const file = path.resolve(path.dirname(manifestFile), entry.path);
+  if (!existsSync(file)) throw new Error(`quantized model ${file}, named by manifest ${manifestFile}, is missing`);
+  const actual = await sha256File(file);
+  if (actual !== entry.sha256)
+    throw new Error(
+      `quantized model ${path.basename(file)} has sha256 ${actual.slice(0, 16)}..., manifest ${manifestFile} pins ` +
+        `${entry.sha256.slice(0, 16)}...: it is not the model this circuit was built from; refusing to use it`,
+    );
+  return readQuantizedGraph(file);
+}
+
+/**
  * Loads a model's artifacts through its manifest: the warm prover (every artifact sha256-checked)
  * and the quantized model the manifest names (checked against its sha256 too), or `quantizedFile`
  * instead: another model of a committed circuit's architecture.
@@ -93,24 +120,10 @@ export async function loadModelArtifacts(
   options: { quantizedFile?: string; weightsCommitment?: bigint } = {},
 ): Promise<ModelArtifacts> {
   const prover = await Prover.load(manifestFile);
-  let file = options.quantizedFile;
-  if (file === undefined) {
-    const entry = prover.manifest.model;
-    if (!entry)
-      throw new Error(
-        `manifest ${manifestFile} names no quantized model (${prover.manifest.circuit} was set up before manifests ` +
-          "recorded it): rebuild it, or name the model's .quantized.json file",
-      );
-    file = path.resolve(path.dirname(manifestFile), entry.path);
-    if (!existsSync(file)) throw new Error(`quantized model ${file}, named by manifest ${manifestFile}, is missing`);
-    const actual = await sha256File(file);
-    if (actual !== entry.sha256)
-      throw new Error(
-        `quantized model ${path.basename(file)} has sha256 ${actual.slice(0, 16)}..., manifest ${manifestFile} pins ` +
-          `${entry.sha256.slice(0, 16)}...: it is not the model this circuit was built from; refusing to use it`,
-      );
-  }
-  const model = readQuantizedGraph(file);
+  const model =
+    options.quantizedFile === undefined
+      ? await manifestModel(manifestFile, prover.manifest)
+      : readQuantizedGraph(options.quantizedFile);
   return {
     prover,
     model,
