@@ -40,9 +40,16 @@ export async function fulfilmentOf(
   market: InferenceMarket,
   requestId: bigint,
   fromBlock = 0,
-): Promise<{ validator: string; output: bigint; blockNumber: number } | undefined> {
+): Promise<{ validator: string; output: bigint; blockNumber: number; transactionHash: string } | undefined> {
   const [log] = await market.queryFilter(market.filters.InferenceFulfilled(requestId), fromBlock);
-  return log && { validator: log.args.validator, output: log.args.output, blockNumber: log.blockNumber };
+  return (
+    log && {
+      validator: log.args.validator,
+      output: log.args.output,
+      blockNumber: log.blockNumber,
+      transactionHash: log.transactionHash,
+    }
+  );
 }
 
 export interface Fulfilment {

@@ -8,7 +8,11 @@ export const beaconCommand: Command = {
   usage: [
     "poi beacon --ceremony FILE --ptau FILE --beacon HEX [--verifier FILE.sol] [--verifier-contract NAME]",
     "",
-    "  --beacon HEX   public randomness nobody could know in advance (e.g. a future block hash)",
+    "  --ceremony FILE  the ceremony file poi setup started (<name>.ceremony.json)",
+    "  --ptau FILE      the ptau the ceremony was started with (its blake2b is checked)",
+    "  --beacon HEX     public randomness nobody could know in advance (e.g. a future block hash)",
+    "  --verifier FILE  where the Solidity verifier goes (default contracts/verifiers/<Name>Verifier.sol)",
+    "  --verifier-contract NAME  the verifier contract's name (default <Name>Verifier)",
     "",
     "Applies the beacon, verifies the zkey against the r1cs and ptau, refuses gamma = delta (exit 3),",
     "and writes the vkey, the Solidity verifier, the transcript and the manifest.",

@@ -8,6 +8,7 @@ import path from "node:path";
 import {
   bigintFlag,
   CliError,
+  checkDeployment,
   connect,
   existingFile,
   EXIT,
@@ -34,13 +35,13 @@ export const validatorCommand: Command = {
     '              [--serve "ID=MANIFEST[;quantized=FILE][;batch=K:MANIFEST,...] ..."]',
     "              [--network NAME] [--rpc-url URL] [--account N|ADDR]",
     "",
-    "  --deployment FILE      addresses from poi deploy (default poi-deployment.<network>.json)",
     "  --manifest FILE        artifact manifest (default: the deployment's); every artifact is sha256-checked,",
     "                         and the quantized model it names (the integer reference) too",
     "  --quantized FILE       another quantized model than the manifest's: a model of a committed circuit's",
     "                         architecture registered with its own weights (a poi compile <name>.quantized.json)",
     "  --journal FILE         crash-safe state (node:sqlite; default .poi/validator-<chain>-<account>.sqlite)",
     "  --min-fee TOKENS       skip requests paying less (default 0)",
+    "  --model-id N           the model to serve with --manifest (default: the deployment's)",
     "  --threads N            prover worker threads (default: one per core; 0: none, prove on the main thread)",
     "  --from-block N         first block to scan when the journal is new (default: the deployment block)",
     "  --poll-ms N            pause between passes (default 1000)",
@@ -65,7 +66,6 @@ export const validatorCommand: Command = {
   ].join("\n"),
   summary: "run the validator daemon: watch, claim, prove, fulfil (crash-safe journal)",
   valueFlags: [
-    "deployment",
     "manifest",
     "quantized",
     "journal",
@@ -120,8 +120,8 @@ export const validatorCommand: Command = {
     let connection: Awaited<ReturnType<typeof connect>> & { chainId: bigint };
     for (let attempt = 1; ; attempt++) {
       try {
-        const c = await connect(args);
-        const { chainId } = await onChain("cannot reach the node", () => c.ethers.provider.getNetwork());
+        const c = await connect(args, dep);
+        const chainId = await checkDeployment(c.ethers.provider, dep);
         connection = { ...c, chainId };
         break;
       } catch (err) {

@@ -7,6 +7,9 @@ export const verifySetupCommand: Command = {
   usage: [
     "poi verify-setup --manifest FILE --ptau FILE",
     "",
+    "  --manifest FILE  the setup's artifact manifest",
+    "  --ptau FILE      the ptau file the manifest names (checked against its blake2b)",
+    "",
     "Checks every artifact's sha256 against the manifest, the ptau's blake2b, the transcript's chain",
     "(new, contributions, beacon, ending at the manifest's zkey), the zkey against the r1cs and ptau",
     "(snarkjs), gamma != delta, and the verification key and its hash.",
