@@ -214,9 +214,10 @@ export async function progress<T>(
   args: ParsedArgs,
   label: string,
   fn: (report: (fraction: number) => void, logger: SnarkjsLogger, stage: (text: string) => void) => Promise<T>,
+  stream: NodeJS.WriteStream = process.stderr,
 ): Promise<T> {
   const quiet = args.flags.has("json");
-  const tty = Boolean(process.stderr.isTTY) && !quiet;
+  const tty = Boolean(stream.isTTY) && !quiet;
   const t0 = performance.now();
   const elapsed = () => (performance.now() - t0) / 1000;
   const expected = tty ? readTimings()[label] : undefined;
@@ -225,7 +226,7 @@ export async function progress<T>(
   const bar = tty
     ? new cliProgress.SingleBar(
         {
-          stream: process.stderr,
+          stream,
           format: "poi {label} [{bar}] {percentage}% | {elapsed} elapsed, {estimate}",
           barsize: 20,
           hideCursor: false,
@@ -257,14 +258,14 @@ export async function progress<T>(
   if (bar) {
     bar.start(1000, 0, { label, elapsed: "0 s", estimate: "" });
     render();
-  } else if (!quiet) process.stderr.write(`poi ${label} ...\n`);
+  } else if (!quiet) stream.write(`poi ${label} ...\n`);
   const timer = bar ? setInterval(render, 250) : undefined;
   const report = (f: number) => {
     fraction = Math.max(0, Math.min(1, f));
   };
   const stage = (text: string) => {
     stageText = text;
-    if (!tty && !quiet) process.stderr.write(stderrLines(text) + "\n");
+    if (!tty && !quiet) stream.write(stderrLines(text) + "\n");
   };
   // snarkjs reports loops as "... i/n" at debug level: turn them into the bar.
   const onLine = (msg: string) => {
@@ -281,7 +282,7 @@ export async function progress<T>(
     end();
     const seconds = elapsed();
     if (tty) rememberTiming(label, seconds);
-    if (!quiet) process.stderr.write(`poi ${label}: done in ${seconds.toFixed(1)} s\n`);
+    if (!quiet) stream.write(`poi ${label}: done in ${seconds.toFixed(1)} s\n`);
     return v;
   } catch (err) {
     end();

@@ -17,7 +17,7 @@ import { readQuantizedGraph } from "../../scripts/model/quantize-graph.ts";
 import { buildModel, REFERENCE_MODELS, type BuiltModel } from "../../scripts/pipeline.ts";
 import { InferenceMarket__factory, TestToken__factory } from "../../types/ethers-contracts/index.js";
 import { poiAsUser, poiInProcess as poiHere } from "../helpers/cli.ts";
-import { startHardhatNode, startPoiAsUser, type Child, type HardhatNode } from "../helpers/processes.ts";
+import { startHardhatNode, startPoiAsUser, type Child, type HardhatNode, ROOT } from "../helpers/processes.ts";
 
 const EXIT = { ok: 0, usage: 2, integrity: 3, chain: 4 };
 
@@ -48,22 +48,49 @@ describe("poi, the requester's path", function () {
   const market = () => InferenceMarket__factory.connect(JSON.parse(readFileSync(dep, "utf8")).market, provider);
   const account = async (i: number) => (await provider.listAccounts())[i]!.address;
 
-  it("deploy keeps the node's url and chain id, and refuses to overwrite a deployment file without --force", async function () {
-    const net = ["--network", "localhost", "--rpc-url", node.url, "--deployment", dep];
-    const first = await poiHere(["deploy", "--manifest", built.manifestFile, ...net, "--json"]);
-    expect(first.code, first.err).to.equal(EXIT.ok);
-    const written = JSON.parse(readFileSync(dep, "utf8"));
-    expect(written.rpcUrl).to.equal(node.url);
-    expect(written.chainId).to.equal("31337");
+  it("the README's requester section works as written on a fresh hardhat node", async function () {
+    const readme = readFileSync(path.join(ROOT, "README.md"), "utf8");
+    const section = readme.slice(readme.indexOf("## For requesters"));
+    const block = /```sh\n([\s\S]*?)```/.exec(section)![1]!;
+    const lines = block
+      .split("\n")
+      .map((l) => l.replace(/#.*/, "").trim())
+      .filter((l) => l.startsWith("npx poi "))
+      .map((l) => l.slice("npx poi ".length).split(/\s+/));
+    expect(lines.map((l) => l[0])).to.deep.equal(["deploy", "validator", "models", "request", "status"]);
+    // This node's url instead of 127.0.0.1:8545, and files of the test's own instead of the repository's.
+    const own = (args: string[]) => [...args, "--rpc-url", node.url, "--deployment", dep];
+    const [deploy, validatorLine, models, request, status] = lines;
+    const deployed = await poiAsUser(own(deploy!));
+    expect(deployed.code, deployed.err).to.equal(EXIT.ok);
+    validator = startPoiAsUser([...own(validatorLine!), "--journal", path.join(dir, "validator.sqlite")]);
+    await validator.waitFor((e) => e.event === "started", 300_000, "the validator's start");
 
-    const again = await poiHere(["deploy", "--manifest", built.manifestFile, ...net]);
-    expect(again.code).to.equal(EXIT.usage);
-    expect(again.err).to.match(/deployment file .*deployment\.json exists .* pass --force/);
-    expect(JSON.parse(readFileSync(dep, "utf8")).market, "the file is untouched").to.equal(written.market);
+    const listed = await poiAsUser(own(models!));
+    expect(listed.code, listed.err).to.equal(EXIT.ok);
+    expect(listed.out).to.match(
+      /#1 baked, v1: price 1\.0 of 0x[0-9a-fA-F]{40}, owner 0x[0-9a-fA-F]{40}, mnist-mlp, \d+ constraints/,
+    );
 
-    const forced = await poiHere(["deploy", "--manifest", built.manifestFile, ...net, "--force", "--json"]);
-    expect(forced.code, forced.err).to.equal(EXIT.ok);
-    expect(JSON.parse(readFileSync(dep, "utf8")).market).to.not.equal(written.market);
+    const digit = loadMnist().test[7]!;
+    const model = readQuantizedGraph(path.resolve(path.dirname(built.manifestFile), built.manifest.model!.path));
+    const reference = inferQuantizedGraph(model, digit.pixels);
+    const answer = `class ${reference.predicted}, logits [${reference.logits.join(", ")}]; validator ${await account(3)}, gas `;
+    const r = await poiAsUser(own(request!));
+    expect(r.code, r.err).to.equal(EXIT.ok);
+    expect(r.out).to.include(`held-out digit #7, label ${digit.label}`);
+    expect(r.out).to.include(answer);
+
+    const s = await poiAsUser(own(status!));
+    expect(s.code, s.err).to.equal(EXIT.ok);
+    expect(s.out).to.include(`request #1 fulfilled: ${answer}`);
+    const json = await poiHere([...own(status!), "--json"]);
+    const settlement = JSON.parse(json.out).request.settlement;
+    expect(settlement.class).to.equal(reference.predicted);
+    expect(settlement.logits).to.deep.equal(reference.logits);
+    expect(BigInt(settlement.gasUsed)).to.be.greaterThan(0n);
+    await validator.kill();
+    validator = undefined;
   });
 
   it("refuses every bad input before any transaction: exit 2 naming the value and its position, nothing minted or escrowed", async function () {
@@ -117,42 +144,8 @@ describe("poi, the requester's path", function () {
     const r = await poiHere(["request", "--test-digit", "7", "--account", "6", "--deployment", dep]);
     expect(r.code).to.equal(EXIT.usage);
     expect(r.err).to.match(/holds 0\.0 of the fee token .* cost 1\.0: fund the account, or add --mint/);
-    expect(await market().requestCount()).to.equal(0n);
-  });
-
-  it("the README's request: --wait prints the class (the integer reference's), the logits, the validator and the gas; status decodes it", async function () {
-    validator = startPoiAsUser([
-      "validator",
-      "--mint-stake",
-      "--account",
-      "3",
-      "--threads",
-      "1",
-      "--journal",
-      path.join(dir, "validator.sqlite"),
-      "--deployment",
-      dep,
-    ]);
-    await validator.waitFor((e) => e.event === "started", 300_000, "the validator's start");
-
-    const r = await poiAsUser(["request", "--test-digit", "7", "--mint", "--wait", "--deployment", dep]);
-    expect(r.code, r.err).to.equal(EXIT.ok);
-    const digit = loadMnist().test[7]!;
-    const model = readQuantizedGraph(path.resolve(path.dirname(built.manifestFile), built.manifest.model!.path));
-    const reference = inferQuantizedGraph(model, digit.pixels);
-    expect(r.out).to.match(new RegExp(`held-out digit #7, label ${digit.label}`));
-    expect(r.out).to.include(`class ${reference.predicted}, logits [${reference.logits.join(", ")}]`);
-    expect(r.out).to.include(`validator ${await account(3)}`);
-    expect(r.out).to.match(/gas \d+/);
-
-    const s = await poiHere(["status", "--request", "1", "--deployment", dep, "--json"]);
-    expect(s.code, s.err).to.equal(EXIT.ok);
-    const settlement = JSON.parse(s.out).request.settlement;
-    expect(settlement.class).to.equal(reference.predicted);
-    expect(settlement.logits).to.deep.equal(reference.logits);
-    expect(BigInt(settlement.gasUsed)).to.be.greaterThan(0n);
-    await validator.kill();
-    validator = undefined;
+    expect(await market().requestCount(), "no request opened").to.equal(1n);
+    expect(await token().balanceOf(await account(6))).to.equal(0n);
   });
 
   it("models lists the registry: id, mode, price, constraints, owner, versions", async function () {
@@ -217,6 +210,23 @@ describe("poi, the requester's path", function () {
     const withdrawn = await poiHere(["unstake", "--withdraw", "--account", "3", "--deployment", dep]);
     expect(withdrawn.code, withdrawn.err).to.equal(EXIT.ok);
     expect(await token().balanceOf(v)).to.equal(before + stake.amount);
+  });
+
+  it("deploy keeps the node's url and chain id, and refuses to overwrite a deployment file without --force", async function () {
+    const net = ["--network", "localhost", "--rpc-url", node.url, "--deployment", dep];
+    // The README's deploy (the first test) kept the url it was given, with the chain id.
+    const written = JSON.parse(readFileSync(dep, "utf8"));
+    expect(written.rpcUrl).to.equal(node.url);
+    expect(written.chainId).to.equal("31337");
+
+    const again = await poiHere(["deploy", "--manifest", built.manifestFile, ...net]);
+    expect(again.code).to.equal(EXIT.usage);
+    expect(again.err).to.match(/deployment file .*deployment\.json exists .* pass --force/);
+    expect(JSON.parse(readFileSync(dep, "utf8")).market, "the file is untouched").to.equal(written.market);
+
+    const forced = await poiHere(["deploy", "--manifest", built.manifestFile, ...net, "--force", "--json"]);
+    expect(forced.code, forced.err).to.equal(EXIT.ok);
+    expect(JSON.parse(readFileSync(dep, "utf8")).market).to.not.equal(written.market);
   });
 
   it("a deployment file of another chain or address gets a plain answer, exit 4", async function () {
