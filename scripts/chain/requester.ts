@@ -18,11 +18,18 @@ export class InputError extends RangeError {
 
 /**
  * Checks requester inputs before anything is sent: each must be an array of integers 0..255 (the
- * bytes the commitment packs) and, when the model's input size is known, of that length.
+ * bytes the commitment packs), or 0..2^inputBits-1 for a model of fewer input bits, and, when the
+ * model's input size is known, of that length.
  * @param where names the source in messages (a file, or a flag)
  * @throws InputError naming the input, the position and the value at fault
  */
-export function checkInputs(inputs: readonly unknown[], inputSize: number | undefined, where: string): Uint8Array[] {
+export function checkInputs(
+  inputs: readonly unknown[],
+  inputSize: number | undefined,
+  where: string,
+  inputBits = 8,
+): Uint8Array[] {
+  const max = 2 ** Math.min(8, inputBits) - 1;
   if (inputs.length === 0) throw new InputError(`${where}: no input to request an inference for`);
   const several = inputs.length > 1;
   return inputs.map((input, i) => {
@@ -31,9 +38,9 @@ export function checkInputs(inputs: readonly unknown[], inputSize: number | unde
     if (inputSize !== undefined && input.length !== inputSize)
       throw new InputError(`${which}: ${input.length} values, but the model takes ${inputSize}`);
     input.forEach((v, j) => {
-      if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > 255)
+      if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > max)
         throw new InputError(
-          `${which}: value ${JSON.stringify(v) ?? String(v)} at position ${j} is not an integer 0..255`,
+          `${which}: value ${JSON.stringify(v) ?? String(v)} at position ${j} is not an integer 0..${max}`,
         );
     });
     return Uint8Array.from(input as number[]);

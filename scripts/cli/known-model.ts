@@ -10,7 +10,16 @@ import { unpackGraphOutput } from "../model/graph-inference.ts";
 import { readQuantizedGraph, type QuantizedGraph } from "../model/quantize-graph.ts";
 import { sha256File } from "../setup/hash.ts";
 import type { Manifest } from "../setup/manifest.ts";
-import { CliError, EXIT, flag, readJsonFile, usageError, type Deployment, type ParsedArgs } from "./support.ts";
+import {
+  CliError,
+  EXIT,
+  flag,
+  manifestArg,
+  readJsonFile,
+  usageError,
+  type Deployment,
+  type ParsedArgs,
+} from "./support.ts";
 
 export interface KnownModel {
   manifestFile: string;
@@ -41,9 +50,7 @@ export async function knownModel(
       : undefined;
   const manifestFile = given ?? ofDeployment;
   if (manifestFile === undefined) return undefined;
-  const manifest = readJsonFile(manifestFile, "manifest") as Manifest;
-  if (manifest?.format !== "poi-artifact-manifest/1")
-    throw usageError(`${manifestFile} is not a poi artifact manifest`);
+  const manifest = readJsonFile(manifestArg(manifestFile), "manifest") as Manifest;
   if (entry.mode === 0n && manifest.vkHash !== entry.vkHash)
     throw usageError(
       `manifest ${manifestFile} is not model #${modelId}'s: its verification key hash ${manifest.vkHash.slice(0, 18)}... ` +

@@ -130,6 +130,39 @@ export function existingFile(file: string, what: string): string {
   return file;
 }
 
+/** `file`, once it is known to exist and to hold well-formed JSON (else a usage error naming it). */
+export function jsonFile(file: string, what: string): string {
+  readJsonFile(file, what);
+  return file;
+}
+
+/**
+ * `file`, once it is known to be an artifact manifest with every entry the toolkit reads (else a
+ * usage error naming the file and the first missing entry), so that no reader of it fails on a
+ * missing field with a bare JavaScript error.
+ */
+export function manifestArg(file: string, what = "manifest"): string {
+  const m = readJsonFile(file, what) as Record<string, unknown> | null;
+  const artifacts = (m?.artifacts ?? {}) as Record<string, { path?: unknown; sha256?: unknown } | undefined>;
+  const missing =
+    m?.format !== "poi-artifact-manifest/1"
+      ? '"format": "poi-artifact-manifest/1"'
+      : typeof m.circuit !== "string"
+        ? '"circuit"'
+        : !Array.isArray(m.publicSignals)
+          ? '"publicSignals"'
+          : typeof m.vkHash !== "string"
+            ? '"vkHash"'
+            : ["r1cs", "wasm", "zkey", "vkey", "verifier", "transcript"].find(
+                (a) => typeof artifacts[a]?.path !== "string" || typeof artifacts[a]?.sha256 !== "string",
+              );
+  if (missing)
+    throw usageError(
+      `${what} ${file} is not a poi artifact manifest: ${missing.startsWith('"') ? missing : `artifact "${missing}" (path and sha256)`} is missing`,
+    );
+  return file;
+}
+
 /**
  * A JSON file's content, or a usage error (exit 2) naming the file and, for malformed JSON, the
  * position (line and column) of the fault.
@@ -420,9 +453,9 @@ export function writeDeployment(file: string, d: Deployment): void {
 /** The manifest named by --manifest or by the deployment file. */
 export function manifestFile(args: ParsedArgs, deployment?: { file: string; deployment: Deployment }): string {
   const m = flag(args, "manifest");
-  if (m) return existingFile(m, "manifest");
+  if (m) return manifestArg(m);
   if (deployment?.deployment.manifest)
-    return existingFile(path.resolve(path.dirname(deployment.file), deployment.deployment.manifest), "manifest");
+    return manifestArg(path.resolve(path.dirname(deployment.file), deployment.deployment.manifest));
   throw usageError(
     "--manifest is required (the artifact manifest of the circuit, e.g. circuits/build/mnist-mlp/manifest.json)",
   );
@@ -433,7 +466,7 @@ export function manifestFile(args: ParsedArgs, deployment?: { file: string; depl
  * naming it (and the position of the fault), a file that is not a manifest an integrity refusal.
  */
 export async function loadManifest(file: string): Promise<import("../setup/manifest.ts").Manifest> {
-  readJsonFile(file, "manifest");
+  manifestArg(file);
   const { readManifest } = await import("../setup/manifest.ts");
   return integrity(() => readManifest(file));
 }

@@ -120,6 +120,24 @@ describe("poi command line", function () {
     expect(manifestBad.code).to.equal(EXIT.usage);
     expect(manifestBad.err).to.match(/manifest .*broken-manifest\.json is not valid JSON: .*\(line 1 column \d+\)/);
 
+    // Well-formed JSON that is not a whole manifest: named, with the first entry missing, not a TypeError.
+    const partial = path.join(dir, "partial-manifest.json");
+    writeFileSync(
+      partial,
+      JSON.stringify({ ...built.manifest, artifacts: { ...built.manifest.artifacts, zkey: undefined } }),
+    );
+    for (const command of [
+      ["prove", "--manifest", partial, "--input", "x.json", "--binding", "1"],
+      ["verify", "--manifest", partial, "--proof", proofFile],
+      ["verify-setup", "--manifest", partial, "--ptau", partial],
+    ]) {
+      const r = await poiInProcess(command);
+      expect(r.code, command[0]).to.equal(EXIT.usage);
+      expect(r.err, command[0]).to.match(
+        /partial-manifest\.json is not a poi artifact manifest: artifact "zkey" \(path and sha256\) is missing/,
+      );
+    }
+
     const truncated = path.join(dir, "truncated-proof.json");
     writeFileSync(truncated, '{"proof": {"pi_a": ["1", "2');
     const proofBad = await poiInProcess(["verify", "--manifest", built.manifestFile, "--proof", truncated]);

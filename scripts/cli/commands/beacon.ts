@@ -1,6 +1,6 @@
 /** `poi beacon`: closes a ceremony with the final beacon and writes the verified artifacts. */
 import { readCeremony } from "../../setup/ceremony.ts";
-import { existingFile, integrity, required, type Command } from "../support.ts";
+import { existingFile, integrity, jsonFile, required, type Command } from "../support.ts";
 import { finish } from "./setup.ts";
 
 export const beaconCommand: Command = {
@@ -21,7 +21,7 @@ export const beaconCommand: Command = {
   valueFlags: ["ceremony", "ptau", "beacon", "verifier", "verifier-contract"],
   booleanFlags: [],
   async run(args) {
-    const file = existingFile(required(args, "ceremony", "the ceremony file"), "ceremony file");
+    const file = jsonFile(required(args, "ceremony", "the ceremony file"), "ceremony file");
     const ptau = existingFile(required(args, "ptau", "the ptau the ceremony started from"), "ptau");
     required(args, "beacon", "the beacon's hex bytes");
     const c = await integrity(() => readCeremony(file));

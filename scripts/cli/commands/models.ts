@@ -9,14 +9,13 @@ import type { Manifest } from "../../setup/manifest.ts";
 import { MODEL_MODES } from "../known-model.ts";
 import {
   connectDeployment,
-  existingFile,
   flag,
+  manifestArg,
   NETWORK_FLAGS,
   NETWORK_HELP,
   onChain,
   plain,
   readJsonFile,
-  usageError,
   type Command,
 } from "../support.ts";
 
@@ -38,11 +37,10 @@ export const modelsCommand: Command = {
     const files = (flag(args, "manifest") ?? "").split(",").filter(Boolean);
     if (dep.deployment.manifest) {
       const own = path.resolve(path.dirname(dep.file), dep.deployment.manifest);
-      if (existingFile(own, "manifest named by the deployment file")) files.push(own);
+      files.push(own);
     }
     for (const file of files) {
-      const manifest = readJsonFile(file, "manifest") as Manifest;
-      if (manifest?.format !== "poi-artifact-manifest/1") throw usageError(`${file} is not a poi artifact manifest`);
+      const manifest = readJsonFile(manifestArg(file), "manifest") as Manifest;
       manifests.push({ file, manifest });
     }
     const { IModelRegistry__factory } = await import("../../../types/ethers-contracts/index.js");

@@ -8,6 +8,7 @@ import {
   bigintFlag,
   flag,
   integrity,
+  manifestArg,
   intFlag,
   progress,
   readJsonFile,
@@ -53,7 +54,7 @@ export const proveCommand: Command = {
   ],
   booleanFlags: [],
   async run(args) {
-    const manifest = existingFile(required(args, "manifest", "the artifact manifest"), "manifest");
+    const manifest = manifestArg(required(args, "manifest", "the artifact manifest"));
     const inputFile = required(args, "input", "the input JSON");
     const raw = readJsonFile(inputFile, "input file");
     const pixels = Array.isArray(raw) ? raw : (raw as { pixels?: unknown })?.pixels;

@@ -10,6 +10,7 @@ import {
   flag,
   integrity,
   loadManifest,
+  manifestArg,
   NETWORK_FLAGS,
   NETWORK_HELP,
   onChain,
@@ -72,7 +73,7 @@ export const registerCommand: Command = {
     const batchKeys =
       batchManifest === undefined
         ? []
-        : [{ manifestFile: existingFile(batchManifest, "batch manifest"), batchSize: Number(batchSize) }];
+        : [{ manifestFile: manifestArg(batchManifest, "batch manifest"), batchSize: Number(batchSize) }];
     const committed = manifest.publicSignals[0] === "modelCommitment";
     const circuitId = bigintFlag(args, "circuit-id");
     if (committed !== (circuitId !== undefined))

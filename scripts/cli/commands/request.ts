@@ -87,13 +87,14 @@ export const requestCommand: Command = {
     let labels: { index: number; label: number }[] | undefined;
     const { checkInputs, InputError } = await import("../../chain/requester.ts");
     try {
-      if (raw !== undefined) inputs = checkInputs(raw, inputSize, input!);
+      if (raw !== undefined) inputs = checkInputs(raw, inputSize, input!, known?.model.inputBits);
       else {
         ({ inputs, labels } = await heldOutDigits(digitList!, digitFlag, inputSize));
         inputs = checkInputs(
           inputs.map((x) => Array.from(x)),
           inputSize,
           digitFlag,
+          known?.model.inputBits,
         );
       }
     } catch (err) {

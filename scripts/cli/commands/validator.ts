@@ -15,6 +15,7 @@ import {
   flag,
   intFlag,
   integrity,
+  manifestArg,
   manifestFile,
   NETWORK_FLAGS,
   NETWORK_HELP,
@@ -232,7 +233,7 @@ function serveSpecs(args: Parameters<Command["run"]>[0], dep: ReturnType<typeof 
       modelId,
       manifest: manifestFile(args, dep),
       quantized: quantized === undefined ? undefined : existingFile(quantized, "--quantized"),
-      batch: batchFlag(flag(args, "batch")).map(([k, file]) => [k, existingFile(file, `--batch ${k}: manifest`)]),
+      batch: batchFlag(flag(args, "batch")).map(([k, file]) => [k, manifestArg(file, `--batch ${k}: manifest`)]),
     });
   } else if (flag(args, "quantized") !== undefined || flag(args, "batch") !== undefined) {
     throw usageError("--quantized and --batch apply to --model-id/--manifest; with --serve put them in the spec");
@@ -243,7 +244,7 @@ function serveSpecs(args: Parameters<Command["run"]>[0], dep: ReturnType<typeof 
     if (!m) throw usageError(`--serve takes ID=MANIFEST[;quantized=FILE][;batch=K:MANIFEST,...], got "${text}"`);
     const spec: ServeSpec = {
       modelId: BigInt(m[1]!),
-      manifest: existingFile(m[2]!, `--serve ${m[1]}: manifest`),
+      manifest: manifestArg(m[2]!, `--serve ${m[1]}: manifest`),
       batch: [],
     };
     for (const option of options) {
@@ -252,7 +253,7 @@ function serveSpecs(args: Parameters<Command["run"]>[0], dep: ReturnType<typeof 
       else if (key === "batch" && value)
         spec.batch = batchFlag(value.replaceAll(":", "=")).map(([k, file]) => [
           k,
-          existingFile(file, `--serve ${m[1]}: batch ${k} manifest`),
+          manifestArg(file, `--serve ${m[1]}: batch ${k} manifest`),
         ]);
       else throw usageError(`--serve ${m[1]}: unknown option "${option}" (quantized=FILE or batch=K:MANIFEST,...)`);
     }
