@@ -3,13 +3,17 @@
  * connection (Hardhat's network manager, so keys come from the config and its keystore) and
  * the deployment file.
  *
- * Exit codes (also in the README):
+ * Exit codes (also in the README's table):
  *   0  success
- *   1  unexpected failure (a bug, or an error nobody classified)
- *   2  usage: unknown command or option, missing or malformed argument, missing input file
+ *   1  unexpected failure: a bug, or an error nobody classified (the message says so)
+ *   2  usage or bad input: unknown command or option, missing or malformed argument or file
+ *      (malformed JSON named with its position), an input value out of range, a model the
+ *      compiler refuses, an existing deployment file without --force, an unfunded requester
  *   3  refused for integrity: an artifact whose sha256 differs from the manifest, an unknown
- *      ptau, a key whose gamma equals delta, a journal made for another chain or validator
- *   4  chain: the node is unreachable, a transaction reverted, a contract is missing
+ *      ptau, a key whose gamma equals delta, a journal made for another chain or validator, a
+ *      chain reset under a running validator
+ *   4  chain: the node is unreachable, a transaction reverted, the chain or the market is not
+ *      the deployment file's
  *   5  checked and false: a proof or a setup that does not verify
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";

@@ -136,6 +136,24 @@ describe("poi, the requester's path", function () {
       /input file .*malformed\.json is not valid JSON: .*position \d+ \(line 1 column \d+\)/,
     );
 
+    // A manifest that is not the model's would check against the wrong shape: refused.
+    const other = path.join(dir, "other-manifest.json");
+    writeFileSync(other, JSON.stringify({ ...built.manifest, vkHash: "0x" + "ab".repeat(32) }));
+    const wrongManifest = await poiHere([
+      "request",
+      "--test-digit",
+      "3",
+      "--manifest",
+      other,
+      "--mint",
+      "--account",
+      "5",
+      "--deployment",
+      dep,
+    ]);
+    expect(wrongManifest.code).to.equal(EXIT.usage);
+    expect(wrongManifest.err).to.match(/manifest .*other-manifest\.json is not model #1's: its verification key hash/);
+
     expect(await token().balanceOf(requester), "nothing minted, nothing escrowed").to.equal(0n);
     expect(await market().requestCount(), "no request opened").to.equal(requestsBefore);
   });

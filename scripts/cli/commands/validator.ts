@@ -63,7 +63,8 @@ export const validatorCommand: Command = {
     "",
     "Logs are JSON lines on stdout: one `request-summary` per request; `batch-planned`, `batch-waiting`,",
     "`batch-flushed`, `batch-sent`, `batch-settled` (with gas per inference) and `batch-dropped` for batches.",
-    "Exit 3 on a corrupted artifact or a journal made for another chain, 4 when staking is impossible.",
+    "Exit 3 on a corrupted artifact, a journal made for another chain, or a node whose chain is reset while",
+    "the daemon runs (another chain id or genesis block, or the market's code gone); 4 when staking is impossible.",
   ].join("\n"),
   summary: "run the validator daemon: watch, claim, prove, fulfil (crash-safe journal)",
   valueFlags: [
