@@ -112,6 +112,13 @@ describe("poi command line", function () {
     expect(missing.code).to.equal(EXIT.usage);
     expect(missing.err).to.match(/ONNX model .*absent\.onnx does not exist/);
 
+    // A setup given a file that is not what circom writes: refused before snarkjs reads it.
+    const fakeR1cs = path.join(dir, "fake.r1cs");
+    writeFileSync(fakeR1cs, "not an r1cs");
+    const setup = await poiInProcess(["setup", "--r1cs", fakeR1cs, "--wasm", fakeR1cs, "--ptau", fakeR1cs]);
+    expect(setup.code).to.equal(EXIT.usage);
+    expect(setup.err).to.match(/r1cs .*fake\.r1cs does not start like the files circom --r1cs writes/);
+
     const brokenManifest = path.join(dir, "broken-manifest.json");
     writeFileSync(brokenManifest, '{"format": "poi-artifact-manifest/1", "circuit": "x", ');
     const proofFile = path.join(dir, "some-proof.json");

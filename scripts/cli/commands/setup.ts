@@ -4,6 +4,7 @@
  * starts a ceremony for `poi contribute` and `poi beacon` to continue.
  */
 import { randomBytes } from "node:crypto";
+import { closeSync, openSync, readSync } from "node:fs";
 import path from "node:path";
 import { applyBeacon, contribute, initCeremony } from "../../setup/ceremony.ts";
 import { checkPtauForSetup } from "../../setup/ptau.ts";
@@ -34,8 +35,8 @@ export const setupCommand: Command = {
   valueFlags: ["r1cs", "wasm", "ptau", "name", "out", "contributors", "beacon", "verifier", "verifier-contract"],
   booleanFlags: ["allow-insecure-ptau"],
   async run(args) {
-    const r1cs = existingFile(required(args, "r1cs", "the compiled circuit's r1cs"), "r1cs");
-    const wasm = existingFile(required(args, "wasm", "the circuit's witness wasm"), "wasm");
+    const r1cs = binaryFile(required(args, "r1cs", "the compiled circuit's r1cs"), "r1cs", "r1cs", "circom --r1cs");
+    const wasm = binaryFile(required(args, "wasm", "the circuit's witness wasm"), "wasm", "\0asm", "circom --wasm");
     const ptauPath = existingFile(required(args, "ptau", "a powers-of-tau file"), "ptau");
     const name = flag(args, "name") ?? path.basename(r1cs, ".r1cs");
     const outDir = flag(args, "out") ?? path.dirname(r1cs);
@@ -66,6 +67,21 @@ export const setupCommand: Command = {
     return result;
   },
 };
+
+/** `file`, once it exists and starts with the magic bytes of its format (else a usage error naming it). */
+function binaryFile(file: string, what: string, magic: string, madeBy: string): string {
+  existingFile(file, what);
+  const head = Buffer.alloc(magic.length);
+  const fd = openSync(file, "r");
+  try {
+    readSync(fd, head, 0, magic.length, 0);
+  } finally {
+    closeSync(fd);
+  }
+  if (head.toString("latin1") !== magic)
+    throw usageError(`${what} ${file} does not start like the files ${madeBy} writes`);
+  return file;
+}
 
 /** The beacon and everything after it; shared with `poi beacon`. */
 export async function finish(
