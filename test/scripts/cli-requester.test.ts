@@ -176,8 +176,9 @@ describe("poi, the requester's path", function () {
     expect(m.nextVersion).to.equal(null);
   });
 
-  it("refund: refused before the deadline (nothing sent), then credits the fee back and withdraws it", async function () {
+  it("--wait gives up with exit 4 when nobody answers; refund is refused before the deadline, then credits the fee back", async function () {
     const requester = await account(7);
+    // No validator runs now: the request stays open and --wait gives up after its timeout.
     const posted = await poiHere([
       "request",
       "--test-digit",
@@ -185,14 +186,17 @@ describe("poi, the requester's path", function () {
       "--mint",
       "--ttl",
       "60",
+      "--wait",
+      "--wait-timeout",
+      "1",
       "--account",
       "7",
       "--deployment",
       dep,
-      "--json",
     ]);
-    expect(posted.code, posted.err).to.equal(EXIT.ok);
-    const id = JSON.parse(posted.out).requestId as string;
+    const id = (await market().requestCount()).toString();
+    expect(posted.code, posted.err).to.equal(EXIT.chain);
+    expect(posted.err).to.include(`gave up waiting: not settled after 1 s: request ${id}`);
     expect(await token().balanceOf(requester)).to.equal(0n);
 
     const early = await poiHere(["refund", "--request", id, "--account", "7", "--deployment", dep]);

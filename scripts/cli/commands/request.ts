@@ -17,6 +17,7 @@ import {
   NETWORK_HELP,
   note,
   onChain,
+  progress,
   readJsonFile,
   usageError,
   type Command,
@@ -201,13 +202,14 @@ export async function waitAndDecode(
   known: KnownModel | undefined,
 ) {
   const { waitForSettlement } = await import("../../chain/requester.ts");
-  note(
-    args,
-    `waiting for ${requestIds.length > 1 ? `requests ${requestIds.join(", ")}` : `request #${requestIds[0]}`} to settle ...`,
-  );
+  const which = requestIds.length > 1 ? `requests ${requestIds.join(", ")}` : `request #${requestIds[0]}`;
+  note(args, `${which} posted; waiting for a validator to prove and settle it (--wait-timeout to bound it)`);
   let settled;
   try {
-    settled = await waitForSettlement(market, requestIds, { fromBlock, timeoutMs });
+    // One label for every wait, so that the estimate is the last wait's duration on this machine.
+    settled = await progress(args, "waiting for the settlement", () =>
+      waitForSettlement(market, requestIds, { fromBlock, timeoutMs }),
+    );
   } catch (err) {
     throw new CliError(`gave up waiting: ${(err as Error).message}`, EXIT.chain);
   }
