@@ -382,9 +382,11 @@ export async function checkDeployment(
   if (code === "0x")
     throw new CliError(
       `no market at ${dep.deployment.market} on chain ${chainId} (${written}` +
-        (chainId.toString() === dep.deployment.chainId
-          ? "; a development node restarted since has a fresh chain: run poi deploy again)"
-          : ")"),
+        (dep.deployment.network === "hardhat"
+          ? "; the in-process chain lives only as long as one command: deploy with --network localhost and a `npx hardhat node`)"
+          : chainId.toString() === dep.deployment.chainId
+            ? "; a development node restarted since has a fresh chain: run poi deploy again)"
+            : ")"),
       EXIT.chain,
     );
   if (chainId.toString() !== dep.deployment.chainId)

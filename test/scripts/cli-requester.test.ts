@@ -261,6 +261,15 @@ describe("poi, the requester's path", function () {
       /the node is chain 31337, but the deployment file .*other-chain\.json was written for chain 1/,
     );
 
+    // A deployment made on the in-process chain, which ended with the command that made it.
+    const inProcess = path.join(dir, "in-process.json");
+    writeFileSync(inProcess, JSON.stringify({ ...written, network: "hardhat", rpcUrl: undefined }));
+    const gone = await poiHere(["status", "--deployment", inProcess]);
+    expect(gone.code).to.equal(EXIT.chain);
+    expect(gone.err).to.match(
+      /no market at 0x[0-9a-fA-F]{40} on chain 31337 .*the in-process chain lives only as long as one command/,
+    );
+
     const noMarket = path.join(dir, "no-market.json");
     const nowhere = "0x000000000000000000000000000000000000dEaD";
     writeFileSync(noMarket, JSON.stringify({ ...written, market: nowhere, chainId: "1" }));
