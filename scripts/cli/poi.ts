@@ -9,7 +9,17 @@ import { pathToFileURL } from "node:url";
 import { compileModel } from "../compiler/compile-model.ts";
 import { formatInspectReport, inspectModel } from "../compiler/inspect-model.ts";
 import { TOOLKIT_COMMANDS } from "./commands/index.ts";
-import { exitCodeOf, stderrLines, usageError, type Command, type ParsedArgs } from "./support.ts";
+import {
+  CliError,
+  EXIT,
+  existingFile,
+  exitCodeOf,
+  progress,
+  stderrLines,
+  usageError,
+  type Command,
+  type ParsedArgs,
+} from "./support.ts";
 
 export type { Command, ParsedArgs } from "./support.ts";
 
@@ -20,36 +30,68 @@ function positiveInt(args: ParsedArgs, flag: string): number | undefined {
   if (v === undefined) return undefined;
   if (v === "all") return Number.MAX_SAFE_INTEGER;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`--${flag} takes a non-negative integer, got "${v}"`);
+  if (!Number.isInteger(n) || n < 0) throw usageError(`--${flag} takes a non-negative integer, got "${v}"`);
   return n;
+}
+
+/**
+ * Runs a step of the model compiler: a model or data file it rejects (its plain Errors name the
+ * file and the fault) is the user's input at fault, exit 2; a TypeError or the like is a bug.
+ */
+async function modelStep<T>(file: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof CliError || !(err instanceof Error) || err.constructor !== Error) throw err;
+    throw usageError(err.message.includes(file) ? err.message : `${file}: ${err.message}`);
+  }
 }
 
 export const COMMANDS: Command[] = [
   {
     name: "compile",
-    usage:
-      "poi compile <model.onnx> [--out dir] [--calibration file] [--eval file] [--mode baked|committed] [--output logits|class|both] " +
-      "[--weight-bits n] [--activation-bits n] [--witness-checks n|all] [--no-circuit]",
+    usage: [
+      "poi compile <model.onnx> [--out DIR] [--calibration FILE] [--eval FILE] [--mode baked|committed]",
+      "            [--output logits|class|both] [--weight-bits N] [--activation-bits N] [--witness-checks N|all] [--no-circuit]",
+      "",
+      "  --out DIR             where to write the quantized model, circuit and reports (default build/compiled/<name>)",
+      "  --calibration FILE    JSON array of inputs to calibrate the activation scales on (default: MNIST",
+      "                        training digits, for a 14x14 or 28x28 input)",
+      "  --eval FILE           JSON held-out inputs with labels for the fidelity report (default: MNIST held-out digits)",
+      "  --mode MODE           baked (weights are circuit constants) or committed (private weights, public commitment)",
+      "  --output WHAT         the public output: logits, class or both (default both; class after a final Softmax)",
+      "  --weight-bits N       bits of each quantized weight (default 8)",
+      "  --activation-bits N   bits of each quantized activation (default 8)",
+      "  --witness-checks N    inputs whose circuit witness is checked against the integer reference (default 100, or all)",
+      "  --no-circuit          quantize and report only; no circuit is generated or compiled",
+      "",
+      "Exit 2 when the model is refused (not ONNX, an unsupported operator, a bad calibration file).",
+    ].join("\n"),
     summary: "quantize an ONNX model, generate its circuit and write a fidelity report",
     valueFlags: ["out", "calibration", "eval", "mode", "output", "weight-bits", "activation-bits", "witness-checks"],
     booleanFlags: ["no-circuit"],
     async run(args) {
       const [onnxPath, extra] = args.positional;
-      if (!onnxPath || extra !== undefined) throw new Error("poi compile takes exactly one ONNX file");
-      const result = await compileModel({
-        onnxPath,
-        outDir: args.flags.get("out"),
-        calibrationPath: args.flags.get("calibration"),
-        evalPath: args.flags.get("eval"),
-        mode: args.flags.get("mode"),
-        output: args.flags.get("output"),
-        weightBits: positiveInt(args, "weight-bits"),
-        activationBits: positiveInt(args, "activation-bits"),
-        witnessChecks: positiveInt(args, "witness-checks"),
-        circuit: !args.flags.has("no-circuit"),
-        command: `poi compile ${path.basename(onnxPath)}`,
-        log: args.flags.has("json") ? undefined : (m) => console.error(stderrLines(m)),
-      });
+      if (!onnxPath || extra !== undefined) throw usageError("poi compile takes exactly one ONNX file");
+      existingFile(onnxPath, "ONNX model");
+      const result = await progress(args, `compile ${path.basename(onnxPath)}`, (_report, _logger, stage) =>
+        modelStep(onnxPath, () =>
+          compileModel({
+            onnxPath,
+            outDir: args.flags.get("out"),
+            calibrationPath: args.flags.get("calibration"),
+            evalPath: args.flags.get("eval"),
+            mode: args.flags.get("mode"),
+            output: args.flags.get("output"),
+            weightBits: positiveInt(args, "weight-bits"),
+            activationBits: positiveInt(args, "activation-bits"),
+            witnessChecks: positiveInt(args, "witness-checks"),
+            circuit: !args.flags.has("no-circuit"),
+            command: `poi compile ${path.basename(onnxPath)}`,
+            log: args.flags.has("json") ? undefined : stage,
+          }),
+        ),
+      );
       const f = result.fidelity;
       const pct = (v: number | null) => (v === null ? "n/a" : `${(v * 100).toFixed(1)}%`);
       const text = [
@@ -63,15 +105,19 @@ export const COMMANDS: Command[] = [
   },
   {
     name: "inspect",
-    usage: "poi inspect <model.onnx | compiled dir>",
+    usage: [
+      "poi inspect <model.onnx | compiled dir>",
+      "",
+      "Exit 2 when the file is refused (not ONNX, an unsupported operator, not a poi compile output).",
+    ].join("\n"),
     summary: "estimate constraints, ptau power, proving memory and time before any setup",
     valueFlags: [],
     booleanFlags: [],
     async run(args) {
       const [target, extra] = args.positional;
       if (!target || extra !== undefined)
-        throw new Error("poi inspect takes exactly one ONNX file or compiled directory");
-      const report = await inspectModel(target);
+        throw usageError("poi inspect takes exactly one ONNX file or compiled directory");
+      const report = await modelStep(target, () => inspectModel(target));
       return { json: report, text: formatInspectReport(report) };
     },
   },
@@ -83,6 +129,10 @@ export function parseArgs(argv: string[], command?: Command): ParsedArgs {
   const flags = new Map<string, string>();
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
+    if (a === "-h") {
+      flags.set("help", "true");
+      continue;
+    }
     if (!a.startsWith("--")) {
       positional.push(a);
       continue;
@@ -102,7 +152,15 @@ export function parseArgs(argv: string[], command?: Command): ParsedArgs {
 }
 
 export function helpText(command?: Command): string {
-  if (command) return `usage: ${command.usage} [--json]\n\n${command.summary}`;
+  if (command)
+    return [
+      `usage: ${command.usage}`,
+      "",
+      command.summary,
+      "",
+      "  --json             print the result as JSON on stdout",
+      "  -h, --help         this help",
+    ].join("\n");
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
   return [
     "usage: poi <command> [arguments] [--json] [--help]",
@@ -110,7 +168,10 @@ export function helpText(command?: Command): string {
     "commands:",
     ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     "",
-    "poi <command> --help shows a command's options.",
+    "poi help <command> (or poi <command> --help, -h) shows a command's options.",
+    "",
+    "exit codes: 0 success, 1 unexpected failure (a bug: please report it), 2 usage or bad input,",
+    "3 refused for integrity, 4 chain (node unreachable, wrong chain, no contract, reverted), 5 checked and false",
   ].join("\n");
 }
 
@@ -119,6 +180,13 @@ export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   const json = argv.includes("--json");
   try {
+    if (name === "help" && rest.length > 0) {
+      const topic = COMMANDS.find((c) => c.name === rest[0]);
+      if (!topic || rest.length > 1)
+        throw usageError(`poi help takes one command name; commands: ${COMMANDS.map((c) => c.name).join(", ")}`);
+      console.log(helpText(topic));
+      return 0;
+    }
     if (!name || name === "--help" || name === "-h" || name === "help") {
       console.log(helpText());
       return name ? 0 : 2;
@@ -139,10 +207,14 @@ export async function main(argv: string[]): Promise<number> {
     console.log(json ? JSON.stringify(data, null, 2) : text);
     return 0;
   } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
+    const code = exitCodeOf(err);
+    let message = err instanceof Error ? err.message : String(err);
+    // An error nobody classified is poi's fault, not the user's: say so rather than pass it off as an answer.
+    if (code === EXIT.internal)
+      message = `unexpected failure (a bug in poi; please report it with the command): ${err instanceof Error ? `${err.name}: ` : ""}${message}`;
     if (json) console.log(JSON.stringify({ error: message }));
     else console.error(stderrLines(message));
-    return exitCodeOf(err);
+    return code;
   }
 }
 

@@ -3,18 +3,24 @@
  * connection (Hardhat's network manager, so keys come from the config and its keystore) and
  * the deployment file.
  *
- * Exit codes (also in the README):
+ * Exit codes (also in the README's table):
  *   0  success
- *   1  unexpected failure (a bug, or an error nobody classified)
- *   2  usage: unknown command or option, missing or malformed argument, missing input file
+ *   1  unexpected failure: a bug, or an error nobody classified (the message says so)
+ *   2  usage or bad input: unknown command or option, missing or malformed argument or file
+ *      (malformed JSON named with its position), an input value out of range, a model the
+ *      compiler refuses, an existing deployment file without --force, an unfunded requester
  *   3  refused for integrity: an artifact whose sha256 differs from the manifest, an unknown
- *      ptau, a key whose gamma equals delta, a journal made for another chain or validator
- *   4  chain: the node is unreachable, a transaction reverted, a contract is missing
+ *      ptau, a key whose gamma equals delta, a journal made for another chain or validator, a
+ *      chain reset under a running validator
+ *   4  chain: the node is unreachable, a transaction reverted, the chain or the market is not
+ *      the deployment file's
  *   5  checked and false: a proof or a setup that does not verify
  */
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import type { HardhatEthers } from "@nomicfoundation/hardhat-ethers/types";
+import cliProgress from "cli-progress";
 import { parseUnits, type Signer } from "ethers";
 
 /**
@@ -128,14 +134,70 @@ export function existingFile(file: string, what: string): string {
   return file;
 }
 
+/** `file`, once it is known to exist and to hold well-formed JSON (else a usage error naming it). */
+export function jsonFile(file: string, what: string): string {
+  readJsonFile(file, what);
+  return file;
+}
+
+/**
+ * `file`, once it is known to be an artifact manifest with every entry the toolkit reads (else a
+ * usage error naming the file and the first missing entry), so that no reader of it fails on a
+ * missing field with a bare JavaScript error.
+ */
+export function manifestArg(file: string, what = "manifest"): string {
+  const m = readJsonFile(file, what) as Record<string, unknown> | null;
+  const artifacts = (m?.artifacts ?? {}) as Record<string, { path?: unknown; sha256?: unknown } | undefined>;
+  const missing =
+    m?.format !== "poi-artifact-manifest/1"
+      ? '"format": "poi-artifact-manifest/1"'
+      : typeof m.circuit !== "string"
+        ? '"circuit"'
+        : !Array.isArray(m.publicSignals)
+          ? '"publicSignals"'
+          : typeof m.vkHash !== "string"
+            ? '"vkHash"'
+            : ["r1cs", "wasm", "zkey", "vkey", "verifier", "transcript"].find(
+                (a) => typeof artifacts[a]?.path !== "string" || typeof artifacts[a]?.sha256 !== "string",
+              );
+  if (missing)
+    throw usageError(
+      `${what} ${file} is not a poi artifact manifest: ${missing.startsWith('"') ? missing : `artifact "${missing}" (path and sha256)`} is missing`,
+    );
+  return file;
+}
+
+/**
+ * A JSON file's content, or a usage error (exit 2) naming the file and, for malformed JSON, the
+ * position (line and column) of the fault.
+ */
+export function readJsonFile(file: string, what: string): unknown {
+  existingFile(file, what);
+  const text = readFileSync(file, "utf8");
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    const message = (err as Error).message;
+    const at = /position (\d+)/.exec(message);
+    let where = "";
+    if (at && !/line \d+ column \d+/.test(message)) {
+      const before = text.slice(0, Number(at[1])).split("\n");
+      where = ` (line ${before.length} column ${before[before.length - 1]!.length + 1})`;
+    }
+    throw usageError(`${what} ${file} is not valid JSON: ${message}${where}`);
+  }
+}
+
 /** The flags every chain command takes. */
-export const NETWORK_FLAGS = ["network", "rpc-url", "account"] as const;
+export const NETWORK_FLAGS = ["network", "rpc-url", "account", "deployment"] as const;
 export const NETWORK_HELP = [
   "  --network NAME     a network of hardhat.config.ts (default: the in-process chain, which lives",
   "                     only as long as this command; use localhost with `npx hardhat node`)",
-  "  --rpc-url URL      override the network's url (e.g. a node on another port)",
+  "  --rpc-url URL      the node's url, overriding the network's (e.g. a node on another port); poi deploy",
+  "                     keeps it in the deployment file, which later commands then use",
   "  --account N|ADDR   signer: index or address among the network's accounts (keys come from the",
   "                     config, i.e. Hardhat's keystore via configVariable, never from files)",
+  "  --deployment FILE  the deployment file poi deploy wrote (default poi-deployment.<network>.json)",
 ].join("\n");
 
 /**
@@ -150,31 +212,97 @@ export function stderrLines(text: string): string {
     .join("\n");
 }
 
+/** Where the duration of each long step is kept, for the next run's estimate. */
+function timingsFile(): string {
+  const cache = process.env.XDG_CACHE_HOME || path.join(os.homedir(), ".cache");
+  return path.join(cache, "poi", "step-times.json");
+}
+
+function readTimings(): Record<string, number> {
+  try {
+    return JSON.parse(readFileSync(timingsFile(), "utf8")) as Record<string, number>;
+  } catch {
+    return {}; // no earlier run (or an unreadable record): no estimate from history
+  }
+}
+
+function rememberTiming(label: string, seconds: number): void {
+  try {
+    const all = readTimings();
+    all[label] = seconds;
+    mkdirSync(path.dirname(timingsFile()), { recursive: true });
+    writeFileSync(timingsFile(), JSON.stringify(all, null, 2) + "\n");
+  } catch {
+    // The record only feeds estimates: a read-only cache costs the next estimate, nothing else.
+  }
+}
+
+const clock = (s: number) =>
+  s >= 60 ? `${Math.floor(s / 60)} min ${String(Math.round(s % 60)).padStart(2, "0")} s` : `${s.toFixed(0)} s`;
+
 /**
- * Progress on stderr for a long step: a line that counts seconds (and a bar when the step
- * reports "i/n") on a terminal, a start and an end line otherwise; silent with --json.
+ * Progress on stderr for a long step. On a terminal: a bar (cli-progress) with the elapsed time and
+ * an estimate of the time left, from the fraction the step reports ("i/n" lines of snarkjs) or,
+ * when it reports none, from the duration of the same step on this machine last time. When stderr
+ * is not a terminal: a start and an end line. Silent with --json. `stage` names the current part
+ * of the step (the bar's label on a terminal, a line otherwise).
  */
 export async function progress<T>(
   args: ParsedArgs,
   label: string,
-  fn: (report: (fraction: number) => void, logger: SnarkjsLogger) => Promise<T>,
+  fn: (report: (fraction: number) => void, logger: SnarkjsLogger, stage: (text: string) => void) => Promise<T>,
+  stream: NodeJS.WriteStream = process.stderr,
 ): Promise<T> {
   const quiet = args.flags.has("json");
-  const tty = process.stderr.isTTY && !quiet;
+  const tty = Boolean(stream.isTTY) && !quiet;
   const t0 = performance.now();
+  const elapsed = () => (performance.now() - t0) / 1000;
+  const expected = tty ? readTimings()[label] : undefined;
   let fraction: number | undefined;
+  let stageText = "";
+  const bar = tty
+    ? new cliProgress.SingleBar(
+        {
+          stream,
+          format: "poi {label} [{bar}] {percentage}% | {elapsed} elapsed, {estimate}",
+          barsize: 20,
+          hideCursor: false,
+          clearOnComplete: true,
+          noTTYOutput: false,
+          fps: 5,
+        },
+        cliProgress.Presets.legacy,
+      )
+    : undefined;
   const render = () => {
-    const s = ((performance.now() - t0) / 1000).toFixed(1);
-    const bar =
-      fraction === undefined
-        ? ""
-        : ` [${"#".repeat(Math.round(fraction * 20)).padEnd(20, ".")}] ${Math.round(fraction * 100)}%`;
-    process.stderr.write(`\rpoi ${label}${bar} ${s} s\x1b[K`);
+    const e = elapsed();
+    let f = fraction;
+    let estimate: string;
+    if (f !== undefined && f > 0) estimate = `about ${clock((e * (1 - f)) / f)} left`;
+    else if (expected !== undefined) {
+      f = Math.min(0.99, e / expected);
+      estimate =
+        e < expected
+          ? `about ${clock(expected - e)} left (last run ${clock(expected)})`
+          : "taking longer than last run";
+    } else estimate = "no estimate yet (first run on this machine)";
+    bar!.update(Math.round((f ?? 0) * 1000), {
+      label: stageText ? `${label}: ${stageText}` : label,
+      elapsed: clock(e),
+      estimate,
+    });
   };
-  const timer = tty ? setInterval(render, 200) : undefined;
-  if (!quiet && !tty) process.stderr.write(`poi ${label} ...\n`);
+  if (bar) {
+    bar.start(1000, 0, { label, elapsed: "0 s", estimate: "" });
+    render();
+  } else if (!quiet) stream.write(`poi ${label} ...\n`);
+  const timer = bar ? setInterval(render, 250) : undefined;
   const report = (f: number) => {
     fraction = Math.max(0, Math.min(1, f));
+  };
+  const stage = (text: string) => {
+    stageText = text;
+    if (!tty && !quiet) stream.write(stderrLines(text) + "\n");
   };
   // snarkjs reports loops as "... i/n" at debug level: turn them into the bar.
   const onLine = (msg: string) => {
@@ -182,17 +310,19 @@ export async function progress<T>(
     if (m && Number(m[2]) > 0) report(Number(m[1]) / Number(m[2]));
   };
   const logger: SnarkjsLogger = { debug: onLine, info: onLine, warn: () => {}, error: () => {} };
-  try {
-    const v = await fn(report, logger);
+  const end = () => {
     if (timer) clearInterval(timer);
-    if (!quiet)
-      process.stderr.write(
-        `${tty ? "\r" : ""}poi ${label}: done in ${((performance.now() - t0) / 1000).toFixed(1)} s${tty ? "\x1b[K" : ""}\n`,
-      );
+    bar?.stop();
+  };
+  try {
+    const v = await fn(report, logger, stage);
+    end();
+    const seconds = elapsed();
+    if (tty) rememberTiming(label, seconds);
+    if (!quiet) stream.write(`poi ${label}: done in ${seconds.toFixed(1)} s\n`);
     return v;
   } catch (err) {
-    if (timer) clearInterval(timer);
-    if (tty) process.stderr.write("\n");
+    end();
     throw err;
   }
 }
@@ -211,19 +341,60 @@ export function note(args: ParsedArgs, line: string): void {
 
 /**
  * Connects to the chosen network through Hardhat (so that `accounts` in hardhat.config.ts,
- * including keystore entries, are what signs) and picks the signer.
+ * including keystore entries, are what signs) and picks the signer. With a deployment file, its
+ * network and node url are the defaults (--network and --rpc-url override them).
  */
-export async function connect(args: ParsedArgs) {
+export async function connect(args: ParsedArgs, dep?: { file: string; deployment: Deployment }) {
   const { default: hre } = await import("hardhat");
-  const network = flag(args, "network");
-  const url = flag(args, "rpc-url");
+  const fromFile = dep && dep.deployment.network !== "hardhat" ? dep.deployment : undefined;
+  const network = flag(args, "network") ?? fromFile?.network;
+  const url = flag(args, "rpc-url") ?? (fromFile && fromFile.network === network ? fromFile.rpcUrl : undefined);
   if (url && !network) throw usageError("--rpc-url needs --network (the network whose url it overrides)");
   const conn = await onChain(`cannot open network ${network ?? "(in-process)"}`, () =>
     hre.network.create(url ? { network, override: { url } } : network ? { network } : undefined),
   );
   const { ethers } = conn;
   const signer = await pickSigner(args, ethers);
-  return { hre, conn, ethers, signer, networkName: network ?? "hardhat" };
+  return { hre, conn, ethers, signer, networkName: network ?? "hardhat", rpcUrl: url };
+}
+
+/**
+ * Reads the deployment file, connects to its chain, and checks that the chain is the one the file
+ * was written for and that the market has code at its address, so that a stale file (a restarted
+ * dev node, another network) gets a plain answer instead of an undecodable call (exit 4).
+ */
+export async function connectDeployment(args: ParsedArgs) {
+  const dep = readDeployment(args);
+  const c = await connect(args, dep);
+  const chainId = await checkDeployment(c.ethers.provider, dep);
+  const { connectMarket } = await import("../chain/protocol.ts");
+  return { ...c, dep, chainId, market: connectMarket(dep.deployment.market, c.signer) };
+}
+
+/** The checks of {@link connectDeployment} on a connected provider; returns the chain id. */
+export async function checkDeployment(
+  provider: { getNetwork(): Promise<{ chainId: bigint }>; getCode(a: string): Promise<string> },
+  dep: { file: string; deployment: Deployment },
+): Promise<bigint> {
+  const { chainId } = await onChain("cannot reach the node", () => provider.getNetwork());
+  const code = await onChain("cannot reach the node", () => provider.getCode(dep.deployment.market));
+  const written = `the deployment file ${dep.file} was written for chain ${dep.deployment.chainId}`;
+  if (code === "0x")
+    throw new CliError(
+      `no market at ${dep.deployment.market} on chain ${chainId} (${written}` +
+        (dep.deployment.network === "hardhat"
+          ? "; the in-process chain lives only as long as one command: deploy with --network localhost and a `npx hardhat node`)"
+          : chainId.toString() === dep.deployment.chainId
+            ? "; a development node restarted since has a fresh chain: run poi deploy again)"
+            : ")"),
+      EXIT.chain,
+    );
+  if (chainId.toString() !== dep.deployment.chainId)
+    throw new CliError(
+      `the node is chain ${chainId}, but ${written}: pass the right --network or --rpc-url`,
+      EXIT.chain,
+    );
+  return chainId;
 }
 
 export async function pickSigner(
@@ -261,6 +432,8 @@ export interface Deployment {
   /** Manifest of the registered model, relative to the deployment file. */
   manifest?: string;
   deployedAtBlock: number;
+  /** The node's url, when poi deploy was given --rpc-url: later commands use it by default. */
+  rpcUrl?: string;
 }
 
 export const defaultDeploymentFile = (network: string) => `poi-deployment.${network}.json`;
@@ -273,8 +446,9 @@ export function readDeployment(args: ParsedArgs): { file: string; deployment: De
   const file = deploymentFile(args);
   if (!existsSync(file))
     throw usageError(`deployment file ${file} does not exist: run poi deploy, or pass --deployment`);
-  const deployment = JSON.parse(readFileSync(file, "utf8")) as Deployment;
-  if (deployment.format !== "poi-deployment/1") throw usageError(`${file} is not a poi deployment file`);
+  const deployment = readJsonFile(file, "deployment file") as Deployment;
+  if (deployment?.format !== "poi-deployment/1" || typeof deployment.market !== "string")
+    throw usageError(`${file} is not a poi deployment file (no "format": "poi-deployment/1" and market address)`);
   return { file, deployment };
 }
 
@@ -285,12 +459,22 @@ export function writeDeployment(file: string, d: Deployment): void {
 /** The manifest named by --manifest or by the deployment file. */
 export function manifestFile(args: ParsedArgs, deployment?: { file: string; deployment: Deployment }): string {
   const m = flag(args, "manifest");
-  if (m) return existingFile(m, "manifest");
+  if (m) return manifestArg(m);
   if (deployment?.deployment.manifest)
-    return existingFile(path.resolve(path.dirname(deployment.file), deployment.deployment.manifest), "manifest");
+    return manifestArg(path.resolve(path.dirname(deployment.file), deployment.deployment.manifest));
   throw usageError(
     "--manifest is required (the artifact manifest of the circuit, e.g. circuits/build/mnist-mlp/manifest.json)",
   );
+}
+
+/**
+ * An artifact manifest given on the command line: a missing or malformed file is a usage error
+ * naming it (and the position of the fault), a file that is not a manifest an integrity refusal.
+ */
+export async function loadManifest(file: string): Promise<import("../setup/manifest.ts").Manifest> {
+  manifestArg(file);
+  const { readManifest } = await import("../setup/manifest.ts");
+  return integrity(() => readManifest(file));
 }
 
 /** JSON with bigints as decimal strings. */

@@ -33,7 +33,10 @@
  *
  * RPC failures (refused connections, timeouts, resets) abort the current pass; the loop
  * retries it with exponential backoff, and the journal makes the retry pick up where the
- * failed pass stopped.
+ * failed pass stopped. Each pass first checks that the chain is still the journal's: a node
+ * restarted with a fresh chain (another chain id or genesis block, or no market code at the
+ * market's address) stops the daemon with a DaemonFatalError instead of idling on a chain that
+ * holds none of its requests.
  */
 import { getBytes, hexlify, ZeroAddress, type Signer } from "ethers";
 import { IModelRegistry__factory, type InferenceMarket } from "../../types/ethers-contracts/index.js";
@@ -167,6 +170,8 @@ interface ModelState {
 export class ValidatorDaemon {
   private stopping = false;
   private address = "";
+  /** The chain the daemon started on, checked on every pass. */
+  private chain: { chainId: bigint; genesisHash: string; market: string } | undefined;
   private readonly timings = new Map<bigint, Timing>();
   private readonly waitingLogged = new Set<bigint>();
   /** The served models by id. */
@@ -239,6 +244,7 @@ export class ValidatorDaemon {
     let failures = 0;
     while (!this.stopping) {
       try {
+        await this.checkChain();
         await this.tick();
         if (failures > 0) log({ event: "rpc-recovered", after: failures });
         failures = 0;
@@ -254,6 +260,29 @@ export class ValidatorDaemon {
       await sleep(this.o.pollMs);
     }
     log({ event: "stopped" });
+  }
+
+  /** Throws a DaemonFatalError if the node's chain is no longer the one the daemon started on. */
+  private async checkChain(): Promise<void> {
+    const provider = this.o.signer.provider!;
+    const was = this.chain!;
+    // Asked of the node itself: a provider may cache the chain id it saw first.
+    const raw = provider as unknown as { send?(method: string, params: unknown[]): Promise<string> };
+    const chainId = raw.send ? BigInt(await raw.send("eth_chainId", [])) : (await provider.getNetwork()).chainId;
+    const genesis = await provider.getBlock(0);
+    const code = await provider.getCode(was.market);
+    const reset =
+      chainId !== was.chainId
+        ? `its chain id is now ${chainId}, was ${was.chainId}`
+        : genesis?.hash !== was.genesisHash
+          ? `its genesis block is now ${genesis?.hash}, was ${was.genesisHash}`
+          : code === "0x"
+            ? `the market ${was.market} has no code on it any more`
+            : undefined;
+    if (reset)
+      throw new DaemonFatalError(
+        `the node's chain was reset while the validator ran (${reset}): stopping; the journal belongs to the old chain`,
+      );
   }
 
   private async retrying<T>(what: string, fn: () => Promise<T>): Promise<T> {
@@ -282,6 +311,7 @@ export class ValidatorDaemon {
     this.address = await signer.getAddress();
     const { chainId } = await provider.getNetwork();
     const genesis = await provider.getBlock(0);
+    this.chain = { chainId, genesisHash: genesis!.hash!, market: await market.getAddress() };
     try {
       journal.bind({
         chainId,

@@ -1,25 +1,21 @@
 /**
  * The `poi` command line as a user runs it: real processes, their exit codes and outputs, and
- * one deployer-requester-validator round trip against a `hardhat node` of the test's own.
+ * one deployer-requester-validator round trip against a `hardhat node` of the test's own. Every
+ * exit code of the README's table is shown here or in the requester's tests (cli-requester,
+ * cli-chain-reset): 0, 1 (a bug), 2 (usage, bad input, a rejected model), 3 (integrity), 4
+ * (chain), 5 (checked and false).
  */
 import { expect } from "chai";
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { TOOLKIT_COMMANDS } from "../../scripts/cli/commands/index.ts";
-import { main } from "../../scripts/cli/poi.ts";
+import { COMMANDS, type Command } from "../../scripts/cli/poi.ts";
 import { buildModel, REFERENCE_MODELS, type BuiltModel } from "../../scripts/pipeline.ts";
-import { foreignStderrLines, startHardhatNode, startPoiAsUser, type Child } from "../helpers/processes.ts";
+import { poiAsUser as poi, poiInProcess } from "../helpers/cli.ts";
+import { startHardhatNode } from "../helpers/processes.ts";
 
-const EXIT = { ok: 0, usage: 2, integrity: 3, chain: 4, invalid: 5 };
-
-async function poi(args: string[]): Promise<{ code: number | null; out: string; err: string; child: Child }> {
-  const child = startPoiAsUser(args);
-  const { code } = await child.exited;
-  // Clean output: whatever the outcome, stderr holds only poi's own lines.
-  expect(foreignStderrLines(child.stderr), `poi ${args.join(" ")}: stderr lines poi did not write`).to.deep.equal([]);
-  return { code, out: child.stdout.join("\n"), err: child.stderr.join("\n"), child };
-}
+const EXIT = { ok: 0, unexpected: 1, usage: 2, integrity: 3, chain: 4, invalid: 5 };
 
 describe("poi command line", function () {
   let built: BuiltModel;
@@ -32,38 +28,134 @@ describe("poi command line", function () {
 
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  it("answers --help for every toolkit command", async function () {
-    // In this process (the dispatcher's main), not 13 processes: --help loads no chain module.
-    const printed: string[] = [];
-    const { log, error } = console;
-    console.log = (...a: unknown[]) => void printed.push(a.join(" "));
-    console.error = () => {};
-    try {
-      for (const c of TOOLKIT_COMMANDS) {
-        printed.length = 0;
-        expect(await main([c.name, "--help"]), c.name).to.equal(EXIT.ok);
-        expect(printed.join("\n"), c.name).to.match(new RegExp(`^usage: poi ${c.name}`));
+  it("answers -h, --help and poi help <cmd> for every command, and describes every flag", async function () {
+    // In this process (the dispatcher's main), not a process per command: --help loads no chain module.
+    for (const c of COMMANDS) {
+      for (const ask of [
+        [c.name, "--help"],
+        [c.name, "-h"],
+        ["help", c.name],
+      ]) {
+        const r = await poiInProcess(ask);
+        expect(r.code, ask.join(" ")).to.equal(EXIT.ok);
+        expect(r.out, ask.join(" ")).to.match(new RegExp(`^usage: poi ${c.name}`));
+        // Every flag has a line of its own: the flag, then (after two spaces or more) what it does.
+        for (const f of [...c.valueFlags, ...c.booleanFlags, "json", "help"])
+          expect(r.out, `${c.name} --${f}`).to.match(new RegExp(`^\\s+(-h, )?--${f}\\b[^\\n]*?\\s{2,}\\S`, "m"));
       }
-      expect(TOOLKIT_COMMANDS.map((c) => c.name)).to.include.members([
-        "ptau",
-        "setup",
-        "contribute",
-        "beacon",
-        "verify-setup",
-        "deploy",
-        "register",
-        "request",
-        "prove",
-        "verify",
-        "validator",
-        "withdraw",
-        "status",
-      ]);
-      expect(await main(["status", "--no-such-option"])).to.equal(EXIT.usage);
-    } finally {
-      console.log = log;
-      console.error = error;
     }
+    expect(TOOLKIT_COMMANDS.map((c) => c.name)).to.include.members([
+      "ptau",
+      "setup",
+      "contribute",
+      "beacon",
+      "verify-setup",
+      "deploy",
+      "register",
+      "models",
+      "request",
+      "refund",
+      "prove",
+      "verify",
+      "validator",
+      "withdraw",
+      "unstake",
+      "status",
+    ]);
+    const top = await poiInProcess(["-h"]);
+    expect(top.code).to.equal(EXIT.ok);
+    expect(top.out).to.match(/poi help <command>/);
+    expect(top.out).to.match(/exit codes: 0 success, 1 unexpected failure/);
+    const unknownOption = await poiInProcess(["status", "--no-such-option"]);
+    expect(unknownOption.code).to.equal(EXIT.usage);
+    expect(unknownOption.err).to.match(/unknown option --no-such-option for poi status/);
+    const unknownTopic = await poiInProcess(["help", "nope"]);
+    expect(unknownTopic.code).to.equal(EXIT.usage);
+    expect(unknownTopic.err).to.match(/poi help takes one command name/);
+  });
+
+  it("exit 1 only for what nobody classified (a bug), and says so instead of passing a raw error off as an answer", async function () {
+    // A command that fails the way a bug does: the dispatcher is what is under test.
+    const buggy: Command = {
+      name: "buggy",
+      usage: "poi buggy",
+      summary: "fails like a bug",
+      valueFlags: [],
+      booleanFlags: [],
+      run: async () => (undefined as unknown as { x: { y: number } }).x.y as never,
+    };
+    COMMANDS.push(buggy);
+    try {
+      const r = await poiInProcess(["buggy"]);
+      expect(r.code).to.equal(EXIT.unexpected);
+      expect(r.err).to.match(
+        /^poi: unexpected failure \(a bug in poi; please report it with the command\): TypeError: /,
+      );
+    } finally {
+      COMMANDS.splice(COMMANDS.indexOf(buggy), 1);
+    }
+  });
+
+  it("a rejected model, a malformed manifest and a bad proof file exit 2, naming the file and the fault", async function () {
+    const notOnnx = path.join(dir, "not-a-model.onnx");
+    writeFileSync(notOnnx, "this is not protobuf at all, just text");
+    for (const command of [
+      ["inspect", notOnnx],
+      ["compile", notOnnx, "--out", path.join(dir, "compiled")],
+    ]) {
+      const r = await poiInProcess(command);
+      expect(r.code, command[0]).to.equal(EXIT.usage);
+      expect(r.err, command[0]).to.include("not-a-model.onnx");
+      expect(r.err, command[0]).to.not.match(/unexpected failure/);
+    }
+    const missing = await poiInProcess(["compile", path.join(dir, "absent.onnx")]);
+    expect(missing.code).to.equal(EXIT.usage);
+    expect(missing.err).to.match(/ONNX model .*absent\.onnx does not exist/);
+
+    // A setup given a file that is not what circom writes: refused before snarkjs reads it.
+    const fakeR1cs = path.join(dir, "fake.r1cs");
+    writeFileSync(fakeR1cs, "not an r1cs");
+    const setup = await poiInProcess(["setup", "--r1cs", fakeR1cs, "--wasm", fakeR1cs, "--ptau", fakeR1cs]);
+    expect(setup.code).to.equal(EXIT.usage);
+    expect(setup.err).to.match(/r1cs .*fake\.r1cs does not start like the files circom --r1cs writes/);
+
+    const brokenManifest = path.join(dir, "broken-manifest.json");
+    writeFileSync(brokenManifest, '{"format": "poi-artifact-manifest/1", "circuit": "x", ');
+    const proofFile = path.join(dir, "some-proof.json");
+    writeFileSync(proofFile, JSON.stringify({ proof: { pi_a: [], pi_b: [], pi_c: [] }, publicSignals: ["1"] }));
+    const manifestBad = await poiInProcess(["verify", "--manifest", brokenManifest, "--proof", proofFile]);
+    expect(manifestBad.code).to.equal(EXIT.usage);
+    expect(manifestBad.err).to.match(/manifest .*broken-manifest\.json is not valid JSON: .*\(line 1 column \d+\)/);
+
+    // Well-formed JSON that is not a whole manifest: named, with the first entry missing, not a TypeError.
+    const partial = path.join(dir, "partial-manifest.json");
+    writeFileSync(
+      partial,
+      JSON.stringify({ ...built.manifest, artifacts: { ...built.manifest.artifacts, zkey: undefined } }),
+    );
+    for (const command of [
+      ["prove", "--manifest", partial, "--input", "x.json", "--binding", "1"],
+      ["verify", "--manifest", partial, "--proof", proofFile],
+      ["verify-setup", "--manifest", partial, "--ptau", partial],
+    ]) {
+      const r = await poiInProcess(command);
+      expect(r.code, command[0]).to.equal(EXIT.usage);
+      expect(r.err, command[0]).to.match(
+        /partial-manifest\.json is not a poi artifact manifest: artifact "zkey" \(path and sha256\) is missing/,
+      );
+    }
+
+    const truncated = path.join(dir, "truncated-proof.json");
+    writeFileSync(truncated, '{"proof": {"pi_a": ["1", "2');
+    const proofBad = await poiInProcess(["verify", "--manifest", built.manifestFile, "--proof", truncated]);
+    expect(proofBad.code).to.equal(EXIT.usage);
+    expect(proofBad.err).to.match(/proof file .*truncated-proof\.json is not valid JSON: .*position \d+/);
+
+    const notProof = path.join(dir, "not-a-proof.json");
+    writeFileSync(notProof, JSON.stringify({ hello: "world" }));
+    const shapeBad = await poiInProcess(["verify", "--manifest", built.manifestFile, "--proof", notProof]);
+    expect(shapeBad.code).to.equal(EXIT.usage);
+    expect(shapeBad.err).to.match(/proof file .*not-a-proof\.json is not a proof/);
   });
 
   it("refuses an unknown ptau with exit 3, and labels a new development ptau insecure", async function () {
@@ -198,7 +290,7 @@ describe("poi command line", function () {
       expect(r.fee).to.equal((2n * 10n ** 18n).toString());
       const badDigit = await poi(["request", "--digit", "12,x", ...net]);
       expect(badDigit.code).to.equal(EXIT.usage);
-      expect(badDigit.err).to.match(/--digit x/);
+      expect(badDigit.err).to.match(/--digit 12,x: "x" at position 1 is not an index into the held-out set/);
       const unknown = await poi(["status", "--request", "99", ...net]);
       expect(unknown.code).to.equal(EXIT.usage);
       expect(unknown.err).to.match(/request 99 does not exist/);

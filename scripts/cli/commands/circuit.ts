@@ -4,13 +4,13 @@
  * deprecates one. Registrations become usable after the registry's admin delay.
  */
 import path from "node:path";
-import { readManifest } from "../../setup/manifest.ts";
 import {
   bigintFlag,
-  connect,
+  connectDeployment,
   existingFile,
   flag,
   integrity,
+  loadManifest,
   NETWORK_FLAGS,
   NETWORK_HELP,
   onChain,
@@ -37,7 +37,7 @@ export const circuitCommand: Command = {
     NETWORK_HELP,
   ].join("\n"),
   summary: "register or deprecate a shared committed-mode circuit (governance)",
-  valueFlags: ["manifest", "manifest-uri", "id", "deployment", ...NETWORK_FLAGS],
+  valueFlags: ["manifest", "manifest-uri", "id", ...NETWORK_FLAGS],
   booleanFlags: [],
   async run(args) {
     const action = args.positional[0];
@@ -49,14 +49,14 @@ export const circuitCommand: Command = {
     if (action === "deprecate") {
       const id = bigintFlag(args, "id");
       if (id === undefined) throw usageError("--id is required: the circuit to deprecate");
-      const { signer } = await connect(args);
+      const { signer } = await connectDeployment(args);
       const circuits = CircuitRegistry__factory.connect(dep.deployment.circuits, signer);
       const receipt = await onChain("deprecation failed", async () => (await circuits.deprecateCircuit(id)).wait());
       return { json: { circuitId: id.toString(), txHash: receipt!.hash }, text: `circuit #${id} deprecated` };
     }
     const manifestFile = existingFile(required(args, "manifest", "the circuit's artifact manifest"), "manifest");
-    const manifest = await integrity(() => readManifest(manifestFile));
-    const { hre, ethers, signer } = await connect(args);
+    const manifest = await loadManifest(manifestFile);
+    const { hre, ethers, signer } = await connectDeployment(args);
     await progress(args, "compiling contracts", () => buildContracts(hre));
     const { registerCommittedCircuit } = await import("../../chain/committed.ts");
     const circuits = CircuitRegistry__factory.connect(dep.deployment.circuits, signer);

@@ -1,6 +1,6 @@
 /** `poi contribute`: one named phase-2 contribution to a ceremony started by `poi setup`. */
 import { contribute } from "../../setup/ceremony.ts";
-import { existingFile, integrity, progress, required, type Command } from "../support.ts";
+import { jsonFile, integrity, progress, required, type Command } from "../support.ts";
 
 export const contributeCommand: Command = {
   name: "contribute",
@@ -17,7 +17,7 @@ export const contributeCommand: Command = {
   valueFlags: ["ceremony", "name", "entropy"],
   booleanFlags: [],
   async run(args) {
-    const file = existingFile(required(args, "ceremony", "the ceremony file"), "ceremony file");
+    const file = jsonFile(required(args, "ceremony", "the ceremony file"), "ceremony file");
     const name = required(args, "name", "the contributor's name");
     const step = await progress(args, `phase 2: contribution by ${name}`, (_r, logger) =>
       integrity(() => contribute(file, name, { entropy: args.flags.get("entropy"), logger })),

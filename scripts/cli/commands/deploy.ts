@@ -5,15 +5,16 @@
  * read. For a real network with an existing token, deploy with the Ignition module
  * deploy/modules/Poi.ts instead, then `poi register`.
  */
+import { existsSync } from "node:fs";
 import path from "node:path";
 import { formatUnits } from "ethers";
-import { readManifest } from "../../setup/manifest.ts";
 import {
   connect,
   deploymentFile,
   existingFile,
   flag,
   integrity,
+  loadManifest,
   NETWORK_FLAGS,
   NETWORK_HELP,
   note,
@@ -21,6 +22,7 @@ import {
   progress,
   required,
   tokenFlag,
+  usageError,
   writeDeployment,
   type Deployment,
   type Command,
@@ -34,26 +36,31 @@ export async function buildContracts(hre: { tasks: { getTask(n: string): { run(a
 export const deployCommand: Command = {
   name: "deploy",
   usage: [
-    "poi deploy --manifest FILE [--price TOKENS] [--model-owner ADDR] [--deployment FILE]",
+    "poi deploy --manifest FILE [--price TOKENS] [--model-owner ADDR] [--deployment FILE] [--force]",
     "           [--network NAME] [--rpc-url URL] [--account N|ADDR]",
     "",
     "  --manifest FILE     the model's artifact manifest: its verification key is registered with the model",
     "  --price TOKENS      the model's price per inference (default 1)",
     "  --model-owner ADDR  account of the node that registers and owns the model (default: the deployer)",
-    "  --deployment FILE   where to write the addresses (default poi-deployment.<network>.json)",
+    "  --force             overwrite an existing deployment file (otherwise refused, exit 2)",
     NETWORK_HELP,
     "",
     "The fee and stake token is a development TestToken; with an existing token use the Ignition",
     "module deploy/modules/Poi.ts, then poi register.",
   ].join("\n"),
   summary: "deploy token, registries and market; register the model with its verification key",
-  valueFlags: ["manifest", "price", "model-owner", "deployment", ...NETWORK_FLAGS],
-  booleanFlags: [],
+  valueFlags: ["manifest", "price", "model-owner", ...NETWORK_FLAGS],
+  booleanFlags: ["force"],
   async run(args) {
+    const file = deploymentFile(args);
+    if (existsSync(file) && !args.flags.has("force"))
+      throw usageError(
+        `deployment file ${file} exists (addresses of an earlier deployment): pass --force to overwrite it, or --deployment FILE`,
+      );
     const manifestFile = existingFile(required(args, "manifest", "the model's artifact manifest"), "manifest");
-    const manifest = await integrity(() => readManifest(manifestFile));
+    const manifest = await loadManifest(manifestFile);
     const price = tokenFlag(args, "price", 10n ** 18n)!;
-    const { hre, ethers, signer, networkName } = await connect(args);
+    const { hre, ethers, signer, networkName, rpcUrl } = await connect(args);
     await progress(args, "compiling contracts", () => buildContracts(hre));
     const { deployProtocol } = await import("../../chain/protocol.ts");
     const startBlock = await onChain("cannot reach the node", () => ethers.provider.getBlockNumber());
@@ -67,7 +74,6 @@ export const deployCommand: Command = {
         }),
       ),
     );
-    const file = deploymentFile(args);
     const { chainId } = await ethers.provider.getNetwork();
     const d: Deployment = {
       format: "poi-deployment/1",
@@ -81,12 +87,13 @@ export const deployCommand: Command = {
       verifier: p.verifier,
       manifest: path.relative(path.dirname(path.resolve(file)), path.resolve(manifestFile)),
       deployedAtBlock: startBlock,
+      ...(rpcUrl ? { rpcUrl } : {}),
     };
     writeDeployment(file, d);
     if (networkName === "hardhat")
       note(args, "note: the in-process chain ends with this command; use --network localhost to keep it");
     const text = [
-      `deployed on ${networkName} (chain ${chainId}); addresses in ${file}`,
+      `deployed on ${networkName} (chain ${chainId}${rpcUrl ? ` at ${rpcUrl}` : ""}); addresses in ${file}`,
       `  token ${d.token} (TestToken, development)`,
       `  circuit registry ${d.circuits}`,
       `  model registry ${d.registry}`,

@@ -6,10 +6,13 @@ import { contributeCommand } from "./contribute.ts";
 import { deployCommand } from "./deploy.ts";
 import { proveCommand } from "./prove.ts";
 import { ptauCommand } from "./ptau.ts";
+import { modelsCommand } from "./models.ts";
+import { refundCommand } from "./refund.ts";
 import { registerCommand } from "./register.ts";
 import { requestCommand } from "./request.ts";
 import { setupCommand } from "./setup.ts";
 import { statusCommand } from "./status.ts";
+import { unstakeCommand } from "./unstake.ts";
 import { validatorCommand } from "./validator.ts";
 import { verifyCommand } from "./verify.ts";
 import { verifySetupCommand } from "./verify-setup.ts";
@@ -24,10 +27,13 @@ export const TOOLKIT_COMMANDS: Command[] = [
   deployCommand,
   circuitCommand,
   registerCommand,
+  modelsCommand,
   requestCommand,
+  refundCommand,
   proveCommand,
   verifyCommand,
   validatorCommand,
   withdrawCommand,
+  unstakeCommand,
   statusCommand,
 ];

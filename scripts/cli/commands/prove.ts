@@ -3,13 +3,15 @@
  * run through the quantized model the manifest names, and the proven public signals must equal
  * the integer reference's.
  */
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import {
   bigintFlag,
   flag,
   integrity,
+  manifestArg,
   intFlag,
   progress,
+  readJsonFile,
   required,
   usageError,
   existingFile,
@@ -23,7 +25,13 @@ export const proveCommand: Command = {
     "          [--quantized FILE] [--out proof.json] [--threads N]",
     "",
     '  --input FILE      a JSON array of input bytes, or {"pixels": [...]}',
-    "  --binding N       the request binding (the last public signal); or give its parts and it is computed",
+    "  --manifest FILE   the circuit's artifact manifest (every artifact sha256-checked)",
+    "  --binding N       the request binding (the last public signal); or give its parts and it is computed:",
+    "  --chain-id N      the chain id,",
+    "  --market ADDR     the market's address,",
+    "  --request-id N    the request id,",
+    "  --prover ADDR     and the address of the prover that will submit it",
+    "  --out FILE        where the proof goes (default proof.json)",
     "  --quantized FILE  the quantized model (default: the one the manifest names; another model of a",
     "                    committed circuit's architecture)",
     "  --threads N       prover worker threads (default: one per core; 0: none, prove on the main thread)",
@@ -46,15 +54,9 @@ export const proveCommand: Command = {
   ],
   booleanFlags: [],
   async run(args) {
-    const manifest = existingFile(required(args, "manifest", "the artifact manifest"), "manifest");
+    const manifest = manifestArg(required(args, "manifest", "the artifact manifest"));
     const inputFile = required(args, "input", "the input JSON");
-    if (!existsSync(inputFile)) throw usageError(`input file ${inputFile} does not exist`);
-    let raw: unknown;
-    try {
-      raw = JSON.parse(readFileSync(inputFile, "utf8"));
-    } catch (err) {
-      throw usageError(`input file ${inputFile} is not JSON: ${(err as Error).message}`);
-    }
+    const raw = readJsonFile(inputFile, "input file");
     const pixels = Array.isArray(raw) ? raw : (raw as { pixels?: unknown })?.pixels;
     if (!Array.isArray(pixels) || pixels.some((p) => !Number.isInteger(p) || p < 0 || p > 255))
       throw usageError(`input file ${inputFile} must hold an array of input bytes (0..255), or {"pixels": [...]}`);

@@ -3,18 +3,18 @@
  * its verification keys, or a committed model on a governance circuit with its weights commitment.
  */
 import { formatUnits } from "ethers";
-import { readManifest } from "../../setup/manifest.ts";
 import {
   bigintFlag,
-  connect,
+  connectDeployment,
   existingFile,
   flag,
   integrity,
+  loadManifest,
+  manifestArg,
   NETWORK_FLAGS,
   NETWORK_HELP,
   onChain,
   progress,
-  readDeployment,
   required,
   tokenFlag,
   usageError,
@@ -39,6 +39,7 @@ export const registerCommand: Command = {
     "  --fee-token ADDR          ERC-20 the price is paid in (default: the deployment's token)",
     "  --royalty-recipient ADDR  receives the royalty (default: the account)",
     "  --batch-manifest FILE     a batch circuit of the same model, proving --batch-size K inferences",
+    "  --batch-size K            the number of inferences the batch circuit proves at once (2 or more)",
     "  --previous-version ID     publish this as a new version of a model the account owns",
     "  --metadata-uri URI        where the model card and artifacts are described",
     "  --circuit-id N            committed mode: the circuit registry's id of the manifest's circuit",
@@ -57,14 +58,12 @@ export const registerCommand: Command = {
     "metadata-uri",
     "circuit-id",
     "weights-commitment",
-    "deployment",
     ...NETWORK_FLAGS,
   ],
   booleanFlags: [],
   async run(args) {
-    const dep = readDeployment(args);
     const manifestFile = existingFile(required(args, "manifest", "the model's artifact manifest"), "manifest");
-    const manifest = await integrity(() => readManifest(manifestFile));
+    const manifest = await loadManifest(manifestFile);
     const price = tokenFlag(args, "price", 10n ** 18n)!;
     const batchManifest = flag(args, "batch-manifest");
     const batchSize = bigintFlag(args, "batch-size");
@@ -74,7 +73,7 @@ export const registerCommand: Command = {
     const batchKeys =
       batchManifest === undefined
         ? []
-        : [{ manifestFile: existingFile(batchManifest, "batch manifest"), batchSize: Number(batchSize) }];
+        : [{ manifestFile: manifestArg(batchManifest, "batch manifest"), batchSize: Number(batchSize) }];
     const committed = manifest.publicSignals[0] === "modelCommitment";
     const circuitId = bigintFlag(args, "circuit-id");
     if (committed !== (circuitId !== undefined))
@@ -83,7 +82,7 @@ export const registerCommand: Command = {
           ? `${manifest.circuit} is a committed-mode circuit: --circuit-id is required`
           : "--circuit-id is for committed-mode manifests",
       );
-    const { hre, signer } = await connect(args);
+    const { hre, signer, dep } = await connectDeployment(args);
     await progress(args, "compiling contracts", () => buildContracts(hre));
     const { ModelRegistry__factory } = await import("../../../types/ethers-contracts/index.js");
     const { registerBakedModel, registerCommittedModel } = await import("../../chain/protocol.ts");

@@ -4,6 +4,7 @@
  * starts a ceremony for `poi contribute` and `poi beacon` to continue.
  */
 import { randomBytes } from "node:crypto";
+import { closeSync, openSync, readSync } from "node:fs";
 import path from "node:path";
 import { applyBeacon, contribute, initCeremony } from "../../setup/ceremony.ts";
 import { checkPtauForSetup } from "../../setup/ptau.ts";
@@ -15,12 +16,16 @@ export const setupCommand: Command = {
     'poi setup --r1cs FILE --wasm FILE --ptau FILE [--name NAME] [--out DIR] [--contributors "Alice,Bob"]',
     "          [--beacon HEX] [--verifier FILE.sol] [--verifier-contract NAME] [--allow-insecure-ptau]",
     "",
-    "  --r1cs, --wasm        the compiled circuit (circom --r1cs --wasm)",
-    "  --ptau                a ceremony file, checked against the known blake2b hashes (exit 3 if unknown)",
-    "  --contributors        run every phase-2 contribution here, then the beacon, and write the manifest;",
+    "  --r1cs FILE           the compiled circuit's constraints (circom --r1cs)",
+    "  --wasm FILE           the compiled circuit's witness code (circom --wasm)",
+    "  --ptau FILE           a ceremony file, checked against the known blake2b hashes (exit 3 if unknown)",
+    "  --name NAME           the circuit's name in the artifacts' file names (default: the r1cs file's)",
+    "  --out DIR             where the ceremony and the artifacts go (default: the r1cs file's folder)",
+    "  --contributors NAMES  run every phase-2 contribution here, then the beacon, and write the manifest;",
     "                        without it, only start the ceremony: then poi contribute ..., poi beacon ...",
     "  --beacon HEX          the final beacon (a public ceremony uses a future block hash); random if absent",
-    "  --verifier            where the Solidity verifier goes (default contracts/verifiers/<Name>Verifier.sol)",
+    "  --verifier FILE       where the Solidity verifier goes (default contracts/verifiers/<Name>Verifier.sol)",
+    "  --verifier-contract NAME  the verifier contract's name (default <Name>Verifier)",
     "  --allow-insecure-ptau accept an unlisted ptau (e.g. from poi ptau new), labelled INSECURE",
     "",
     "Writes <name>.ceremony.json and, once finished, the zkey, vkey, verifier, <name>.transcript.json",
@@ -30,8 +35,8 @@ export const setupCommand: Command = {
   valueFlags: ["r1cs", "wasm", "ptau", "name", "out", "contributors", "beacon", "verifier", "verifier-contract"],
   booleanFlags: ["allow-insecure-ptau"],
   async run(args) {
-    const r1cs = existingFile(required(args, "r1cs", "the compiled circuit's r1cs"), "r1cs");
-    const wasm = existingFile(required(args, "wasm", "the circuit's witness wasm"), "wasm");
+    const r1cs = binaryFile(required(args, "r1cs", "the compiled circuit's r1cs"), "r1cs", "r1cs", "circom --r1cs");
+    const wasm = binaryFile(required(args, "wasm", "the circuit's witness wasm"), "wasm", "\0asm", "circom --wasm");
     const ptauPath = existingFile(required(args, "ptau", "a powers-of-tau file"), "ptau");
     const name = flag(args, "name") ?? path.basename(r1cs, ".r1cs");
     const outDir = flag(args, "out") ?? path.dirname(r1cs);
@@ -62,6 +67,21 @@ export const setupCommand: Command = {
     return result;
   },
 };
+
+/** `file`, once it exists and starts with the magic bytes of its format (else a usage error naming it). */
+function binaryFile(file: string, what: string, magic: string, madeBy: string): string {
+  existingFile(file, what);
+  const head = Buffer.alloc(magic.length);
+  const fd = openSync(file, "r");
+  try {
+    readSync(fd, head, 0, magic.length, 0);
+  } finally {
+    closeSync(fd);
+  }
+  if (head.toString("latin1") !== magic)
+    throw usageError(`${what} ${file} does not start like the files ${madeBy} writes`);
+  return file;
+}
 
 /** The beacon and everything after it; shared with `poi beacon`. */
 export async function finish(

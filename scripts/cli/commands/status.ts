@@ -1,15 +1,15 @@
 /** `poi status`: the market, an account, a request, and (with --journal) a validator's journal. */
 import { formatUnits } from "ethers";
+import { knownModel } from "../known-model.ts";
 import {
   bigintFlag,
-  connect,
+  connectDeployment,
   existingFile,
   flag,
   NETWORK_FLAGS,
   NETWORK_HELP,
   onChain,
   plain,
-  readDeployment,
   quietSqliteWarning,
   usageError,
   type Command,
@@ -20,14 +20,17 @@ const STATUS = ["None", "Open", "Claimed", "Fulfilled", "Refunded"];
 export const statusCommand: Command = {
   name: "status",
   usage: [
-    "poi status [--request ID] [--journal FILE] [--deployment FILE] [--network NAME] [--rpc-url URL] [--account N|ADDR]",
+    "poi status [--request ID] [--manifest FILE] [--journal FILE] [--deployment FILE] [--network NAME] [--rpc-url URL]",
+    "           [--account N|ADDR]",
     "",
-    "  --request ID    one request's on-chain state",
+    "  --request ID    one request's on-chain state, its terms, and once fulfilled the class and logits",
+    "  --manifest FILE the request's model's artifact manifest, to decode its output (default: the",
+    "                  deployment file's, for the deployment's model)",
     "  --journal FILE  a validator's journal: requests by state, and the unfinished ones",
     NETWORK_HELP,
   ].join("\n"),
   summary: "show the market, the account, a request or a validator journal",
-  valueFlags: ["request", "journal", "deployment", ...NETWORK_FLAGS],
+  valueFlags: ["request", "journal", "manifest", ...NETWORK_FLAGS],
   booleanFlags: [],
   async run(args) {
     const out: Record<string, unknown> = {};
@@ -54,10 +57,7 @@ export const statusCommand: Command = {
       for (const r of pending) lines.push(`  #${r.requestId} ${r.state}${r.detail ? `: ${r.detail}` : ""}`);
       if (!flag(args, "deployment") && !flag(args, "network")) return { json: plain(out), text: lines.join("\n") };
     }
-    const dep = readDeployment(args);
-    const { signer } = await connect(args);
-    const { connectMarket } = await import("../../chain/protocol.ts");
-    const market = connectMarket(dep.deployment.market, signer);
+    const { dep, signer, market } = await connectDeployment(args);
     const who = await signer.getAddress();
     const [count, params, fees, stake, balance] = await onChain("cannot read the market", () =>
       Promise.all([
@@ -91,14 +91,22 @@ export const statusCommand: Command = {
     const id = bigintFlag(args, "request");
     if (id !== undefined) {
       const { requestOnChain } = await import("../../chain/terms.ts");
-      const { fulfilmentOf } = await import("../../chain/validator.ts");
+      const { settlementOf } = await import("../../chain/requester.ts");
+      const { describeSettlement } = await import("./request.ts");
       const from = dep.deployment.deployedAtBlock ?? 0;
       const [status] = await onChain("cannot read the request", () => market.requestState(id));
       if (status === 0n) throw usageError(`request ${id} does not exist (the market has ${count})`);
       // The market stores one word per request: its terms come from the request's events.
       const r = await onChain("cannot read the request's events", () => requestOnChain(market, id, from));
-      const fulfilment = r.status === 3n ? await fulfilmentOf(market, id, r.blockNumber) : undefined;
       const t = r.terms;
+      const settled = await onChain("cannot read the request's events", () => settlementOf(market, id, r.blockNumber));
+      let answer: ReturnType<typeof describeSettlement> | undefined;
+      if (settled) {
+        const { IModelRegistry__factory } = await import("../../../types/ethers-contracts/index.js");
+        const registry = IModelRegistry__factory.connect(await market.registry(), signer);
+        const entry = await onChain("cannot read the registry", () => registry.model(t.modelId));
+        answer = describeSettlement(settled, await knownModel(args, dep, t.modelId, entry));
+      }
       out.request = {
         id,
         status: STATUS[Number(r.status)],
@@ -109,21 +117,19 @@ export const statusCommand: Command = {
         feeToken: t.feeToken,
         fee: t.fee,
         deadline: t.deadline,
-        validator: fulfilment?.validator ?? null,
-        output: fulfilment?.output ?? null,
+        validator: settled?.validator ?? null,
+        output: settled?.output ?? null,
+        ...(answer ? { settlement: answer.json } : {}),
         claimer: t.claimer,
         claimedAt: t.claimedAt,
         claimExpiresAt: t.claimExpiresAt,
         bond: t.bond,
       };
       lines.push(
-        `request #${id}: ${STATUS[Number(r.status)]}, fee ${formatUnits(t.fee)}, deadline ${new Date(Number(t.deadline) * 1000).toISOString()}` +
-          (fulfilment
-            ? `, fulfilled by ${fulfilment.validator} with output ${fulfilment.output}`
-            : r.status === 2n
-              ? `, claimed by ${t.claimer}`
-              : ""),
+        `request #${id} (model #${t.modelId}): ${STATUS[Number(r.status)]}, fee ${formatUnits(t.fee)}, deadline ${new Date(Number(t.deadline) * 1000).toISOString()}` +
+          (r.status === 2n ? `, claimed by ${t.claimer}` : ""),
       );
+      if (answer) lines.push(answer.text);
     }
     return { json: plain(out), text: lines.join("\n") };
   },

@@ -8,12 +8,14 @@ import path from "node:path";
 import {
   bigintFlag,
   CliError,
+  checkDeployment,
   connect,
   existingFile,
   EXIT,
   flag,
   intFlag,
   integrity,
+  manifestArg,
   manifestFile,
   NETWORK_FLAGS,
   NETWORK_HELP,
@@ -34,13 +36,13 @@ export const validatorCommand: Command = {
     '              [--serve "ID=MANIFEST[;quantized=FILE][;batch=K:MANIFEST,...] ..."]',
     "              [--network NAME] [--rpc-url URL] [--account N|ADDR]",
     "",
-    "  --deployment FILE      addresses from poi deploy (default poi-deployment.<network>.json)",
     "  --manifest FILE        artifact manifest (default: the deployment's); every artifact is sha256-checked,",
     "                         and the quantized model it names (the integer reference) too",
     "  --quantized FILE       another quantized model than the manifest's: a model of a committed circuit's",
     "                         architecture registered with its own weights (a poi compile <name>.quantized.json)",
     "  --journal FILE         crash-safe state (node:sqlite; default .poi/validator-<chain>-<account>.sqlite)",
     "  --min-fee TOKENS       skip requests paying less (default 0)",
+    "  --model-id N           the model to serve with --manifest (default: the deployment's)",
     "  --threads N            prover worker threads (default: one per core; 0: none, prove on the main thread)",
     "  --from-block N         first block to scan when the journal is new (default: the deployment block)",
     "  --poll-ms N            pause between passes (default 1000)",
@@ -61,11 +63,11 @@ export const validatorCommand: Command = {
     "",
     "Logs are JSON lines on stdout: one `request-summary` per request; `batch-planned`, `batch-waiting`,",
     "`batch-flushed`, `batch-sent`, `batch-settled` (with gas per inference) and `batch-dropped` for batches.",
-    "Exit 3 on a corrupted artifact or a journal made for another chain, 4 when staking is impossible.",
+    "Exit 3 on a corrupted artifact, a journal made for another chain, or a node whose chain is reset while",
+    "the daemon runs (another chain id or genesis block, or the market's code gone); 4 when staking is impossible.",
   ].join("\n"),
   summary: "run the validator daemon: watch, claim, prove, fulfil (crash-safe journal)",
   valueFlags: [
-    "deployment",
     "manifest",
     "quantized",
     "journal",
@@ -120,8 +122,8 @@ export const validatorCommand: Command = {
     let connection: Awaited<ReturnType<typeof connect>> & { chainId: bigint };
     for (let attempt = 1; ; attempt++) {
       try {
-        const c = await connect(args);
-        const { chainId } = await onChain("cannot reach the node", () => c.ethers.provider.getNetwork());
+        const c = await connect(args, dep);
+        const chainId = await checkDeployment(c.ethers.provider, dep);
         connection = { ...c, chainId };
         break;
       } catch (err) {
@@ -232,7 +234,7 @@ function serveSpecs(args: Parameters<Command["run"]>[0], dep: ReturnType<typeof 
       modelId,
       manifest: manifestFile(args, dep),
       quantized: quantized === undefined ? undefined : existingFile(quantized, "--quantized"),
-      batch: batchFlag(flag(args, "batch")).map(([k, file]) => [k, existingFile(file, `--batch ${k}: manifest`)]),
+      batch: batchFlag(flag(args, "batch")).map(([k, file]) => [k, manifestArg(file, `--batch ${k}: manifest`)]),
     });
   } else if (flag(args, "quantized") !== undefined || flag(args, "batch") !== undefined) {
     throw usageError("--quantized and --batch apply to --model-id/--manifest; with --serve put them in the spec");
@@ -243,7 +245,7 @@ function serveSpecs(args: Parameters<Command["run"]>[0], dep: ReturnType<typeof 
     if (!m) throw usageError(`--serve takes ID=MANIFEST[;quantized=FILE][;batch=K:MANIFEST,...], got "${text}"`);
     const spec: ServeSpec = {
       modelId: BigInt(m[1]!),
-      manifest: existingFile(m[2]!, `--serve ${m[1]}: manifest`),
+      manifest: manifestArg(m[2]!, `--serve ${m[1]}: manifest`),
       batch: [],
     };
     for (const option of options) {
@@ -252,7 +254,7 @@ function serveSpecs(args: Parameters<Command["run"]>[0], dep: ReturnType<typeof 
       else if (key === "batch" && value)
         spec.batch = batchFlag(value.replaceAll(":", "=")).map(([k, file]) => [
           k,
-          existingFile(file, `--serve ${m[1]}: batch ${k} manifest`),
+          manifestArg(file, `--serve ${m[1]}: batch ${k} manifest`),
         ]);
       else throw usageError(`--serve ${m[1]}: unknown option "${option}" (quantized=FILE or batch=K:MANIFEST,...)`);
     }

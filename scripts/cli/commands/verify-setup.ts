@@ -1,11 +1,14 @@
 /** `poi verify-setup`: the auditor's re-verification of a setup from its manifest. */
 import { verifySetup } from "../../setup/ceremony.ts";
-import { CliError, EXIT, existingFile, integrity, progress, required, type Command } from "../support.ts";
+import { CliError, EXIT, existingFile, integrity, manifestArg, progress, required, type Command } from "../support.ts";
 
 export const verifySetupCommand: Command = {
   name: "verify-setup",
   usage: [
     "poi verify-setup --manifest FILE --ptau FILE",
+    "",
+    "  --manifest FILE  the setup's artifact manifest",
+    "  --ptau FILE      the ptau file the manifest names (checked against its blake2b)",
     "",
     "Checks every artifact's sha256 against the manifest, the ptau's blake2b, the transcript's chain",
     "(new, contributions, beacon, ending at the manifest's zkey), the zkey against the r1cs and ptau",
@@ -16,7 +19,7 @@ export const verifySetupCommand: Command = {
   valueFlags: ["manifest", "ptau"],
   booleanFlags: [],
   async run(args) {
-    const manifest = existingFile(required(args, "manifest", "the artifact manifest"), "manifest");
+    const manifest = manifestArg(required(args, "manifest", "the artifact manifest"));
     const ptau = existingFile(required(args, "ptau", "the ptau the setup used"), "ptau");
     const report = await progress(args, "verifying the setup", (_r, logger) =>
       integrity(() => verifySetup(manifest, ptau, logger)),

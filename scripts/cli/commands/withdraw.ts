@@ -1,6 +1,6 @@
 /** `poi withdraw`: pulls the account's credited fees in one token (and stake credit) from the market. */
 import { formatUnits } from "ethers";
-import { connect, flag, NETWORK_FLAGS, NETWORK_HELP, onChain, readDeployment, type Command } from "../support.ts";
+import { connectDeployment, flag, NETWORK_FLAGS, NETWORK_HELP, onChain, type Command } from "../support.ts";
 
 export const withdrawCommand: Command = {
   name: "withdraw",
@@ -13,13 +13,10 @@ export const withdrawCommand: Command = {
     NETWORK_HELP,
   ].join("\n"),
   summary: "withdraw the account's credited fees (per token) and stake credit",
-  valueFlags: ["token", "deployment", ...NETWORK_FLAGS],
+  valueFlags: ["token", ...NETWORK_FLAGS],
   booleanFlags: [],
   async run(args) {
-    const dep = readDeployment(args);
-    const { signer } = await connect(args);
-    const { connectMarket } = await import("../../chain/protocol.ts");
-    const market = connectMarket(dep.deployment.market, signer);
+    const { dep, signer, market } = await connectDeployment(args);
     const who = await signer.getAddress();
     const token = flag(args, "token") ?? dep.deployment.token;
     const [fees, stakeToken] = await onChain("cannot read the market", () =>
