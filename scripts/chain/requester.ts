@@ -9,8 +9,7 @@ import {
   type InferenceMarket,
 } from "../../types/ethers-contracts/index.js";
 import { packedCommitment } from "../circuit/reference.ts";
-import { requestTerms, RequestStatus } from "./terms.ts";
-import { fulfilmentOf } from "./validator.ts";
+import { fulfilmentOf, requestTerms, RequestStatus } from "./terms.ts";
 
 /** An input a model cannot take: the message names the input, the value and its position. */
 export class InputError extends RangeError {

@@ -163,3 +163,24 @@ export async function requestOnChain(
 ): Promise<RequestOnChain> {
   return (await requestsOnChain(market, [requestId], fromBlock)).get(requestId)!;
 }
+
+/**
+ * Who fulfilled request `requestId`, with which output, read from its InferenceFulfilled event:
+ * the market does not store them (they are in the event and the attestation). `fromBlock` is
+ * any block at or before the request's (the event is always later). Undefined if not fulfilled.
+ */
+export async function fulfilmentOf(
+  market: InferenceMarket,
+  requestId: bigint,
+  fromBlock = 0,
+): Promise<{ validator: string; output: bigint; blockNumber: number; transactionHash: string } | undefined> {
+  const [log] = await market.queryFilter(market.filters.InferenceFulfilled(requestId), fromBlock);
+  return (
+    log && {
+      validator: log.args.validator,
+      output: log.args.output,
+      blockNumber: log.blockNumber,
+      transactionHash: log.transactionHash,
+    }
+  );
+}

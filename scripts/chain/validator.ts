@@ -13,7 +13,7 @@ import {
 import { proveRequests, type ModelArtifacts, type ProofBindingData } from "../prove/prove-request.ts";
 import { requestsOnChain, RequestStatus, withClaim, type RequestTerms } from "./terms.ts";
 
-export { RequestStatus } from "./terms.ts";
+export { fulfilmentOf, RequestStatus } from "./terms.ts";
 
 export interface OpenRequest {
   requestId: bigint;
@@ -29,27 +29,6 @@ export interface OpenRequest {
   claimExpiresAt: bigint;
   /** The terms every market call on the request takes (see terms.ts); claiming updates them. */
   terms: RequestTerms;
-}
-
-/**
- * Who fulfilled request `requestId`, with which output, read from its InferenceFulfilled event:
- * the market does not store them (they are in the event and the attestation). `fromBlock` is
- * any block at or before the request's (the event is always later). Undefined if not fulfilled.
- */
-export async function fulfilmentOf(
-  market: InferenceMarket,
-  requestId: bigint,
-  fromBlock = 0,
-): Promise<{ validator: string; output: bigint; blockNumber: number; transactionHash: string } | undefined> {
-  const [log] = await market.queryFilter(market.filters.InferenceFulfilled(requestId), fromBlock);
-  return (
-    log && {
-      validator: log.args.validator,
-      output: log.args.output,
-      blockNumber: log.blockNumber,
-      transactionHash: log.transactionHash,
-    }
-  );
 }
 
 export interface Fulfilment {
