@@ -221,7 +221,7 @@ library Plonk {
             if (proof[i] >= SCALAR_FIELD) return false;
         }
         Challenges memory c = _challenges(vk, signals, proof);
-        if (!_publicInput(c, vk, signals)) return false;
+        _publicInput(c, vk, signals);
         return _pairing(c, vk, proof, tau2);
     }
 
@@ -264,13 +264,9 @@ library Plonk {
     /**
      * @dev Sets xi^n, Z_H(xi) = xi^n - 1, L_1(xi) and the public input polynomial at xi,
      * PI(xi) = -sum_i signals[i] L_{i+1}(xi), with L_{i+1}(xi) = omega^i Z_H(xi) / (n (xi - omega^i)).
-     * One modular inversion serves every denominator. False if xi lies in the domain.
+     * One modular inversion serves every denominator.
      */
-    function _publicInput(
-        Challenges memory c,
-        uint256[22] memory vk,
-        uint256[] memory signals
-    ) private view returns (bool) {
+    function _publicInput(Challenges memory c, uint256[22] memory vk, uint256[] memory signals) private view {
         uint256 count = signals.length;
         uint256 n = 1 << vk[1];
         c.xin = _pow2k(c.xi, vk[1]);
@@ -284,7 +280,8 @@ library Plonk {
             if (i > 0) omegas[i] = mulmod(omegas[i - 1], vk[5], _R);
             prefix[i + 1] = mulmod(prefix[i], mulmod(n, addmod(c.xi, _R - omegas[i], _R), _R), _R);
         }
-        if (prefix[count] == 0) return false;
+        // xi in the domain (probability n / r: xi is a hash) makes a denominator 0; its inverse is
+        // then 0 and so is every L_i(xi), a check that no honest proof was made for.
         uint256 inverse = _inverse(prefix[count]);
         uint256 pi = 0;
         for (uint256 i = count; i > 0; --i) {
@@ -295,7 +292,6 @@ library Plonk {
             pi = addmod(pi, mulmod(signals[i - 1], lagrange, _R), _R);
         }
         c.pi = (_R - pi) % _R;
-        return true;
     }
 
     /**
