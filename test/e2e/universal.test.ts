@@ -10,15 +10,15 @@ import os from "node:os";
 import path from "node:path";
 import { expect } from "chai";
 import { network } from "hardhat";
-import { deployProtocol } from "../../scripts/chain/protocol.ts";
+import { deployProtocol, registerUniversalModel } from "../../scripts/chain/protocol.ts";
 import { postRequest } from "../../scripts/chain/requester.ts";
 import { requestTerms } from "../../scripts/chain/terms.ts";
 import { ensureStaked } from "../../scripts/chain/validator.ts";
 import { proveUniversalRequest, ProofRefusedError } from "../../scripts/prove/prove-request.ts";
 import { releaseProverThreads } from "../../scripts/prove/prover.ts";
 import { UniversalProver } from "../../scripts/prove/universal-prover.ts";
-import { encodePlonkKey, plonkKeyHash } from "../../scripts/setup/plonk-setup.ts";
-import { foreignStderrLines, startPoiAsUser } from "../helpers/processes.ts";
+import { plonkKeyHash } from "../../scripts/setup/plonk-setup.ts";
+import { foreignStderrLines, startHardhatNode, startPoiAsUser } from "../helpers/processes.ts";
 import { devPot12, tinyUniversalModel, type UniversalModel } from "../helpers/universal-model.ts";
 
 const { ethers } = await network.create();
@@ -73,6 +73,39 @@ describe("Universal mode end to end (PLONK, small circuit)", function () {
     expect(malformed.code).to.equal(2);
   });
 
+  it("poi register --plonk-vkey registers a universal-mode model on a node, refusing unfit keys before any chain", async function () {
+    const vkey = path.join(path.dirname(model.zkey), `${model.name}.plonk.vkey.json`);
+    const node = await startHardhatNode();
+    try {
+      const net = ["--network", "localhost", "--rpc-url", node.url, "--deployment", path.join(out, "dep.json")];
+      const manifest = path.join("circuits", "build", "mnist-mlp", "manifest.json");
+      const deployed = await poi(["deploy", "--manifest", manifest, ...net, "--json"]);
+      expect(deployed.code, deployed.err).to.equal(0);
+      const groth16Key = path.join("circuits", "build", "mnist-mlp", "mnist-mlp.vkey.json");
+      const wrongKind = await poi(["register", "--plonk-vkey", groth16Key, ...net]);
+      expect(wrongKind.code).to.equal(3);
+      expect(wrongKind.err).to.match(/mnist-mlp\.vkey\.json: the verification key is a groth16 key, not a PLONK key/);
+      const mixed = await poi(["register", "--plonk-vkey", vkey, "--circuit-id", "1", ...net]);
+      expect(mixed.code).to.equal(2);
+      const registered = await poi([
+        "register",
+        "--plonk-vkey",
+        vkey,
+        "--price",
+        "2",
+        "--account",
+        "1",
+        ...net,
+        "--json",
+      ]);
+      expect(registered.code, registered.err).to.equal(0);
+      const report = JSON.parse(registered.out) as { modelId: string; mode: string; vkHash: string };
+      expect(report).to.include({ modelId: "2", mode: "universal", vkHash: plonkKeyHash(model.vk) });
+    } finally {
+      await node.stop();
+    }
+  });
+
   it("registers, requests, proves with the validator's proving path, settles and withdraws", async function () {
     const [governance, owner, requester, validator] = await ethers.getSigners();
     const price = 10n ** 18n;
@@ -81,18 +114,14 @@ describe("Universal mode end to end (PLONK, small circuit)", function () {
       modelOwner: owner,
       price,
     });
-    const key = encodePlonkKey(model.vk);
-    const terms = {
+    const { modelId, vkHash } = await registerUniversalModel(registry, owner, {
+      vkeyFile: path.join(path.dirname(model.zkey), `${model.name}.plonk.vkey.json`),
       feeToken: await token.getAddress(),
       price,
-      royaltyRecipient: owner.address,
-      previousVersion: 0n,
       metadataURI: "ipfs://tiny",
-      onnxHash: ethers.ZeroHash,
-    };
-    const modelId = await registry.connect(owner).registerUniversalModel.staticCall(terms, key);
-    await (await registry.connect(owner).registerUniversalModel(terms, key)).wait();
-    expect((await registry.model(modelId)).vkHash).to.equal(plonkKeyHash(model.vk));
+    });
+    expect((await registry.model(modelId)).vkHash).to.equal(vkHash);
+    expect(vkHash).to.equal(plonkKeyHash(model.vk));
 
     await (await token.mint(requester.address, 10n * price)).wait();
     const input = model.inputs[0];
