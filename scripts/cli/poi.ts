@@ -28,7 +28,7 @@ export const COMMANDS: Command[] = [
   {
     name: "compile",
     usage:
-      "poi compile <model.onnx> [--out dir] [--calibration file] [--eval file] [--mode baked|committed] [--output logits|class|both] " +
+      "poi compile <model.onnx> [--out dir] [--calibration file] [--eval file] [--mode baked|committed|universal] [--output logits|class|both] " +
       "[--weight-bits n] [--activation-bits n] [--witness-checks n|all] [--no-circuit]",
     summary: "quantize an ONNX model, generate its circuit and write a fidelity report",
     valueFlags: ["out", "calibration", "eval", "mode", "output", "weight-bits", "activation-bits", "witness-checks"],
@@ -57,7 +57,12 @@ export const COMMANDS: Command[] = [
         `  top-1 agreement ${pct(f.top1Agreement)}, largest logit error ${f.largestLogitError.value}, ` +
           `accuracy float ${pct(f.floatAccuracy)} / quantized ${pct(f.quantizedAccuracy)} (${f.evaluatedOn})`,
         `  constraints: ${result.info.constraints ?? "not compiled"} (estimated ${result.info.estimatedConstraints})`,
-      ].join("\n");
+        result.info.mode === "universal"
+          ? "  universal mode: set it up with poi setup --proof-system plonk --r1cs ... --ptau <ceremony file>"
+          : "",
+      ]
+        .filter(Boolean)
+        .join("\n");
       return { json: { outDir: result.outDir, info: result.info, fidelity: f }, text };
     },
   },

@@ -5,7 +5,7 @@
  * proving path (integer reference, binding, PLONK prover), settlement by the protocol's own PLONK
  * verifier, and the validator's withdrawal.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { expect } from "chai";
@@ -13,6 +13,7 @@ import { network } from "hardhat";
 import { deployProtocol, registerUniversalModel } from "../../scripts/chain/protocol.ts";
 import { postRequest } from "../../scripts/chain/requester.ts";
 import { requestTerms } from "../../scripts/chain/terms.ts";
+import { compileModel } from "../../scripts/compiler/compile-model.ts";
 import { ensureStaked } from "../../scripts/chain/validator.ts";
 import { proveUniversalRequest, ProofRefusedError } from "../../scripts/prove/prove-request.ts";
 import { releaseProverThreads } from "../../scripts/prove/prover.ts";
@@ -46,6 +47,18 @@ describe("Universal mode end to end (PLONK, small circuit)", function () {
   after(async function () {
     if (out) rmSync(out, { recursive: true, force: true });
     await releaseProverThreads();
+  });
+
+  it("poi compile --mode universal writes the baked circuit and records the universal mode", async function () {
+    const onnxPath = path.join("test", "fixtures", "exporters", "pytorch-mlp.onnx");
+    const compiled = (mode: string) =>
+      compileModel({ onnxPath, mode, circuit: false, outDir: path.join(out, `compiled-${mode}`), command: "test" });
+    const universal = await compiled("universal");
+    const baked = await compiled("baked");
+    expect(universal.info.mode).to.equal("universal");
+    expect(universal.info.publicSignals).to.deep.equal(["inputCommitment", "output", "binding"]);
+    const circom = (r: typeof baked) => readFileSync(path.join(r.outDir, r.info.files.circom), "utf8");
+    expect(circom(universal)).to.equal(circom(baked));
   });
 
   it("poi setup --proof-system plonk takes a development ptau only when told, and makes the same key every time", async function () {
