@@ -14,8 +14,9 @@ import { deployProtocol, registerUniversalModel } from "../../scripts/chain/prot
 import { postRequest } from "../../scripts/chain/requester.ts";
 import { requestTerms } from "../../scripts/chain/terms.ts";
 import { compileModel } from "../../scripts/compiler/compile-model.ts";
-import { ensureStaked } from "../../scripts/chain/validator.ts";
-import { proveUniversalRequest, ProofRefusedError } from "../../scripts/prove/prove-request.ts";
+import { ensureStaked, fulfilUniversalRequest } from "../../scripts/chain/validator.ts";
+import { inferQuantizedGraph } from "../../scripts/model/graph-inference.ts";
+import { ProofRefusedError } from "../../scripts/prove/prove-request.ts";
 import { releaseProverThreads } from "../../scripts/prove/prover.ts";
 import { UniversalProver } from "../../scripts/prove/universal-prover.ts";
 import { plonkKeyHash } from "../../scripts/setup/plonk-setup.ts";
@@ -143,22 +144,22 @@ describe("Universal mode end to end (PLONK, small circuit)", function () {
     await (await token.mint(validator.address, 1_000n * price)).wait();
     await ensureStaked(market, validator);
     const prover = await UniversalProver.load(model.wasm, model.zkey);
-    const binding = {
-      chainId: (await ethers.provider.getNetwork()).chainId,
-      market: await market.getAddress(),
-      prover: validator.address,
+    const request = {
+      requestId: posted.requestId,
+      inputCommitment: posted.inputCommitment,
+      input,
+      terms: await requestTerms(market, posted.requestId),
     };
-    const request = { requestId: posted.requestId, inputCommitment: posted.inputCommitment, input };
     // An input that does not open the commitment is refused before any proof.
     const wrong = { ...request, input: Uint8Array.from([1, 2, 3, 4]) };
-    const refusal = await proveUniversalRequest(prover, model.quantized, wrong, binding).catch((e: unknown) => e);
+    const refusal = await fulfilUniversalRequest(market, validator, prover, model.quantized, wrong).catch(
+      (e: unknown) => e,
+    );
     expect(refusal).to.be.instanceOf(ProofRefusedError);
     expect((refusal as Error).message).to.match(/does not open the input commitment/);
-    const proven = await proveUniversalRequest(prover, model.quantized, request, binding);
-    const reqTerms = await requestTerms(market, posted.requestId);
-    await (
-      await market.connect(validator).fulfilUniversal(posted.requestId, reqTerms, proven.output, proven.proof)
-    ).wait();
+    const fulfilled = await fulfilUniversalRequest(market, validator, prover, model.quantized, request);
+    expect(fulfilled.predicted).to.equal(inferQuantizedGraph(model.quantized, Array.from(input)).predicted);
+    expect((await market.requestState(posted.requestId)).status).to.equal(3n); // Fulfilled
 
     const credit = await market.balanceOf(validator.address, await token.getAddress());
     expect(credit).to.be.greaterThan(0n);
