@@ -5,7 +5,7 @@
  * every kind of unfit key found by keyDefect. Needs the power-12 development ptau (shared), and
  * the power-16 one for the other-ceremony key.
  */
-import { existsSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { expect } from "chai";
@@ -130,33 +130,38 @@ describe("Plonk: the protocol's PLONK verifier with real snarkjs proofs", functi
     it("a key set up from another ptau verifies its own proofs only under its own ceremony", async function () {
       const pot16 = path.join(path.dirname(devPot12()!), "dev-insecure-pot16.ptau");
       if (!existsSync(pot16)) this.skip(); // the second development file is not at hand
-      const other = await plonkSetup({
-        name: "other",
-        r1cs: model.r1cs,
-        ptau: pot16,
-        outDir: path.join(os.tmpdir(), `poi-plonk-${process.pid}`),
-        allowInsecurePtau: true,
-      });
-      expect(other.ceremony.id).to.equal(3);
-      const input = { pixels: Array.from(model.inputs[1]), binding: 7n };
-      const proven = await snarkjs.plonk.fullProve(input, model.wasm, other.zkey);
-      const otherProof = plonkProofWords(proven.proof);
-      const otherSignals = proven.publicSignals.map(BigInt);
-      const otherKey = encodePlonkKey(other.vk);
-      const own = await harness.store.staticCall(otherKey);
-      await (await harness.store(otherKey)).wait();
-      expect(await harness.verifyPlonk(own, otherSignals, otherProof)).to.equal(true);
-      // The same key claiming the pot12 ceremony: its commitments are not under that tau.
-      const claimed = withWord(otherKey, 0, 2n);
-      const forged = await harness.store.staticCall(claimed);
-      await (await harness.store(claimed)).wait();
-      expect((await harness.keyDefect(claimed))[0]).to.equal(Defect.None);
-      expect(await harness.verifyPlonk(forged, otherSignals, otherProof)).to.equal(false);
-      // And the pot12 key's proof does not verify under the pot16 ceremony.
-      const moved = withWord(key, 0, 3n);
-      const movedAt = await harness.store.staticCall(moved);
-      await (await harness.store(moved)).wait();
-      expect(await harness.verifyPlonk(movedAt, signals, proof)).to.equal(false);
+      const outDir = mkdtempSync(path.join(os.tmpdir(), "poi-plonk-"));
+      try {
+        const other = await plonkSetup({
+          name: "other",
+          r1cs: model.r1cs,
+          ptau: pot16,
+          outDir,
+          allowInsecurePtau: true,
+        });
+        expect(other.ceremony.id).to.equal(3);
+        const input = { pixels: Array.from(model.inputs[1]), binding: 7n };
+        const proven = await snarkjs.plonk.fullProve(input, model.wasm, other.zkey);
+        const otherProof = plonkProofWords(proven.proof);
+        const otherSignals = proven.publicSignals.map(BigInt);
+        const otherKey = encodePlonkKey(other.vk);
+        const own = await harness.store.staticCall(otherKey);
+        await (await harness.store(otherKey)).wait();
+        expect(await harness.verifyPlonk(own, otherSignals, otherProof)).to.equal(true);
+        // The same key claiming the pot12 ceremony: its commitments are not under that tau.
+        const claimed = withWord(otherKey, 0, 2n);
+        const forged = await harness.store.staticCall(claimed);
+        await (await harness.store(claimed)).wait();
+        expect((await harness.keyDefect(claimed))[0]).to.equal(Defect.None);
+        expect(await harness.verifyPlonk(forged, otherSignals, otherProof)).to.equal(false);
+        // And the pot12 key's proof does not verify under the pot16 ceremony.
+        const moved = withWord(key, 0, 3n);
+        const movedAt = await harness.store.staticCall(moved);
+        await (await harness.store(moved)).wait();
+        expect(await harness.verifyPlonk(movedAt, signals, proof)).to.equal(false);
+      } finally {
+        rmSync(outDir, { recursive: true, force: true });
+      }
     });
 
     it("the toolkit refuses to encode a key whose [tau]_2 is no known ceremony's", function () {
