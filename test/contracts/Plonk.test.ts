@@ -60,7 +60,7 @@ describe("Plonk: the protocol's PLONK verifier with real snarkjs proofs", functi
 
   before(async function () {
     const ptau = devPot12();
-    if (!ptau) this.skip(); // no development ptau: nothing to set the circuit up from
+    if (!ptau) this.skip(); // no shared pot12: a generated one is no ceremony the PLONK verifier knows (random [tau]_2)
     model = await tinyUniversalModel(ptau!);
     key = encodePlonkKey(model.vk);
     const input = { pixels: Array.from(model.inputs[0]), binding: 12345n };

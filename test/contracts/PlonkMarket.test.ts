@@ -35,7 +35,7 @@ describe("Universal-mode models in the market (protocol-owned PLONK verifier)", 
 
   before(async function () {
     const ptau = devPot12();
-    if (!ptau) this.skip(); // no development ptau: nothing to set the circuit up from
+    if (!ptau) this.skip(); // no shared pot12: a generated one is no ceremony the PLONK verifier knows (random [tau]_2)
     model = await tinyUniversalModel(ptau!);
     key = encodePlonkKey(model.vk);
     for (const input of model.inputs) {
