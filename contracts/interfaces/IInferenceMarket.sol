@@ -370,7 +370,8 @@ interface IInferenceMarket {
      * `[inputCommitment, output, binding(requestId, msg.sender)]` for a baked model (checked by the
      * protocol's {Groth16} verifier against the model's key) and
      * `[weightsCommitment, inputCommitment, output, binding(requestId, msg.sender)]` for a committed
-     * model (checked by its circuit's verifier), so the proof must have been
+     * model (checked by its circuit's verifier; a universal model's requests go to
+     * {fulfilUniversal}), so the proof must have been
      * made for this caller. During a claim's window only the claimer may fulfil; otherwise the
      * caller needs `minStake` active stake. Works whether or not the model is still active.
      * The request's word then holds the fact (see {isAttestedByRequest}). Emits {InferenceFulfilled}.
@@ -380,6 +381,20 @@ interface IInferenceMarket {
      * @param proof Groth16 proof `[a0, a1, b00, b01, b10, b11, c0, c1]`, in snarkjs calldata order.
      */
     function fulfil(uint256 requestId, Request calldata req, uint256 output, uint256[8] calldata proof) external;
+
+    /**
+     * @notice Fulfils a request of a universal-mode model with a PLONK proof, as {fulfil} does.
+     * @dev The same public signals `[inputCommitment, output, binding(requestId, msg.sender)]`,
+     * checked by the protocol's own {Plonk} verifier against the model's key, with the `[tau]_2` of
+     * the ceremony the key names. Reverts {InferenceMarketInvalidProof} for a model of another mode.
+     * @param proof PLONK proof, the 24 words of snarkjs's calldata.
+     */
+    function fulfilUniversal(
+        uint256 requestId,
+        Request calldata req,
+        uint256 output,
+        uint256[24] calldata proof
+    ) external;
 
     /**
      * @notice Fulfils a batch of requests of one model with one proof, and splits their fees.

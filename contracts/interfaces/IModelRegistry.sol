@@ -5,6 +5,7 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 
 import {ICircuitRegistry} from "./ICircuitRegistry.sol";
 import {Groth16} from "../libraries/Groth16.sol";
+import {Plonk} from "../libraries/Plonk.sol";
 
 /**
  * @title IModelRegistry
@@ -24,7 +25,8 @@ interface IModelRegistry {
     /// @notice How proofs bind to a model (see the contract description).
     enum Mode {
         Baked,
-        Committed
+        Committed,
+        Universal
     }
 
     /**
@@ -36,6 +38,7 @@ interface IModelRegistry {
      * @param feeToken ERC20 the model's price is paid in (fixed for the model's lifetime).
      * @param price Fee, in `feeToken`, for one inference.
      * @param verifier Baked: the data contract of the single-inference verification key.
+     * Universal: the data contract of its PLONK key.
      * Committed: the circuit's verifier contract (governance-registered).
      * @param circuitId Committed: the circuit in the circuit registry. Baked: 0.
      * @param weightsCommitment Committed: Poseidon commitment to the weights (< r, nonzero). Baked: 0.
@@ -127,6 +130,12 @@ interface IModelRegistry {
      */
     error ModelRegistryInvalidKey(Groth16.KeyDefect defect, uint256 offset);
 
+    /**
+     * @notice The universal-mode (PLONK) key has `defect` at byte `offset` (see {Plonk-KeyDefect}),
+     * or is not for {BAKED_PUBLIC_SIGNALS} signals (`BadDomain` at the signal count's offset).
+     */
+    error ModelRegistryInvalidUniversalKey(Plonk.KeyDefect defect, uint256 offset);
+
     /// @notice Batch size `batchSize` is not allowed (below 2, or given twice).
     error ModelRegistryInvalidBatchSize(uint256 batchSize);
 
@@ -159,6 +168,37 @@ interface IModelRegistry {
 
     /// @notice Public signals of a baked batch proof: fold, challenge, batch binding.
     function BATCH_PUBLIC_SIGNALS() external view returns (uint16);
+
+    /**
+     * @notice Registers a universal-mode model owned by the caller, or a new version of one it owns:
+     * its proofs are PLONK proofs whose key was made from a public powers-of-tau ceremony alone,
+     * with no per-model secret, checked by the protocol's own {Plonk} code.
+     * @dev Writes the key once into a data contract and records `vkHash = keccak256(key)`; the key
+     * names its ceremony (its first word), whose `[tau]_2` the verifier takes from its own table,
+     * so a key made from any other powers of tau cannot verify. Anyone can rebuild the key from the
+     * model's published r1cs and the ceremony file and compare the hash (`poi verify-setup`).
+     * Single inferences only (no batch keys). Emits {ModelRegistered} and, for a version,
+     * {ModelVersionPublished}.
+     * @param terms Fee token, price, royalty recipient, previous version, metadata.
+     * @param verificationKey {Plonk} layout, for 3 public signals.
+     * @return modelId The new model's id.
+     */
+    function registerUniversalModel(
+        ModelTerms calldata terms,
+        bytes calldata verificationKey
+    ) external returns (uint256 modelId);
+
+    /**
+     * @notice Checks a universal-mode proof of model `modelId` for `signals` with the protocol's own
+     * {Plonk} verifier, against the model's key and the `[tau]_2` of the ceremony the key names.
+     * @dev False (never reverts) for a model that is not in universal mode, or any proof that
+     * {Plonk-verify} refuses. The market calls it for {IInferenceMarket-fulfilUniversal}.
+     */
+    function verifyUniversal(
+        uint256 modelId,
+        uint256[] calldata signals,
+        uint256[24] calldata proof
+    ) external view returns (bool);
 
     /**
      * @notice Registers a baked model owned by the caller, or a new version of one it owns.
@@ -262,7 +302,7 @@ interface IModelRegistry {
     /// @notice The model that published a version after `modelId`, or 0.
     function nextVersion(uint256 modelId) external view returns (uint256);
 
-    /// @notice Key bytes of a baked model for `batchSize` (1 for single inferences); empty if none.
+    /// @notice Key bytes of a baked or universal model for `batchSize` (1 for single inferences); empty if none.
     function verificationKey(uint256 modelId, uint256 batchSize) external view returns (bytes memory);
 
     /// @notice Circuit registry committed models are checked against.

@@ -195,7 +195,36 @@ contract InferenceMarket is IInferenceMarket, IInferenceAttestations, Ownable2St
         if (!_verify(mode, verifier, weights, [req.inputCommitment, output, requestBinding], proof)) {
             revert InferenceMarketInvalidProof(requestId);
         }
+        _fulfilled(requestId, req, output, claimer, royaltyRecipient);
+    }
 
+    /// @inheritdoc IInferenceMarket
+    function fulfilUniversal(
+        uint256 requestId,
+        Request calldata req,
+        uint256 output,
+        uint256[24] calldata proof
+    ) external nonReentrant whenNotPaused {
+        address claimer = _checkFulfillable(requestId, req, output);
+        (, , , address royaltyRecipient) = _registry.proofTerms(req.modelId);
+        uint256[] memory signals = new uint256[](3);
+        signals[0] = req.inputCommitment;
+        signals[1] = output;
+        signals[2] = ProofBinding.compute(block.chainid, address(this), requestId, msg.sender);
+        // The registry runs the protocol's own {Plonk} code on the model's key (it holds the code
+        // so that the market stays under the contract size limit), false for another mode.
+        if (!_registry.verifyUniversal(req.modelId, signals, proof)) revert InferenceMarketInvalidProof(requestId);
+        _fulfilled(requestId, req, output, claimer, royaltyRecipient);
+    }
+
+    /// @dev Settles a verified single fulfilment: fee split, bond, and the fact in the request's word.
+    function _fulfilled(
+        uint256 requestId,
+        Request calldata req,
+        uint256 output,
+        address claimer,
+        address royaltyRecipient
+    ) private {
         // The request's word now holds the fact: the single fulfilment's attestation record.
         bytes32 word = _factWord(_fact(req.modelId, req.inputCommitment, output));
         uint256[3] memory shares;
@@ -898,6 +927,8 @@ contract InferenceMarket is IInferenceMarket, IInferenceAttestations, Ownable2St
         uint256[3] memory signals,
         uint256[8] calldata proof
     ) private view returns (bool) {
+        // A universal model's key is data for {Plonk}, with proofs of another shape: never a Groth16 proof.
+        if (mode == IModelRegistry.Mode.Universal) return false;
         if (mode == IModelRegistry.Mode.Baked) {
             uint256[] memory bakedSignals = new uint256[](3);
             bakedSignals[0] = signals[0];

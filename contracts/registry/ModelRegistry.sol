@@ -6,6 +6,7 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {ICircuitRegistry} from "../interfaces/ICircuitRegistry.sol";
 import {IModelRegistry} from "../interfaces/IModelRegistry.sol";
 import {Groth16} from "../libraries/Groth16.sol";
+import {Plonk} from "../libraries/Plonk.sol";
 import {ProofBinding} from "../libraries/ProofBinding.sol";
 import {VerificationKeyStore} from "../libraries/VerificationKeyStore.sol";
 
@@ -65,6 +66,32 @@ contract ModelRegistry is IModelRegistry {
             _batchVerifiers[modelId][k] = batchKey;
             emit BatchKeyRegistered(modelId, k, batchKey, keccak256(batchKeys[i]));
         }
+    }
+
+    /// @inheritdoc IModelRegistry
+    function registerUniversalModel(
+        ModelTerms calldata terms,
+        bytes calldata verificationKey_
+    ) external returns (uint256 modelId) {
+        (Plonk.KeyDefect defect, uint256 offset) = Plonk.keyDefect(verificationKey_);
+        if (defect != Plonk.KeyDefect.None) revert ModelRegistryInvalidUniversalKey(defect, offset);
+        if (
+            uint256(bytes32(verificationKey_[Plonk.N_PUBLIC_OFFSET:Plonk.N_PUBLIC_OFFSET + 32])) != BAKED_PUBLIC_SIGNALS
+        ) {
+            revert ModelRegistryInvalidUniversalKey(Plonk.KeyDefect.BadDomain, Plonk.N_PUBLIC_OFFSET);
+        }
+        address key = VerificationKeyStore.write(verificationKey_);
+        modelId = _register(terms, Mode.Universal, key, 0, 0, keccak256(verificationKey_));
+    }
+
+    /// @inheritdoc IModelRegistry
+    function verifyUniversal(
+        uint256 modelId,
+        uint256[] calldata signals,
+        uint256[24] calldata proof
+    ) external view returns (bool) {
+        Model storage m = _models[modelId];
+        return m.mode == Mode.Universal && Plonk.verify(m.verifier, signals, proof);
     }
 
     /// @inheritdoc IModelRegistry
@@ -194,7 +221,7 @@ contract ModelRegistry is IModelRegistry {
     /// @inheritdoc IModelRegistry
     function verificationKey(uint256 modelId, uint256 batchSize) external view returns (bytes memory) {
         Model storage m = _models[modelId];
-        if (m.mode != Mode.Baked) return "";
+        if (m.mode == Mode.Committed) return "";
         address key = batchSize == 1 ? m.verifier : _batchVerifiers[modelId][batchSize];
         return VerificationKeyStore.read(key);
     }

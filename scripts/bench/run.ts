@@ -65,15 +65,29 @@ async function browserFigure(manifestFile: string, input: Record<string, unknown
   return figure;
 }
 
-/** A section of OUT that this benchmark does not measure (new-user ptau and setup times): a new report keeps it. */
-const KEPT_SECTION = "## Development ptau and setup per circuit";
+/**
+ * Sections of OUT that this benchmark does not measure (new-user ptau and setup times; the
+ * universal-setup comparison of scripts/setup/plonk-compare.ts): a new report keeps them.
+ */
+const KEPT_SECTIONS = [
+  "## Development ptau and setup per circuit",
+  "## Universal setup: PLONK and FFLONK against Groth16",
+];
 
 function keptSection(file: string): string {
   const old = existsSync(file) ? readFileSync(file, "utf8") : "";
-  const start = old.indexOf(KEPT_SECTION);
-  if (start < 0) return "";
-  const end = old.indexOf("\n## ", start + KEPT_SECTION.length);
-  return "\n" + old.slice(start, end < 0 ? undefined : end + 1);
+  return KEPT_SECTIONS.map((heading) => {
+    const start = old.indexOf(heading);
+    if (start < 0) return "";
+    const end = old.indexOf("\n## ", start + heading.length);
+    return "\n" + old.slice(start, end < 0 ? undefined : end + 1);
+  }).join("");
+}
+
+/** The hand-measured `universal` entry of OUT_JSON (plonk-compare.ts), which a new run keeps. */
+function keptUniversalJson(): unknown {
+  if (!existsSync(OUT_JSON)) return undefined;
+  return (JSON.parse(readFileSync(OUT_JSON, "utf8")) as { universal?: unknown }).universal;
 }
 
 function intArg(name: string, fallback: number, min: number): number {
@@ -409,6 +423,7 @@ async function main(): Promise<void> {
         };
       }),
       prover: proving.prover,
+      universal: keptUniversalJson(),
     };
     writeFileSync(OUT_JSON, await prettier.format(JSON.stringify(json), { ...style, filepath: OUT_JSON }));
     log(`wrote ${path.relative(ROOT, OUT_JSON)}`);

@@ -19,6 +19,7 @@ import {
   type TestToken,
 } from "../../types/ethers-contracts/index.js";
 import { encodeVerificationKey } from "../setup/groth16-setup.ts";
+import { encodePlonkKey, type PlonkVerificationKey } from "../setup/plonk-setup.ts";
 import { artifactPath, readManifest } from "../setup/manifest.ts";
 
 /** Market parameters (see IInferenceMarket.Params). */
@@ -100,7 +101,7 @@ async function terms(owner: Signer, t: ModelTermsOptions) {
 /** A registered model: its id, the key data contracts (baked) and the registration's gas. */
 export interface RegisteredModel {
   modelId: bigint;
-  /** Baked: the data contract of the single-inference key. Committed: the circuit's verifier. */
+  /** Baked and universal: the data contract of the single-inference key. Committed: the circuit's verifier. */
   verifier: string;
   /** What checks proofs of each batch size. */
   batchVerifiers: Record<number, string>;
@@ -132,6 +133,45 @@ export async function registerBakedModel(
   const modelId = await r.registerBakedModel.staticCall(t, key, sizes, keys);
   const receipt = await (await r.registerBakedModel(t, key, sizes, keys)).wait();
   return registered(registry, modelId, sizes, receipt!.gasUsed);
+}
+
+/**
+ * The PLONK key of `vkeyFile` as the registry stores it.
+ * @throws naming the file if it is not a PLONK key, not for a single inference's 3 signals, or
+ *   made from a ceremony the protocol does not know
+ */
+export function universalKeyBytes(vkeyFile: string): string {
+  let vk: PlonkVerificationKey;
+  try {
+    vk = JSON.parse(readFileSync(vkeyFile, "utf8")) as PlonkVerificationKey;
+  } catch (err) {
+    throw new Error(`${vkeyFile} is not a readable JSON verification key: ${(err as Error).message}`);
+  }
+  if (vk.nPublic !== BAKED_SIGNALS.length)
+    throw new Error(`${vkeyFile} is a key for ${vk.nPublic} public signals; a model needs ${BAKED_SIGNALS.length}`);
+  try {
+    return encodePlonkKey(vk);
+  } catch (err) {
+    throw new Error(`${vkeyFile}: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * Registers a universal-mode model owned by `owner` with the PLONK key of `vkeyFile` (written by
+ * `poi setup --proof-system plonk`), encoded as the registry stores it. The key must name a ceremony
+ * the protocol knows and be for the 3 signals of a single inference.
+ */
+export async function registerUniversalModel(
+  registry: ModelRegistry,
+  owner: Signer,
+  options: ModelTermsOptions & { vkeyFile: string },
+): Promise<RegisteredModel & { vkHash: string }> {
+  const key = universalKeyBytes(options.vkeyFile);
+  const r = registry.connect(owner);
+  const t = await terms(owner, options);
+  const modelId = await r.registerUniversalModel.staticCall(t, key);
+  const receipt = await (await r.registerUniversalModel(t, key)).wait();
+  return { ...(await registered(registry, modelId, [], receipt!.gasUsed)), vkHash: keccak256(key) };
 }
 
 /** Registers a committed model owned by `owner` on governance circuit `circuitId`. */

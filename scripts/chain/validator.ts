@@ -10,7 +10,14 @@ import {
   TestToken__factory,
   type InferenceMarket,
 } from "../../types/ethers-contracts/index.js";
-import { proveRequests, type ModelArtifacts, type ProofBindingData } from "../prove/prove-request.ts";
+import {
+  proveRequests,
+  proveUniversalRequest,
+  type ModelArtifacts,
+  type ProofBindingData,
+} from "../prove/prove-request.ts";
+import type { UniversalProver } from "../prove/universal-prover.ts";
+import type { QuantizedGraph } from "../model/quantize-graph.ts";
 import { requestsOnChain, RequestStatus, withClaim, type RequestTerms } from "./terms.ts";
 
 export { fulfilmentOf, RequestStatus } from "./terms.ts";
@@ -149,6 +156,32 @@ export async function fulfilRequest(
     requestId: request.requestId,
     predicted: proof.predicted[0]!,
     output: proof.outputs[0]!,
+    witnessMs: proof.witnessMs,
+    proveMs: proof.proveMs,
+    gasUsed: receipt!.gasUsed,
+  };
+}
+
+/**
+ * Proves one request of a universal-mode model as `validator` (PLONK, through
+ * proveUniversalRequest) and fulfils it with `fulfilUniversal`.
+ * @throws ProofRefusedError as {@link fulfilRequest} does (nothing is submitted)
+ */
+export async function fulfilUniversalRequest(
+  market: InferenceMarket,
+  validator: Signer,
+  prover: UniversalProver,
+  model: QuantizedGraph,
+  request: Pick<OpenRequest, "requestId" | "inputCommitment" | "input" | "terms">,
+): Promise<Fulfilment> {
+  const proof = await proveUniversalRequest(prover, model, request, await bindingFor(market, validator));
+  const receipt = await (
+    await market.connect(validator).fulfilUniversal(request.requestId, request.terms, proof.output, proof.proof)
+  ).wait();
+  return {
+    requestId: request.requestId,
+    predicted: proof.predicted,
+    output: proof.output,
     witnessMs: proof.witnessMs,
     proveMs: proof.proveMs,
     gasUsed: receipt!.gasUsed,

@@ -51,14 +51,15 @@ export const COMMANDS: Command[] = [
   {
     name: "compile",
     usage: [
-      "poi compile <model.onnx> [--out DIR] [--calibration FILE] [--eval FILE] [--mode baked|committed]",
+      "poi compile <model.onnx> [--out DIR] [--calibration FILE] [--eval FILE] [--mode baked|committed|universal]",
       "            [--output logits|class|both] [--weight-bits N] [--activation-bits N] [--witness-checks N|all] [--no-circuit]",
       "",
       "  --out DIR             where to write the quantized model, circuit and reports (default build/compiled/<name>)",
       "  --calibration FILE    JSON array of inputs to calibrate the activation scales on (default: MNIST",
       "                        training digits, for a 14x14 or 28x28 input)",
       "  --eval FILE           JSON held-out inputs with labels for the fidelity report (default: MNIST held-out digits)",
-      "  --mode MODE           baked (weights are circuit constants) or committed (private weights, public commitment)",
+      "  --mode MODE           baked (weights are circuit constants), committed (private weights, public commitment)",
+      "                        or universal (baked, proven with PLONK on a public ceremony's ptau)",
       "  --output WHAT         the public output: logits, class or both (default both; class after a final Softmax)",
       "  --weight-bits N       bits of each quantized weight (default 8)",
       "  --activation-bits N   bits of each quantized activation (default 8)",
@@ -99,7 +100,12 @@ export const COMMANDS: Command[] = [
         `  top-1 agreement ${pct(f.top1Agreement)}, largest logit error ${f.largestLogitError.value}, ` +
           `accuracy float ${pct(f.floatAccuracy)} / quantized ${pct(f.quantizedAccuracy)} (${f.evaluatedOn})`,
         `  constraints: ${result.info.constraints ?? "not compiled"} (estimated ${result.info.estimatedConstraints})`,
-      ].join("\n");
+        result.info.mode === "universal"
+          ? "  universal mode: set it up with poi setup --proof-system plonk --r1cs ... --ptau <ceremony file>"
+          : "",
+      ]
+        .filter(Boolean)
+        .join("\n");
       return { json: { outDir: result.outDir, info: result.info, fidelity: f }, text };
     },
   },

@@ -33,7 +33,8 @@ import { fidelityMarkdown, measureFidelity, type FidelityReport, type LabelledIn
 export const COMPILE_FORMAT = "poi-compiled-model/1";
 /** Training digits used for calibration when no --calibration file is given. */
 export const DEFAULT_CALIBRATION_DIGITS = 1000;
-export const MODES = ["baked", "committed"] as const;
+/** universal: the baked circuit (weights as constants), set up with PLONK on a public ceremony alone. */
+export const MODES = ["baked", "committed", "universal"] as const;
 
 export interface CompileOptions {
   onnxPath: string;
@@ -62,7 +63,7 @@ export interface CompiledModelInfo {
   name: string;
   source: string;
   onnxSha256: string;
-  mode: "baked" | "committed";
+  mode: (typeof MODES)[number];
   output: OutputMode;
   inputShape: number[];
   files: {
@@ -226,8 +227,8 @@ export function modelCircuit(
 export async function compileModel(o: CompileOptions): Promise<CompileResult> {
   const log = o.log ?? (() => {});
   const mode = o.mode ?? "baked";
-  if (mode !== "baked" && mode !== "committed")
-    throw new Error(`unknown --mode "${mode}"; expected baked or committed`);
+  if (!(MODES as readonly string[]).includes(mode))
+    throw new Error(`unknown --mode "${mode}"; expected baked, committed or universal`);
   if (o.output !== undefined && !OUTPUT_MODES.includes(o.output as OutputMode)) {
     throw new Error(`unknown --output "${o.output}"; expected one of ${OUTPUT_MODES.join(", ")}`);
   }
@@ -278,7 +279,8 @@ export async function compileModel(o: CompileOptions): Promise<CompileResult> {
   const command = o.command ?? `poi compile ${path.basename(o.onnxPath)}`;
   const source = `${path.basename(o.onnxPath)} (sha256 ${onnxSha256.slice(0, 16)}...), calibrated on ${calibrationText}`;
   const generated = modelCircuit(quantized, {
-    mode,
+    // A universal-mode circuit is the baked one: only its setup and proof system differ.
+    mode: mode === "committed" ? "committed" : "baked",
     templateName: templateNameFor(name),
     command,
     source,
@@ -341,7 +343,7 @@ export async function compileModel(o: CompileOptions): Promise<CompileResult> {
       name,
       source: path.basename(o.onnxPath),
       onnxSha256,
-      mode,
+      mode: mode as CompiledModelInfo["mode"],
       output,
       inputShape: graph.inputShape,
       files,

@@ -101,7 +101,9 @@ export async function inspectModel(target: string): Promise<InspectReport> {
     const r1cs = path.join(target, "build", `${info.name}.r1cs`);
     if (existsSync(r1cs)) compiled = (await snarkjs.r1cs.info(r1cs)).nConstraints;
     source = "compiled";
-    mode = info.mode;
+    // A universal-mode circuit is the baked one; its PLONK gates (several times the R1CS
+    // constraints, docs/benchmarks.md) are not estimated here.
+    mode = info.mode === "committed" ? "committed" : "baked";
     weightBits = info.weightBits ?? 8;
     basis.push(`quantized model read from ${path.join(path.basename(target), info.files.quantized)}`);
   } else {

@@ -25,6 +25,7 @@ import { sha256File } from "../setup/hash.ts";
 import { readManifest, type Manifest } from "../setup/manifest.ts";
 import { committedModelCommitment } from "./committed-input.ts";
 import { Prover, type ProofResult } from "./prover.ts";
+import type { UniversalProof, UniversalProver } from "./universal-prover.ts";
 
 /** What a request carries that the proof depends on. */
 export interface RequestToProve {
@@ -273,4 +274,30 @@ export async function proveRequests(
     witnessMs: proof.witnessMs,
     proveMs: proof.proveMs,
   };
+}
+
+/**
+ * The proving path of a universal-mode (PLONK) request: the same input check, integer reference
+ * and binding as a baked model's ({@link requestCircuitInput}'s single branch), proven with the
+ * model's PLONK prover, and the same comparison of the proven signals with the reference's.
+ * @throws ProofRefusedError
+ */
+export async function proveUniversalRequest(
+  prover: UniversalProver,
+  model: QuantizedGraph,
+  request: RequestToProve,
+  bindingData: ProofBindingData,
+): Promise<{ output: bigint; predicted: number } & UniversalProof> {
+  const pixels = checkRequestInput(model, request);
+  const reference = inferQuantizedGraph(model, pixels);
+  const binding = requestBinding(bindingData.chainId, bindingData.market, request.requestId, bindingData.prover);
+  const proven = await prover.prove({ pixels, binding });
+  const expected = [request.inputCommitment, reference.output, binding];
+  if (proven.publicSignals.length !== 3 || proven.publicSignals.some((v, i) => v !== expected[i]))
+    throw new ProofRefusedError(
+      `request ${request.requestId}: the public signals proven by ${prover.circuit} differ from the integer ` +
+        `reference of "${model.name}"; refusing to submit`,
+      request.requestId,
+    );
+  return { output: reference.output, predicted: reference.predicted, ...proven };
 }

@@ -38,6 +38,27 @@ declare module "snarkjs" {
     verify(vk: VerificationKey, publicSignals: (string | bigint)[], proof: Groth16Proof, logger?: Logger): Promise<boolean>;
     exportSolidityCallData(proof: Groth16Proof, publicSignals: (string | bigint)[]): Promise<string>;
   };
+  /** A PLONK or FFLONK proof as snarkjs writes it: named points (string triples) and evaluations. */
+  export type UniversalProof = Record<string, string | string[]>;
+  /** snarkjs's PLONK and FFLONK modules share these calls. */
+  export interface UniversalSystemApi {
+    setup(r1cs: FileRef, ptau: FileRef, zkey: FileRef, logger?: Logger): Promise<unknown>;
+    fullProve(
+      input: Record<string, unknown>,
+      wasm: FileRef,
+      zkey: FileRef,
+      logger?: Logger,
+    ): Promise<{ proof: UniversalProof; publicSignals: string[] }>;
+    prove(zkey: FileRef, witness: FileRef, logger?: Logger): Promise<{ proof: UniversalProof; publicSignals: string[] }>;
+    verify(vk: VerificationKey, publicSignals: (string | bigint)[], proof: UniversalProof, logger?: Logger): Promise<boolean>;
+  }
+  export const plonk: UniversalSystemApi & {
+    exportSolidityCallData(proof: UniversalProof, publicSignals: (string | bigint)[]): Promise<string>;
+  };
+  /** Note the argument order: the public signals first, unlike PLONK's. */
+  export const fflonk: UniversalSystemApi & {
+    exportSolidityCallData(publicSignals: (string | bigint)[], proof: UniversalProof): Promise<string>;
+  };
   export const wtns: {
     calculate(input: Record<string, unknown>, wasm: FileRef, wtns: FileRef, options?: unknown): Promise<void>;
     exportJson(wtns: FileRef): Promise<bigint[]>;

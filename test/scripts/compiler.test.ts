@@ -899,7 +899,7 @@ describe("compiler: bad input (exact messages, non-zero exit, nothing written)",
         '"m.onnx": --mode committed supports dense-only models (Gemm/MatMul + Relu) so far; Conv node "/conv/Conv" needs --mode baked',
       );
       expect(await asyncErrorOf(() => compileModel({ onnxPath, mode: "secret", circuit: false }))).to.equal(
-        'unknown --mode "secret"; expected baked or committed',
+        'unknown --mode "secret"; expected baked, committed or universal',
       );
       expect(await asyncErrorOf(() => compileModel({ onnxPath, output: "probabilities", circuit: false }))).to.equal(
         'unknown --output "probabilities"; expected one of logits, class, both',

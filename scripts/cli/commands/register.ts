@@ -25,7 +25,7 @@ import { buildContracts } from "./deploy.ts";
 export const registerCommand: Command = {
   name: "register",
   usage: [
-    "poi register --manifest FILE [--price TOKENS] [--fee-token ADDR] [--royalty-recipient ADDR]",
+    "poi register (--manifest FILE | --plonk-vkey FILE) [--price TOKENS] [--fee-token ADDR] [--royalty-recipient ADDR]",
     "             [--batch-manifest FILE --batch-size K] [--previous-version ID] [--metadata-uri URI]",
     "             [--circuit-id N [--weights-commitment C]]",
     "             [--deployment FILE] [--network NAME] [--rpc-url URL] [--account N|ADDR]",
@@ -35,6 +35,8 @@ export const registerCommand: Command = {
     "it with the protocol's own Groth16 verifier. A committed model (a manifest with the public",
     "signal modelCommitment) names the governance circuit it runs on and its weights commitment.",
     "  --manifest FILE           the model's artifact manifest (single-inference circuit)",
+    "  --plonk-vkey FILE         universal mode: the PLONK key of poi setup --proof-system plonk, made from",
+    "                            a ceremony ptau alone; checked by the protocol's own PLONK verifier",
     "  --price TOKENS            price per inference (default 1)",
     "  --fee-token ADDR          ERC-20 the price is paid in (default: the deployment's token)",
     "  --royalty-recipient ADDR  receives the royalty (default: the account)",
@@ -49,6 +51,7 @@ export const registerCommand: Command = {
   summary: "register a baked model with its verification keys (permissionless)",
   valueFlags: [
     "manifest",
+    "plonk-vkey",
     "price",
     "fee-token",
     "royalty-recipient",
@@ -62,9 +65,21 @@ export const registerCommand: Command = {
   ],
   booleanFlags: [],
   async run(args) {
-    const manifestFile = existingFile(required(args, "manifest", "the model's artifact manifest"), "manifest");
-    const manifest = await loadManifest(manifestFile);
+    const plonkVkey = flag(args, "plonk-vkey");
     const price = tokenFlag(args, "price", 10n ** 18n)!;
+    if (plonkVkey !== undefined) {
+      for (const f of ["manifest", "batch-manifest", "batch-size", "circuit-id", "weights-commitment"])
+        if (flag(args, f) !== undefined)
+          throw usageError(`--${f} does not apply to a universal-mode model (--plonk-vkey)`);
+      const { universalKeyBytes } = await import("../../chain/protocol.ts");
+      // A key the registry would refuse is refused here, before any chain (exit 3).
+      await integrity(() => universalKeyBytes(existingFile(plonkVkey, "PLONK verification key")));
+    }
+    const manifestFile =
+      plonkVkey === undefined
+        ? existingFile(required(args, "manifest", "the model's artifact manifest"), "manifest")
+        : undefined;
+    const manifest = manifestFile === undefined ? undefined : await loadManifest(manifestFile);
     const batchManifest = flag(args, "batch-manifest");
     const batchSize = bigintFlag(args, "batch-size");
     if ((batchManifest === undefined) !== (batchSize === undefined))
@@ -74,9 +89,9 @@ export const registerCommand: Command = {
       batchManifest === undefined
         ? []
         : [{ manifestFile: manifestArg(batchManifest, "batch manifest"), batchSize: Number(batchSize) }];
-    const committed = manifest.publicSignals[0] === "modelCommitment";
+    const committed = manifest?.publicSignals[0] === "modelCommitment";
     const circuitId = bigintFlag(args, "circuit-id");
-    if (committed !== (circuitId !== undefined))
+    if (manifest && committed !== (circuitId !== undefined))
       throw usageError(
         committed
           ? `${manifest.circuit} is a committed-mode circuit: --circuit-id is required`
@@ -85,27 +100,46 @@ export const registerCommand: Command = {
     const { hre, signer, dep } = await connectDeployment(args);
     await progress(args, "compiling contracts", () => buildContracts(hre));
     const { ModelRegistry__factory } = await import("../../../types/ethers-contracts/index.js");
-    const { registerBakedModel, registerCommittedModel } = await import("../../chain/protocol.ts");
+    const { registerBakedModel, registerCommittedModel, registerUniversalModel } =
+      await import("../../chain/protocol.ts");
     const registry = ModelRegistry__factory.connect(dep.deployment.registry, signer);
     const owner = await signer.getAddress();
     const feeToken = flag(args, "fee-token") ?? dep.deployment.token;
+    const common = {
+      feeToken,
+      price,
+      royaltyRecipient: flag(args, "royalty-recipient"),
+      previousVersion: bigintFlag(args, "previous-version"),
+      metadataURI: flag(args, "metadata-uri"),
+    };
+    const summary = { owner, feeToken, price: price.toString() };
+    if (plonkVkey !== undefined) {
+      const model = await progress(args, "registering the universal-mode model and storing its key", () =>
+        onChain("registration failed", () =>
+          registerUniversalModel(registry, signer, { vkeyFile: plonkVkey, ...common }),
+        ),
+      );
+      return {
+        json: {
+          modelId: model.modelId.toString(),
+          mode: "universal",
+          key: model.verifier,
+          vkHash: model.vkHash,
+          ...summary,
+          gasUsed: model.gasUsed.toString(),
+        },
+        text: `registered model #${model.modelId} (universal, PLONK): key stored at ${model.verifier}, vkHash ${model.vkHash}, owner ${owner}, price ${formatUnits(price)} of ${feeToken}`,
+      };
+    }
     if (circuitId !== undefined) {
       if (batchKeys.length) throw usageError("batch keys are for baked models");
-      const fromManifest = manifest.modelCommitment === undefined ? undefined : BigInt(manifest.modelCommitment);
+      const fromManifest = manifest!.modelCommitment === undefined ? undefined : BigInt(manifest!.modelCommitment);
       const weightsCommitment = bigintFlag(args, "weights-commitment", fromManifest);
       if (weightsCommitment === undefined)
         throw usageError("--weights-commitment is required: the manifest records none");
       const model = await progress(args, "registering the committed model", () =>
         onChain("registration failed", () =>
-          registerCommittedModel(registry, signer, {
-            circuitId,
-            weightsCommitment,
-            feeToken,
-            price,
-            royaltyRecipient: flag(args, "royalty-recipient"),
-            previousVersion: bigintFlag(args, "previous-version"),
-            metadataURI: flag(args, "metadata-uri"),
-          }),
+          registerCommittedModel(registry, signer, { circuitId, weightsCommitment, ...common }),
         ),
       );
       return {
@@ -114,9 +148,7 @@ export const registerCommand: Command = {
           mode: "committed",
           circuitId: circuitId.toString(),
           weightsCommitment: weightsCommitment.toString(),
-          owner,
-          feeToken,
-          price: price.toString(),
+          ...summary,
           gasUsed: model.gasUsed.toString(),
         },
         text: `registered model #${model.modelId} (committed, circuit #${circuitId}): owner ${owner}, price ${formatUnits(price)} of ${feeToken}`,
@@ -124,15 +156,7 @@ export const registerCommand: Command = {
     }
     const model = await progress(args, "registering the model and storing its keys", () =>
       onChain("registration failed", () =>
-        registerBakedModel(registry, signer, {
-          manifestFile,
-          feeToken,
-          price,
-          royaltyRecipient: flag(args, "royalty-recipient"),
-          previousVersion: bigintFlag(args, "previous-version"),
-          metadataURI: flag(args, "metadata-uri"),
-          batchKeys,
-        }),
+        registerBakedModel(registry, signer, { manifestFile: manifestFile!, batchKeys, ...common }),
       ),
     );
     return {
@@ -141,13 +165,11 @@ export const registerCommand: Command = {
         mode: "baked",
         key: model.verifier,
         batchKeys: model.batchVerifiers,
-        vkHash: manifest.vkHash,
-        owner,
-        feeToken,
-        price: price.toString(),
+        vkHash: manifest!.vkHash,
+        ...summary,
         gasUsed: model.gasUsed.toString(),
       },
-      text: `registered model #${model.modelId} (${manifest.circuit}, baked): key stored at ${model.verifier}, owner ${owner}, price ${formatUnits(price)} of ${feeToken}`,
+      text: `registered model #${model.modelId} (${manifest!.circuit}, baked): key stored at ${model.verifier}, owner ${owner}, price ${formatUnits(price)} of ${feeToken}`,
     };
   },
 };

@@ -7,6 +7,7 @@ import { randomBytes } from "node:crypto";
 import { closeSync, openSync, readSync } from "node:fs";
 import path from "node:path";
 import { applyBeacon, contribute, initCeremony } from "../../setup/ceremony.ts";
+import { plonkSetup } from "../../setup/plonk-setup.ts";
 import { checkPtauForSetup } from "../../setup/ptau.ts";
 import { existingFile, flag, integrity, note, progress, required, usageError, type Command } from "../support.ts";
 
@@ -30,11 +31,33 @@ export const setupCommand: Command = {
     "",
     "Writes <name>.ceremony.json and, once finished, the zkey, vkey, verifier, <name>.transcript.json",
     "and manifest.json (sha256 of every artifact, transcript included) into --out.",
+    "",
+    "poi setup --proof-system plonk --r1cs FILE --ptau FILE [--name NAME] [--out DIR] [--allow-insecure-ptau]",
+    "",
+    "  Universal mode: a PLONK key made from the r1cs and a public ceremony file alone (no phase 2, no",
+    "  secret: anyone rebuilds it with poi verify-setup --universal). Only a listed ceremony file is",
+    "  taken; a development ptau needs --allow-insecure-ptau and the key then names an INSECURE ceremony.",
+    "  Writes <name>.plonk.zkey and <name>.plonk.vkey.json into --out and prints the key's hash.",
+    "  Exit 3 if the ptau is refused or too small for the circuit's PLONK gates.",
   ].join("\n"),
   summary: "phase-2 trusted setup of a compiled circuit: contributions, beacon, transcript, manifest",
-  valueFlags: ["r1cs", "wasm", "ptau", "name", "out", "contributors", "beacon", "verifier", "verifier-contract"],
+  valueFlags: [
+    "r1cs",
+    "wasm",
+    "ptau",
+    "name",
+    "out",
+    "contributors",
+    "beacon",
+    "verifier",
+    "verifier-contract",
+    "proof-system",
+  ],
   booleanFlags: ["allow-insecure-ptau"],
   async run(args) {
+    const system = flag(args, "proof-system") ?? "groth16";
+    if (system === "plonk") return universalSetup(args);
+    if (system !== "groth16") throw usageError(`--proof-system ${system}: expected groth16 or plonk`);
     const r1cs = binaryFile(required(args, "r1cs", "the compiled circuit's r1cs"), "r1cs", "r1cs", "circom --r1cs");
     const wasm = binaryFile(required(args, "wasm", "the circuit's witness wasm"), "wasm", "\0asm", "circom --wasm");
     const ptauPath = existingFile(required(args, "ptau", "a powers-of-tau file"), "ptau");
@@ -81,6 +104,30 @@ function binaryFile(file: string, what: string, magic: string, madeBy: string): 
   if (head.toString("latin1") !== magic)
     throw usageError(`${what} ${file} does not start like the files ${madeBy} writes`);
   return file;
+}
+
+/** `poi setup --proof-system plonk`: the deterministic universal-mode key. */
+async function universalSetup(args: Parameters<Command["run"]>[0]): Promise<{ json: unknown; text: string }> {
+  const r1cs = binaryFile(required(args, "r1cs", "the compiled circuit's r1cs"), "r1cs", "r1cs", "circom --r1cs");
+  const ptau = existingFile(required(args, "ptau", "a powers-of-tau ceremony file"), "ptau");
+  const name = flag(args, "name") ?? path.basename(r1cs, ".r1cs");
+  const outDir = flag(args, "out") ?? path.dirname(r1cs);
+  const result = await progress(args, "PLONK setup (universal mode)", () =>
+    integrity(() => plonkSetup({ name, r1cs, ptau, outDir, allowInsecurePtau: args.flags.has("allow-insecure-ptau") })),
+  );
+  const text = [
+    `PLONK setup of ${name}: ${result.constraints} gates, domain 2^${result.vk.power}, key hash ${result.keyHash}`,
+    `  ceremony ${result.ceremony.id}: ${result.ceremony.name}`,
+    `  zkey ${result.zkey}`,
+    `  vkey ${result.vkeyPath}`,
+    result.ceremony.insecure
+      ? "  WARNING: the key names an INSECURE development ceremony: whoever made it can forge proofs"
+      : "",
+  ]
+    .filter(Boolean)
+    .join("\n");
+  const { vk: _vk, ptau: resolved, ...rest } = result;
+  return { json: { ...rest, ptau: resolved.path, insecurePtau: resolved.insecure }, text };
 }
 
 /** The beacon and everything after it; shared with `poi beacon`. */

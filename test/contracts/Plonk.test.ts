@@ -1,0 +1,263 @@
+/**
+ * The protocol's own PLONK verifier (contracts/libraries/Plonk.sol) with real snarkjs proofs of a
+ * tiny baked model in universal mode: a valid proof accepted, every changed proof word and signal
+ * refused, a key made from another ceremony unable to verify under the ceremony it names, and
+ * every kind of unfit key found by keyDefect. Needs the power-12 development ptau (shared), and
+ * the power-16 one for the other-ceremony key.
+ */
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { expect } from "chai";
+import { network } from "hardhat";
+import * as snarkjs from "snarkjs";
+import { releaseProverThreads } from "../../scripts/prove/prover.ts";
+import {
+  encodePlonkKey,
+  plonkProofWords,
+  plonkSetup,
+  rebuildPlonkKey,
+  plonkKeyHash,
+  type PlonkProofWords,
+  type PlonkVerificationKey,
+} from "../../scripts/setup/plonk-setup.ts";
+import type { PlonkHarness } from "../../types/ethers-contracts/index.js";
+import { devPot12, tinyUniversalModel, type UniversalModel } from "../helpers/universal-model.ts";
+
+const { ethers } = await network.create();
+
+const R = 21888242871839275222246405745257275088548364400416034343698204186575808495617n;
+const Q = 21888242871839275222246405745257275088696311157297823662689037894645226208583n;
+/** Plonk.KeyDefect, in the library's order. */
+const Defect = {
+  None: 0n,
+  WrongLength: 1n,
+  UnknownCeremony: 2n,
+  BadDomain: 3n,
+  NotCanonical: 4n,
+  NotOnCurve: 5n,
+  AtInfinity: 6n,
+  BadCosets: 7n,
+  NoGates: 8n,
+};
+const QM = 192;
+const S1 = QM + 5 * 64;
+
+const word = (v: bigint) => v.toString(16).padStart(64, "0");
+/** The key (0x-hex) with the 32-byte word at byte `offset` set to `v`. */
+function withWord(key: string, offset: number, v: bigint): string {
+  const hex = key.slice(2);
+  return "0x" + hex.slice(0, offset * 2) + word(v) + hex.slice(offset * 2 + 64);
+}
+
+describe("Plonk: the protocol's PLONK verifier with real snarkjs proofs", function () {
+  let model: UniversalModel;
+  let harness: PlonkHarness;
+  let key: string;
+  let pointer: string;
+  let proof: PlonkProofWords;
+  let signals: bigint[];
+
+  before(async function () {
+    const ptau = devPot12();
+    if (!ptau) this.skip(); // no shared pot12: a generated one is no ceremony the PLONK verifier knows (random [tau]_2)
+    model = await tinyUniversalModel(ptau!);
+    key = encodePlonkKey(model.vk);
+    const input = { pixels: Array.from(model.inputs[0]), binding: 12345n };
+    const proven = await snarkjs.plonk.fullProve(input, model.wasm, model.zkey);
+    expect(await snarkjs.plonk.verify(model.vk as never, proven.publicSignals, proven.proof)).to.equal(true);
+    proof = plonkProofWords(proven.proof);
+    signals = proven.publicSignals.map(BigInt);
+    harness = (await ethers.deployContract("PlonkHarness")) as unknown as PlonkHarness;
+    pointer = await harness.store.staticCall(key);
+    await (await harness.store(key)).wait();
+  });
+
+  after(async function () {
+    await releaseProverThreads();
+  });
+
+  describe("verify", function () {
+    it("accepts a real snarkjs proof against the key held as data", async function () {
+      expect(signals).to.have.length(3);
+      expect(await harness.verifyPlonk(pointer, signals, proof)).to.equal(true);
+    });
+
+    it("refuses the proof with any of its 24 words changed", async function () {
+      for (let i = 0; i < 24; i++) {
+        const field = i < 18 ? Q : R;
+        const changed = [...proof] as PlonkProofWords;
+        changed[i] = (changed[i] + 1n) % field;
+        expect(await harness.verifyPlonk(pointer, signals, changed), `word ${i} + 1`).to.equal(false);
+        changed[i] = proof[i] + field; // the same value, not canonical
+        expect(await harness.verifyPlonk(pointer, signals, changed), `word ${i} + field`).to.equal(false);
+      }
+    });
+
+    it("refuses the proof with any of its 9 points replaced by another point on the curve", async function () {
+      for (let p = 0; p < 9; p++) {
+        const changed = [...proof] as PlonkProofWords;
+        changed[2 * p] = 1n; // the G1 generator (1, 2)
+        changed[2 * p + 1] = 2n;
+        expect(await harness.verifyPlonk(pointer, signals, changed), `point ${p}`).to.equal(false);
+      }
+    });
+
+    it("refuses any changed, missing, extra or non-canonical public signal", async function () {
+      for (let i = 0; i < signals.length; i++) {
+        const changed = [...signals];
+        changed[i] = (changed[i] + 1n) % R;
+        expect(await harness.verifyPlonk(pointer, changed, proof), `signal ${i}`).to.equal(false);
+        changed[i] = signals[i] + R;
+        expect(await harness.verifyPlonk(pointer, changed, proof), `signal ${i} + r`).to.equal(false);
+      }
+      expect(await harness.verifyPlonk(pointer, signals.slice(0, 2), proof)).to.equal(false);
+      expect(await harness.verifyPlonk(pointer, [...signals, 0n], proof)).to.equal(false);
+      expect(await harness.verifyPlonk(pointer, [], proof)).to.equal(false);
+    });
+
+    it("refuses an address without a key, and a key that names an unknown ceremony or a bad domain", async function () {
+      expect(await harness.verifyPlonk(ethers.ZeroAddress, signals, proof)).to.equal(false);
+      for (const bad of [withWord(key, 0, 99n), withWord(key, 32, 2n), withWord(key, 32, 29n)]) {
+        const at = await harness.store.staticCall(bad);
+        await (await harness.store(bad)).wait();
+        expect(await harness.verifyPlonk(at, signals, proof)).to.equal(false);
+      }
+    });
+  });
+
+  describe("the ceremony is the protocol's, not the key's", function () {
+    it("a key set up from another ptau verifies its own proofs only under its own ceremony", async function () {
+      const pot16 = path.join(path.dirname(devPot12()!), "dev-insecure-pot16.ptau");
+      if (!existsSync(pot16)) this.skip(); // the second development file is not at hand
+      const outDir = mkdtempSync(path.join(os.tmpdir(), "poi-plonk-"));
+      try {
+        const other = await plonkSetup({
+          name: "other",
+          r1cs: model.r1cs,
+          ptau: pot16,
+          outDir,
+          allowInsecurePtau: true,
+        });
+        expect(other.ceremony.id).to.equal(3);
+        const input = { pixels: Array.from(model.inputs[1]), binding: 7n };
+        const proven = await snarkjs.plonk.fullProve(input, model.wasm, other.zkey);
+        const otherProof = plonkProofWords(proven.proof);
+        const otherSignals = proven.publicSignals.map(BigInt);
+        const otherKey = encodePlonkKey(other.vk);
+        const own = await harness.store.staticCall(otherKey);
+        await (await harness.store(otherKey)).wait();
+        expect(await harness.verifyPlonk(own, otherSignals, otherProof)).to.equal(true);
+        // The same key claiming the pot12 ceremony: its commitments are not under that tau.
+        const claimed = withWord(otherKey, 0, 2n);
+        const forged = await harness.store.staticCall(claimed);
+        await (await harness.store(claimed)).wait();
+        expect((await harness.keyDefect(claimed))[0]).to.equal(Defect.None);
+        expect(await harness.verifyPlonk(forged, otherSignals, otherProof)).to.equal(false);
+        // And the pot12 key's proof does not verify under the pot16 ceremony.
+        const moved = withWord(key, 0, 3n);
+        const movedAt = await harness.store.staticCall(moved);
+        await (await harness.store(moved)).wait();
+        expect(await harness.verifyPlonk(movedAt, signals, proof)).to.equal(false);
+      } finally {
+        rmSync(outDir, { recursive: true, force: true });
+      }
+    });
+
+    it("the toolkit refuses to encode a key whose [tau]_2 is no known ceremony's", function () {
+      const vk: PlonkVerificationKey = {
+        ...model.vk,
+        X_2: [
+          ["1", "2"],
+          ["3", "4"],
+          ["1", "0"],
+        ],
+      };
+      expect(() => encodePlonkKey(vk)).to.throw(/not that of any ceremony the protocol knows/);
+    });
+
+    it("the ceremony table of the toolkit is the contract's", async function () {
+      for (let id = 1; id <= 4; id++) {
+        const [known, tau2] = await harness.ceremonyTau2(id);
+        expect(known).to.equal(true);
+        const vk = JSON.parse(JSON.stringify(model.vk)) as PlonkVerificationKey;
+        vk.X_2 = [
+          [tau2[1].toString(), tau2[0].toString()],
+          [tau2[3].toString(), tau2[2].toString()],
+          ["1", "0"],
+        ];
+        expect(BigInt("0x" + encodePlonkKey(vk).slice(2, 66))).to.equal(BigInt(id));
+      }
+      expect((await harness.ceremonyTau2(0))[0]).to.equal(false);
+      expect((await harness.ceremonyTau2(5))[0]).to.equal(false);
+    });
+
+    it("a rebuilt key has the registered key's hash (what poi verify-setup compares)", async function () {
+      const rebuilt = await rebuildPlonkKey(model.r1cs, devPot12()!, true);
+      expect(rebuilt.keyHash).to.equal(plonkKeyHash(model.vk));
+      expect(rebuilt.ceremony.id).to.equal(2);
+    });
+  });
+
+  describe("keyDefect", function () {
+    const defect = async (k: string) => {
+      const [d, offset] = await harness.keyDefect(k);
+      return [d, Number(offset)];
+    };
+
+    it("finds nothing wrong with a real key", async function () {
+      expect(await defect(key)).to.deep.equal([Defect.None, 0]);
+    });
+
+    it("refuses a key of another length or an unknown ceremony", async function () {
+      expect(await defect(key.slice(0, -64))).to.deep.equal([Defect.WrongLength, 0]);
+      expect(await defect(key + "00")).to.deep.equal([Defect.WrongLength, 0]);
+      expect(await defect(withWord(key, 0, 0n))).to.deep.equal([Defect.UnknownCeremony, 0]);
+      expect(await defect(withWord(key, 0, 5n))).to.deep.equal([Defect.UnknownCeremony, 0]);
+    });
+
+    it("refuses a domain that is none: power out of range, no signals, too many, omega not primitive", async function () {
+      expect(await defect(withWord(key, 32, 2n))).to.deep.equal([Defect.BadDomain, 32]);
+      expect(await defect(withWord(key, 32, 29n))).to.deep.equal([Defect.BadDomain, 32]);
+      expect(await defect(withWord(key, 64, 0n))).to.deep.equal([Defect.BadDomain, 64]);
+      expect(await defect(withWord(key, 64, 4097n))).to.deep.equal([Defect.BadDomain, 64]);
+      expect(await defect(withWord(key, 160, 1n))).to.deep.equal([Defect.BadDomain, 160]);
+      // omega^2 generates only half the domain.
+      const omega = BigInt(model.vk.w);
+      expect(await defect(withWord(key, 160, (omega * omega) % R))).to.deep.equal([Defect.BadDomain, 160]);
+    });
+
+    it("refuses non-canonical scalars and coordinates", async function () {
+      expect(await defect(withWord(key, 96, BigInt(model.vk.k1) + R))).to.deep.equal([Defect.NotCanonical, 96]);
+      expect(await defect(withWord(key, 160, R))).to.deep.equal([Defect.NotCanonical, 160]);
+      const x = BigInt("0x" + key.slice(2 + QM * 2, 2 + QM * 2 + 64));
+      expect(await defect(withWord(key, QM, x + Q))).to.deep.equal([Defect.NotCanonical, QM]);
+    });
+
+    it("refuses overlapping cosets: k1 or k2 zero, in the domain, or in the same coset", async function () {
+      expect(await defect(withWord(key, 96, 0n))).to.deep.equal([Defect.BadCosets, 96]);
+      expect(await defect(withWord(key, 96, 1n))).to.deep.equal([Defect.BadCosets, 96]);
+      expect(await defect(withWord(key, 128, 0n))).to.deep.equal([Defect.BadCosets, 128]);
+      expect(await defect(withWord(key, 128, BigInt(model.vk.w)))).to.deep.equal([Defect.BadCosets, 128]);
+      expect(await defect(withWord(key, 128, BigInt(model.vk.k1)))).to.deep.equal([Defect.BadCosets, 128]);
+    });
+
+    it("refuses a point off the curve, a permutation commitment at infinity, and a key with no gates", async function () {
+      for (let p = 0; p < 8; p++) {
+        const offset = QM + 64 * p;
+        const y = BigInt("0x" + key.slice(2 + (offset + 32) * 2, 2 + (offset + 32) * 2 + 64));
+        expect(await defect(withWord(key, offset + 32, (y + 1n) % Q)), `point ${p}`).to.deep.equal([
+          Defect.NotOnCurve,
+          offset,
+        ]);
+        const infinity = withWord(withWord(key, offset, 0n), offset + 32, 0n);
+        if (offset >= S1) expect(await defect(infinity)).to.deep.equal([Defect.AtInfinity, offset]);
+        // A single selector at infinity is a circuit without that kind of gate: fit.
+        else expect(await defect(infinity)).to.deep.equal([Defect.None, 0]);
+      }
+      let none = key;
+      for (let p = 0; p < 5; p++) none = withWord(withWord(none, QM + 64 * p, 0n), QM + 64 * p + 32, 0n);
+      expect(await defect(none)).to.deep.equal([Defect.NoGates, QM]);
+    });
+  });
+});

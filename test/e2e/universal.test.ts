@@ -1,0 +1,170 @@
+/**
+ * Universal mode end to end with a small circuit (a 4-3 dense model, fits the power-12 development
+ * ptau after the R1CS-to-PLONK conversion): the PLONK setup and its re-verification through the
+ * `poi` command line, registration of the key, a request, the validator's proof through the
+ * proving path (integer reference, binding, PLONK prover), settlement by the protocol's own PLONK
+ * verifier, and the validator's withdrawal.
+ */
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { expect } from "chai";
+import { network } from "hardhat";
+import { deployProtocol, registerUniversalModel } from "../../scripts/chain/protocol.ts";
+import { postRequest } from "../../scripts/chain/requester.ts";
+import { requestTerms } from "../../scripts/chain/terms.ts";
+import { compileModel } from "../../scripts/compiler/compile-model.ts";
+import { ensureStaked, fulfilUniversalRequest } from "../../scripts/chain/validator.ts";
+import { inferQuantizedGraph } from "../../scripts/model/graph-inference.ts";
+import { ProofRefusedError } from "../../scripts/prove/prove-request.ts";
+import { releaseProverThreads } from "../../scripts/prove/prover.ts";
+import { UniversalProver } from "../../scripts/prove/universal-prover.ts";
+import { plonkKeyHash } from "../../scripts/setup/plonk-setup.ts";
+import { foreignStderrLines, startHardhatNode, startPoiAsUser } from "../helpers/processes.ts";
+import { devPot12, tinyUniversalModel, type UniversalModel } from "../helpers/universal-model.ts";
+
+const { ethers } = await network.create();
+
+async function poi(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
+  const child = startPoiAsUser(args);
+  const { code } = await child.exited;
+  expect(foreignStderrLines(child.stderr), `poi ${args.join(" ")}: stderr lines poi did not write`).to.deep.equal([]);
+  return { code, out: child.stdout.join("\n"), err: child.stderr.join("\n") };
+}
+
+describe("Universal mode end to end (PLONK, small circuit)", function () {
+  let model: UniversalModel;
+  let ptau: string;
+  let out: string;
+
+  before(async function () {
+    const found = devPot12();
+    if (!found) this.skip(); // no shared pot12: a generated one is no ceremony the PLONK verifier knows (random [tau]_2)
+    ptau = found!;
+    model = await tinyUniversalModel(ptau);
+    out = mkdtempSync(path.join(os.tmpdir(), "poi-universal-e2e-"));
+  });
+
+  after(async function () {
+    if (out) rmSync(out, { recursive: true, force: true });
+    await releaseProverThreads();
+  });
+
+  it("poi compile --mode universal writes the baked circuit and records the universal mode", async function () {
+    const onnxPath = path.join("test", "fixtures", "exporters", "pytorch-mlp.onnx");
+    const compiled = (mode: string) =>
+      compileModel({ onnxPath, mode, circuit: false, outDir: path.join(out, `compiled-${mode}`), command: "test" });
+    const universal = await compiled("universal");
+    const baked = await compiled("baked");
+    expect(universal.info.mode).to.equal("universal");
+    expect(universal.info.publicSignals).to.deep.equal(["inputCommitment", "output", "binding"]);
+    const circom = (r: typeof baked) => readFileSync(path.join(r.outDir, r.info.files.circom), "utf8");
+    expect(circom(universal)).to.equal(circom(baked));
+  });
+
+  it("poi setup --proof-system plonk takes a development ptau only when told, and makes the same key every time", async function () {
+    const args = ["setup", "--proof-system", "plonk", "--r1cs", model.r1cs, "--ptau", ptau, "--out", out];
+    const refused = await poi(args);
+    expect(refused.code).to.equal(3);
+    expect(refused.err).to.match(/development file.*--allow-insecure-ptau/s);
+    const made = await poi([...args, "--allow-insecure-ptau", "--json"]);
+    expect(made.code, made.err).to.equal(0);
+    const report = JSON.parse(made.out) as { keyHash: string; ceremony: { id: number; insecure: boolean } };
+    // Deterministic: the key the CLI made is the one the test helper made earlier.
+    expect(report.keyHash).to.equal(plonkKeyHash(model.vk));
+    expect(report.ceremony).to.include({ id: 2, insecure: true });
+  });
+
+  it("poi verify-setup --universal rebuilds the key and compares it with a registered hash", async function () {
+    const args = ["verify-setup", "--universal", "--r1cs", model.r1cs, "--ptau", ptau, "--allow-insecure-ptau"];
+    const ok = await poi([...args, "--vk-hash", plonkKeyHash(model.vk)]);
+    expect(ok.code, ok.err).to.equal(0);
+    expect(ok.out).to.match(/key verified/);
+    const other = await poi([...args, "--vk-hash", "0x" + "11".repeat(32)]);
+    expect(other.code).to.equal(5);
+    expect(other.out).to.match(/key NOT verified/);
+    const malformed = await poi([...args, "--vk-hash", "0x1234"]);
+    expect(malformed.code).to.equal(2);
+  });
+
+  it("poi register --plonk-vkey registers a universal-mode model on a node, refusing unfit keys before any chain", async function () {
+    const vkey = path.join(path.dirname(model.zkey), `${model.name}.plonk.vkey.json`);
+    const node = await startHardhatNode();
+    try {
+      const net = ["--network", "localhost", "--rpc-url", node.url, "--deployment", path.join(out, "dep.json")];
+      const manifest = path.join("circuits", "build", "mnist-mlp", "manifest.json");
+      const deployed = await poi(["deploy", "--manifest", manifest, ...net, "--json"]);
+      expect(deployed.code, deployed.err).to.equal(0);
+      const groth16Key = path.join("circuits", "build", "mnist-mlp", "mnist-mlp.vkey.json");
+      const wrongKind = await poi(["register", "--plonk-vkey", groth16Key, ...net]);
+      expect(wrongKind.code).to.equal(3);
+      expect(wrongKind.err).to.match(/mnist-mlp\.vkey\.json: the verification key is a groth16 key, not a PLONK key/);
+      const mixed = await poi(["register", "--plonk-vkey", vkey, "--circuit-id", "1", ...net]);
+      expect(mixed.code).to.equal(2);
+      const registered = await poi([
+        "register",
+        "--plonk-vkey",
+        vkey,
+        "--price",
+        "2",
+        "--account",
+        "1",
+        ...net,
+        "--json",
+      ]);
+      expect(registered.code, registered.err).to.equal(0);
+      const report = JSON.parse(registered.out) as { modelId: string; mode: string; vkHash: string };
+      expect(report).to.include({ modelId: "2", mode: "universal", vkHash: plonkKeyHash(model.vk) });
+    } finally {
+      await node.stop();
+    }
+  });
+
+  it("registers, requests, proves with the validator's proving path, settles and withdraws", async function () {
+    const [governance, owner, requester, validator] = await ethers.getSigners();
+    const price = 10n ** 18n;
+    const { token, registry, market } = await deployProtocol(ethers, governance, {
+      manifestFile: path.join("circuits", "build", "mnist-mlp", "manifest.json"),
+      modelOwner: owner,
+      price,
+    });
+    const { modelId, vkHash } = await registerUniversalModel(registry, owner, {
+      vkeyFile: path.join(path.dirname(model.zkey), `${model.name}.plonk.vkey.json`),
+      feeToken: await token.getAddress(),
+      price,
+      metadataURI: "ipfs://tiny",
+    });
+    expect((await registry.model(modelId)).vkHash).to.equal(vkHash);
+    expect(vkHash).to.equal(plonkKeyHash(model.vk));
+
+    await (await token.mint(requester.address, 10n * price)).wait();
+    const input = model.inputs[0];
+    const posted = await postRequest(market, requester, modelId, input);
+
+    await (await token.mint(validator.address, 1_000n * price)).wait();
+    await ensureStaked(market, validator);
+    const prover = await UniversalProver.load(model.wasm, model.zkey);
+    const request = {
+      requestId: posted.requestId,
+      inputCommitment: posted.inputCommitment,
+      input,
+      terms: await requestTerms(market, posted.requestId),
+    };
+    // An input that does not open the commitment is refused before any proof.
+    const wrong = { ...request, input: Uint8Array.from([1, 2, 3, 4]) };
+    const refusal = await fulfilUniversalRequest(market, validator, prover, model.quantized, wrong).catch(
+      (e: unknown) => e,
+    );
+    expect(refusal).to.be.instanceOf(ProofRefusedError);
+    expect((refusal as Error).message).to.match(/does not open the input commitment/);
+    const fulfilled = await fulfilUniversalRequest(market, validator, prover, model.quantized, request);
+    expect(fulfilled.predicted).to.equal(inferQuantizedGraph(model.quantized, Array.from(input)).predicted);
+    expect((await market.requestState(posted.requestId)).status).to.equal(3n); // Fulfilled
+
+    const credit = await market.balanceOf(validator.address, await token.getAddress());
+    expect(credit).to.be.greaterThan(0n);
+    const before = await token.balanceOf(validator.address);
+    await (await market.connect(validator).withdraw(await token.getAddress())).wait();
+    expect(await token.balanceOf(validator.address)).to.equal(before + credit);
+  });
+});

@@ -1,0 +1,80 @@
+/**
+ * A tiny baked model (a 4-3 dense layer) in universal mode, small enough for the power-12
+ * development ptau after the R1CS-to-PLONK conversion: quantized through the one pipeline,
+ * generated, compiled, and set up with PLONK (scripts/setup/plonk-setup.ts). Artifacts live in
+ * circuits/build/test-universal-tiny and are reused while the generated source is unchanged.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { compileCircuit, ROOT } from "../../scripts/circuit/compile.ts";
+import { generateGraphCircuit } from "../../scripts/circuit/generate-graph.ts";
+import type { GraphLayer } from "../../scripts/model/graph.ts";
+import { Prng } from "../../scripts/model/prng.ts";
+import { quantizeGraph, type QuantizedGraph } from "../../scripts/model/quantize-graph.ts";
+import { sha256File } from "../../scripts/setup/hash.ts";
+import { plonkSetup, type PlonkVerificationKey } from "../../scripts/setup/plonk-setup.ts";
+import { sharedPtauDirs } from "../../scripts/setup/ptau.ts";
+
+export interface UniversalModel {
+  name: string;
+  quantized: QuantizedGraph;
+  r1cs: string;
+  wasm: string;
+  zkey: string;
+  vk: PlonkVerificationKey;
+  /** Seeded random inputs of the model's size. */
+  inputs: Uint8Array[];
+}
+
+const NAME = "test-universal-tiny";
+
+/** The project's power-12 development ptau (INSECURE), where the tests find it. */
+export function devPot12(): string | undefined {
+  return sharedPtauDirs()
+    .map((d) => path.join(d, "dev-insecure-pot12.ptau"))
+    .find((f) => existsSync(f));
+}
+
+export async function tinyUniversalModel(ptau: string): Promise<UniversalModel> {
+  const rng = new Prng(56);
+  const normal = (n: number, scale: number) => Float64Array.from({ length: n }, () => rng.normal() * scale);
+  const layers: GraphLayer[] = [
+    { kind: "dense", node: "fc", nIn: 4, nOut: 3, weight: normal(12, 0.5), bias: normal(3, 0.1) },
+  ];
+  const inputs = (seed: number, count: number) => {
+    const r = new Prng(seed);
+    return Array.from({ length: count }, () => Uint8Array.from({ length: 4 }, () => r.nextInt(256)));
+  };
+  const quantized = quantizeGraph(
+    { name: NAME, inputShape: [4], onnxInputShape: [1, 4], layers, outputSize: 3 },
+    inputs(57, 32),
+  );
+  const dir = path.join(ROOT, "circuits", "build", NAME);
+  mkdirSync(dir, { recursive: true });
+  const circomFile = path.join(dir, `${NAME}.circom`);
+  const source = generateGraphCircuit(quantized, {
+    templateName: "TestUniversalTiny",
+    command: "test/helpers/universal-model.ts",
+    source: "a test model",
+  });
+  const stamp = path.join(dir, "universal.stamp.json");
+  const r1cs = path.join(dir, `${NAME}.r1cs`);
+  const wasm = path.join(dir, `${NAME}_js`, `${NAME}.wasm`);
+  const zkey = path.join(dir, `${NAME}.plonk.zkey`);
+  const vkeyPath = path.join(dir, `${NAME}.plonk.vkey.json`);
+  const fresh =
+    existsSync(stamp) &&
+    existsSync(zkey) &&
+    existsSync(wasm) &&
+    existsSync(vkeyPath) &&
+    readFileSync(circomFile, "utf8") === source &&
+    JSON.parse(readFileSync(stamp, "utf8")).r1cs === (await sha256File(r1cs)).toString();
+  if (!fresh) {
+    writeFileSync(circomFile, source);
+    await compileCircuit(circomFile, dir);
+    await plonkSetup({ name: NAME, r1cs, ptau, outDir: dir, allowInsecurePtau: true });
+    writeFileSync(stamp, JSON.stringify({ r1cs: await sha256File(r1cs) }) + "\n");
+  }
+  const vk = JSON.parse(readFileSync(vkeyPath, "utf8")) as PlonkVerificationKey;
+  return { name: NAME, quantized, r1cs, wasm, zkey, vk, inputs: inputs(58, 4) };
+}
