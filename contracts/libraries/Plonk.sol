@@ -37,6 +37,9 @@ library Plonk {
     uint256 internal constant CEREMONY_DEV_POT16 = 3;
     /// @notice The project's development file `dev-insecure-pot17.ptau`. INSECURE: tests only.
     uint256 internal constant CEREMONY_DEV_POT17 = 4;
+    /// @notice The development files poi generates (`dev-insecure-generated-potNN.ptau`, every power
+    /// from one public secret, scripts/setup/dev-ptau.ts). INSECURE: anyone can forge; tests only.
+    uint256 internal constant CEREMONY_DEV_GENERATED = 5;
 
     /// @notice Byte offset of the key's domain power (the domain has 2^power elements).
     uint256 internal constant POWER_OFFSET = 32;
@@ -96,7 +99,9 @@ library Plonk {
      * was not recomputed from the file on the machines this was written on, which cannot download
      * it: `poi verify-setup` with a real ceremony file compares it). The development points were
      * read from the files in the project's development ptau directory (their README has the
-     * files' hashes); anyone holding their maker's secret can forge proofs for their keys.
+     * files' hashes); anyone holding their maker's secret can forge proofs for their keys. The
+     * generated development files' secret is public (tau = sha512 of a fixed string, mod r), so
+     * anyone can forge proofs for theirs.
      */
     function ceremonyTau2(uint256 ceremony) internal pure returns (bool known, uint256[4] memory tau2) {
         if (ceremony == CEREMONY_HERMEZ) {
@@ -140,6 +145,17 @@ library Plonk {
                     18150009940346374215613698031330836615252447821395489568131824505770214898260,
                     9907774081433874971362466822710107216446466550069688174395940657764338308909,
                     2026890398062848901355844272080693056808022601107889974975584449890637233409
+                ]
+            );
+        }
+        if (ceremony == CEREMONY_DEV_GENERATED) {
+            return (
+                true,
+                [
+                    17929103847966638224813779956792202529379573931498342755536433671850820953518,
+                    1829505389409698405685520234453359825701552488328643867656984687090736946496,
+                    11034254405376733573158586719174145275087013349439973994401627981753153010645,
+                    12791890829053311155657232041532023766310667011934220870738019821227185302265
                 ]
             );
         }

@@ -1,23 +1,28 @@
 /**
- * A development powers-of-tau file made from a secret (tau, alpha, beta) that is known while the
- * file is made, and forgotten afterwards. Knowing the secret, every point is a multiple of a
+ * A development powers-of-tau file made from a PUBLIC secret (tau, alpha, beta), derived from the
+ * fixed string {@link DEV_SECRET_LABEL}: the file of each power is the same on every machine, and
+ * so is its [tau]_2, which lets the protocol's PLONK verifier name it as a development ceremony
+ * (contracts/libraries/Plonk.sol) on a clone that has no shared files. Knowing the secret, every point is a multiple of a
  * generator by a scalar computed in the field, including the Lagrange-basis sections that
  * `snarkjs powersoftau prepare phase2` would compute with group FFTs (minutes to an hour at
  * power 16-17). The result is the .ptau that snarkjs reads and `snarkjs powersoftau verify`
  * accepts: one contribution, imported by snarkjs itself from a response file, so the transcript
  * hashes are snarkjs's own.
  *
- * INSECURE by construction: whoever ran this could have kept the secret and could forge proofs
- * under any key set up from the file. Development and tests only.
+ * INSECURE by construction: the secret is public, so anyone can forge proofs under any key set
+ * up from the file. Development and tests only.
  */
-import { createHash, randomBytes } from "node:crypto";
+import { createHash } from "node:crypto";
 import { closeSync, fstatSync, openSync, readSync, renameSync, rmSync, writeSync } from "node:fs";
 import * as snarkjs from "snarkjs";
 import { ChaCha } from "ffjavascript";
 import { hashFile } from "./hash.ts";
 
 /** The name recorded in the file's only contribution (snarkjs keeps 64 characters). */
-export const DEV_CONTRIBUTION_NAME = "poi development: INSECURE, secret known to its maker";
+export const DEV_CONTRIBUTION_NAME = "poi development: INSECURE, its secret is public";
+
+/** The public string the development secret is derived from (sha512 of it and a counter, mod r). */
+export const DEV_SECRET_LABEL = "poi development powers of tau: INSECURE, this secret is public";
 
 type Fe = Uint8Array;
 type Point = Uint8Array;
@@ -88,10 +93,9 @@ export async function makeKnownSecretPtau(options: KnownSecretPtauOptions): Prom
 
   // tau must not be a root of unity of any domain the file serves (up to 2n), else a Lagrange
   // denominator vanishes; alpha and beta must not be zero.
-  let tau = randomNonZero(curve);
-  while (Fr.eq(Fr.exp(tau, 2 * n), Fr.one)) tau = randomNonZero(curve);
-  const alpha = randomNonZero(curve);
-  const beta = randomNonZero(curve);
+  const secret = publicScalars(curve);
+  const [tau, alpha, beta] = [secret(), secret(), secret()];
+  if (Fr.eq(Fr.exp(tau, 2 * n), Fr.one)) throw new Error(`the development tau is a root of unity of order ${2 * n}`);
 
   const tmp = (s: string) => `${out}.${process.pid}.${s}.tmp`;
   try {
@@ -108,7 +112,7 @@ export async function makeKnownSecretPtau(options: KnownSecretPtauOptions): Prom
       writeSync(response, await compressed("G1", powersOf(Fr, alpha, tau, n)));
       writeSync(response, await compressed("G1", powersOf(Fr, beta, tau, n)));
       writeSync(response, await compressed("G2", powersOf(Fr, beta, tau, 1)));
-      writeSync(response, proofsOfKnowledge(curve, challenge, [tau, alpha, beta]));
+      writeSync(response, proofsOfKnowledge(curve, challenge, [tau, alpha, beta], secret));
     } finally {
       closeSync(response);
     }
@@ -126,12 +130,19 @@ export async function makeKnownSecretPtau(options: KnownSecretPtauOptions): Prom
   }
 }
 
-/** A uniformly random non-zero scalar from the OS's entropy (512 bits reduced mod r). */
-function randomNonZero(curve: Bn128): Fe {
-  for (;;) {
-    const x = BigInt("0x" + randomBytes(64).toString("hex")) % curve.r;
-    if (x !== 0n) return curve.Fr.e(x);
-  }
+/**
+ * The public scalars of the development file, in order: sha512(DEV_SECRET_LABEL || i) reduced
+ * mod r, skipping zero. The same on every machine, so the file is too.
+ */
+function publicScalars(curve: Bn128): () => Fe {
+  let i = 0;
+  return () => {
+    for (;;) {
+      const digest = createHash("sha512").update(`${DEV_SECRET_LABEL} ${i++}`).digest("hex");
+      const x = BigInt("0x" + digest) % curve.r;
+      if (x !== 0n) return curve.Fr.e(x);
+    }
+  };
 }
 
 /** first * inc^i for i < count, as little-endian scalars (not Montgomery), 32 bytes each. */
@@ -192,13 +203,13 @@ async function multiplyGenerator(curve: Bn128, group: GroupName, scalars: Uint8A
  * snarkjs derives from the challenge and those two, times the secret. `verify` checks each
  * pairing, which proves knowledge of the secrets that made the powers.
  */
-function proofsOfKnowledge(curve: Bn128, challenge: Uint8Array, secrets: Fe[]): Uint8Array {
+function proofsOfKnowledge(curve: Bn128, challenge: Uint8Array, secrets: Fe[], scalar: () => Fe): Uint8Array {
   const { Fr, G1, G2 } = curve;
   const s1 = G1.F.n8 * 2;
   const s2 = G2.F.n8 * 2;
   const out = new Uint8Array(6 * s1 + 3 * s2);
   secrets.forEach((x, personalization) => {
-    const g1s = G1.toAffine(G1.timesFr(G1.g, randomNonZero(curve)));
+    const g1s = G1.toAffine(G1.timesFr(G1.g, scalar()));
     const g1sx = G1.toAffine(G1.timesFr(g1s, x));
     G1.toRprUncompressed(out, 2 * personalization * s1, g1s);
     G1.toRprUncompressed(out, (2 * personalization + 1) * s1, g1sx);

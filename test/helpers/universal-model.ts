@@ -13,7 +13,7 @@ import { Prng } from "../../scripts/model/prng.ts";
 import { quantizeGraph, type QuantizedGraph } from "../../scripts/model/quantize-graph.ts";
 import { sha256File } from "../../scripts/setup/hash.ts";
 import { plonkSetup, type PlonkVerificationKey } from "../../scripts/setup/plonk-setup.ts";
-import { sharedPtauDirs } from "../../scripts/setup/ptau.ts";
+import { resolvePtau } from "../../scripts/setup/ptau.ts";
 
 export interface UniversalModel {
   name: string;
@@ -28,11 +28,13 @@ export interface UniversalModel {
 
 const NAME = "test-universal-tiny";
 
-/** The project's power-12 development ptau (INSECURE), where the tests find it. */
-export function devPot12(): string | undefined {
-  return sharedPtauDirs()
-    .map((d) => path.join(d, "dev-insecure-pot12.ptau"))
-    .find((f) => existsSync(f));
+/**
+ * A power-12 (or larger) development ptau (INSECURE) whose ceremony the PLONK verifier knows: the
+ * shared development file where the clone has one (ceremony 2), else the file poi generates once
+ * per machine from its public secret (ceremony 5), exactly as a new user's clone finds it.
+ */
+export async function devPot12(): Promise<string> {
+  return (await resolvePtau({ minPower: 12 })).path;
 }
 
 export async function tinyUniversalModel(ptau: string): Promise<UniversalModel> {
@@ -68,12 +70,13 @@ export async function tinyUniversalModel(ptau: string): Promise<UniversalModel> 
     existsSync(wasm) &&
     existsSync(vkeyPath) &&
     readFileSync(circomFile, "utf8") === source &&
-    JSON.parse(readFileSync(stamp, "utf8")).r1cs === (await sha256File(r1cs)).toString();
+    JSON.stringify(JSON.parse(readFileSync(stamp, "utf8"))) ===
+      JSON.stringify({ r1cs: await sha256File(r1cs), ptau: path.basename(ptau) });
   if (!fresh) {
     writeFileSync(circomFile, source);
     await compileCircuit(circomFile, dir);
     await plonkSetup({ name: NAME, r1cs, ptau, outDir: dir, allowInsecurePtau: true });
-    writeFileSync(stamp, JSON.stringify({ r1cs: await sha256File(r1cs) }) + "\n");
+    writeFileSync(stamp, JSON.stringify({ r1cs: await sha256File(r1cs), ptau: path.basename(ptau) }) + "\n");
   }
   const vk = JSON.parse(readFileSync(vkeyPath, "utf8")) as PlonkVerificationKey;
   return { name: NAME, quantized, r1cs, wasm, zkey, vk, inputs: inputs(58, 4) };
