@@ -13,6 +13,7 @@ import path from "node:path";
 import * as snarkjs from "snarkjs";
 import { digitsFor, IMAGE_SIZE } from "../model/mnist.ts";
 import { product } from "../model/graph.ts";
+import { circuitOperator } from "../model/ops/registry.ts";
 import { quantizeGraph, readQuantizedGraph, type QuantizedGraph } from "../model/quantize-graph.ts";
 import { ptauPowerFor } from "../setup/ptau.ts";
 import {
@@ -69,16 +70,7 @@ function provingEstimate(constraints: number, cores: number): { ms: number; mib:
 }
 
 function describeLayers(model: QuantizedGraph): string[] {
-  return model.layers.map((l) => {
-    switch (l.kind) {
-      case "conv":
-        return `${l.node}: Conv ${l.k}x${l.k} ${l.inC}->${l.outC} stride ${l.stride} pad ${l.pad}${l.requant ? " + ReLU" : ""} (acc ${l.accBits} bits)`;
-      case "dense":
-        return `${l.node}: Dense ${l.nIn}->${l.nOut}${l.requant ? " + ReLU" : " (logits)"} (acc ${l.accBits} bits)`;
-      default:
-        return `${l.node}: ${l.kind === "maxpool" ? "MaxPool" : "AveragePool"} ${l.k}x${l.k} stride ${l.stride}${l.pad ? ` pad ${l.pad}` : ""} on ${l.C}x${l.inH}x${l.inW}`;
-    }
-  });
+  return model.layers.map((l) => circuitOperator(l.kind).describe(l));
 }
 
 /** Inspects an ONNX file or a `poi compile` output directory. */

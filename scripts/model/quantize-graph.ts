@@ -9,23 +9,14 @@
  * (clamp(floor(acc / 2^shift), 0, 2^outBits - 1), shift chosen so that the largest activation
  * seen on the calibration inputs fits in outBits); the last layer, a dense one, gives the
  * logits unrounded. MaxPool and AveragePool act on the clamped unsigned activations and keep
- * their scale and width. Every accumulator is bounded exactly from the integer weights and
+ * their scale and width. Each layer kind's quantization is in its operator module (ops/). Every accumulator is bounded exactly from the integer weights and
  * the input ranges, so the circuit's range checks accept every possible input.
  */
 import { readFileSync } from "node:fs";
-import { signedBitsFor, unsignedBitsFor } from "../circuit/field.ts";
-import {
-  graphTrace,
-  outputSide,
-  poolOutputSize,
-  type FinalActivation,
-  product,
-  type ConvLayer,
-  type FloatGraph,
-  type GraphDenseLayer,
-  type GraphLayer,
-  type PoolLayer,
-} from "./graph.ts";
+import { unsignedBitsFor } from "../circuit/field.ts";
+import { graphTrace, product, type FinalActivation, type FloatGraph, type GraphLayer } from "./graph.ts";
+import type { QuantizedDenseLayer } from "./ops/gemm.ts";
+import { circuitOperator, layerOperator, type QuantizedGraphLayer } from "./ops/registry.ts";
 
 export const QUANTIZED_GRAPH_FORMAT = "poi-quantized-graph/1";
 
@@ -33,57 +24,11 @@ export const QUANTIZED_GRAPH_FORMAT = "poi-quantized-graph/1";
 export type OutputMode = "logits" | "class" | "both";
 export const OUTPUT_MODES: readonly OutputMode[] = ["logits", "class", "both"];
 
-interface QuantizedAffine {
-  node: string;
-  /** Integer weights at scale 2^weightScaleBits, in the float layer's layout. */
-  weight: number[];
-  /** Integer biases at the accumulator's scale 2^(inputScaleBits + weightScaleBits). */
-  bias: number[];
-  weightScaleBits: number;
-  inputScaleBits: number;
-  /** The layer's inputs are unsigned integers of this width. */
-  inputBits: number;
-  /** Exact worst-case accumulator range over every possible input. */
-  accMin: number;
-  accMax: number;
-  accBits: number;
-  /** Fused requantize + ReLU + clamp; absent for the logits layer. */
-  requant?: { shift: number; outBits: number; outScaleBits: number };
-}
-
-export interface QuantizedConv extends QuantizedAffine {
-  kind: "conv";
-  inH: number;
-  inW: number;
-  inC: number;
-  outC: number;
-  k: number;
-  stride: number;
-  pad: number;
-}
-
-export interface QuantizedDenseLayer extends QuantizedAffine {
-  kind: "dense";
-  nIn: number;
-  nOut: number;
-}
-
-export interface QuantizedPool {
-  kind: "maxpool" | "avgpool";
-  node: string;
-  inH: number;
-  inW: number;
-  C: number;
-  k: number;
-  stride: number;
-  /** Zero padding on every side (absent: none), as in PoolLayer. */
-  pad?: number;
-  /** Width of the unsigned values pooled (and produced). */
-  bits: number;
-  scaleBits: number;
-}
-
-export type QuantizedGraphLayer = QuantizedConv | QuantizedDenseLayer | QuantizedPool;
+export type { QuantizedAffine } from "./ops/affine.ts";
+export type { QuantizedConv } from "./ops/conv.ts";
+export type { QuantizedDenseLayer } from "./ops/gemm.ts";
+export type { QuantizedPool } from "./ops/pool.ts";
+export type { QuantizedGraphLayer } from "./ops/registry.ts";
 
 export interface QuantizedGraph {
   format: typeof QUANTIZED_GRAPH_FORMAT;
@@ -116,14 +61,6 @@ export interface QuantizeGraphOptions {
   output?: OutputMode;
 }
 
-/** Largest s such that max|w| * 2^s still fits a signed `bits`-bit integer. */
-function weightScaleBits(weights: ArrayLike<number>, bits: number): number {
-  let maxAbs = 0;
-  for (let i = 0; i < weights.length; i++) maxAbs = Math.max(maxAbs, Math.abs(weights[i]!));
-  if (maxAbs === 0) return 0;
-  return Math.floor(Math.log2((2 ** (bits - 1) - 1) / maxAbs));
-}
-
 /**
  * MaxPool commutes with ReLU (both are monotone), so Conv -> MaxPool -> Relu, as PyTorch code
  * often writes it, is the same function as Conv -> Relu -> MaxPool, which the circuit needs:
@@ -140,14 +77,6 @@ export function canonicalLayers(layers: GraphLayer[]): GraphLayer[] {
   }
   return out;
 }
-
-const OP_NAME: Record<GraphLayer["kind"], string> = {
-  conv: "Conv",
-  dense: "Gemm/MatMul",
-  relu: "Relu",
-  maxpool: "MaxPool",
-  avgpool: "AveragePool",
-};
 
 /**
  * Quantizes a graph whose input is pixel bytes / 256.
@@ -208,100 +137,25 @@ export function quantizeGraph(
 
   for (let l = 0; l < layersIn.length; l++) {
     const layer = layersIn[l]!;
-    const where = `${OP_NAME[layer.kind]} node "${layer.node}"`;
+    const op = layerOperator(layer.kind);
+    const where = `${op.opName} node "${layer.node}"`;
     if (logits) fail(`${where} follows the logits layer "${logits.node}"; the last layer must be a Gemm or MatMul`);
-    if (layer.kind === "relu") {
-      // Everything that reaches here is already unsigned (pixels, clamped or pooled values).
-      continue;
-    }
-    if (layer.kind === "maxpool" || layer.kind === "avgpool") {
-      const pool = layer as PoolLayer;
-      if (pool.kind === "avgpool" && !Number.isInteger(Math.log2(pool.k * pool.k))) {
-        fail(`${where} has a ${pool.k}x${pool.k} window; AveragePool needs k*k a power of two (k = 2 or 4)`);
-      }
-      layers.push({
-        kind: pool.kind,
-        node: pool.node,
-        inH: pool.inH,
-        inW: pool.inW,
-        C: pool.C,
-        k: pool.k,
-        stride: pool.stride,
-        ...(pool.pad ? { pad: pool.pad } : {}),
-        bits,
-        scaleBits: scale,
-      });
-      continue;
-    }
-    // PoolLayer's kind is a union, so the checks above do not narrow `layer` by themselves.
-    const affineLayer = layer as ConvLayer | GraphDenseLayer;
-    const isLast = l === layersIn.length - 1;
-    const reluNext = layersIn[l + 1]?.kind === "relu";
-    if (!isLast && !reluNext) {
-      fail(`${where} must be followed by Relu: only the last layer (a Gemm or MatMul giving the logits) may be linear`);
-    }
-    if (isLast && layer.kind !== "dense")
-      fail(`${where} is the last layer; the logits must come from a Gemm or MatMul`);
-    const sw = weightScaleBits(affineLayer.weight, weightBits);
-    const accScale = scale + sw;
-    const weight = Array.from(affineLayer.weight, (w) => Math.round(w * 2 ** sw));
-    const bias = Array.from(affineLayer.bias, (b) => Math.round(b * 2 ** accScale));
-    const xMax = 2 ** bits - 1;
-    const channels = bias.length;
-    const perChannel = weight.length / channels;
-    let accMin = Infinity;
-    let accMax = -Infinity;
-    for (let c = 0; c < channels; c++) {
-      let lo = bias[c]!;
-      let hi = bias[c]!;
-      for (let i = 0; i < perChannel; i++) {
-        const w = weight[c * perChannel + i]!;
-        if (w > 0) hi += w * xMax;
-        else lo += w * xMax;
-      }
-      accMin = Math.min(accMin, lo);
-      accMax = Math.max(accMax, hi);
-    }
-    if (!Number.isSafeInteger(accMin) || !Number.isSafeInteger(accMax)) {
-      fail(`${where}: accumulator bound exceeds 2^53; lower the weight width`);
-    }
-    const affine: QuantizedAffine = {
-      node: layer.node,
-      weight,
-      bias,
-      weightScaleBits: sw,
-      inputScaleBits: scale,
-      inputBits: bits,
-      accMin,
-      accMax,
-      accBits: signedBitsFor(accMin, accMax),
-    };
-    if (reluNext) {
-      const m = maxOut[l]!;
-      const outScale = Math.min(m > 0 ? Math.floor(Math.log2((2 ** activationBits - 1) / m)) : accScale, accScale);
-      affine.requant = { shift: accScale - outScale, outBits: activationBits, outScaleBits: outScale };
-      scale = outScale;
-      bits = activationBits;
-    }
-    if (layer.kind === "conv") {
-      const c = layer as ConvLayer;
-      layers.push({
-        kind: "conv",
-        inH: c.inH,
-        inW: c.inW,
-        inC: c.inC,
-        outC: c.outC,
-        k: c.k,
-        stride: c.stride,
-        pad: c.pad,
-        ...affine,
-      });
-    } else {
-      const d = layer as GraphDenseLayer;
-      const q: QuantizedDenseLayer = { kind: "dense", nIn: d.nIn, nOut: d.nOut, ...affine };
-      layers.push(q);
-      if (isLast) logits = q;
-    }
+    const q = op.quantize(layer, {
+      where,
+      scale,
+      bits,
+      maxOut: maxOut[l]!,
+      isLast: l === layersIn.length - 1,
+      next: layersIn[l + 1]?.kind,
+      weightBits,
+      activationBits,
+      fail,
+    });
+    ({ scale, bits } = q);
+    if (!q.layer) continue;
+    layers.push(q.layer);
+    // Only a Gemm or MatMul gives the logits (a Conv as the last layer is refused by its module).
+    if (q.logits && q.layer.kind === "dense") logits = q.layer;
   }
   if (!logits) fail("the graph does not end in a Gemm or MatMul giving the logits");
 
@@ -337,18 +191,7 @@ export function quantizeGraph(
 
 /** Number of values a quantized layer produces. */
 export function quantizedLayerOutputSize(layer: QuantizedGraphLayer): number {
-  switch (layer.kind) {
-    case "conv":
-      return (
-        layer.outC *
-        outputSide(layer.inH, layer.k, layer.stride, layer.pad) *
-        outputSide(layer.inW, layer.k, layer.stride, layer.pad)
-      );
-    case "dense":
-      return layer.nOut;
-    default:
-      return poolOutputSize(layer);
-  }
+  return circuitOperator(layer.kind).outputSize(layer);
 }
 
 /**

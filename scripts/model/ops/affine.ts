@@ -1,0 +1,89 @@
+/**
+ * Quantization shared by the affine layers (Conv, Gemm/MatMul): integer weights at the largest
+ * power-of-two scale the weight width allows, biases at the accumulator's scale, the exact
+ * worst-case accumulator range over every possible input, and the fused requantize + ReLU +
+ * clamp of a layer that a Relu follows.
+ */
+import { signedBitsFor } from "../../circuit/field.ts";
+import type { QuantizeContext } from "./operator.ts";
+
+export interface QuantizedAffine {
+  node: string;
+  /** Integer weights at scale 2^weightScaleBits, in the float layer's layout. */
+  weight: number[];
+  /** Integer biases at the accumulator's scale 2^(inputScaleBits + weightScaleBits). */
+  bias: number[];
+  weightScaleBits: number;
+  inputScaleBits: number;
+  /** The layer's inputs are unsigned integers of this width. */
+  inputBits: number;
+  /** Exact worst-case accumulator range over every possible input. */
+  accMin: number;
+  accMax: number;
+  accBits: number;
+  /** Fused requantize + ReLU + clamp; absent for the logits layer. */
+  requant?: { shift: number; outBits: number; outScaleBits: number };
+}
+
+/** Largest s such that max|w| * 2^s still fits a signed `bits`-bit integer. */
+export function weightScaleBits(weights: ArrayLike<number>, bits: number): number {
+  let maxAbs = 0;
+  for (let i = 0; i < weights.length; i++) maxAbs = Math.max(maxAbs, Math.abs(weights[i]!));
+  if (maxAbs === 0) return 0;
+  return Math.floor(Math.log2((2 ** (bits - 1) - 1) / maxAbs));
+}
+
+/**
+ * Quantizes an affine layer (weights grouped by output channel, `bias.length` channels).
+ * Only the last layer (the logits) may be linear; every other must be followed by a Relu.
+ */
+export function quantizeAffine(
+  layer: { node: string; weight: Float64Array; bias: Float64Array },
+  q: QuantizeContext,
+): { affine: QuantizedAffine; scale: number; bits: number } {
+  const reluNext = q.next === "relu";
+  if (!q.isLast && !reluNext) {
+    q.fail(
+      `${q.where} must be followed by Relu: only the last layer (a Gemm or MatMul giving the logits) may be linear`,
+    );
+  }
+  const sw = weightScaleBits(layer.weight, q.weightBits);
+  const accScale = q.scale + sw;
+  const weight = Array.from(layer.weight, (w) => Math.round(w * 2 ** sw));
+  const bias = Array.from(layer.bias, (b) => Math.round(b * 2 ** accScale));
+  const xMax = 2 ** q.bits - 1;
+  const channels = bias.length;
+  const perChannel = weight.length / channels;
+  let accMin = Infinity;
+  let accMax = -Infinity;
+  for (let c = 0; c < channels; c++) {
+    let lo = bias[c]!;
+    let hi = bias[c]!;
+    for (let i = 0; i < perChannel; i++) {
+      const w = weight[c * perChannel + i]!;
+      if (w > 0) hi += w * xMax;
+      else lo += w * xMax;
+    }
+    accMin = Math.min(accMin, lo);
+    accMax = Math.max(accMax, hi);
+  }
+  if (!Number.isSafeInteger(accMin) || !Number.isSafeInteger(accMax)) {
+    q.fail(`${q.where}: accumulator bound exceeds 2^53; lower the weight width`);
+  }
+  const affine: QuantizedAffine = {
+    node: layer.node,
+    weight,
+    bias,
+    weightScaleBits: sw,
+    inputScaleBits: q.scale,
+    inputBits: q.bits,
+    accMin,
+    accMax,
+    accBits: signedBitsFor(accMin, accMax),
+  };
+  if (!reluNext) return { affine, scale: q.scale, bits: q.bits };
+  const m = q.maxOut;
+  const outScale = Math.min(m > 0 ? Math.floor(Math.log2((2 ** q.activationBits - 1) / m)) : accScale, accScale);
+  affine.requant = { shift: accScale - outScale, outBits: q.activationBits, outScaleBits: outScale };
+  return { affine, scale: outScale, bits: q.activationBits };
+}
