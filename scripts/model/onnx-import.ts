@@ -128,8 +128,8 @@ export function onnxToGraph(bytes: Uint8Array, name: string): FloatGraph {
       );
     if (transposed && !operator!.keepsTranspose)
       fail(
-        `${transposed.where} is followed by ${where}; a Transpose is supported only before a Flatten and a Gemm or ` +
-          "MatMul, into whose weights it is folded (a Transpose before a Conv, e.g. an NHWC input, is not supported yet)",
+        `${transposed.where} is followed by ${where}; a Transpose is supported only before a Conv or before a ` +
+          "Flatten and a Gemm or MatMul, into whose weights it is folded",
       );
     const firstLayer = state.layers.length === 0 && !state.open;
     if (normalise && firstLayer && !operator!.keepsNormalisation)

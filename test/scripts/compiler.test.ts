@@ -189,6 +189,39 @@ function pytorchCnn(
   };
 }
 
+/**
+ * tf2onnx's layout of a Keras CNN on an NHWC input: Transpose to NCHW, then a 3x3 Conv with
+ * dilation 2 (padding 2 keeps 14x14), Relu, MaxPool 2x2, Flatten and Gemm.
+ */
+function nhwcDilatedCnn(rng: Prng): Spec {
+  const C = 3;
+  const initializers = [
+    tensor("conv.weight", [C, 1, 3, 3], randomValues(rng, C * 9, 0.5), true),
+    tensor("conv.bias", [C], randomValues(rng, C, 0.1)),
+    tensor("fc.weight", [10, C * 7 * 7], randomValues(rng, 10 * C * 49, 0.2), true),
+    tensor("fc.bias", [10], randomValues(rng, 10, 0.1)),
+  ];
+  return {
+    nodes: [
+      node("nchw", "Transpose", ["x"], ["x.nchw"], [ints("perm", [0, 3, 1, 2])]),
+      node(
+        "conv",
+        "Conv",
+        ["x.nchw", "conv.weight", "conv.bias"],
+        ["conv.out"],
+        [ints("dilations", [2, 2]), ints("kernel_shape", [3, 3]), ints("pads", [2, 2, 2, 2])],
+      ),
+      node("relu", "Relu", ["conv.out"], ["relu.out"]),
+      node("pool", "MaxPool", ["relu.out"], ["pool.out"], [ints("kernel_shape", [2, 2]), ints("strides", [2, 2])]),
+      node("flat", "Flatten", ["pool.out"], ["flat.out"], [int("axis", 1)]),
+      node("fc", "Gemm", ["flat.out", "fc.weight", "fc.bias"], ["logits"], [int("transB", 1)]),
+    ],
+    initializers,
+    inputs: [valueInfo("x", [1, 14, 14, 1])],
+    outputs: [valueInfo("logits", [1, 10])],
+  };
+}
+
 /** The reference MLP's weights in PyTorch's layout: Flatten of [1, 1, 14, 14], Gemm transB = 1, weights as inputs. */
 function pytorchMlpFromReference(): Uint8Array {
   const dense = onnxToGraph(readFileSync(MLP), "mnist-mlp").layers.filter((l) => l.kind === "dense");
@@ -416,12 +449,62 @@ describe("compiler: graph import and the reference CNN", function () {
     cnn.nodes[flatten + 1]!.input = ["/pool/nhwc"];
     const back = encode(cnn);
     await expectGraphMatchesOnnxruntime(onnxToGraph(back, "back.onnx"), back, mnist.test.slice(0, 5));
-    // Before a Conv it is refused, saying what is supported.
+    // Before a Conv it becomes a Transpose layer (a permutation of the values).
     const before = pytorchCnn(new Prng(26));
     before.nodes.unshift(node("in", "Transpose", ["input.1"], ["nchw"], [ints("perm", [0, 1, 3, 2])]));
     before.nodes[1]!.input[0] = "nchw";
-    expect(errorOf(() => onnxToGraph(encode(before), "before.onnx"))).to.match(
-      /Transpose node "in" is followed by Conv node "\/conv\/Conv"; a Transpose is supported only before a Flatten and a Gemm or MatMul/,
+    const beforeGraph = onnxToGraph(encode(before), "before.onnx");
+    expect(beforeGraph.layers.map((l) => l.kind)).to.deep.equal(["transpose", "conv", "relu", "maxpool", "dense"]);
+    await expectGraphMatchesOnnxruntime(beforeGraph, encode(before), mnist.test.slice(0, 5));
+    // Before a pool it is refused, saying what is supported.
+    const pooled = pytorchCnn(new Prng(27));
+    const relu = pooled.nodes.findIndex((n) => n.opType === "Relu");
+    pooled.nodes.splice(relu + 1, 0, node("t", "Transpose", ["/relu/out"], ["/relu/t"], [ints("perm", [0, 1, 3, 2])]));
+    pooled.nodes[relu + 2]!.input = ["/relu/t"];
+    expect(errorOf(() => onnxToGraph(encode(pooled), "pooled.onnx"))).to.match(
+      /Transpose node "t" is followed by MaxPool node "\/pool\/MaxPool"; a Transpose is supported only before a Conv or before a Flatten and a Gemm or MatMul/,
+    );
+  });
+
+  it("test_onnxToGraph_nhwcInputAndDilatedConvMatchOnnxruntime", async function () {
+    const bytes = encode(nhwcDilatedCnn(new Prng(28)));
+    const graph = onnxToGraph(bytes, "nhwc-dilated.onnx");
+    expect(graph.layers.map((l) => l.kind)).to.deep.equal(["transpose", "conv", "relu", "maxpool", "dense"]);
+    // The 3x3 kernel at dilation 2 is a 5x5 kernel with zeros between its taps.
+    const conv = graph.layers[1] as Extract<FloatGraph["layers"][number], { kind: "conv" }>;
+    expect(conv.k).to.equal(5);
+    expect(conv.weight.filter((w) => w !== 0).length).to.equal(3 * 9);
+    await expectGraphMatchesOnnxruntime(graph, bytes, mnist.test.slice(0, 10));
+    // Unequal dilations are refused, naming the node.
+    const unequal = nhwcDilatedCnn(new Prng(28));
+    unequal.nodes[1]!.attribute = unequal.nodes[1]!.attribute.map((a) =>
+      a.name === "dilations" ? ints("dilations", [2, 1]) : a,
+    );
+    expect(errorOf(() => onnxToGraph(encode(unequal), "unequal.onnx"))).to.include(
+      'Conv node "conv" has dilations [2, 1]; only equal dilations along both axes are supported',
+    );
+  });
+
+  it("test_onnxToGraph_gemmTransAOnAColumnMatchesOnnxruntime", async function () {
+    const rng = new Prng(29);
+    const spec = (transA: number): Spec => ({
+      nodes: [
+        node("f", "Flatten", ["x"], ["f.out"], [int("axis", 1)]),
+        node("r", "Reshape", ["f.out", "column"], ["r.out"]),
+        node("g", "Gemm", ["r.out", "g.weight", "g.bias"], ["y"], [int("transA", transA), int("transB", 1)]),
+      ],
+      initializers: [
+        onnx.TensorProto.create({ name: "column", dims: [2], dataType: DataType.INT64, int64Data: [196, 1] }),
+        tensor("g.weight", [10, 196], randomValues(rng, 1960)),
+        tensor("g.bias", [10], randomValues(rng, 10)),
+      ],
+      inputs: [valueInfo("x", [1, 1, 14, 14])],
+      outputs: [valueInfo("y", [1, 10])],
+    });
+    const bytes = encode(spec(1));
+    await expectGraphMatchesOnnxruntime(onnxToGraph(bytes, "trans-a.onnx"), bytes, mnist.test.slice(0, 5));
+    expect(errorOf(() => onnxToGraph(encode(spec(0)), "column.onnx"))).to.include(
+      'Gemm node "g" needs a [1, N] input, got [196, 1]; add a Flatten',
     );
   });
 
@@ -483,6 +566,11 @@ describe("compiler: circuits equal the integer reference", function () {
     {
       tag: "maxpool-pad",
       build: () => onnxToGraph(encode(pytorchCnn(new Prng(9), { poolPad: 1 })), "maxpool-pad"),
+      output: "both",
+    },
+    {
+      tag: "nhwc-dilated",
+      build: () => onnxToGraph(encode(nhwcDilatedCnn(new Prng(30))), "nhwc-dilated"),
       output: "both",
     },
   ];

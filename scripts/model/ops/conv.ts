@@ -1,6 +1,8 @@
 /**
- * Conv: a 2-D convolution with a square kernel, equal strides, the same zero padding on every
- * side (a Pad before it folds in) and group 1. The input normalisation folds into its weights
+ * Conv: a 2-D convolution with a square kernel, equal strides and dilations (a dilated kernel
+ * becomes an undilated one with zeros between its taps), the same zero padding on every side (a
+ * Pad before it folds in) and group 1. A Transpose before it (an NHWC input) becomes a
+ * Transpose layer (transpose.ts). The input normalisation folds into its weights
  * when it is the first layer. In baked mode each output is a linear combination of input
  * signals (conv-baked.ts) and costs nothing; the RequantReluClamp after it carries the cost.
  */
@@ -11,6 +13,7 @@ import { requantReluClampConstraints } from "../../compiler/costs.ts";
 import { outputSide, product } from "../graph.ts";
 import { requireWeight } from "../onnx-io.ts";
 import { quantizeAffine, type QuantizedAffine } from "./affine.ts";
+import { materialiseTranspose } from "./transpose.ts";
 import type { CircuitOperator, ImportContext, LayerOperator, OnnxOperator } from "./operator.ts";
 
 export interface ConvLayer {
@@ -91,12 +94,27 @@ function toChw(flat: number[], C: number, H: number, W: number): Chw {
   );
 }
 
+/** Spreads each taps x taps kernel of `kernels` out to ((taps - 1) * dilation + 1)^2, zeros between. */
+export function dilate(weights: ArrayLike<number>, kernels: number, taps: number, dilation: number): Float64Array {
+  if (dilation === 1) return Float64Array.from(weights);
+  const k = (taps - 1) * dilation + 1;
+  const out = new Float64Array(kernels * k * k);
+  for (let n = 0; n < kernels; n++)
+    for (let kh = 0; kh < taps; kh++)
+      for (let kw = 0; kw < taps; kw++)
+        out[(n * k + kh * dilation) * k + kw * dilation] = weights[(n * taps + kh) * taps + kw]!;
+  return out;
+}
+
 function importConv(ctx: ImportContext): void {
   const { state, node, where, fail } = ctx;
+  materialiseTranspose(ctx);
   const { C, H, W } = ctx.needImage();
   ctx.checkAutoPad();
-  const d = ctx.ints("dilations");
-  if (d && d.some((v) => v !== 1)) fail(`${where} has dilations [${d.join(", ")}]; only dilation 1 is supported`);
+  const d = ctx.ints("dilations") ?? [1, 1];
+  if (d.length !== 2 || d[0] !== d[1] || d[0]! < 1)
+    fail(`${where} has dilations [${d.join(", ")}]; only equal dilations along both axes are supported`);
+  const dilation = d[0]!;
   if (ctx.int("group", 1) !== 1) fail(`${where} has group=${ctx.int("group", 1)}; only group=1 is supported`);
   const w = requireWeight(ctx, node.input[1], "weight W");
   if (w.dims.length !== 4 || w.dims[1] !== C) {
@@ -105,10 +123,13 @@ function importConv(ctx: ImportContext): void {
         `for an input of ${C} channels`,
     );
   }
-  const k = ctx.squareKernel(ctx.ints("kernel_shape"), w.dims.slice(2));
-  if (w.dims[2] !== k || w.dims[3] !== k) {
-    fail(`${where}: weight "${w.name}" has shape [${w.dims.join(", ")}] but kernel_shape is [${k}, ${k}]`);
+  const taps = ctx.squareKernel(ctx.ints("kernel_shape"), w.dims.slice(2));
+  if (w.dims[2] !== taps || w.dims[3] !== taps) {
+    fail(`${where}: weight "${w.name}" has shape [${w.dims.join(", ")}] but kernel_shape is [${taps}, ${taps}]`);
   }
+  // A dilated kernel is the undilated kernel of side (taps - 1) * dilation + 1 with zeros between
+  // its taps: the same function, and zero weights cost nothing in a baked circuit.
+  const k = (taps - 1) * dilation + 1;
   const stride = ctx.equalStrides();
   const pads = ctx.ints("pads") ?? [0, 0, 0, 0];
   if (pads.length !== 4 || pads.some((p) => p !== pads[0]) || pads[0]! < 0) {
@@ -138,7 +159,7 @@ function importConv(ctx: ImportContext): void {
     k,
     stride,
     pad,
-    weight: Float64Array.from(w.values),
+    weight: dilate(w.values, w.dims[0]! * C, taps, dilation),
     bias,
   };
   const normalise = state.normalise;
@@ -173,6 +194,7 @@ export const onnx: OnnxOperator[] = [
     op: "Conv",
     attributes: ["kernel_shape", "strides", "pads", "dilations", "group", "auto_pad"],
     takesPad: true,
+    keepsTranspose: true,
     keepsNormalisation: true,
     import: importConv,
   },

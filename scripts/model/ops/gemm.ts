@@ -1,6 +1,7 @@
 /**
  * Gemm and MatMul: a dense layer y = W x + b (MatMul's bias comes from the Add after it). Gemm's
- * alpha and beta scale the weights and the bias exactly; transB picks the weight's layout. A
+ * alpha and beta scale the weights and the bias exactly; transB picks the weight's layout, and
+ * transA = 1 reads a column [N, 1] input as the row it transposes to. A
  * pending Transpose and the input normalisation fold into the weights. In baked mode each
  * output is a linear combination of the inputs and costs nothing; the RequantReluClamp after a
  * hidden layer carries the cost, and the last layer's combinations are the logits.
@@ -10,7 +11,14 @@ import { requantReluClampConstraints } from "../../compiler/costs.ts";
 import { product } from "../graph.ts";
 import { addBias, checkMatrix, requireWeight, transpose } from "../onnx-io.ts";
 import { quantizeAffine, type QuantizedAffine } from "./affine.ts";
-import type { CircuitOperator, ImportContext, LayerOperator, OnnxOperator, SignalTensor } from "./operator.ts";
+import {
+  elementRef,
+  type CircuitOperator,
+  type ImportContext,
+  type LayerOperator,
+  type OnnxOperator,
+  type SignalTensor,
+} from "./operator.ts";
 
 export interface GraphDenseLayer {
   kind: "dense";
@@ -80,13 +88,17 @@ function importGemm(ctx: ImportContext): void {
   const transA = ctx.int("transA", 0);
   const transB = ctx.int("transB", 0);
   if (!Number.isFinite(alpha) || !Number.isFinite(beta)) fail(`${where} has alpha=${alpha}, beta=${beta}`);
-  if (transA !== 0) fail(`${where} has transA=${transA}; only transA=0 is supported`);
+  if (transA !== 0 && transA !== 1) fail(`${where} has transA=${transA}; expected 0 or 1`);
   if (transB !== 0 && transB !== 1) fail(`${where} has transB=${transB}; expected 0 or 1`);
   const shape = state.shape;
-  if (shape.length !== 2 || shape[0] !== 1) {
-    fail(`${where} needs a [1, N] input, got [${shape.join(", ")}]; add a Flatten`);
+  // With transA = 1 the input is a column [N, 1], whose transpose is the row [1, N]: same elements.
+  const batchAxis = transA === 1 ? 1 : 0;
+  if (shape.length !== 2 || shape[batchAxis] !== 1) {
+    fail(
+      `${where} needs a ${transA === 1 ? "[N, 1] input (transA=1)" : "[1, N] input"}, got [${shape.join(", ")}]; add a Flatten`,
+    );
   }
-  const nIn = shape[1]!;
+  const nIn = shape[1 - batchAxis]!;
   const w = requireWeight(ctx, node.input[1], "weight B");
   const nOut = checkMatrix(ctx, w, nIn, transB === 1);
   // Y = alpha * A B + beta * C: alpha scales the weights and beta the bias, exactly.
@@ -129,12 +141,6 @@ export const onnx: OnnxOperator[] = [
   { op: "MatMul", attributes: [], keepsTranspose: true, keepsNormalisation: true, import: importMatMul },
 ];
 
-function ref(t: SignalTensor, i: number): string {
-  if (t.dims.length === 1) return `${t.name}[${i}]`;
-  const [, H, W] = t.dims as [number, number, number];
-  return `${t.name}[${Math.floor(i / (H * W))}][${Math.floor(i / W) % H}][${i % W}]`;
-}
-
 /** `target = bias + sum w_i * x_i`, split into statements of at most 32 terms (circom's WASM stack). */
 function sumStatements(
   target: string,
@@ -147,7 +153,7 @@ function sumStatements(
   const terms: string[] = [];
   for (let i = 0; i < n; i++) {
     const w = weights[offset + i]!;
-    if (w !== 0) terms.push(`${w} * ${ref(input, i)}`);
+    if (w !== 0) terms.push(`${w} * ${elementRef(input, i)}`);
   }
   const lines = [`    ${target} = ${bias};`];
   for (let i = 0; i < terms.length; i += 32) {

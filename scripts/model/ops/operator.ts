@@ -59,7 +59,7 @@ export interface ImportState {
    * A Transpose waiting for the layer it folds into: order[i] is where element i of the
    * transposed view sits in the tensor as the layers hold it (the weights are permuted instead).
    */
-  transposed?: { order: Int32Array; where: string };
+  transposed?: { order: Int32Array; node: string; where: string };
 }
 
 /** One node being imported: its attributes, its data inputs and the checks several operators share. */
@@ -137,6 +137,13 @@ export interface Quantized<Q> {
 export interface SignalTensor {
   name: string;
   dims: number[];
+}
+
+/** Element i (flat, CHW order) of a signal tensor, as circom indexes it. */
+export function elementRef(t: SignalTensor, i: number): string {
+  if (t.dims.length === 1) return `${t.name}[${i}]`;
+  const [, H, W] = t.dims as [number, number, number];
+  return `${t.name}[${Math.floor(i / (H * W))}][${Math.floor(i / W) % H}][${i % W}]`;
 }
 
 export interface EmitContext {

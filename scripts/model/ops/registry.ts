@@ -23,9 +23,11 @@ import * as transpose from "./transpose.ts";
 import type { AnyCircuitOperator, AnyLayerOperator, OnnxOperator } from "./operator.ts";
 
 /** A layer of the float graph, one kind per layer module. */
-export type GraphLayer = conv.ConvLayer | gemm.GraphDenseLayer | relu.ReluLayer | pool.PoolLayer;
+export type GraphLayer =
+  conv.ConvLayer | gemm.GraphDenseLayer | relu.ReluLayer | pool.PoolLayer | transpose.TransposeLayer;
 /** A layer of the quantized graph (a Relu fuses into the layer before it). */
-export type QuantizedGraphLayer = conv.QuantizedConv | gemm.QuantizedDenseLayer | pool.QuantizedPool;
+export type QuantizedGraphLayer =
+  conv.QuantizedConv | gemm.QuantizedDenseLayer | pool.QuantizedPool | transpose.QuantizedTranspose;
 
 /** In this order in messages ("supported: ..."). */
 const MODULES: { onnx?: readonly OnnxOperator[]; layer?: AnyLayerOperator; circuit?: AnyCircuitOperator }[] = [

@@ -9,10 +9,13 @@ import type { ImportContext, OnnxOperator } from "./operator.ts";
 
 const { DataType } = onnxProto.onnx.TensorProto;
 
-/** Layers read [N], [1, N] or [1, C, H, W]. */
+/** Layers read [N], [1, N] or [1, C, H, W]; a column [N, 1] only a Gemm with transA = 1. */
 function setShape(ctx: ImportContext, next: number[], verb: string): void {
-  if (!(next.length === 1 || ((next.length === 2 || next.length === 4) && next[0] === 1))) {
-    ctx.fail(`${ctx.where} ${verb} [${next.join(", ")}]; only [N], [1, N] or [1, C, H, W] are supported`);
+  const column = next.length === 2 && next[1] === 1;
+  if (!(next.length === 1 || ((next.length === 2 || next.length === 4) && next[0] === 1) || column)) {
+    ctx.fail(
+      `${ctx.where} ${verb} [${next.join(", ")}]; only [N], [1, N], [N, 1] (for a Gemm with transA=1) or [1, C, H, W] are supported`,
+    );
   }
   ctx.state.shape = next;
 }
