@@ -62,15 +62,15 @@ export interface QuantizeGraphOptions {
 }
 
 /**
- * MaxPool commutes with ReLU (both are monotone), so Conv -> MaxPool -> Relu, as PyTorch code
- * often writes it, is the same function as Conv -> Relu -> MaxPool, which the circuit needs:
- * it pools clamped activations.
+ * MaxPool commutes with ReLU and Clip (all monotone), so Conv -> MaxPool -> Relu, as PyTorch
+ * code often writes it, is the same function as Conv -> Relu -> MaxPool, which the circuit
+ * needs: it pools clamped activations.
  */
 export function canonicalLayers(layers: GraphLayer[]): GraphLayer[] {
   const out = layers.slice();
   for (let i = 0; i + 2 < out.length; i++) {
     const [a, b, c] = [out[i]!, out[i + 1]!, out[i + 2]!];
-    if ((a.kind === "conv" || a.kind === "dense") && b.kind === "maxpool" && c.kind === "relu") {
+    if ((a.kind === "conv" || a.kind === "dense") && b.kind === "maxpool" && (c.kind === "relu" || c.kind === "clip")) {
       out[i + 1] = c;
       out[i + 2] = b;
     }
@@ -132,6 +132,7 @@ export function quantizeGraph(
   const inputScaleBits = 8;
   let scale = inputScaleBits;
   let bits = inputBits;
+  let gain = 1;
   const layers: QuantizedGraphLayer[] = [];
   let logits: QuantizedDenseLayer | undefined;
 
@@ -144,14 +145,18 @@ export function quantizeGraph(
       where,
       scale,
       bits,
+      gain,
       maxOut: maxOut[l]!,
       isLast: l === layersIn.length - 1,
+      previous: layersIn[l - 1]?.kind,
       next: layersIn[l + 1]?.kind,
+      nextLayer: layersIn[l + 1],
       weightBits,
       activationBits,
       fail,
     });
     ({ scale, bits } = q);
+    gain = q.gain ?? gain;
     if (!q.layer) continue;
     layers.push(q.layer);
     // Only a Gemm or MatMul gives the logits (a Conv as the last layer is refused by its module).

@@ -103,7 +103,7 @@ function randomValues(rng: Prng, n: number, scale = 0.3): number[] {
  */
 function pytorchCnn(
   rng: Prng,
-  options: { bn?: boolean; pool?: "MaxPool" | "AveragePool"; poolPad?: number } = {},
+  options: { bn?: boolean; pool?: "MaxPool" | "AveragePool"; poolPad?: number; clip?: number } = {},
 ): Spec {
   const C = 3;
   const pool = options.pool ?? "MaxPool";
@@ -151,8 +151,13 @@ function pytorchCnn(
     );
     current = "/bn/out";
   }
+  // nn.ReLU6 and the like export as Clip with constant min and max inputs.
+  if (options.clip !== undefined)
+    initializers.push(tensor("clip.min", [], [0]), tensor("clip.max", [], [options.clip]));
   nodes.push(
-    node("/relu/Relu", "Relu", [current], ["/relu/out"]),
+    options.clip === undefined
+      ? node("/relu/Relu", "Relu", [current], ["/relu/out"])
+      : node("/relu/Clip", "Clip", [current, "clip.min", "clip.max"], ["/relu/out"]),
     node(
       `/pool/${pool}`,
       pool,
@@ -485,6 +490,44 @@ describe("compiler: graph import and the reference CNN", function () {
     );
   });
 
+  it("test_onnxToGraph_clipAsRelu6MatchesOnnxruntime", async function () {
+    for (const max of [6, 0.5]) {
+      const bytes = encode(pytorchCnn(new Prng(31), { clip: max }));
+      const graph = onnxToGraph(bytes, "clip.onnx");
+      expect(graph.layers.map((l) => l.kind)).to.deep.equal(["conv", "clip", "maxpool", "dense"]);
+      await expectGraphMatchesOnnxruntime(graph, bytes, mnist.test.slice(0, 10));
+    }
+    // Only Clip(0, max) is a clamp the circuit has.
+    const negative = pytorchCnn(new Prng(31), { clip: 6 });
+    negative.initializers = negative.initializers.map((t) =>
+      t.name === "clip.min" ? tensor("clip.min", [], [-1]) : t,
+    );
+    expect(errorOf(() => onnxToGraph(encode(negative), "clip.onnx"))).to.include(
+      'Clip node "/relu/Clip" clips to [-1, 6]; only Clip(0, max) with a finite max > 0 (ReLU6 and the like) is supported',
+    );
+    // A Clip that no Conv or Gemm precedes has no clamp to use.
+    const first: FloatGraph = {
+      name: "clip-first",
+      inputShape: [196],
+      onnxInputShape: [1, 196],
+      outputSize: 2,
+      layers: [
+        { kind: "clip", node: "c", max: 0.5 },
+        {
+          kind: "dense",
+          node: "d",
+          nIn: 196,
+          nOut: 2,
+          weight: new Float64Array(392).fill(0.01),
+          bias: new Float64Array(2),
+        },
+      ],
+    };
+    expect(errorOf(() => quantizeGraph(first, [mnist.train[0]!.pixels]))).to.include(
+      '"clip-first": Clip node "c" must directly follow a Conv, Gemm or MatMul',
+    );
+  });
+
   it("test_onnxToGraph_gemmTransAOnAColumnMatchesOnnxruntime", async function () {
     const rng = new Prng(29);
     const spec = (transA: number): Spec => ({
@@ -566,6 +609,11 @@ describe("compiler: circuits equal the integer reference", function () {
     {
       tag: "maxpool-pad",
       build: () => onnxToGraph(encode(pytorchCnn(new Prng(9), { poolPad: 1 })), "maxpool-pad"),
+      output: "both",
+    },
+    {
+      tag: "clip",
+      build: () => onnxToGraph(encode(pytorchCnn(new Prng(32), { clip: 0.75 })), "clip"),
       output: "both",
     },
     {
@@ -1003,7 +1051,7 @@ describe("compiler: bad input (exact messages, non-zero exit, nothing written)",
     s.nodes[1]!.input = ["/conv/Conv_output_0"];
     const graph = onnxToGraph(encode(s), "norelu.onnx");
     expect(errorOf(() => quantizeGraph(graph, [new Uint8Array(196)]))).to.equal(
-      '"norelu.onnx": Conv node "/conv/Conv" must be followed by Relu: only the last layer (a Gemm or MatMul giving the logits) may be linear',
+      '"norelu.onnx": Conv node "/conv/Conv" must be followed by Relu or Clip: only the last layer (a Gemm or MatMul giving the logits) may be linear',
     );
   });
 });

@@ -2,7 +2,7 @@
  * Quantization shared by the affine layers (Conv, Gemm/MatMul): integer weights at the largest
  * power-of-two scale the weight width allows, biases at the accumulator's scale, the exact
  * worst-case accumulator range over every possible input, and the fused requantize + ReLU +
- * clamp of a layer that a Relu follows.
+ * clamp of a layer that a Relu or a Clip(0, max) follows.
  */
 import { signedBitsFor } from "../../circuit/field.ts";
 import type { QuantizeContext } from "./operator.ts";
@@ -40,17 +40,26 @@ export function weightScaleBits(weights: ArrayLike<number>, bits: number): numbe
 export function quantizeAffine(
   layer: { node: string; weight: Float64Array; bias: Float64Array },
   q: QuantizeContext,
-): { affine: QuantizedAffine; scale: number; bits: number } {
+): { affine: QuantizedAffine; scale: number; bits: number; gain: number } {
   const reluNext = q.next === "relu";
-  if (!q.isLast && !reluNext) {
+  const clip = q.nextLayer?.kind === "clip" ? q.nextLayer : undefined;
+  if (!q.isLast && !reluNext && !clip) {
     q.fail(
-      `${q.where} must be followed by Relu: only the last layer (a Gemm or MatMul giving the logits) may be linear`,
+      `${q.where} must be followed by Relu or Clip: only the last layer (a Gemm or MatMul giving the logits) may be linear`,
     );
   }
-  const sw = weightScaleBits(layer.weight, q.weightBits);
+  // Before a Clip(0, max) the outputs are scaled by c so that max lands exactly on the clamp
+  // of RequantReluClamp, 2^outBits - 1, at the scale 2^clipScale; the next layer divides by c.
+  const top = 2 ** q.activationBits - 1;
+  const clipScale = clip ? Math.floor(Math.log2(top / clip.max)) : 0;
+  const c = clip ? top / (clip.max * 2 ** clipScale) : 1;
+  // Multiplying by 1 is exact, so layers without a gain or a Clip quantize as they always did.
+  const gainedWeight = layer.weight.map((w) => (w / q.gain) * c);
+  const gainedBias = layer.bias.map((b) => b * c);
+  const sw = weightScaleBits(gainedWeight, q.weightBits);
   const accScale = q.scale + sw;
-  const weight = Array.from(layer.weight, (w) => Math.round(w * 2 ** sw));
-  const bias = Array.from(layer.bias, (b) => Math.round(b * 2 ** accScale));
+  const weight = Array.from(gainedWeight, (w) => Math.round(w * 2 ** sw));
+  const bias = Array.from(gainedBias, (b) => Math.round(b * 2 ** accScale));
   const xMax = 2 ** q.bits - 1;
   const channels = bias.length;
   const perChannel = weight.length / channels;
@@ -81,9 +90,16 @@ export function quantizeAffine(
     accMax,
     accBits: signedBitsFor(accMin, accMax),
   };
-  if (!reluNext) return { affine, scale: q.scale, bits: q.bits };
+  if (!reluNext && !clip) return { affine, scale: q.scale, bits: q.bits, gain: 1 };
   const m = q.maxOut;
-  const outScale = Math.min(m > 0 ? Math.floor(Math.log2((2 ** q.activationBits - 1) / m)) : accScale, accScale);
+  const outScale = clip
+    ? clipScale
+    : Math.min(m > 0 ? Math.floor(Math.log2((2 ** q.activationBits - 1) / m)) : accScale, accScale);
+  if (outScale > accScale)
+    q.fail(
+      `${q.where}: its weights are too small for the ${q.activationBits}-bit resolution its Clip asks; ` +
+        "lower --activation-bits or raise --weight-bits",
+    );
   affine.requant = { shift: accScale - outScale, outBits: q.activationBits, outScaleBits: outScale };
-  return { affine, scale: outScale, bits: q.activationBits };
+  return { affine, scale: outScale, bits: q.activationBits, gain: c };
 }

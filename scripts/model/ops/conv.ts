@@ -222,9 +222,9 @@ export const layer: LayerOperator<ConvLayer, QuantizedConv> = {
   },
   quantize(l, q) {
     if (q.isLast) q.fail(`${q.where} is the last layer; the logits must come from a Gemm or MatMul`);
-    const { affine, scale, bits } = quantizeAffine(l, q);
+    const { affine, scale, bits, gain } = quantizeAffine(l, q);
     const { inH, inW, inC, outC, k, stride, pad } = l;
-    return { layer: { kind: "conv", inH, inW, inC, outC, k, stride, pad, ...affine }, scale, bits };
+    return { layer: { kind: "conv", inH, inW, inC, outC, k, stride, pad, ...affine }, scale, bits, gain };
   },
 };
 

@@ -181,8 +181,8 @@ export const layer: LayerOperator<GraphDenseLayer, QuantizedDenseLayer> = {
     w.node("Gemm", [w.current, weight, bias], [w.int("transB", 1)]);
   },
   quantize(l, q) {
-    const { affine, scale, bits } = quantizeAffine(l, q);
-    return { layer: { kind: "dense", nIn: l.nIn, nOut: l.nOut, ...affine }, scale, bits, logits: q.isLast };
+    const { affine, scale, bits, gain } = quantizeAffine(l, q);
+    return { layer: { kind: "dense", nIn: l.nIn, nOut: l.nOut, ...affine }, scale, bits, gain, logits: q.isLast };
   },
 };
 

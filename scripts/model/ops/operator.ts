@@ -113,11 +113,20 @@ export interface QuantizeContext {
   /** Scale bits and unsigned width of the layer's input. */
   scale: number;
   bits: number;
+  /**
+   * The layer's integer inputs stand for its float inputs times `gain` (at scale 2^scale): an
+   * affine layer divides its float weights by it. 1 except after a Clip (clip.ts) or for an
+   * input mapping that is not a power of two.
+   */
+  gain: number;
   /** Largest float value the layer produced on the calibration inputs. */
   maxOut: number;
   isLast: boolean;
-  /** The next layer's kind, if any. */
+  /** The kinds of the layers before and after it, if any. */
+  previous?: GraphLayer["kind"];
   next?: GraphLayer["kind"];
+  /** The `next` layer itself (a Clip's bound decides the scale of the layer before it). */
+  nextLayer?: GraphLayer;
   weightBits: number;
   activationBits: number;
   fail(message: string): never;
@@ -129,6 +138,8 @@ export interface Quantized<Q> {
   /** Scale bits and width of its output. */
   scale: number;
   bits: number;
+  /** The gain of its output (as QuantizeContext.gain); absent: the same as its input's. */
+  gain?: number;
   /** The layer gives the logits. */
   logits?: boolean;
 }

@@ -7,6 +7,7 @@
 import * as add from "./add.ts";
 import * as averagePool from "./average-pool.ts";
 import * as batchNormalization from "./batch-normalization.ts";
+import * as clip from "./clip.ts";
 import * as constant from "./constant.ts";
 import * as conv from "./conv.ts";
 import * as finalActivation from "./final-activation.ts";
@@ -24,8 +25,8 @@ import type { AnyCircuitOperator, AnyLayerOperator, OnnxOperator } from "./opera
 
 /** A layer of the float graph, one kind per layer module. */
 export type GraphLayer =
-  conv.ConvLayer | gemm.GraphDenseLayer | relu.ReluLayer | pool.PoolLayer | transpose.TransposeLayer;
-/** A layer of the quantized graph (a Relu fuses into the layer before it). */
+  conv.ConvLayer | gemm.GraphDenseLayer | relu.ReluLayer | clip.ClipLayer | pool.PoolLayer | transpose.TransposeLayer;
+/** A layer of the quantized graph (a Relu or Clip fuses into the layer before it). */
 export type QuantizedGraphLayer =
   conv.QuantizedConv | gemm.QuantizedDenseLayer | pool.QuantizedPool | transpose.QuantizedTranspose;
 
@@ -46,6 +47,7 @@ const MODULES: { onnx?: readonly OnnxOperator[]; layer?: AnyLayerOperator; circu
   pad,
   normalisation,
   finalActivation,
+  clip,
 ];
 
 /** Every ONNX operator the importer accepts, by type. */
