@@ -29,13 +29,27 @@ export const COMMANDS: Command[] = [
     name: "compile",
     usage:
       "poi compile <model.onnx> [--out dir] [--calibration file] [--eval file] [--mode baked|committed] [--output logits|class|both] " +
-      "[--weight-bits n] [--activation-bits n] [--witness-checks n|all] [--no-circuit]",
+      "[--weight-bits n] [--activation-bits n] [--input-divisor n] [--witness-checks n|all] [--no-circuit]",
     summary: "quantize an ONNX model, generate its circuit and write a fidelity report",
-    valueFlags: ["out", "calibration", "eval", "mode", "output", "weight-bits", "activation-bits", "witness-checks"],
+    valueFlags: [
+      "out",
+      "calibration",
+      "eval",
+      "mode",
+      "output",
+      "weight-bits",
+      "activation-bits",
+      "input-divisor",
+      "witness-checks",
+    ],
     booleanFlags: ["no-circuit"],
     async run(args) {
       const [onnxPath, extra] = args.positional;
       if (!onnxPath || extra !== undefined) throw new Error("poi compile takes exactly one ONNX file");
+      // The model reads input byte p as p / n (default 255); recorded in the quantized model.
+      const divisor = args.flags.get("input-divisor");
+      if (divisor !== undefined && !(Number(divisor) > 0 && Number.isFinite(Number(divisor))))
+        throw new Error(`--input-divisor takes a positive number (the model reads byte / n), got "${divisor}"`);
       const result = await compileModel({
         onnxPath,
         outDir: args.flags.get("out"),
@@ -45,6 +59,7 @@ export const COMMANDS: Command[] = [
         output: args.flags.get("output"),
         weightBits: positiveInt(args, "weight-bits"),
         activationBits: positiveInt(args, "activation-bits"),
+        inputDivisor: divisor === undefined ? undefined : Number(divisor),
         witnessChecks: positiveInt(args, "witness-checks"),
         circuit: !args.flags.has("no-circuit"),
         command: `poi compile ${path.basename(onnxPath)}`,

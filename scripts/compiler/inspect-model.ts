@@ -19,6 +19,7 @@ import { ptauPowerFor } from "../setup/ptau.ts";
 import {
   COMPILE_FORMAT,
   DEFAULT_CALIBRATION_DIGITS,
+  DEFAULT_INPUT_DIVISOR,
   loadGraph,
   modelNameFor,
   type CompiledModelInfo,
@@ -108,11 +109,15 @@ export async function inspectModel(target: string): Promise<InspectReport> {
     }
     const calibration = digits.train.slice(0, DEFAULT_CALIBRATION_DIGITS).map((d) => d.pixels);
     // A model ending in Softmax, LogSoftmax or Sigmoid proves its class (as poi compile does by default).
-    model = quantizeGraph(graph, calibration, { output: graph.finalActivation ? "class" : "both" });
+    model = quantizeGraph(graph, calibration, {
+      output: graph.finalActivation ? "class" : "both",
+      inputDivisor: DEFAULT_INPUT_DIVISOR,
+    });
     model.name = modelNameFor(target);
     source = "onnx";
     basis.push(
-      `quantized here with 8-bit weights and activations on ${DEFAULT_CALIBRATION_DIGITS} MNIST training digits (${digits.side}x${digits.side})`,
+      `quantized here with 8-bit weights and activations on ${DEFAULT_CALIBRATION_DIGITS} MNIST training digits (${digits.side}x${digits.side}), ` +
+        `the input read as byte / ${DEFAULT_INPUT_DIVISOR} (poi compile's default)`,
     );
   }
   const estimate =

@@ -2,8 +2,10 @@
  * Fixed-point quantization of a sequential float graph (graph.ts) with power-of-two scales,
  * the generalisation of quantize.ts from dense layers to convolutions and pooling.
  *
- * A value v with scale bits s stands for v / 2^s. The input is the pixel bytes p (the float
- * model reads p / 256), so input quantization is lossless. Each Conv or dense layer gets
+ * A value v with scale bits s stands for v / 2^s. The input is the pixel bytes p, which the
+ * float model reads as p / inputDivisor (declared; 256 unless given). The circuit takes p at
+ * scale 2^8, so input quantization is lossless; a divisor other than 256 is a gain of
+ * inputDivisor / 256 that the first Conv or Gemm folds into its float weights. Each Conv or dense layer gets
  * integer weights w = round(W * 2^sw), sw as large as the weight width allows, and biases at
  * the accumulator's scale; a layer followed by ReLU becomes one RequantReluClamp per output
  * (clamp(floor(acc / 2^shift), 0, 2^outBits - 1), shift chosen so that the largest activation
@@ -51,6 +53,19 @@ export interface QuantizedGraph {
   output: OutputMode;
   /** The ONNX model's final Softmax, LogSoftmax or Sigmoid, left out: only the class is proven. */
   finalActivation?: FinalActivation["op"];
+  /**
+   * The declared input mapping: the float model reads each input byte p as p / inputDivisor.
+   * Absent in models quantized before it was declared (the reference models): 256.
+   */
+  inputDivisor?: number;
+}
+
+/** What a quantized model's input mapping divides by when the model does not say. */
+export const UNDECLARED_INPUT_DIVISOR = 256;
+
+/** The float value of input byte p is p / inputDivisorOf(model). */
+export function inputDivisorOf(model: Pick<QuantizedGraph, "inputDivisor">): number {
+  return model.inputDivisor ?? UNDECLARED_INPUT_DIVISOR;
 }
 
 export interface QuantizeGraphOptions {
@@ -59,6 +74,11 @@ export interface QuantizeGraphOptions {
   /** Unsigned width of every hidden activation (default 8). */
   activationBits?: number;
   output?: OutputMode;
+  /**
+   * The float model reads input byte p as p / inputDivisor. Given: recorded in the quantized
+   * model. Absent: 256, not recorded (the reference models' quantized files predate it).
+   */
+  inputDivisor?: number;
 }
 
 /**
@@ -79,7 +99,7 @@ export function canonicalLayers(layers: GraphLayer[]): GraphLayer[] {
 }
 
 /**
- * Quantizes a graph whose input is pixel bytes / 256.
+ * Quantizes a graph whose input is pixel bytes / inputDivisor (options; 256 by default).
  * @param calibration pixel vectors (bytes 0..255) used to choose each activation's scale
  */
 export function quantizeGraph(
@@ -94,6 +114,9 @@ export function quantizeGraph(
     throw new Error(`"${graph.name}": ${message}`);
   };
   const inputSize = product(graph.inputShape);
+  const inputDivisor = options.inputDivisor ?? UNDECLARED_INPUT_DIVISOR;
+  if (!Number.isFinite(inputDivisor) || inputDivisor <= 0)
+    fail(`the input divisor must be a positive number (the model reads byte / divisor), got ${inputDivisor}`);
   if (calibration.length === 0) fail("quantization needs at least one calibration input");
   const final = graph.finalActivation;
   if (final && output !== "class") {
@@ -121,7 +144,7 @@ export function quantizeGraph(
     }
     const trace = graphTrace(
       canonical,
-      Array.from(pixels, (p) => p / 256),
+      Array.from(pixels, (p) => p / inputDivisor),
     );
     trace.forEach((t, l) => {
       for (let i = 0; i < t.length; i++) maxOut[l] = Math.max(maxOut[l]!, t[i]!);
@@ -132,7 +155,8 @@ export function quantizeGraph(
   const inputScaleBits = 8;
   let scale = inputScaleBits;
   let bits = inputBits;
-  let gain = 1;
+  // Byte p stands for p / 2^8 at scale 2^8, and for p / inputDivisor in the float model.
+  let gain = inputDivisor / 2 ** inputScaleBits;
   const layers: QuantizedGraphLayer[] = [];
   let logits: QuantizedDenseLayer | undefined;
 
@@ -191,6 +215,7 @@ export function quantizeGraph(
     diffBits,
     output,
     ...(final ? { finalActivation: final.op } : {}),
+    ...(options.inputDivisor !== undefined ? { inputDivisor } : {}),
   };
 }
 

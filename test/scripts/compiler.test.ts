@@ -9,10 +9,11 @@ import { main as poi } from "../../scripts/cli/poi.ts";
 import { expectGraphMatchesOnnxruntime } from "../helpers/float-reference.ts";
 import { checkConstraintSnapshot } from "../helpers/snapshot.ts";
 import { compileCircuit } from "../../scripts/circuit/compile.ts";
+import { argmax } from "../../scripts/circuit/reference.ts";
 import { generateGraphCircuit } from "../../scripts/circuit/generate-graph.ts";
 import { compileModel, readCalibrationFile } from "../../scripts/compiler/compile-model.ts";
 import { estimateConstraints, packedCommitmentConstraints } from "../../scripts/compiler/costs.ts";
-import { measureFidelity, type FidelityReport } from "../../scripts/compiler/fidelity.ts";
+import { fidelityMarkdown, measureFidelity, type FidelityReport } from "../../scripts/compiler/fidelity.ts";
 import { onnxLogits } from "../../scripts/compiler/float-reference.ts";
 import { inspectModel } from "../../scripts/compiler/inspect-model.ts";
 import { inferQuantizedGraph, packGraphOutput, unpackGraphOutput } from "../../scripts/model/graph-inference.ts";
@@ -576,6 +577,52 @@ describe("compiler: graph import and the reference CNN", function () {
     expect(quantizeGraph(swapped, calibration)).to.deep.equal(quantizeGraph(graph, calibration));
   });
 
+  it("test_quantizeGraph_declaredInputDivisorIsRecordedAndFoldedIntoTheFirstLayer", async function () {
+    const bytes = readFileSync(MLP);
+    const graph = onnxToGraph(bytes, "mnist-mlp");
+    const calibration = mnist.train.slice(0, 1000).map((d) => d.pixels);
+    const undeclared = quantizeGraph(graph, calibration);
+    expect(undeclared.inputDivisor).to.equal(undefined);
+    // Declaring 256 quantizes exactly as before; only the record differs.
+    const { inputDivisor, ...same } = quantizeGraph(graph, calibration, { inputDivisor: 256 });
+    expect(inputDivisor).to.equal(256);
+    expect(same).to.deep.equal(undeclared);
+    // byte / 255: the gain 255/256 is in the first layer's weights, and the integer reference
+    // agrees with onnxruntime fed byte / 255.
+    const q = quantizeGraph(graph, calibration, { inputDivisor: 255 });
+    expect(q.inputDivisor).to.equal(255);
+    expect(q.layers[0]).to.not.deep.equal(undeclared.layers[0]);
+    const digits = mnist.test.slice(0, 300);
+    const ort = await onnxLogits(
+      bytes,
+      graph.onnxInputShape,
+      digits.map((d) => d.pixels),
+      255,
+    );
+    const agree = digits.filter((d, i) => inferQuantizedGraph(q, d.pixels).predicted === argmax(ort[i]!)).length;
+    expect(agree / digits.length).to.be.at.least(0.99);
+    const fidelity = await measureFidelity({
+      model: q,
+      onnx: bytes,
+      onnxSha256: "-",
+      onnxInputShape: graph.onnxInputShape,
+      inputs: digits.slice(0, 20),
+      evaluatedOn: "20 digits",
+      calibration: "1000 digits",
+      weightBits: 8,
+      activationBits: 8,
+    });
+    expect(fidelity.input).to.equal("float input = byte / 255");
+    expect(fidelityMarkdown(fidelity)).to.include("| input mapping ");
+    for (const bad of [0, -1, Number.NaN])
+      expect(errorOf(() => quantizeGraph(graph, calibration, { inputDivisor: bad }))).to.equal(
+        `"mnist-mlp": the input divisor must be a positive number (the model reads byte / divisor), got ${bad}`,
+      );
+    const cli = await runPoi(["compile", MLP, "--input-divisor", "zero", "--no-circuit"]);
+    expect(cli.code).to.not.equal(0);
+    expect(cli.err).to.include('--input-divisor takes a positive number (the model reads byte / n), got "zero"');
+  });
+
   it("test_packGraphOutput_roundTripsEveryMode", function () {
     const logits = [-5, 0, 1234, -65536, 65535, 7, 8, 9, 10, 11];
     for (const output of ["both", "class", "logits"] as OutputMode[]) {
@@ -662,9 +709,21 @@ describe("compiler: poi compile and poi inspect", function () {
     const onnxPath = path.join(tmp, "TorchMlp.onnx");
     writeFileSync(onnxPath, pytorchMlpFromReference());
     const out = path.join(tmp, "torch-mlp");
-    const { code, out: stdout } = await runPoi(["compile", onnxPath, "--out", out, "--witness-checks", "10", "--json"]);
+    // The reference MLP was trained on byte / 256: it declares that mapping.
+    const { code, out: stdout } = await runPoi([
+      "compile",
+      onnxPath,
+      "--out",
+      out,
+      "--witness-checks",
+      "10",
+      "--input-divisor",
+      "256",
+      "--json",
+    ]);
     expect(code).to.equal(0);
     const result = JSON.parse(stdout);
+    expect(readQuantizedGraph(path.join(out, "torch-mlp.quantized.json")).inputDivisor).to.equal(256);
     expect(readdirSync(out).sort()).to.deep.equal([
       "build",
       "compile.json",
@@ -676,6 +735,7 @@ describe("compiler: poi compile and poi inspect", function () {
     const fidelity = JSON.parse(readFileSync(path.join(out, "torch-mlp.fidelity.json"), "utf8")) as FidelityReport;
     expect(fidelity).to.deep.equal(result.fidelity);
     expect(fidelity.inputs).to.equal(1000);
+    expect(fidelity.input).to.equal("float input = byte / 256");
     expect(fidelity.top1Agreement).to.be.at.least(0.99);
     expect(fidelity.floatAccuracy).to.equal(0.95);
     expect(fidelity.circuit).to.deep.equal({

@@ -50,6 +50,9 @@ describe("exporter fixtures: models written by torch.onnx.export compile", funct
       const result = await compileModel({ onnxPath, outDir: path.join(tmp, c.file), witnessChecks: 5 });
       expect(result.info.output).to.equal(c.output);
       expect(result.fidelity.inputs).to.equal(1000);
+      // No --input-divisor: the declared default mapping, recorded and reported.
+      expect(result.quantized.inputDivisor).to.equal(255);
+      expect(result.fidelity.input).to.equal("float input = byte / 255");
       expect(result.fidelity.top1Agreement).to.be.at.least(0.99);
       expect(result.fidelity.circuit?.witnessesChecked).to.equal(5);
       expect(result.fidelity.circuit?.witnessesEqualToReference).to.equal(5);
