@@ -88,11 +88,22 @@ export function generateGraphCircuit(model: QuantizedGraph, options: GenerateGra
   };
 
   let logitsReady = false;
+  const input = current;
+  const tensors: SignalTensor[] = [];
   model.layers.forEach((layer, l) => {
     out.push(``);
-    const emitted = circuitOperator(layer.kind).emit(layer, { out, index: l, name: `a${l}`, current, asImage });
+    const emitted = circuitOperator(layer.kind).emit(layer, {
+      out,
+      index: l,
+      name: `a${l}`,
+      current,
+      asImage,
+      tensorOf: (index) => (index < 0 ? input : tensors[index]!),
+      isLast: l === model.layers.length - 1,
+    });
     if ("logits" in emitted) logitsReady = true;
     else current = emitted.tensor;
+    tensors.push(current);
   });
   if (!logitsReady) throw new Error(`"${model.name}": the last layer must be a dense layer giving the logits`);
 

@@ -5,7 +5,7 @@
  */
 import { argmax, packedCommitment } from "../circuit/reference.ts";
 import { circuitOperator } from "./ops/registry.ts";
-import type { OutputMode, QuantizedGraph, QuantizedGraphLayer } from "./quantize-graph.ts";
+import type { OutputMode, QuantizedGraph } from "./quantize-graph.ts";
 
 export interface GraphInference {
   /** Output of every layer, flat in CHW order (the last one is the logits). */
@@ -19,11 +19,6 @@ export interface GraphInference {
   output: bigint;
 }
 
-/** One layer on integer inputs (the reference of its operator module). */
-export function runQuantizedLayer(layer: QuantizedGraphLayer, x: number[]): number[] {
-  return circuitOperator(layer.kind).reference(layer, x);
-}
-
 /** Runs the quantized model on input bytes exactly as the circuit does. */
 export function inferQuantizedGraph(model: QuantizedGraph, pixels: ArrayLike<number>): GraphInference {
   if (pixels.length !== model.inputSize) {
@@ -33,8 +28,11 @@ export function inferQuantizedGraph(model: QuantizedGraph, pixels: ArrayLike<num
   }
   let x = Array.from(pixels);
   const activations: number[][] = [];
+  const input = x;
+  // A layer that reads an earlier output back (a residual Add) gets it here; -1 is the input.
+  const earlier = (index: number): number[] => (index < 0 ? input : activations[index]!);
   for (const layer of model.layers) {
-    x = runQuantizedLayer(layer, x);
+    x = circuitOperator(layer.kind).reference(layer, x, earlier);
     activations.push(x);
   }
   const logits = x;

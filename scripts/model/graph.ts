@@ -52,9 +52,13 @@ export function layerOutputSize(layer: GraphLayer, inputSize: number): number {
   return layerOperator(layer.kind).outputSize(layer, inputSize);
 }
 
-/** Runs one layer in float64. */
-export function layerForward(layer: GraphLayer, x: ArrayLike<number>): Float64Array {
-  return layerOperator(layer.kind).forward(layer, x);
+/** Runs one layer in float64; `earlier(i)` is the output of layer i (-1: the graph input). */
+export function layerForward(
+  layer: GraphLayer,
+  x: ArrayLike<number>,
+  earlier: (index: number) => ArrayLike<number>,
+): Float64Array {
+  return layerOperator(layer.kind).forward(layer, x, earlier);
 }
 
 /** Outputs of every layer, in order; the last one is the logits. */
@@ -65,8 +69,9 @@ export function graphTrace(graph: FloatGraph, x: ArrayLike<number>): Float64Arra
   }
   const trace: Float64Array[] = [];
   let act: ArrayLike<number> = x;
+  const earlier = (index: number): ArrayLike<number> => (index < 0 ? x : trace[index]!);
   for (const layer of graph.layers) {
-    act = layerForward(layer, act);
+    act = layerForward(layer, act, earlier);
     trace.push(act as Float64Array);
   }
   return trace;

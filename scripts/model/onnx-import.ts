@@ -87,7 +87,13 @@ export function onnxToGraph(bytes: Uint8Array, name: string): FloatGraph {
 
   // Shapes include the batch dimension (1) when the tensor has rank >= 2.
   let tensor = input.name;
-  const state: ImportState = { layers: [], shape: onnxInputShape };
+  const state: ImportState = {
+    layers: [],
+    shape: onnxInputShape,
+    tensors: new Map([[input.name, { layer: -1, shape: onnxInputShape }]]),
+  };
+  /** Outputs no later node changes (a folded BatchNormalization or bias would change a Conv's). */
+  const FINAL_OUTPUTS: readonly string[] = ["relu", "clip", "maxpool", "avgpool", "transpose"];
 
   // Every unsupported node at once, so that one export round fixes them all.
   const unsupported = (g.node ?? []).flatMap((raw, index) => {
@@ -202,6 +208,10 @@ export function onnxToGraph(bytes: Uint8Array, name: string): FloatGraph {
     if (!out) fail(`${where} has no output`);
     operator!.import(ctx);
     tensor = out!;
+    const last = state.layers.length - 1;
+    const settled = !state.open && !state.pendingPad && !state.normalise && !state.transposed && !state.final;
+    if (settled && (last < 0 || FINAL_OUTPUTS.includes(state.layers[last]!.kind)))
+      state.tensors.set(tensor, { layer: last, shape: state.shape });
   });
 
   const { layers, shape, pendingPad, transposed, final } = state;

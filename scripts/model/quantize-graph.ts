@@ -18,6 +18,7 @@ import { readFileSync } from "node:fs";
 import { unsignedBitsFor } from "../circuit/field.ts";
 import { graphTrace, product, type FinalActivation, type FloatGraph, type GraphLayer } from "./graph.ts";
 import type { QuantizedDenseLayer } from "./ops/gemm.ts";
+import type { QuantizedSource } from "./ops/operator.ts";
 import { circuitOperator, layerOperator, type QuantizedGraphLayer } from "./ops/registry.ts";
 
 export const QUANTIZED_GRAPH_FORMAT = "poi-quantized-graph/1";
@@ -157,6 +158,9 @@ export function quantizeGraph(
   let bits = inputBits;
   // Byte p stands for p / 2^8 at scale 2^8, and for p / inputDivisor in the float model.
   let gain = inputDivisor / 2 ** inputScaleBits;
+  const inputSource: QuantizedSource = { layer: -1, scale, bits, gain };
+  /** Where each float layer's output is held in the quantized graph. */
+  const sources: QuantizedSource[] = [];
   const layers: QuantizedGraphLayer[] = [];
   let logits: QuantizedDenseLayer | undefined;
 
@@ -170,6 +174,8 @@ export function quantizeGraph(
       scale,
       bits,
       gain,
+      previousQuantized: layers[layers.length - 1],
+      source: (index) => (index < 0 ? inputSource : sources[index]!),
       maxOut: maxOut[l]!,
       isLast: l === layersIn.length - 1,
       previous: layersIn[l - 1]?.kind,
@@ -181,8 +187,10 @@ export function quantizeGraph(
     });
     ({ scale, bits } = q);
     gain = q.gain ?? gain;
+    if (q.layer) layers.push(q.layer);
+    // A layer without a quantized layer of its own (a Relu) leaves its value where it was.
+    sources.push({ layer: q.layer ? layers.length - 1 : (sources[l - 1]?.layer ?? -1), scale, bits, gain });
     if (!q.layer) continue;
-    layers.push(q.layer);
     // Only a Gemm or MatMul gives the logits (a Conv as the last layer is refused by its module).
     if (q.logits && q.layer.kind === "dense") logits = q.layer;
   }

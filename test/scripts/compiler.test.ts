@@ -92,6 +92,16 @@ function encode(s: Spec): Uint8Array {
   ).finish();
 }
 
+/** A dense layer 196 -> 2 of equal small weights, to end a hand-made float graph. */
+const tinyDense = (): GraphDenseLayer => ({
+  kind: "dense",
+  node: "d",
+  nIn: 196,
+  nOut: 2,
+  weight: new Float64Array(392).fill(0.01),
+  bias: new Float64Array(2),
+});
+
 function randomValues(rng: Prng, n: number, scale = 0.3): number[] {
   return Array.from({ length: n }, () => Math.fround(rng.normal() * scale));
 }
@@ -224,6 +234,48 @@ function nhwcDilatedCnn(rng: Prng): Spec {
     ],
     initializers,
     inputs: [valueInfo("x", [1, 14, 14, 1])],
+    outputs: [valueInfo("logits", [1, 10])],
+  };
+}
+
+/**
+ * A residual block as torch.onnx.export writes one: a stride-2 Conv stem and Relu (h), then
+ * Conv -> Relu -> Conv, Add(that, h), Relu, Flatten and Gemm. `skipFrom` picks the Add's
+ * second input (the stem's Relu output unless a test says otherwise).
+ */
+function residualCnn(rng: Prng, skipFrom = "h"): Spec {
+  const conv = (name: string, input: string, stride: number) =>
+    node(
+      name,
+      "Conv",
+      [input, `${name}.weight`, `${name}.bias`],
+      [`${name}.out`],
+      [ints("kernel_shape", [3, 3]), ints("pads", [1, 1, 1, 1]), ints("strides", [stride, stride])],
+    );
+  const initializers = [
+    tensor("stem.weight", [2, 1, 3, 3], randomValues(rng, 18, 0.5), true),
+    tensor("stem.bias", [2], randomValues(rng, 2, 0.1)),
+    tensor("conv1.weight", [2, 2, 3, 3], randomValues(rng, 36, 0.4), true),
+    tensor("conv1.bias", [2], randomValues(rng, 2, 0.1)),
+    tensor("conv2.weight", [2, 2, 3, 3], randomValues(rng, 36, 0.4), true),
+    tensor("conv2.bias", [2], randomValues(rng, 2, 0.1)),
+    tensor("fc.weight", [10, 98], randomValues(rng, 980, 0.3), true),
+    tensor("fc.bias", [10], randomValues(rng, 10, 0.1)),
+  ];
+  return {
+    nodes: [
+      conv("stem", "input.1", 2),
+      node("stem.relu", "Relu", ["stem.out"], ["h"]),
+      conv("conv1", "h", 1),
+      node("conv1.relu", "Relu", ["conv1.out"], ["conv1.act"]),
+      conv("conv2", "conv1.act", 1),
+      node("/Add", "Add", ["conv2.out", skipFrom], ["sum"]),
+      node("block.relu", "Relu", ["sum"], ["block.out"]),
+      node("flat", "Flatten", ["block.out"], ["flat.out"], [int("axis", 1)]),
+      node("fc", "Gemm", ["flat.out", "fc.weight", "fc.bias"], ["logits"], [int("transB", 1)]),
+    ],
+    initializers,
+    inputs: [valueInfo("input.1", [1, 1, 14, 14])],
     outputs: [valueInfo("logits", [1, 10])],
   };
 }
@@ -512,20 +564,60 @@ describe("compiler: graph import and the reference CNN", function () {
       inputShape: [196],
       onnxInputShape: [1, 196],
       outputSize: 2,
-      layers: [
-        { kind: "clip", node: "c", max: 0.5 },
-        {
-          kind: "dense",
-          node: "d",
-          nIn: 196,
-          nOut: 2,
-          weight: new Float64Array(392).fill(0.01),
-          bias: new Float64Array(2),
-        },
-      ],
+      layers: [{ kind: "clip", node: "c", max: 0.5 }, tinyDense()],
     };
     expect(errorOf(() => quantizeGraph(first, [mnist.train[0]!.pixels]))).to.include(
       '"clip-first": Clip node "c" must directly follow a Conv, Gemm or MatMul',
+    );
+  });
+
+  it("test_onnxToGraph_residualAddOfTwoTensorsMatchesOnnxruntime", async function () {
+    const bytes = encode(residualCnn(new Prng(33)));
+    const graph = onnxToGraph(bytes, "residual.onnx");
+    expect(graph.layers.map((l) => l.kind)).to.deep.equal([
+      "conv",
+      "relu",
+      "conv",
+      "relu",
+      "conv",
+      "add",
+      "relu",
+      "dense",
+    ]);
+    // The skip is the stem's Relu output, layer 1.
+    expect(graph.layers[5]).to.deep.equal({ kind: "add", node: "/Add", from: 1 });
+    await expectGraphMatchesOnnxruntime(graph, bytes, mnist.test.slice(0, 10));
+    // Two tensors added after a Relu (not a Conv's accumulators) are refused, naming the node.
+    const afterRelu = residualCnn(new Prng(33));
+    afterRelu.nodes[5]!.input = ["conv1.act", "h"];
+    afterRelu.nodes.splice(4, 1);
+    expect(errorOf(() => onnxToGraph(encode(afterRelu), "after-relu.onnx"))).to.include(
+      'Add node "/Add" adds two tensors but does not directly follow a Conv, Gemm or MatMul',
+    );
+    // The skip read as byte / 255 (the input itself) has no exact integer scale in the sum.
+    const fromInput = onnxToGraph(encode(residualCnn(new Prng(33))), "from-input.onnx");
+    fromInput.layers = [
+      {
+        ...(fromInput.layers[0] as Extract<FloatGraph["layers"][number], { kind: "conv" }>),
+        stride: 1,
+        outC: 1,
+        weight: new Float64Array(9).fill(0.1),
+        bias: new Float64Array(1),
+      },
+      { kind: "add", node: "/Add", from: -1 },
+      { kind: "relu", node: "r" },
+      tinyDense(),
+    ];
+    const calibration = mnist.train.slice(0, 10).map((d) => d.pixels);
+    expect(errorOf(() => quantizeGraph(fromInput, calibration, { inputDivisor: 255 }))).to.include(
+      'Add node "/Add": its skip input carries a scale that is not a power of two',
+    );
+    // At byte / 256 the same block quantizes, the skip entering at the accumulators' scale.
+    const q = quantizeGraph(fromInput, calibration);
+    const add = q.layers[1] as Extract<QuantizedGraph["layers"][number], { kind: "add" }>;
+    expect(add.from).to.equal(-1);
+    expect(add.skipShift).to.equal(
+      (q.layers[0] as Extract<QuantizedGraph["layers"][number], { kind: "conv" }>).weightScaleBits,
     );
   });
 
@@ -661,6 +753,11 @@ describe("compiler: circuits equal the integer reference", function () {
     {
       tag: "clip",
       build: () => onnxToGraph(encode(pytorchCnn(new Prng(32), { clip: 0.75 })), "clip"),
+      output: "both",
+    },
+    {
+      tag: "residual",
+      build: () => onnxToGraph(encode(residualCnn(new Prng(34))), "residual"),
       output: "both",
     },
     {

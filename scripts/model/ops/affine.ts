@@ -43,7 +43,8 @@ export function quantizeAffine(
 ): { affine: QuantizedAffine; scale: number; bits: number; gain: number } {
   const reluNext = q.next === "relu";
   const clip = q.nextLayer?.kind === "clip" ? q.nextLayer : undefined;
-  if (!q.isLast && !reluNext && !clip) {
+  // Before a residual Add the accumulators stay linear: the Add requantizes the sum (add.ts).
+  if (!q.isLast && !reluNext && !clip && q.next !== "add") {
     q.fail(
       `${q.where} must be followed by Relu or Clip: only the last layer (a Gemm or MatMul giving the logits) may be linear`,
     );
@@ -91,15 +92,33 @@ export function quantizeAffine(
     accBits: signedBitsFor(accMin, accMax),
   };
   if (!reluNext && !clip) return { affine, scale: q.scale, bits: q.bits, gain: 1 };
-  const m = q.maxOut;
-  const outScale = clip
-    ? clipScale
-    : Math.min(m > 0 ? Math.floor(Math.log2((2 ** q.activationBits - 1) / m)) : accScale, accScale);
-  if (outScale > accScale)
+  if (!clip) {
+    const r = reluRequantization(q, accScale);
+    affine.requant = r.requant;
+    return { affine, scale: r.scale, bits: r.bits, gain: 1 };
+  }
+  if (clipScale > accScale)
     q.fail(
       `${q.where}: its weights are too small for the ${q.activationBits}-bit resolution its Clip asks; ` +
         "lower --activation-bits or raise --weight-bits",
     );
-  affine.requant = { shift: accScale - outScale, outBits: q.activationBits, outScaleBits: outScale };
-  return { affine, scale: outScale, bits: q.activationBits, gain: c };
+  affine.requant = { shift: accScale - clipScale, outBits: q.activationBits, outScaleBits: clipScale };
+  return { affine, scale: clipScale, bits: q.activationBits, gain: c };
+}
+
+/**
+ * The RequantReluClamp of accumulators at scale 2^accScale that a Relu follows: the output scale
+ * is chosen so that the largest value seen on the calibration inputs (q.maxOut) fits outBits.
+ */
+export function reluRequantization(
+  q: QuantizeContext,
+  accScale: number,
+): { requant: NonNullable<QuantizedAffine["requant"]>; scale: number; bits: number } {
+  const m = q.maxOut;
+  const outScale = Math.min(m > 0 ? Math.floor(Math.log2((2 ** q.activationBits - 1) / m)) : accScale, accScale);
+  return {
+    requant: { shift: accScale - outScale, outBits: q.activationBits, outScaleBits: outScale },
+    scale: outScale,
+    bits: q.activationBits,
+  };
 }

@@ -248,11 +248,24 @@ export const circuit: CircuitOperator<QuantizedConv> = {
   libs: () => [],
   emit(l, e) {
     const { inC, inH, inW, outC, k, stride, pad, requant } = l;
-    if (!requant) throw new Error(`conv layer "${l.node}" has no activation; the quantizer should refuse it`);
     const input = e.asImage(inC, inH, inW);
     const combos = conv2dLinearCombinations({ inH, inW, inC, outC, k, stride, pad }, weights4d(l), l.bias, input.name);
     const outH = combos[0]!.length;
     const outW = combos[0]![0]!.length;
+    if (!requant) {
+      // Before a residual Add (the quantizer allows no other linear Conv): the sums stay linear.
+      e.out.push(
+        `    // Layer ${e.index} ("${l.node}"): Conv ${k}x${k}, ${inC} -> ${outC} channels, stride ${stride}, pad ${pad}; ` +
+          `accumulators in [${l.accMin}, ${l.accMax}] (${l.accBits} signed bits), linear: the Add after it requantizes.`,
+      );
+      e.out.push(`    var ${e.name}[${outC}][${outH}][${outW}];`);
+      combos.forEach((plane, oc) =>
+        plane.forEach((row, y) =>
+          row.forEach((combo, x) => e.out.push(`    ${e.name}[${oc}][${y}][${x}] = ${combo};`)),
+        ),
+      );
+      return { tensor: { name: e.name, dims: [outC, outH, outW] } };
+    }
     e.out.push(
       `    // Layer ${e.index} ("${l.node}"): Conv ${k}x${k}, ${inC} -> ${outC} channels, stride ${stride}, pad ${pad}; ` +
         `accumulators in [${l.accMin}, ${l.accMax}] (${l.accBits} signed bits), ` +

@@ -216,6 +216,17 @@ export const circuit: CircuitOperator<QuantizedDenseLayer> = {
       }
       return { tensor: { name: e.name, dims: [l.nOut] } };
     }
+    if (!e.isLast) {
+      // Before a residual Add (the quantizer allows no other linear hidden layer): the sums stay linear.
+      e.out.push(
+        `    // Layer ${e.index} ("${l.node}"): dense ${l.nIn} -> ${l.nOut}; accumulators in [${l.accMin}, ${l.accMax}] ` +
+          `(${l.accBits} signed bits), linear: the Add after it requantizes.`,
+      );
+      e.out.push(`    var ${e.name}[${l.nOut}];`);
+      for (let o = 0; o < l.nOut; o++)
+        e.out.push(...sumStatements(`${e.name}[${o}]`, l.bias[o]!, l.weight, o * l.nIn, e.current, l.nIn));
+      return { tensor: { name: e.name, dims: [l.nOut] } };
+    }
     e.out.push(
       `    // Layer ${e.index} ("${l.node}"): dense ${l.nIn} -> ${l.nOut} logits in [${l.accMin}, ${l.accMax}]: ` +
         `linear in the previous layer, no constraint.`,

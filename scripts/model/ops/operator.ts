@@ -56,6 +56,12 @@ export interface ImportState {
   normalise?: { scale: Float64Array; shift: Float64Array; where: string };
   final?: FinalActivation;
   /**
+   * Every tensor the chain has produced that an Add may read back (a residual block's skip):
+   * the index of the layer whose output it is (-1: the graph input). Only outputs that no later
+   * node changes are listed: the graph input and the outputs of Relu, Clip and the pools.
+   */
+  tensors: Map<string, { layer: number; shape: number[] }>;
+  /**
    * A Transpose waiting for the layer it folds into: order[i] is where element i of the
    * transposed view sits in the tensor as the layers hold it (the weights are permuted instead).
    */
@@ -127,9 +133,23 @@ export interface QuantizeContext {
   next?: GraphLayer["kind"];
   /** The `next` layer itself (a Clip's bound decides the scale of the layer before it). */
   nextLayer?: GraphLayer;
+  /** The layer after `next` (a residual Add's own Relu or Clip). */
+  afterNext?: GraphLayer;
+  /** The quantized layer before this one (absent for the first). */
+  previousQuantized?: QuantizedGraphLayer;
+  /** Where the output of float layer `index` (-1: the input) is held in the quantized graph. */
+  source(index: number): QuantizedSource;
   weightBits: number;
   activationBits: number;
   fail(message: string): never;
+}
+
+/** A value of the quantized graph: the quantized layer that holds it (-1: the input bytes), its scale, width and gain. */
+export interface QuantizedSource {
+  layer: number;
+  scale: number;
+  bits: number;
+  gain: number;
 }
 
 export interface Quantized<Q> {
@@ -166,6 +186,10 @@ export interface EmitContext {
   name: string;
   /** The layer's input. */
   current: SignalTensor;
+  /** The output of quantized layer `index` (-1: the input bytes). */
+  tensorOf(index: number): SignalTensor;
+  /** The layer is the model's last (its outputs are the logits). */
+  isLast: boolean;
   /** The current tensor as a [C][H][W] signal array (a flat one is copied, a linear step). */
   asImage(C: number, H: number, W: number): SignalTensor;
 }
@@ -187,7 +211,8 @@ export interface LayerOperator<F extends GraphLayer = GraphLayer, Q extends Quan
   opName: string;
   /** Number of values the float layer produces. */
   outputSize(layer: F, inputSize: number): number;
-  forward(layer: F, x: ArrayLike<number>): Float64Array;
+  /** `earlier(i)` is the output of layer i (-1: the graph input), for a layer that reads one back. */
+  forward(layer: F, x: ArrayLike<number>, earlier: (index: number) => ArrayLike<number>): Float64Array;
   /** Writes the float layer back as ONNX nodes (the trainers' export). */
   toOnnx?(layer: F, w: OnnxWriter): void;
   quantize(layer: F, q: QuantizeContext): Quantized<Q>;
@@ -198,8 +223,8 @@ export interface CircuitOperator<Q extends QuantizedGraphLayer = QuantizedGraphL
   kind: Q["kind"];
   /** Number of values the quantized layer produces. */
   outputSize(layer: Q): number;
-  /** The integer reference: exactly what the circuit computes. */
-  reference(layer: Q, x: number[]): number[];
+  /** The integer reference: exactly what the circuit computes (`earlier` as in forward). */
+  reference(layer: Q, x: number[], earlier: (index: number) => number[]): number[];
   /** circuits/lib files the emitted code includes. */
   libs(layer: Q): string[];
   emit(layer: Q, e: EmitContext): Emitted;

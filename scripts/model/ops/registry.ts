@@ -25,10 +25,16 @@ import type { AnyCircuitOperator, AnyLayerOperator, OnnxOperator } from "./opera
 
 /** A layer of the float graph, one kind per layer module. */
 export type GraphLayer =
-  conv.ConvLayer | gemm.GraphDenseLayer | relu.ReluLayer | clip.ClipLayer | pool.PoolLayer | transpose.TransposeLayer;
+  | conv.ConvLayer
+  | gemm.GraphDenseLayer
+  | relu.ReluLayer
+  | clip.ClipLayer
+  | pool.PoolLayer
+  | transpose.TransposeLayer
+  | add.AddLayer;
 /** A layer of the quantized graph (a Relu or Clip fuses into the layer before it). */
 export type QuantizedGraphLayer =
-  conv.QuantizedConv | gemm.QuantizedDenseLayer | pool.QuantizedPool | transpose.QuantizedTranspose;
+  conv.QuantizedConv | gemm.QuantizedDenseLayer | pool.QuantizedPool | transpose.QuantizedTranspose | add.QuantizedAdd;
 
 /** In this order in messages ("supported: ..."). */
 const MODULES: { onnx?: readonly OnnxOperator[]; layer?: AnyLayerOperator; circuit?: AnyCircuitOperator }[] = [
