@@ -4,7 +4,8 @@
  * input normalisation (normalisation.ts). Of two tensors: a residual block's skip connection,
  * y = layer(x) + skip, where the layer is a Conv, Gemm or MatMul and the skip an earlier output
  * that no later node changed (the input, or a Relu's, Clip's or pool's output), followed by a
- * Relu or Clip.
+ * Relu. The skip's integers must stand for its values at a power-of-two scale (not after a
+ * Clip, whose scale is not one, nor the input read as byte / D with D other than 256).
  *
  * In the circuit the layer before gives its accumulators unrequantized (linear combinations),
  * the skip is added at the same scale (times 2^skipShift, a constant: still linear), and one
