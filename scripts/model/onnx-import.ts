@@ -286,6 +286,7 @@ export function graphToOnnx(graph: FloatGraph, options: { docString?: string } =
       floatInitializer: (name, dims, values) => initializers.push(floatTensor(name, dims, values)),
       ints: (name, v) => onnx.AttributeProto.create({ name, type: AttributeType.INTS, ints: v }),
       int: (name, v) => onnx.AttributeProto.create({ name, type: AttributeType.INT, i: v }),
+      float: (name, v) => onnx.AttributeProto.create({ name, type: AttributeType.FLOAT, f: v }),
     };
     toOnnx(layer, writer);
     rank = writer.rank;

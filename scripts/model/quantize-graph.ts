@@ -131,6 +131,7 @@ export function quantizeGraph(
 
   // Largest float value each layer produces on the calibration inputs.
   const maxOut = layersIn.map(() => 0);
+  const minOut = layersIn.map(() => 0);
   calibration.forEach((pixels, n) => {
     if (pixels.length !== inputSize) {
       fail(
@@ -148,7 +149,10 @@ export function quantizeGraph(
       Array.from(pixels, (p) => p / inputDivisor),
     );
     trace.forEach((t, l) => {
-      for (let i = 0; i < t.length; i++) maxOut[l] = Math.max(maxOut[l]!, t[i]!);
+      for (let i = 0; i < t.length; i++) {
+        maxOut[l] = Math.max(maxOut[l]!, t[i]!);
+        minOut[l] = Math.min(minOut[l]!, t[i]!);
+      }
     });
   });
 
@@ -159,6 +163,7 @@ export function quantizeGraph(
   // Byte p stands for p / 2^8 at scale 2^8, and for p / inputDivisor in the float model.
   let gain = inputDivisor / 2 ** inputScaleBits;
   const inputSource: QuantizedSource = { layer: -1, scale, bits, gain };
+  let splitAlpha: number | undefined;
   /** Where each float layer's output is held in the quantized graph. */
   const sources: QuantizedSource[] = [];
   const layers: QuantizedGraphLayer[] = [];
@@ -177,6 +182,8 @@ export function quantizeGraph(
       previousQuantized: layers[layers.length - 1],
       source: (index) => (index < 0 ? inputSource : sources[index]!),
       maxOut: maxOut[l]!,
+      minOut: minOut[l]!,
+      splitAlpha,
       isLast: l === layersIn.length - 1,
       previous: layersIn[l - 1]?.kind,
       next: layersIn[l + 1]?.kind,
@@ -187,6 +194,7 @@ export function quantizeGraph(
     });
     ({ scale, bits } = q);
     gain = q.gain ?? gain;
+    splitAlpha = q.splitAlpha;
     if (q.layer) layers.push(q.layer);
     // A layer without a quantized layer of its own (a Relu) leaves its value where it was.
     sources.push({ layer: q.layer ? layers.length - 1 : (sources[l - 1]?.layer ?? -1), scale, bits, gain });

@@ -26,6 +26,8 @@ import {
   quantizeGraph,
   readQuantizedGraph,
   type OutputMode,
+  type QuantizedConv,
+  type QuantizedDenseLayer,
   type QuantizedGraph,
 } from "../../scripts/model/quantize-graph.ts";
 import { CNN_DOC_STRING, trainCnn } from "../../scripts/model/train-cnn.ts";
@@ -238,6 +240,14 @@ function nhwcDilatedCnn(rng: Prng): Spec {
   };
 }
 
+/** Weights and bias of a 3x3 Conv to 2 channels from `inC`, named `<name>.weight` and `<name>.bias`. */
+function convWeights(rng: Prng, name: string, inC: number, scale: number) {
+  return [
+    tensor(`${name}.weight`, [2, inC, 3, 3], randomValues(rng, 2 * inC * 9, scale), true),
+    tensor(`${name}.bias`, [2], randomValues(rng, 2, 0.1)),
+  ];
+}
+
 /**
  * A residual block as torch.onnx.export writes one: a stride-2 Conv stem and Relu (h), then
  * Conv -> Relu -> Conv, Add(that, h), Relu, Flatten and Gemm. `skipFrom` picks the Add's
@@ -253,12 +263,9 @@ function residualCnn(rng: Prng, skipFrom = "h"): Spec {
       [ints("kernel_shape", [3, 3]), ints("pads", [1, 1, 1, 1]), ints("strides", [stride, stride])],
     );
   const initializers = [
-    tensor("stem.weight", [2, 1, 3, 3], randomValues(rng, 18, 0.5), true),
-    tensor("stem.bias", [2], randomValues(rng, 2, 0.1)),
-    tensor("conv1.weight", [2, 2, 3, 3], randomValues(rng, 36, 0.4), true),
-    tensor("conv1.bias", [2], randomValues(rng, 2, 0.1)),
-    tensor("conv2.weight", [2, 2, 3, 3], randomValues(rng, 36, 0.4), true),
-    tensor("conv2.bias", [2], randomValues(rng, 2, 0.1)),
+    ...convWeights(rng, "stem", 1, 0.5),
+    ...convWeights(rng, "conv1", 2, 0.4),
+    ...convWeights(rng, "conv2", 2, 0.4),
     tensor("fc.weight", [10, 98], randomValues(rng, 980, 0.3), true),
     tensor("fc.bias", [10], randomValues(rng, 10, 0.1)),
   ];
@@ -276,6 +283,42 @@ function residualCnn(rng: Prng, skipFrom = "h"): Spec {
     ],
     initializers,
     inputs: [valueInfo("input.1", [1, 1, 14, 14])],
+    outputs: [valueInfo("logits", [1, 10])],
+  };
+}
+
+/** Conv stride 2 -> LeakyRelu -> Conv -> LeakyRelu -> Flatten -> Gemm on a 14x14 input (7x7 after the stem). */
+function leakyCnn(rng: Prng, alpha = 0.1): Spec {
+  const leaky = (name: string, input: string) =>
+    node(name, "LeakyRelu", [input], [`${name}.out`], [float("alpha", alpha)]);
+  return {
+    nodes: [
+      node(
+        "c1",
+        "Conv",
+        ["x", "c1.weight", "c1.bias"],
+        ["c1.out"],
+        [ints("kernel_shape", [3, 3]), ints("pads", [1, 1, 1, 1]), ints("strides", [2, 2])],
+      ),
+      leaky("l1", "c1.out"),
+      node(
+        "c2",
+        "Conv",
+        ["l1.out", "c2.weight", "c2.bias"],
+        ["c2.out"],
+        [ints("kernel_shape", [3, 3]), ints("pads", [1, 1, 1, 1])],
+      ),
+      leaky("l2", "c2.out"),
+      node("flat", "Flatten", ["l2.out"], ["flat.out"], [int("axis", 1)]),
+      node("fc", "Gemm", ["flat.out", "fc.w", "fc.b"], ["logits"], [int("transB", 1)]),
+    ],
+    initializers: [
+      ...convWeights(rng, "c1", 1, 0.5),
+      ...convWeights(rng, "c2", 2, 0.4),
+      tensor("fc.w", [10, 98], randomValues(rng, 980, 0.3), true),
+      tensor("fc.b", [10], randomValues(rng, 10, 0.1)),
+    ],
+    inputs: [valueInfo("x", [1, 1, 14, 14])],
     outputs: [valueInfo("logits", [1, 10])],
   };
 }
@@ -621,6 +664,39 @@ describe("compiler: graph import and the reference CNN", function () {
     );
   });
 
+  it("test_onnxToGraph_leakyReluMatchesOnnxruntimeAndQuantizesAsTwoHalves", async function () {
+    const bytes = encode(leakyCnn(new Prng(35)));
+    const graph = onnxToGraph(bytes, "leaky.onnx");
+    expect(graph.layers.map((l) => l.kind)).to.deep.equal(["conv", "leakyrelu", "conv", "leakyrelu", "dense"]);
+    await expectGraphMatchesOnnxruntime(graph, bytes, mnist.test.slice(0, 10));
+    // Each LeakyRelu doubles the outputs of the layer before (relu(z), relu(-z)) and the inputs of the layer after.
+    const q = quantizeGraph(
+      graph,
+      mnist.train.slice(0, 500).map((d) => d.pixels),
+    );
+    const [c1, c2, fc] = q.layers as [QuantizedConv, QuantizedConv, QuantizedDenseLayer];
+    expect([c1.requant?.split, c2.inC, c2.requant?.split, fc.nIn]).to.deep.equal([true, 4, true, 196]);
+    const digits = mnist.test.slice(0, 300);
+    const ort = await onnxLogits(
+      bytes,
+      graph.onnxInputShape,
+      digits.map((d) => d.pixels),
+    );
+    const agree = digits.filter((d, i) => inferQuantizedGraph(q, d.pixels).predicted === argmax(ort[i]!)).length;
+    expect(agree / digits.length).to.be.at.least(0.97);
+    // A pool between the LeakyRelu and the next layer would mix the halves: refused, naming the node.
+    const pooled = leakyCnn(new Prng(35));
+    pooled.nodes.splice(
+      2,
+      0,
+      node("p", "MaxPool", ["l1.out"], ["p.out"], [ints("kernel_shape", [1, 1]), ints("strides", [1, 1])]),
+    );
+    pooled.nodes[3]!.input[0] = "p.out";
+    expect(
+      errorOf(() => quantizeGraph(onnxToGraph(encode(pooled), "pooled.onnx"), [mnist.train[0]!.pixels])),
+    ).to.include('LeakyRelu node "l1" must be followed directly by a Conv, Gemm or MatMul');
+  });
+
   it("test_onnxToGraph_gemmTransAOnAColumnMatchesOnnxruntime", async function () {
     const rng = new Prng(29);
     const spec = (transA: number): Spec => ({
@@ -758,6 +834,11 @@ describe("compiler: circuits equal the integer reference", function () {
     {
       tag: "residual",
       build: () => onnxToGraph(encode(residualCnn(new Prng(34))), "residual"),
+      output: "both",
+    },
+    {
+      tag: "leaky",
+      build: () => onnxToGraph(encode(leakyCnn(new Prng(36))), "leaky"),
       output: "both",
     },
     {
@@ -1099,7 +1180,7 @@ describe("compiler: bad input (exact messages, non-zero exit, nothing written)",
       encode(s),
       `"tanh.onnx": unsupported operators "Tanh" at node "/act/Tanh", "LpPool" at node "${s.nodes[2]!.name}" ` +
         "(supported: Conv, BatchNormalization, Gemm, MatMul, Add, Relu, MaxPool, AveragePool, Flatten, Reshape, " +
-        "Squeeze, Unsqueeze, Transpose, Identity, Dropout, Constant, Pad, Sub, Div, Mul, Softmax, LogSoftmax, Sigmoid)",
+        "Squeeze, Unsqueeze, Transpose, Identity, Dropout, Constant, Pad, Sub, Div, Mul, Softmax, LogSoftmax, Sigmoid, Clip, LeakyRelu)",
     );
   });
 

@@ -21,8 +21,12 @@ export interface QuantizedAffine {
   accMin: number;
   accMax: number;
   accBits: number;
-  /** Fused requantize + ReLU + clamp; absent for the logits layer. */
-  requant?: { shift: number; outBits: number; outScaleBits: number };
+  /**
+   * Fused requantize + ReLU + clamp; absent for the logits layer. With `split` (a LeakyRelu
+   * follows) each output is two: RequantReluClamp of acc, then of -acc, as two halves of the
+   * output (channels, or values); the next layer weighs the second half by -alpha.
+   */
+  requant?: { shift: number; outBits: number; outScaleBits: number; split?: true };
 }
 
 /** Largest s such that max|w| * 2^s still fits a signed `bits`-bit integer. */
@@ -41,7 +45,8 @@ export function quantizeAffine(
   layer: { node: string; weight: Float64Array; bias: Float64Array },
   q: QuantizeContext,
 ): { affine: QuantizedAffine; scale: number; bits: number; gain: number } {
-  const reluNext = q.next === "relu";
+  const reluNext = q.next === "relu" || q.next === "leakyrelu";
+  const split = q.next === "leakyrelu";
   const clip = q.nextLayer?.kind === "clip" ? q.nextLayer : undefined;
   // Before a residual Add the accumulators stay linear: the Add requantizes the sum (add.ts).
   if (!q.isLast && !reluNext && !clip && q.next !== "add") {
@@ -93,8 +98,10 @@ export function quantizeAffine(
   };
   if (!reluNext && !clip) return { affine, scale: q.scale, bits: q.bits, gain: 1 };
   if (!clip) {
-    const r = reluRequantization(q, accScale);
-    affine.requant = r.requant;
+    const r = reluRequantization(split ? { ...q, maxOut: Math.max(q.maxOut, -q.minOut) } : q, accScale);
+    affine.requant = split ? { ...r.requant, split } : r.requant;
+    // -acc must fit RequantReluClamp's signed range too.
+    if (split) affine.accBits = signedBitsFor(Math.min(accMin, -accMax), Math.max(accMax, -accMin));
     return { affine, scale: r.scale, bits: r.bits, gain: 1 };
   }
   if (clipScale > accScale)

@@ -106,6 +106,20 @@ export function dilate(weights: ArrayLike<number>, kernels: number, taps: number
   return out;
 }
 
+/** The Conv reading a LeakyRelu's split input: 2 inC channels, the second half weighed by -alpha. */
+function splitInput(l: ConvLayer, alpha: number): ConvLayer {
+  const kk = l.k * l.k;
+  const weight = new Float64Array(l.outC * 2 * l.inC * kk);
+  for (let oc = 0; oc < l.outC; oc++)
+    for (let ic = 0; ic < l.inC; ic++)
+      for (let j = 0; j < kk; j++) {
+        const w = l.weight[(oc * l.inC + ic) * kk + j]!;
+        weight[(oc * 2 * l.inC + ic) * kk + j] = w;
+        weight[(oc * 2 * l.inC + l.inC + ic) * kk + j] = -alpha * w;
+      }
+  return { ...l, inC: 2 * l.inC, weight };
+}
+
 function importConv(ctx: ImportContext): void {
   const { state, node, where, fail } = ctx;
   materialiseTranspose(ctx);
@@ -222,15 +236,16 @@ export const layer: LayerOperator<ConvLayer, QuantizedConv> = {
   },
   quantize(l, q) {
     if (q.isLast) q.fail(`${q.where} is the last layer; the logits must come from a Gemm or MatMul`);
-    const { affine, scale, bits, gain } = quantizeAffine(l, q);
-    const { inH, inW, inC, outC, k, stride, pad } = l;
+    const input = q.splitAlpha === undefined ? l : splitInput(l, q.splitAlpha);
+    const { affine, scale, bits, gain } = quantizeAffine(input, q);
+    const { inH, inW, inC, outC, k, stride, pad } = input;
     return { layer: { kind: "conv", inH, inW, inC, outC, k, stride, pad, ...affine }, scale, bits, gain };
   },
 };
 
 export const circuit: CircuitOperator<QuantizedConv> = {
   kind: "conv",
-  outputSize: (l) => l.outC * convOutH(l) * convOutW(l),
+  outputSize: (l) => (l.requant?.split ? 2 : 1) * l.outC * convOutH(l) * convOutW(l),
   reference(l, x) {
     const { inC, inH, inW, outC, k, stride, pad } = l;
     const acc = conv2DCommitted(toChw(x, inC, inH, inW), weights4d(l), l.bias, {
@@ -243,7 +258,9 @@ export const circuit: CircuitOperator<QuantizedConv> = {
       pad,
     }).flat(2);
     const r = l.requant;
-    return r ? acc.map((a) => requantReluClamp(a, l.accBits, r.shift, r.outBits)) : acc;
+    if (!r) return acc;
+    const pos = acc.map((a) => requantReluClamp(a, l.accBits, r.shift, r.outBits));
+    return r.split ? [...pos, ...acc.map((a) => requantReluClamp(-a, l.accBits, r.shift, r.outBits))] : pos;
   },
   libs: () => [],
   emit(l, e) {
@@ -271,17 +288,19 @@ export const circuit: CircuitOperator<QuantizedConv> = {
         `accumulators in [${l.accMin}, ${l.accMax}] (${l.accBits} signed bits), ` +
         `then floor(/2^${requant.shift}), ReLU, clamp to ${requant.outBits} bits.`,
     );
-    e.out.push(`    signal ${e.name}[${outC}][${outH}][${outW}];`);
+    // A LeakyRelu after it: channels outC.. 2 outC - 1 hold RequantReluClamp of -acc.
+    const halves = requant.split ? 2 : 1;
+    e.out.push(`    signal ${e.name}[${halves * outC}][${outH}][${outW}];`);
+    const rrc = `RequantReluClamp(${l.accBits}, ${requant.shift}, ${requant.outBits})`;
     combos.forEach((plane, oc) =>
       plane.forEach((row, y) =>
         row.forEach((combo, x) => {
-          e.out.push(
-            `    ${e.name}[${oc}][${y}][${x}] <== RequantReluClamp(${l.accBits}, ${requant.shift}, ${requant.outBits})(${combo});`,
-          );
+          e.out.push(`    ${e.name}[${oc}][${y}][${x}] <== ${rrc}(${combo});`);
+          if (requant.split) e.out.push(`    ${e.name}[${outC + oc}][${y}][${x}] <== ${rrc}(-(${combo}));`);
         }),
       ),
     );
-    return { tensor: { name: e.name, dims: [outC, outH, outW] } };
+    return { tensor: { name: e.name, dims: [halves * outC, outH, outW] } };
   },
   cost(l) {
     if (!l.requant) return [];
@@ -289,7 +308,7 @@ export const circuit: CircuitOperator<QuantizedConv> = {
     return [
       {
         template: `RequantReluClamp(${l.accBits}, ${shift}, ${outBits})`,
-        instances: l.outC * convOutH(l) * convOutW(l),
+        instances: (l.requant.split ? 2 : 1) * l.outC * convOutH(l) * convOutW(l),
         constraintsEach: requantReluClampConstraints(l.accBits, shift, outBits),
       },
     ];

@@ -36,6 +36,17 @@ export interface QuantizedDenseLayer extends QuantizedAffine {
   nOut: number;
 }
 
+/** The dense layer reading a LeakyRelu's split input: 2 nIn values, the second half weighed by -alpha. */
+function splitInput(l: GraphDenseLayer, alpha: number): GraphDenseLayer {
+  const weight = new Float64Array(l.nOut * 2 * l.nIn);
+  for (let o = 0; o < l.nOut; o++)
+    for (let i = 0; i < l.nIn; i++) {
+      weight[o * 2 * l.nIn + i] = l.weight[o * l.nIn + i]!;
+      weight[o * 2 * l.nIn + l.nIn + i] = -alpha * l.weight[o * l.nIn + i]!;
+    }
+  return { ...l, nIn: 2 * l.nIn, weight };
+}
+
 function denseForward(layer: GraphDenseLayer, x: ArrayLike<number>): Float64Array {
   const { nIn, nOut, weight, bias } = layer;
   const y = new Float64Array(nOut);
@@ -181,22 +192,31 @@ export const layer: LayerOperator<GraphDenseLayer, QuantizedDenseLayer> = {
     w.node("Gemm", [w.current, weight, bias], [w.int("transB", 1)]);
   },
   quantize(l, q) {
-    const { affine, scale, bits, gain } = quantizeAffine(l, q);
-    return { layer: { kind: "dense", nIn: l.nIn, nOut: l.nOut, ...affine }, scale, bits, gain, logits: q.isLast };
+    const input = q.splitAlpha === undefined ? l : splitInput(l, q.splitAlpha);
+    const { affine, scale, bits, gain } = quantizeAffine(input, q);
+    return {
+      layer: { kind: "dense", nIn: input.nIn, nOut: l.nOut, ...affine },
+      scale,
+      bits,
+      gain,
+      logits: q.isLast,
+    };
   },
 };
 
 export const circuit: CircuitOperator<QuantizedDenseLayer> = {
   kind: "dense",
-  outputSize: (l) => l.nOut,
+  outputSize: (l) => (l.requant?.split ? 2 : 1) * l.nOut,
   reference(l, x) {
     const y: number[] = [];
+    const negative: number[] = [];
     for (let o = 0; o < l.nOut; o++) {
       let acc = l.bias[o]!;
       for (let i = 0; i < l.nIn; i++) acc += l.weight[o * l.nIn + i]! * x[i]!;
       y.push(l.requant ? requantReluClamp(acc, l.accBits, l.requant.shift, l.requant.outBits) : acc);
+      if (l.requant?.split) negative.push(requantReluClamp(-acc, l.accBits, l.requant.shift, l.requant.outBits));
     }
-    return y;
+    return [...y, ...negative];
   },
   libs: () => [],
   emit(l, e) {
@@ -206,15 +226,17 @@ export const circuit: CircuitOperator<QuantizedDenseLayer> = {
         `    // Layer ${e.index} ("${l.node}"): dense ${l.nIn} -> ${l.nOut}; accumulators in ` +
           `[${l.accMin}, ${l.accMax}] (${l.accBits} signed bits), then floor(/2^${shift}), ReLU, clamp to ${outBits} bits.`,
       );
-      e.out.push(`    signal ${e.name}[${l.nOut}];`);
+      // A LeakyRelu after it: values nOut.. 2 nOut - 1 hold RequantReluClamp of -acc.
+      const halves = l.requant.split ? 2 : 1;
+      e.out.push(`    signal ${e.name}[${halves * l.nOut}];`);
       e.out.push(`    var acc${e.index}[${l.nOut}];`);
+      const rrc = `RequantReluClamp(${l.accBits}, ${shift}, ${outBits})`;
       for (let o = 0; o < l.nOut; o++) {
         e.out.push(...sumStatements(`acc${e.index}[${o}]`, l.bias[o]!, l.weight, o * l.nIn, e.current, l.nIn));
-        e.out.push(
-          `    ${e.name}[${o}] <== RequantReluClamp(${l.accBits}, ${shift}, ${outBits})(acc${e.index}[${o}]);`,
-        );
+        e.out.push(`    ${e.name}[${o}] <== ${rrc}(acc${e.index}[${o}]);`);
+        if (l.requant.split) e.out.push(`    ${e.name}[${l.nOut + o}] <== ${rrc}(-acc${e.index}[${o}]);`);
       }
-      return { tensor: { name: e.name, dims: [l.nOut] } };
+      return { tensor: { name: e.name, dims: [halves * l.nOut] } };
     }
     if (!e.isLast) {
       // Before a residual Add (the quantizer allows no other linear hidden layer): the sums stay linear.
@@ -243,7 +265,7 @@ export const circuit: CircuitOperator<QuantizedDenseLayer> = {
     return [
       {
         template: `RequantReluClamp(${l.accBits}, ${shift}, ${outBits})`,
-        instances: l.nOut,
+        instances: (l.requant.split ? 2 : 1) * l.nOut,
         constraintsEach: requantReluClampConstraints(l.accBits, shift, outBits),
       },
     ];

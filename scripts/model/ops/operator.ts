@@ -125,12 +125,18 @@ export interface QuantizeContext {
    * input mapping that is not a power of two.
    */
   gain: number;
-  /** Largest float value the layer produced on the calibration inputs. */
+  /** Largest and smallest float values the layer produced on the calibration inputs (both bounded by 0). */
   maxOut: number;
+  minOut: number;
   isLast: boolean;
   /** The kinds of the layers before and after it, if any. */
   previous?: GraphLayer["kind"];
   next?: GraphLayer["kind"];
+  /**
+   * The layer's input is split by the LeakyRelu before it (leaky-relu.ts): its first half is
+   * relu(z), its second relu(-z), and an affine layer weighs the second by -splitAlpha.
+   */
+  splitAlpha?: number;
   /** The `next` layer itself (a Clip's bound decides the scale of the layer before it). */
   nextLayer?: GraphLayer;
   /** The layer after `next` (a residual Add's own Relu or Clip). */
@@ -160,6 +166,8 @@ export interface Quantized<Q> {
   bits: number;
   /** The gain of its output (as QuantizeContext.gain); absent: the same as its input's. */
   gain?: number;
+  /** Its output is split (as QuantizeContext.splitAlpha) for the next layer. */
+  splitAlpha?: number;
   /** The layer gives the logits. */
   logits?: boolean;
 }
@@ -245,6 +253,7 @@ export interface OnnxWriter {
   floatInitializer(name: string, dims: number[], values: ArrayLike<number>): void;
   ints(name: string, values: number[]): OnnxTypes.AttributeProto;
   int(name: string, value: number): OnnxTypes.AttributeProto;
+  float(name: string, value: number): OnnxTypes.AttributeProto;
 }
 
 /** Operators with their layer types erased, as the registry holds them. */

@@ -14,6 +14,7 @@ import * as finalActivation from "./final-activation.ts";
 import * as flatten from "./flatten.ts";
 import * as gemm from "./gemm.ts";
 import * as identity from "./identity.ts";
+import * as leakyRelu from "./leaky-relu.ts";
 import * as maxPool from "./max-pool.ts";
 import * as normalisation from "./normalisation.ts";
 import * as pad from "./pad.ts";
@@ -31,7 +32,8 @@ export type GraphLayer =
   | clip.ClipLayer
   | pool.PoolLayer
   | transpose.TransposeLayer
-  | add.AddLayer;
+  | add.AddLayer
+  | leakyRelu.LeakyReluLayer;
 /** A layer of the quantized graph (a Relu or Clip fuses into the layer before it). */
 export type QuantizedGraphLayer =
   conv.QuantizedConv | gemm.QuantizedDenseLayer | pool.QuantizedPool | transpose.QuantizedTranspose | add.QuantizedAdd;
@@ -54,6 +56,7 @@ const MODULES: { onnx?: readonly OnnxOperator[]; layer?: AnyLayerOperator; circu
   normalisation,
   finalActivation,
   clip,
+  leakyRelu,
 ];
 
 /** Every ONNX operator the importer accepts, by type. */
