@@ -33,6 +33,8 @@ const CASES = [
   },
   // nn.ReLU6, exported as Clip(0, 6): the clamp of the RequantReluClamp after the first Gemm.
   { file: "pytorch-relu6.onnx", layers: ["dense", "clip", "dense"], output: "both" },
+  // nn.LeakyReLU(0.1): the first Gemm gives relu(z) and relu(-z), the second weighs them 1 and -0.1.
+  { file: "pytorch-leaky-relu.onnx", layers: ["dense", "leakyrelu", "dense"], output: "both" },
   // An NHWC input permuted to NCHW: the Transpose before the Conv becomes a permutation layer.
   {
     file: "pytorch-nhwc.onnx",
