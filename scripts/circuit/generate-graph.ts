@@ -4,13 +4,16 @@
  * term of a linear combination and costs no constraint. Constraints come only from the
  * templates of circuits/lib: the input commitment (which range-checks the input bytes), one
  * RequantReluClamp per hidden activation, MaxPool2D / AvgPool2D on clamped activations, the
- * ArgMax and the request binding. The integer reference is graph-inference.ts.
+ * ArgMax and the request binding. Each layer's code is written by its operator module (ops/);
+ * this file writes the inputs, the output and the batch wrapper. The integer reference is
+ * graph-inference.ts.
  *
  * Public signals, in order: [inputCommitment, output, binding]. With `batch: K`, the main proves
  * K inferences of the model at once (see batchMain) and its public signals are
  * [fold, challenge, batchBinding].
  */
-import { conv2dLinearCombinations } from "./conv-baked.ts";
+import type { SignalTensor } from "../model/ops/operator.ts";
+import { CIRCUITS, circuitOperator } from "../model/ops/registry.ts";
 import type { QuantizedGraph } from "../model/quantize-graph.ts";
 
 export interface GenerateGraphOptions {
@@ -29,39 +32,6 @@ export interface GenerateGraphOptions {
   layersOnly?: boolean;
 }
 
-/** A tensor held in a signal array, flat ([n]) or image-shaped ([C][H][W]). */
-interface SignalTensor {
-  name: string;
-  dims: number[];
-}
-
-function ref(t: SignalTensor, i: number): string {
-  if (t.dims.length === 1) return `${t.name}[${i}]`;
-  const [, H, W] = t.dims as [number, number, number];
-  return `${t.name}[${Math.floor(i / (H * W))}][${Math.floor(i / W) % H}][${i % W}]`;
-}
-
-/** `target = bias + sum w_i * x_i`, split into statements of at most 32 terms (circom's WASM stack). */
-function sumStatements(
-  target: string,
-  bias: number,
-  weights: number[],
-  offset: number,
-  input: SignalTensor,
-  n: number,
-) {
-  const terms: string[] = [];
-  for (let i = 0; i < n; i++) {
-    const w = weights[offset + i]!;
-    if (w !== 0) terms.push(`${w} * ${ref(input, i)}`);
-  }
-  const lines = [`    ${target} = ${bias};`];
-  for (let i = 0; i < terms.length; i += 32) {
-    lines.push(`    ${target} += ${terms.slice(i, i + 32).join(" + ")};`.replace(/\+ -/g, "- "));
-  }
-  return lines;
-}
-
 /** Returns the circom source of the model's main circuit. */
 export function generateGraphCircuit(model: QuantizedGraph, options: GenerateGraphOptions): string {
   const out: string[] = [];
@@ -76,8 +46,10 @@ export function generateGraphCircuit(model: QuantizedGraph, options: GenerateGra
   out.push(``);
   const libs = ["binding", "commitment", "requantize"];
   if (model.output !== "logits") libs.push("argmax");
-  if (model.layers.some((l) => l.kind === "maxpool")) libs.push("max-pool");
-  if (model.layers.some((l) => l.kind === "avgpool")) libs.push("avg-pool");
+  // The operators' own includes, in registry order.
+  for (const op of CIRCUITS)
+    for (const layer of model.layers)
+      if (layer.kind === op.kind) for (const lib of op.libs(layer)) if (!libs.includes(lib)) libs.push(lib);
   for (const lib of libs) out.push(`include "${lib}.circom";`);
   out.push(``);
   const { batch, layersOnly } = options;
@@ -116,128 +88,22 @@ export function generateGraphCircuit(model: QuantizedGraph, options: GenerateGra
   };
 
   let logitsReady = false;
+  const input = current;
+  const tensors: SignalTensor[] = [];
   model.layers.forEach((layer, l) => {
     out.push(``);
-    const name = `a${l}`;
-    switch (layer.kind) {
-      case "conv": {
-        const { inC, inH, inW, outC, k, stride, pad, requant } = layer;
-        if (!requant) throw new Error(`conv layer "${layer.node}" has no activation; the quantizer should refuse it`);
-        const input = asImage(inC, inH, inW);
-        const weights = Array.from({ length: outC }, (_, oc) =>
-          Array.from({ length: inC }, (_, ic) =>
-            Array.from({ length: k }, (_, kh) =>
-              layer.weight.slice(((oc * inC + ic) * k + kh) * k, ((oc * inC + ic) * k + kh + 1) * k),
-            ),
-          ),
-        );
-        const combos = conv2dLinearCombinations(
-          { inH, inW, inC, outC, k, stride, pad },
-          weights,
-          layer.bias,
-          input.name,
-        );
-        const outH = combos[0]!.length;
-        const outW = combos[0]![0]!.length;
-        out.push(
-          `    // Layer ${l} ("${layer.node}"): Conv ${k}x${k}, ${inC} -> ${outC} channels, stride ${stride}, pad ${pad}; ` +
-            `accumulators in [${layer.accMin}, ${layer.accMax}] (${layer.accBits} signed bits), ` +
-            `then floor(/2^${requant.shift}), ReLU, clamp to ${requant.outBits} bits.`,
-        );
-        out.push(`    signal ${name}[${outC}][${outH}][${outW}];`);
-        combos.forEach((plane, oc) =>
-          plane.forEach((row, y) =>
-            row.forEach((combo, x) => {
-              out.push(
-                `    ${name}[${oc}][${y}][${x}] <== RequantReluClamp(${layer.accBits}, ${requant.shift}, ${requant.outBits})(${combo});`,
-              );
-            }),
-          ),
-        );
-        current = { name, dims: [outC, outH, outW] };
-        break;
-      }
-      case "maxpool":
-      case "avgpool": {
-        const { C, k, stride, bits } = layer;
-        const p = layer.pad ?? 0;
-        let input = asImage(C, layer.inH, layer.inW);
-        const [inH, inW] = [layer.inH + 2 * p, layer.inW + 2 * p];
-        if (p > 0) {
-          // Zero padding as constant signals: the pool reads them like any value (a window of
-          // nothing but zeros has mean and max 0, as the reference computes).
-          const padded: SignalTensor = { name: `${name}pad`, dims: [C, inH, inW] };
-          out.push(`    signal ${padded.name}[${C}][${inH}][${inW}];`);
-          out.push(`    for (var c = 0; c < ${C}; c++) {`);
-          out.push(`        for (var h = 0; h < ${inH}; h++) {`);
-          out.push(`            for (var w = 0; w < ${inW}; w++) {`);
-          out.push(`                if (h < ${p} || h >= ${p + layer.inH} || w < ${p} || w >= ${p + layer.inW}) {`);
-          out.push(`                    ${padded.name}[c][h][w] <== 0;`);
-          out.push(`                } else {`);
-          out.push(`                    ${padded.name}[c][h][w] <== ${input.name}[c][h - ${p}][w - ${p}];`);
-          out.push(`                }`);
-          out.push(`            }`);
-          out.push(`        }`);
-          out.push(`    }`);
-          input = padded;
-        }
-        const outH = Math.floor((inH - k) / stride) + 1;
-        const outW = Math.floor((inW - k) / stride) + 1;
-        const template = layer.kind === "maxpool" ? "MaxPool2D" : "AvgPool2D";
-        out.push(
-          `    // Layer ${l} ("${layer.node}"): ${template} ${k}x${k}, stride ${stride}, on ${bits}-bit unsigned ` +
-            `values (outputs of RequantReluClamp or of the range-checked input).`,
-        );
-        // Windows that do not reach the last rows or columns (floor mode) leave them unread: the
-        // pool gets only the rows and columns its windows cover, as the reference reads them.
-        const usedH = (outH - 1) * stride + k;
-        const usedW = (outW - 1) * stride + k;
-        let pooled = input.name;
-        if (usedH < inH || usedW < inW) {
-          pooled = `${name}in`;
-          out.push(`    signal ${pooled}[${C}][${usedH}][${usedW}];`);
-          out.push(`    for (var c = 0; c < ${C}; c++) {`);
-          out.push(`        for (var h = 0; h < ${usedH}; h++) {`);
-          out.push(`            for (var w = 0; w < ${usedW}; w++) ${pooled}[c][h][w] <== ${input.name}[c][h][w];`);
-          out.push(`        }`);
-          out.push(`    }`);
-        }
-        out.push(
-          `    signal ${name}[${C}][${outH}][${outW}] <== ${template}(${usedH}, ${usedW}, ${C}, ${k}, ${stride}, ${bits})(${pooled});`,
-        );
-        current = { name, dims: [C, outH, outW] };
-        break;
-      }
-      case "dense": {
-        if (layer.requant) {
-          const { shift, outBits } = layer.requant;
-          out.push(
-            `    // Layer ${l} ("${layer.node}"): dense ${layer.nIn} -> ${layer.nOut}; accumulators in ` +
-              `[${layer.accMin}, ${layer.accMax}] (${layer.accBits} signed bits), then floor(/2^${shift}), ReLU, clamp to ${outBits} bits.`,
-          );
-          out.push(`    signal ${name}[${layer.nOut}];`);
-          out.push(`    var acc${l}[${layer.nOut}];`);
-          for (let o = 0; o < layer.nOut; o++) {
-            out.push(
-              ...sumStatements(`acc${l}[${o}]`, layer.bias[o]!, layer.weight, o * layer.nIn, current, layer.nIn),
-            );
-            out.push(`    ${name}[${o}] <== RequantReluClamp(${layer.accBits}, ${shift}, ${outBits})(acc${l}[${o}]);`);
-          }
-          current = { name, dims: [layer.nOut] };
-        } else {
-          out.push(
-            `    // Layer ${l} ("${layer.node}"): dense ${layer.nIn} -> ${layer.nOut} logits in [${layer.accMin}, ${layer.accMax}]: ` +
-              `linear in the previous layer, no constraint.`,
-          );
-          out.push(`    var logits[${layer.nOut}];`);
-          for (let o = 0; o < layer.nOut; o++) {
-            out.push(...sumStatements(`logits[${o}]`, layer.bias[o]!, layer.weight, o * layer.nIn, current, layer.nIn));
-          }
-          logitsReady = true;
-        }
-        break;
-      }
-    }
+    const emitted = circuitOperator(layer.kind).emit(layer, {
+      out,
+      index: l,
+      name: `a${l}`,
+      current,
+      asImage,
+      tensorOf: (index) => (index < 0 ? input : tensors[index]!),
+      isLast: l === model.layers.length - 1,
+    });
+    if ("logits" in emitted) logitsReady = true;
+    else current = emitted.tensor;
+    tensors.push(current);
   });
   if (!logitsReady) throw new Error(`"${model.name}": the last layer must be a dense layer giving the logits`);
 

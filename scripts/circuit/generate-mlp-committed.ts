@@ -15,6 +15,7 @@
 import { signedBitsFor, unsignedBitsFor } from "./field.ts";
 import { poseidon } from "./reference.ts";
 import { signedPackedCommitment } from "./reference-layers.ts";
+import { layerOperator } from "../model/ops/registry.ts";
 import type { QuantizedDenseLayer, QuantizedGraph } from "../model/quantize-graph.ts";
 
 export interface CommittedLayer {
@@ -44,7 +45,7 @@ export interface CommittedArchitecture {
 export function denseLayers(model: QuantizedGraph, what = model.name): QuantizedDenseLayer[] {
   return model.layers.map((l) => {
     if (l.kind === "dense") return l;
-    const op = l.kind === "conv" ? "Conv" : l.kind === "maxpool" ? "MaxPool" : "AveragePool";
+    const op = layerOperator(l.kind).opName;
     throw new Error(
       `"${what}": --mode committed supports dense-only models (Gemm/MatMul + Relu) so far; ` +
         `${op} node "${l.node}" needs --mode baked`,

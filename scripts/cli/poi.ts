@@ -52,7 +52,8 @@ export const COMMANDS: Command[] = [
     name: "compile",
     usage: [
       "poi compile <model.onnx> [--out DIR] [--calibration FILE] [--eval FILE] [--mode baked|committed|universal]",
-      "            [--output logits|class|both] [--weight-bits N] [--activation-bits N] [--witness-checks N|all] [--no-circuit]",
+      "            [--output logits|class|both] [--weight-bits N] [--activation-bits N] [--input-divisor N]",
+      "            [--witness-checks N|all] [--no-circuit]",
       "",
       "  --out DIR             where to write the quantized model, circuit and reports (default build/compiled/<name>)",
       "  --calibration FILE    JSON array of inputs to calibrate the activation scales on (default: MNIST",
@@ -63,18 +64,33 @@ export const COMMANDS: Command[] = [
       "  --output WHAT         the public output: logits, class or both (default both; class after a final Softmax)",
       "  --weight-bits N       bits of each quantized weight (default 8)",
       "  --activation-bits N   bits of each quantized activation (default 8)",
+      "  --input-divisor N     the model reads input byte p as p / N (default 255); recorded in the quantized model",
       "  --witness-checks N    inputs whose circuit witness is checked against the integer reference (default 100, or all)",
       "  --no-circuit          quantize and report only; no circuit is generated or compiled",
       "",
       "Exit 2 when the model is refused (not ONNX, an unsupported operator, a bad calibration file).",
     ].join("\n"),
     summary: "quantize an ONNX model, generate its circuit and write a fidelity report",
-    valueFlags: ["out", "calibration", "eval", "mode", "output", "weight-bits", "activation-bits", "witness-checks"],
+    valueFlags: [
+      "out",
+      "calibration",
+      "eval",
+      "mode",
+      "output",
+      "weight-bits",
+      "activation-bits",
+      "input-divisor",
+      "witness-checks",
+    ],
     booleanFlags: ["no-circuit"],
     async run(args) {
       const [onnxPath, extra] = args.positional;
       if (!onnxPath || extra !== undefined) throw usageError("poi compile takes exactly one ONNX file");
       existingFile(onnxPath, "ONNX model");
+      // The model reads input byte p as p / n (default 255); recorded in the quantized model.
+      const divisor = args.flags.get("input-divisor");
+      if (divisor !== undefined && !(Number(divisor) > 0 && Number.isFinite(Number(divisor))))
+        throw usageError(`--input-divisor takes a positive number (the model reads byte / n), got "${divisor}"`);
       const result = await progress(args, `compile ${path.basename(onnxPath)}`, (_report, _logger, stage) =>
         modelStep(onnxPath, () =>
           compileModel({
@@ -86,6 +102,7 @@ export const COMMANDS: Command[] = [
             output: args.flags.get("output"),
             weightBits: positiveInt(args, "weight-bits"),
             activationBits: positiveInt(args, "activation-bits"),
+            inputDivisor: divisor === undefined ? undefined : Number(divisor),
             witnessChecks: positiveInt(args, "witness-checks"),
             circuit: !args.flags.has("no-circuit"),
             command: `poi compile ${path.basename(onnxPath)}`,

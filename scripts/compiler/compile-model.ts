@@ -35,6 +35,8 @@ export const COMPILE_FORMAT = "poi-compiled-model/1";
 export const DEFAULT_CALIBRATION_DIGITS = 1000;
 /** universal: the baked circuit (weights as constants), set up with PLONK on a public ceremony alone. */
 export const MODES = ["baked", "committed", "universal"] as const;
+/** The declared input mapping when none is given: the model reads input byte p as p / 255. */
+export const DEFAULT_INPUT_DIVISOR = 255;
 
 export interface CompileOptions {
   onnxPath: string;
@@ -48,6 +50,8 @@ export interface CompileOptions {
   output?: string;
   weightBits?: number;
   activationBits?: number;
+  /** The model reads input byte p as p / inputDivisor (default 255), recorded in the quantized model. */
+  inputDivisor?: number;
   /** Compile the circuit with circom and compare witnesses (default true). */
   circuit?: boolean;
   /** Held-out inputs whose witness is compared with the integer reference (default 100). */
@@ -272,8 +276,9 @@ export async function compileModel(o: CompileOptions): Promise<CompileResult> {
   const quantized = quantizeGraph(
     graph,
     calibration.map((c) => c.pixels),
-    { weightBits, activationBits, output },
+    { weightBits, activationBits, output, inputDivisor: o.inputDivisor ?? DEFAULT_INPUT_DIVISOR },
   );
+  log(`input mapping: float input = byte / ${o.inputDivisor ?? DEFAULT_INPUT_DIVISOR}`);
   // Messages above name the file; the artifacts carry the kebab-case model name.
   quantized.name = name;
   const command = o.command ?? `poi compile ${path.basename(o.onnxPath)}`;

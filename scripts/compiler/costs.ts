@@ -1,13 +1,14 @@
 /**
  * Constraint counts of a quantized graph's circuit, from the cost formulas of the templates in
- * circuits/lib (the ones docs/circuits.md gives and circuits/constraint-counts.json snapshots).
+ * circuits/lib (the ones docs/circuits.md gives and circuits/constraint-counts.json snapshots);
+ * each layer's items come from its operator module (ops/).
  * Baked Conv and dense layers cost nothing themselves: their multiply-accumulates are linear
  * combinations folded into the RequantReluClamp that follows. Tests check the total against
  * the compiled r1cs of the reference models.
  */
 import type { CommittedArchitecture } from "../circuit/generate-mlp-committed.ts";
 import { valuesPerChunk } from "../circuit/reference.ts";
-import { outputSide, poolOutputSize } from "../model/graph.ts";
+import { circuitOperator } from "../model/ops/registry.ts";
 import type { QuantizedGraph } from "../model/quantize-graph.ts";
 
 export interface CostItem {
@@ -75,31 +76,8 @@ export function estimateConstraints(model: QuantizedGraph): { items: CostItem[];
   );
   add("RequestBinding()", "input", 1, 1);
   for (const layer of model.layers) {
-    if (layer.kind === "conv" || layer.kind === "dense") {
-      if (!layer.requant) continue;
-      const outputs =
-        layer.kind === "dense"
-          ? layer.nOut
-          : layer.outC *
-            outputSide(layer.inH, layer.k, layer.stride, layer.pad) *
-            outputSide(layer.inW, layer.k, layer.stride, layer.pad);
-      const { shift, outBits } = layer.requant;
-      add(
-        `RequantReluClamp(${layer.accBits}, ${shift}, ${outBits})`,
-        layer.node,
-        outputs,
-        requantReluClampConstraints(layer.accBits, shift, outBits),
-      );
-    } else {
-      const p = layer.pad ?? 0;
-      const windows = poolOutputSize(layer);
-      const params = `${layer.inH + 2 * p}, ${layer.inW + 2 * p}, ${layer.C}, ${layer.k}, ${layer.stride}, ${layer.bits}`;
-      if (layer.kind === "maxpool") {
-        add(`MaxPool2D(${params}) windows`, layer.node, windows, maxPoolWindowConstraints(layer.k, layer.bits));
-      } else {
-        add(`AvgPool2D(${params}) windows`, layer.node, windows, avgPoolWindowConstraints(layer.k, layer.bits));
-      }
-    }
+    for (const c of circuitOperator(layer.kind).cost(layer))
+      add(c.template, layer.node, c.instances, c.constraintsEach);
   }
   if (model.output !== "logits") {
     add(`ArgMax(${model.nClasses}, ${model.diffBits})`, "output", 1, argMaxConstraints(model.nClasses, model.diffBits));

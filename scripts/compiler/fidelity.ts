@@ -6,7 +6,7 @@
 import { argmax } from "../circuit/reference.ts";
 import { applyFinalActivation } from "../model/graph.ts";
 import { inferQuantizedGraph } from "../model/graph-inference.ts";
-import type { QuantizedGraph } from "../model/quantize-graph.ts";
+import { inputDivisorOf, type QuantizedGraph } from "../model/quantize-graph.ts";
 import { onnxLogits } from "./float-reference.ts";
 
 export const FIDELITY_FORMAT = "poi-fidelity/1";
@@ -25,6 +25,8 @@ export interface FidelityReport {
   evaluatedOn: string;
   inputs: number;
   calibration: string;
+  /** The declared input mapping both references are fed, e.g. "float input = byte / 255". */
+  input: string;
   quantization: {
     weightBits: number;
     activationBits: number;
@@ -73,10 +75,12 @@ export interface FidelityOptions {
 /** Runs both references on every input and compares them. */
 export async function measureFidelity(o: FidelityOptions): Promise<FidelityReport> {
   if (o.inputs.length === 0) throw new Error("the fidelity report needs at least one input");
+  const inputDivisor = inputDivisorOf(o.model);
   const floatLogits = await onnxLogits(
     o.onnx,
     o.onnxInputShape,
     o.inputs.map((i) => i.pixels),
+    inputDivisor,
   );
   const scale = 2 ** o.model.logitScaleBits;
   let agreeing = 0;
@@ -113,6 +117,7 @@ export async function measureFidelity(o: FidelityOptions): Promise<FidelityRepor
     evaluatedOn: o.evaluatedOn,
     inputs: o.inputs.length,
     calibration: o.calibration,
+    input: `float input = byte / ${inputDivisor}`,
     quantization: {
       weightBits: o.weightBits,
       activationBits: o.activationBits,
@@ -149,6 +154,7 @@ export function fidelityMarkdown(r: FidelityReport): string {
         `logits at scale 2^-${r.quantization.logitScaleBits}, output ${r.quantization.output}`,
     ],
     ["calibration", r.calibration],
+    ["input mapping", r.input],
   ];
   if (r.finalActivation) {
     rows.push([

@@ -10,11 +10,15 @@ import { InferenceSession, Tensor } from "onnxruntime-node";
 import { argmax } from "../circuit/reference.ts";
 import { toFloatInput, type Digit } from "../model/mnist.ts";
 
-/** Runs every input (pixel bytes, fed as bytes / 256) and returns the float32 logits of each. */
+/**
+ * Runs every input (pixel bytes, fed as bytes / inputDivisor, 256 unless given: the model's
+ * declared input mapping) and returns the float32 logits of each.
+ */
 export async function onnxLogits(
   model: string | Uint8Array,
   inputShape: number[],
   inputs: ArrayLike<number>[],
+  inputDivisor?: number,
 ): Promise<Float32Array[]> {
   let bytes: Uint8Array;
   if (typeof model === "string") {
@@ -33,7 +37,7 @@ export async function onnxLogits(
     const outputName = session.outputNames[0]!;
     const out: Float32Array[] = [];
     for (const pixels of inputs) {
-      const x = toFloatInput(Uint8Array.from(pixels));
+      const x = toFloatInput(pixels, inputDivisor);
       const result = await session.run({ [inputName]: new Tensor("float32", x, inputShape) });
       out.push(Float32Array.from(result[outputName]!.data as Float32Array));
     }

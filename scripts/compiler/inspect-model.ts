@@ -13,11 +13,13 @@ import path from "node:path";
 import * as snarkjs from "snarkjs";
 import { digitsFor, IMAGE_SIZE } from "../model/mnist.ts";
 import { product } from "../model/graph.ts";
+import { circuitOperator } from "../model/ops/registry.ts";
 import { quantizeGraph, readQuantizedGraph, type QuantizedGraph } from "../model/quantize-graph.ts";
 import { ptauPowerFor } from "../setup/ptau.ts";
 import {
   COMPILE_FORMAT,
   DEFAULT_CALIBRATION_DIGITS,
+  DEFAULT_INPUT_DIVISOR,
   loadGraph,
   modelNameFor,
   type CompiledModelInfo,
@@ -69,16 +71,7 @@ function provingEstimate(constraints: number, cores: number): { ms: number; mib:
 }
 
 function describeLayers(model: QuantizedGraph): string[] {
-  return model.layers.map((l) => {
-    switch (l.kind) {
-      case "conv":
-        return `${l.node}: Conv ${l.k}x${l.k} ${l.inC}->${l.outC} stride ${l.stride} pad ${l.pad}${l.requant ? " + ReLU" : ""} (acc ${l.accBits} bits)`;
-      case "dense":
-        return `${l.node}: Dense ${l.nIn}->${l.nOut}${l.requant ? " + ReLU" : " (logits)"} (acc ${l.accBits} bits)`;
-      default:
-        return `${l.node}: ${l.kind === "maxpool" ? "MaxPool" : "AveragePool"} ${l.k}x${l.k} stride ${l.stride}${l.pad ? ` pad ${l.pad}` : ""} on ${l.C}x${l.inH}x${l.inW}`;
-    }
-  });
+  return model.layers.map((l) => circuitOperator(l.kind).describe(l));
 }
 
 /** Inspects an ONNX file or a `poi compile` output directory. */
@@ -118,11 +111,15 @@ export async function inspectModel(target: string): Promise<InspectReport> {
     }
     const calibration = digits.train.slice(0, DEFAULT_CALIBRATION_DIGITS).map((d) => d.pixels);
     // A model ending in Softmax, LogSoftmax or Sigmoid proves its class (as poi compile does by default).
-    model = quantizeGraph(graph, calibration, { output: graph.finalActivation ? "class" : "both" });
+    model = quantizeGraph(graph, calibration, {
+      output: graph.finalActivation ? "class" : "both",
+      inputDivisor: DEFAULT_INPUT_DIVISOR,
+    });
     model.name = modelNameFor(target);
     source = "onnx";
     basis.push(
-      `quantized here with 8-bit weights and activations on ${DEFAULT_CALIBRATION_DIGITS} MNIST training digits (${digits.side}x${digits.side})`,
+      `quantized here with 8-bit weights and activations on ${DEFAULT_CALIBRATION_DIGITS} MNIST training digits (${digits.side}x${digits.side}), ` +
+        `the input read as byte / ${DEFAULT_INPUT_DIVISOR} (poi compile's default)`,
     );
   }
   const estimate =

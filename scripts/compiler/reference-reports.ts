@@ -17,6 +17,8 @@ async function main(): Promise<void> {
       onnxPath: path.join(ROOT, onnx),
       outDir: path.join(ROOT, "build", "compiled", path.basename(onnx, ".onnx")),
       witnessChecks: Number.MAX_SAFE_INTEGER,
+      // The reference models were trained on byte / 256 (scripts/model/mnist.ts toFloatInput).
+      inputDivisor: 256,
       command: `npm run fidelity`,
       log: (m) => console.log(`${path.basename(onnx)}: ${m}`),
     });

@@ -93,14 +93,15 @@ export function downsample14(raw28: ArrayLike<number>): Uint8Array {
 }
 
 /**
- * The float model's input is exactly p / 256 for each pixel byte p. Dividing by a power of two
- * (not 255) makes the value exactly representable in float32, and a fixed-point circuit that
- * takes the raw byte p with 8 fractional bits sees the very same number, so quantizing the
- * input loses nothing.
+ * The float model's input for each pixel byte p: p / inputDivisor. The reference models use
+ * 256 (the default here): dividing by a power of two makes the value exactly representable in
+ * float32, and a fixed-point circuit that takes the raw byte p with 8 fractional bits sees the
+ * very same number. Other divisors (poi compile declares 255 by default) are folded into the
+ * first layer's weights by the quantizer.
  */
-export function toFloatInput(pixels: Uint8Array): Float32Array {
+export function toFloatInput(pixels: ArrayLike<number>, inputDivisor = 256): Float32Array {
   const x = new Float32Array(pixels.length);
-  for (let i = 0; i < pixels.length; i++) x[i] = pixels[i]! / 256;
+  for (let i = 0; i < pixels.length; i++) x[i] = pixels[i]! / inputDivisor;
   return x;
 }
 

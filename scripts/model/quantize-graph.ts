@@ -2,30 +2,24 @@
  * Fixed-point quantization of a sequential float graph (graph.ts) with power-of-two scales,
  * the generalisation of quantize.ts from dense layers to convolutions and pooling.
  *
- * A value v with scale bits s stands for v / 2^s. The input is the pixel bytes p (the float
- * model reads p / 256), so input quantization is lossless. Each Conv or dense layer gets
+ * A value v with scale bits s stands for v / 2^s. The input is the pixel bytes p, which the
+ * float model reads as p / inputDivisor (declared; 256 unless given). The circuit takes p at
+ * scale 2^8, so input quantization is lossless; a divisor other than 256 is a gain of
+ * inputDivisor / 256 that the first Conv or Gemm folds into its float weights. Each Conv or dense layer gets
  * integer weights w = round(W * 2^sw), sw as large as the weight width allows, and biases at
  * the accumulator's scale; a layer followed by ReLU becomes one RequantReluClamp per output
  * (clamp(floor(acc / 2^shift), 0, 2^outBits - 1), shift chosen so that the largest activation
  * seen on the calibration inputs fits in outBits); the last layer, a dense one, gives the
  * logits unrounded. MaxPool and AveragePool act on the clamped unsigned activations and keep
- * their scale and width. Every accumulator is bounded exactly from the integer weights and
+ * their scale and width. Each layer kind's quantization is in its operator module (ops/). Every accumulator is bounded exactly from the integer weights and
  * the input ranges, so the circuit's range checks accept every possible input.
  */
 import { readFileSync } from "node:fs";
-import { signedBitsFor, unsignedBitsFor } from "../circuit/field.ts";
-import {
-  graphTrace,
-  outputSide,
-  poolOutputSize,
-  type FinalActivation,
-  product,
-  type ConvLayer,
-  type FloatGraph,
-  type GraphDenseLayer,
-  type GraphLayer,
-  type PoolLayer,
-} from "./graph.ts";
+import { unsignedBitsFor } from "../circuit/field.ts";
+import { graphTrace, product, type FinalActivation, type FloatGraph, type GraphLayer } from "./graph.ts";
+import type { QuantizedDenseLayer } from "./ops/gemm.ts";
+import type { QuantizedSource } from "./ops/operator.ts";
+import { circuitOperator, layerOperator, type QuantizedGraphLayer } from "./ops/registry.ts";
 
 export const QUANTIZED_GRAPH_FORMAT = "poi-quantized-graph/1";
 
@@ -33,57 +27,11 @@ export const QUANTIZED_GRAPH_FORMAT = "poi-quantized-graph/1";
 export type OutputMode = "logits" | "class" | "both";
 export const OUTPUT_MODES: readonly OutputMode[] = ["logits", "class", "both"];
 
-interface QuantizedAffine {
-  node: string;
-  /** Integer weights at scale 2^weightScaleBits, in the float layer's layout. */
-  weight: number[];
-  /** Integer biases at the accumulator's scale 2^(inputScaleBits + weightScaleBits). */
-  bias: number[];
-  weightScaleBits: number;
-  inputScaleBits: number;
-  /** The layer's inputs are unsigned integers of this width. */
-  inputBits: number;
-  /** Exact worst-case accumulator range over every possible input. */
-  accMin: number;
-  accMax: number;
-  accBits: number;
-  /** Fused requantize + ReLU + clamp; absent for the logits layer. */
-  requant?: { shift: number; outBits: number; outScaleBits: number };
-}
-
-export interface QuantizedConv extends QuantizedAffine {
-  kind: "conv";
-  inH: number;
-  inW: number;
-  inC: number;
-  outC: number;
-  k: number;
-  stride: number;
-  pad: number;
-}
-
-export interface QuantizedDenseLayer extends QuantizedAffine {
-  kind: "dense";
-  nIn: number;
-  nOut: number;
-}
-
-export interface QuantizedPool {
-  kind: "maxpool" | "avgpool";
-  node: string;
-  inH: number;
-  inW: number;
-  C: number;
-  k: number;
-  stride: number;
-  /** Zero padding on every side (absent: none), as in PoolLayer. */
-  pad?: number;
-  /** Width of the unsigned values pooled (and produced). */
-  bits: number;
-  scaleBits: number;
-}
-
-export type QuantizedGraphLayer = QuantizedConv | QuantizedDenseLayer | QuantizedPool;
+export type { QuantizedAffine } from "./ops/affine.ts";
+export type { QuantizedConv } from "./ops/conv.ts";
+export type { QuantizedDenseLayer } from "./ops/gemm.ts";
+export type { QuantizedPool } from "./ops/pool.ts";
+export type { QuantizedGraphLayer } from "./ops/registry.ts";
 
 export interface QuantizedGraph {
   format: typeof QUANTIZED_GRAPH_FORMAT;
@@ -106,6 +54,19 @@ export interface QuantizedGraph {
   output: OutputMode;
   /** The ONNX model's final Softmax, LogSoftmax or Sigmoid, left out: only the class is proven. */
   finalActivation?: FinalActivation["op"];
+  /**
+   * The declared input mapping: the float model reads each input byte p as p / inputDivisor.
+   * Absent in models quantized before it was declared (the reference models): 256.
+   */
+  inputDivisor?: number;
+}
+
+/** What a quantized model's input mapping divides by when the model does not say. */
+export const UNDECLARED_INPUT_DIVISOR = 256;
+
+/** The float value of input byte p is p / inputDivisorOf(model). */
+export function inputDivisorOf(model: Pick<QuantizedGraph, "inputDivisor">): number {
+  return model.inputDivisor ?? UNDECLARED_INPUT_DIVISOR;
 }
 
 export interface QuantizeGraphOptions {
@@ -114,26 +75,23 @@ export interface QuantizeGraphOptions {
   /** Unsigned width of every hidden activation (default 8). */
   activationBits?: number;
   output?: OutputMode;
-}
-
-/** Largest s such that max|w| * 2^s still fits a signed `bits`-bit integer. */
-function weightScaleBits(weights: ArrayLike<number>, bits: number): number {
-  let maxAbs = 0;
-  for (let i = 0; i < weights.length; i++) maxAbs = Math.max(maxAbs, Math.abs(weights[i]!));
-  if (maxAbs === 0) return 0;
-  return Math.floor(Math.log2((2 ** (bits - 1) - 1) / maxAbs));
+  /**
+   * The float model reads input byte p as p / inputDivisor. Given: recorded in the quantized
+   * model. Absent: 256, not recorded (the reference models' quantized files predate it).
+   */
+  inputDivisor?: number;
 }
 
 /**
- * MaxPool commutes with ReLU (both are monotone), so Conv -> MaxPool -> Relu, as PyTorch code
- * often writes it, is the same function as Conv -> Relu -> MaxPool, which the circuit needs:
- * it pools clamped activations.
+ * MaxPool commutes with ReLU and Clip (all monotone), so Conv -> MaxPool -> Relu, as PyTorch
+ * code often writes it, is the same function as Conv -> Relu -> MaxPool, which the circuit
+ * needs: it pools clamped activations.
  */
 export function canonicalLayers(layers: GraphLayer[]): GraphLayer[] {
   const out = layers.slice();
   for (let i = 0; i + 2 < out.length; i++) {
     const [a, b, c] = [out[i]!, out[i + 1]!, out[i + 2]!];
-    if ((a.kind === "conv" || a.kind === "dense") && b.kind === "maxpool" && c.kind === "relu") {
+    if ((a.kind === "conv" || a.kind === "dense") && b.kind === "maxpool" && (c.kind === "relu" || c.kind === "clip")) {
       out[i + 1] = c;
       out[i + 2] = b;
     }
@@ -141,16 +99,8 @@ export function canonicalLayers(layers: GraphLayer[]): GraphLayer[] {
   return out;
 }
 
-const OP_NAME: Record<GraphLayer["kind"], string> = {
-  conv: "Conv",
-  dense: "Gemm/MatMul",
-  relu: "Relu",
-  maxpool: "MaxPool",
-  avgpool: "AveragePool",
-};
-
 /**
- * Quantizes a graph whose input is pixel bytes / 256.
+ * Quantizes a graph whose input is pixel bytes / inputDivisor (options; 256 by default).
  * @param calibration pixel vectors (bytes 0..255) used to choose each activation's scale
  */
 export function quantizeGraph(
@@ -165,6 +115,9 @@ export function quantizeGraph(
     throw new Error(`"${graph.name}": ${message}`);
   };
   const inputSize = product(graph.inputShape);
+  const inputDivisor = options.inputDivisor ?? UNDECLARED_INPUT_DIVISOR;
+  if (!Number.isFinite(inputDivisor) || inputDivisor <= 0)
+    fail(`the input divisor must be a positive number (the model reads byte / divisor), got ${inputDivisor}`);
   if (calibration.length === 0) fail("quantization needs at least one calibration input");
   const final = graph.finalActivation;
   if (final && output !== "class") {
@@ -178,6 +131,7 @@ export function quantizeGraph(
 
   // Largest float value each layer produces on the calibration inputs.
   const maxOut = layersIn.map(() => 0);
+  const minOut = layersIn.map(() => 0);
   calibration.forEach((pixels, n) => {
     if (pixels.length !== inputSize) {
       fail(
@@ -192,10 +146,13 @@ export function quantizeGraph(
     }
     const trace = graphTrace(
       canonical,
-      Array.from(pixels, (p) => p / 256),
+      Array.from(pixels, (p) => p / inputDivisor),
     );
     trace.forEach((t, l) => {
-      for (let i = 0; i < t.length; i++) maxOut[l] = Math.max(maxOut[l]!, t[i]!);
+      for (let i = 0; i < t.length; i++) {
+        maxOut[l] = Math.max(maxOut[l]!, t[i]!);
+        minOut[l] = Math.min(minOut[l]!, t[i]!);
+      }
     });
   });
 
@@ -203,105 +160,47 @@ export function quantizeGraph(
   const inputScaleBits = 8;
   let scale = inputScaleBits;
   let bits = inputBits;
+  // Byte p stands for p / 2^8 at scale 2^8, and for p / inputDivisor in the float model.
+  let gain = inputDivisor / 2 ** inputScaleBits;
+  const inputSource: QuantizedSource = { layer: -1, scale, bits, gain };
+  let splitAlpha: number | undefined;
+  /** Where each float layer's output is held in the quantized graph. */
+  const sources: QuantizedSource[] = [];
   const layers: QuantizedGraphLayer[] = [];
   let logits: QuantizedDenseLayer | undefined;
 
   for (let l = 0; l < layersIn.length; l++) {
     const layer = layersIn[l]!;
-    const where = `${OP_NAME[layer.kind]} node "${layer.node}"`;
+    const op = layerOperator(layer.kind);
+    const where = `${op.opName} node "${layer.node}"`;
     if (logits) fail(`${where} follows the logits layer "${logits.node}"; the last layer must be a Gemm or MatMul`);
-    if (layer.kind === "relu") {
-      // Everything that reaches here is already unsigned (pixels, clamped or pooled values).
-      continue;
-    }
-    if (layer.kind === "maxpool" || layer.kind === "avgpool") {
-      const pool = layer as PoolLayer;
-      if (pool.kind === "avgpool" && !Number.isInteger(Math.log2(pool.k * pool.k))) {
-        fail(`${where} has a ${pool.k}x${pool.k} window; AveragePool needs k*k a power of two (k = 2 or 4)`);
-      }
-      layers.push({
-        kind: pool.kind,
-        node: pool.node,
-        inH: pool.inH,
-        inW: pool.inW,
-        C: pool.C,
-        k: pool.k,
-        stride: pool.stride,
-        ...(pool.pad ? { pad: pool.pad } : {}),
-        bits,
-        scaleBits: scale,
-      });
-      continue;
-    }
-    // PoolLayer's kind is a union, so the checks above do not narrow `layer` by themselves.
-    const affineLayer = layer as ConvLayer | GraphDenseLayer;
-    const isLast = l === layersIn.length - 1;
-    const reluNext = layersIn[l + 1]?.kind === "relu";
-    if (!isLast && !reluNext) {
-      fail(`${where} must be followed by Relu: only the last layer (a Gemm or MatMul giving the logits) may be linear`);
-    }
-    if (isLast && layer.kind !== "dense")
-      fail(`${where} is the last layer; the logits must come from a Gemm or MatMul`);
-    const sw = weightScaleBits(affineLayer.weight, weightBits);
-    const accScale = scale + sw;
-    const weight = Array.from(affineLayer.weight, (w) => Math.round(w * 2 ** sw));
-    const bias = Array.from(affineLayer.bias, (b) => Math.round(b * 2 ** accScale));
-    const xMax = 2 ** bits - 1;
-    const channels = bias.length;
-    const perChannel = weight.length / channels;
-    let accMin = Infinity;
-    let accMax = -Infinity;
-    for (let c = 0; c < channels; c++) {
-      let lo = bias[c]!;
-      let hi = bias[c]!;
-      for (let i = 0; i < perChannel; i++) {
-        const w = weight[c * perChannel + i]!;
-        if (w > 0) hi += w * xMax;
-        else lo += w * xMax;
-      }
-      accMin = Math.min(accMin, lo);
-      accMax = Math.max(accMax, hi);
-    }
-    if (!Number.isSafeInteger(accMin) || !Number.isSafeInteger(accMax)) {
-      fail(`${where}: accumulator bound exceeds 2^53; lower the weight width`);
-    }
-    const affine: QuantizedAffine = {
-      node: layer.node,
-      weight,
-      bias,
-      weightScaleBits: sw,
-      inputScaleBits: scale,
-      inputBits: bits,
-      accMin,
-      accMax,
-      accBits: signedBitsFor(accMin, accMax),
-    };
-    if (reluNext) {
-      const m = maxOut[l]!;
-      const outScale = Math.min(m > 0 ? Math.floor(Math.log2((2 ** activationBits - 1) / m)) : accScale, accScale);
-      affine.requant = { shift: accScale - outScale, outBits: activationBits, outScaleBits: outScale };
-      scale = outScale;
-      bits = activationBits;
-    }
-    if (layer.kind === "conv") {
-      const c = layer as ConvLayer;
-      layers.push({
-        kind: "conv",
-        inH: c.inH,
-        inW: c.inW,
-        inC: c.inC,
-        outC: c.outC,
-        k: c.k,
-        stride: c.stride,
-        pad: c.pad,
-        ...affine,
-      });
-    } else {
-      const d = layer as GraphDenseLayer;
-      const q: QuantizedDenseLayer = { kind: "dense", nIn: d.nIn, nOut: d.nOut, ...affine };
-      layers.push(q);
-      if (isLast) logits = q;
-    }
+    const q = op.quantize(layer, {
+      where,
+      scale,
+      bits,
+      gain,
+      previousQuantized: layers[layers.length - 1],
+      source: (index) => (index < 0 ? inputSource : sources[index]!),
+      maxOut: maxOut[l]!,
+      minOut: minOut[l]!,
+      splitAlpha,
+      isLast: l === layersIn.length - 1,
+      previous: layersIn[l - 1]?.kind,
+      next: layersIn[l + 1]?.kind,
+      nextLayer: layersIn[l + 1],
+      weightBits,
+      activationBits,
+      fail,
+    });
+    ({ scale, bits } = q);
+    gain = q.gain ?? gain;
+    splitAlpha = q.splitAlpha;
+    if (q.layer) layers.push(q.layer);
+    // A layer without a quantized layer of its own (a Relu) leaves its value where it was.
+    sources.push({ layer: q.layer ? layers.length - 1 : (sources[l - 1]?.layer ?? -1), scale, bits, gain });
+    if (!q.layer) continue;
+    // Only a Gemm or MatMul gives the logits (a Conv as the last layer is refused by its module).
+    if (q.logits && q.layer.kind === "dense") logits = q.layer;
   }
   if (!logits) fail("the graph does not end in a Gemm or MatMul giving the logits");
 
@@ -332,23 +231,13 @@ export function quantizeGraph(
     diffBits,
     output,
     ...(final ? { finalActivation: final.op } : {}),
+    ...(options.inputDivisor !== undefined ? { inputDivisor } : {}),
   };
 }
 
 /** Number of values a quantized layer produces. */
 export function quantizedLayerOutputSize(layer: QuantizedGraphLayer): number {
-  switch (layer.kind) {
-    case "conv":
-      return (
-        layer.outC *
-        outputSide(layer.inH, layer.k, layer.stride, layer.pad) *
-        outputSide(layer.inW, layer.k, layer.stride, layer.pad)
-      );
-    case "dense":
-      return layer.nOut;
-    default:
-      return poolOutputSize(layer);
-  }
+  return circuitOperator(layer.kind).outputSize(layer);
 }
 
 /**

@@ -15,7 +15,7 @@ import { compileModel } from "../../scripts/compiler/compile-model.ts";
 import { onnxLogits } from "../../scripts/compiler/float-reference.ts";
 import { inferQuantizedGraph, unpackGraphOutput } from "../../scripts/model/graph-inference.ts";
 import { loadMnist } from "../../scripts/model/mnist.ts";
-import { readQuantizedGraph } from "../../scripts/model/quantize-graph.ts";
+import { inputDivisorOf, readQuantizedGraph } from "../../scripts/model/quantize-graph.ts";
 import { buildModel, REFERENCE_MODELS } from "../../scripts/pipeline.ts";
 import { ptauPowerFor, resolvePtau } from "../../scripts/setup/ptau.ts";
 import { ROOT, startHardhatNode, startPoi } from "../helpers/processes.ts";
@@ -124,7 +124,7 @@ describe("bring your own model: a PyTorch CNN from ONNX file to settled request"
       const model = readQuantizedGraph(quantizedFile);
       const ref = inferQuantizedGraph(model, digit.pixels);
       expect(BigInt(settled.request.output)).to.equal(ref.output);
-      const [float] = await onnxLogits(FIXTURE, [1, 1, 14, 14], [digit.pixels]);
+      const [float] = await onnxLogits(FIXTURE, [1, 1, 14, 14], [digit.pixels], inputDivisorOf(model));
       expect(unpackGraphOutput(model, BigInt(settled.request.output)).predicted).to.equal(argmax(float!));
     } finally {
       await node.stop();

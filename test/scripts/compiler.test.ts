@@ -9,10 +9,11 @@ import { main as poi } from "../../scripts/cli/poi.ts";
 import { expectGraphMatchesOnnxruntime } from "../helpers/float-reference.ts";
 import { checkConstraintSnapshot } from "../helpers/snapshot.ts";
 import { compileCircuit } from "../../scripts/circuit/compile.ts";
+import { argmax } from "../../scripts/circuit/reference.ts";
 import { generateGraphCircuit } from "../../scripts/circuit/generate-graph.ts";
 import { compileModel, readCalibrationFile } from "../../scripts/compiler/compile-model.ts";
 import { estimateConstraints, packedCommitmentConstraints } from "../../scripts/compiler/costs.ts";
-import { measureFidelity, type FidelityReport } from "../../scripts/compiler/fidelity.ts";
+import { fidelityMarkdown, measureFidelity, type FidelityReport } from "../../scripts/compiler/fidelity.ts";
 import { onnxLogits } from "../../scripts/compiler/float-reference.ts";
 import { inspectModel } from "../../scripts/compiler/inspect-model.ts";
 import { inferQuantizedGraph, packGraphOutput, unpackGraphOutput } from "../../scripts/model/graph-inference.ts";
@@ -25,6 +26,8 @@ import {
   quantizeGraph,
   readQuantizedGraph,
   type OutputMode,
+  type QuantizedConv,
+  type QuantizedDenseLayer,
   type QuantizedGraph,
 } from "../../scripts/model/quantize-graph.ts";
 import { CNN_DOC_STRING, trainCnn } from "../../scripts/model/train-cnn.ts";
@@ -91,6 +94,16 @@ function encode(s: Spec): Uint8Array {
   ).finish();
 }
 
+/** A dense layer 196 -> 2 of equal small weights, to end a hand-made float graph. */
+const tinyDense = (): GraphDenseLayer => ({
+  kind: "dense",
+  node: "d",
+  nIn: 196,
+  nOut: 2,
+  weight: new Float64Array(392).fill(0.01),
+  bias: new Float64Array(2),
+});
+
 function randomValues(rng: Prng, n: number, scale = 0.3): number[] {
   return Array.from({ length: n }, () => Math.fround(rng.normal() * scale));
 }
@@ -103,7 +116,7 @@ function randomValues(rng: Prng, n: number, scale = 0.3): number[] {
  */
 function pytorchCnn(
   rng: Prng,
-  options: { bn?: boolean; pool?: "MaxPool" | "AveragePool"; poolPad?: number } = {},
+  options: { bn?: boolean; pool?: "MaxPool" | "AveragePool"; poolPad?: number; clip?: number } = {},
 ): Spec {
   const C = 3;
   const pool = options.pool ?? "MaxPool";
@@ -151,8 +164,13 @@ function pytorchCnn(
     );
     current = "/bn/out";
   }
+  // nn.ReLU6 and the like export as Clip with constant min and max inputs.
+  if (options.clip !== undefined)
+    initializers.push(tensor("clip.min", [], [0]), tensor("clip.max", [], [options.clip]));
   nodes.push(
-    node("/relu/Relu", "Relu", [current], ["/relu/out"]),
+    options.clip === undefined
+      ? node("/relu/Relu", "Relu", [current], ["/relu/out"])
+      : node("/relu/Clip", "Clip", [current, "clip.min", "clip.max"], ["/relu/out"]),
     node(
       `/pool/${pool}`,
       pool,
@@ -185,6 +203,122 @@ function pytorchCnn(
         ),
       ),
     ],
+    outputs: [valueInfo("logits", [1, 10])],
+  };
+}
+
+/**
+ * tf2onnx's layout of a Keras CNN on an NHWC input: Transpose to NCHW, then a 3x3 Conv with
+ * dilation 2 (padding 2 keeps 14x14), Relu, MaxPool 2x2, Flatten and Gemm.
+ */
+function nhwcDilatedCnn(rng: Prng): Spec {
+  const C = 3;
+  const initializers = [
+    tensor("conv.weight", [C, 1, 3, 3], randomValues(rng, C * 9, 0.5), true),
+    tensor("conv.bias", [C], randomValues(rng, C, 0.1)),
+    tensor("fc.weight", [10, C * 7 * 7], randomValues(rng, 10 * C * 49, 0.2), true),
+    tensor("fc.bias", [10], randomValues(rng, 10, 0.1)),
+  ];
+  return {
+    nodes: [
+      node("nchw", "Transpose", ["x"], ["x.nchw"], [ints("perm", [0, 3, 1, 2])]),
+      node(
+        "conv",
+        "Conv",
+        ["x.nchw", "conv.weight", "conv.bias"],
+        ["conv.out"],
+        [ints("dilations", [2, 2]), ints("kernel_shape", [3, 3]), ints("pads", [2, 2, 2, 2])],
+      ),
+      node("relu", "Relu", ["conv.out"], ["relu.out"]),
+      node("pool", "MaxPool", ["relu.out"], ["pool.out"], [ints("kernel_shape", [2, 2]), ints("strides", [2, 2])]),
+      node("flat", "Flatten", ["pool.out"], ["flat.out"], [int("axis", 1)]),
+      node("fc", "Gemm", ["flat.out", "fc.weight", "fc.bias"], ["logits"], [int("transB", 1)]),
+    ],
+    initializers,
+    inputs: [valueInfo("x", [1, 14, 14, 1])],
+    outputs: [valueInfo("logits", [1, 10])],
+  };
+}
+
+/** Weights and bias of a 3x3 Conv to 2 channels from `inC`, named `<name>.weight` and `<name>.bias`. */
+function convWeights(rng: Prng, name: string, inC: number, scale: number) {
+  return [
+    tensor(`${name}.weight`, [2, inC, 3, 3], randomValues(rng, 2 * inC * 9, scale), true),
+    tensor(`${name}.bias`, [2], randomValues(rng, 2, 0.1)),
+  ];
+}
+
+/**
+ * A residual block as torch.onnx.export writes one: a stride-2 Conv stem and Relu (h), then
+ * Conv -> Relu -> Conv, Add(that, h), Relu, Flatten and Gemm. `skipFrom` picks the Add's
+ * second input (the stem's Relu output unless a test says otherwise).
+ */
+function residualCnn(rng: Prng, skipFrom = "h"): Spec {
+  const conv = (name: string, input: string, stride: number) =>
+    node(
+      name,
+      "Conv",
+      [input, `${name}.weight`, `${name}.bias`],
+      [`${name}.out`],
+      [ints("kernel_shape", [3, 3]), ints("pads", [1, 1, 1, 1]), ints("strides", [stride, stride])],
+    );
+  const initializers = [
+    ...convWeights(rng, "stem", 1, 0.5),
+    ...convWeights(rng, "conv1", 2, 0.4),
+    ...convWeights(rng, "conv2", 2, 0.4),
+    tensor("fc.weight", [10, 98], randomValues(rng, 980, 0.3), true),
+    tensor("fc.bias", [10], randomValues(rng, 10, 0.1)),
+  ];
+  return {
+    nodes: [
+      conv("stem", "input.1", 2),
+      node("stem.relu", "Relu", ["stem.out"], ["h"]),
+      conv("conv1", "h", 1),
+      node("conv1.relu", "Relu", ["conv1.out"], ["conv1.act"]),
+      conv("conv2", "conv1.act", 1),
+      node("/Add", "Add", ["conv2.out", skipFrom], ["sum"]),
+      node("block.relu", "Relu", ["sum"], ["block.out"]),
+      node("flat", "Flatten", ["block.out"], ["flat.out"], [int("axis", 1)]),
+      node("fc", "Gemm", ["flat.out", "fc.weight", "fc.bias"], ["logits"], [int("transB", 1)]),
+    ],
+    initializers,
+    inputs: [valueInfo("input.1", [1, 1, 14, 14])],
+    outputs: [valueInfo("logits", [1, 10])],
+  };
+}
+
+/** Conv stride 2 -> LeakyRelu -> Conv -> LeakyRelu -> Flatten -> Gemm on a 14x14 input (7x7 after the stem). */
+function leakyCnn(rng: Prng, alpha = 0.1): Spec {
+  const leaky = (name: string, input: string) =>
+    node(name, "LeakyRelu", [input], [`${name}.out`], [float("alpha", alpha)]);
+  return {
+    nodes: [
+      node(
+        "c1",
+        "Conv",
+        ["x", "c1.weight", "c1.bias"],
+        ["c1.out"],
+        [ints("kernel_shape", [3, 3]), ints("pads", [1, 1, 1, 1]), ints("strides", [2, 2])],
+      ),
+      leaky("l1", "c1.out"),
+      node(
+        "c2",
+        "Conv",
+        ["l1.out", "c2.weight", "c2.bias"],
+        ["c2.out"],
+        [ints("kernel_shape", [3, 3]), ints("pads", [1, 1, 1, 1])],
+      ),
+      leaky("l2", "c2.out"),
+      node("flat", "Flatten", ["l2.out"], ["flat.out"], [int("axis", 1)]),
+      node("fc", "Gemm", ["flat.out", "fc.w", "fc.b"], ["logits"], [int("transB", 1)]),
+    ],
+    initializers: [
+      ...convWeights(rng, "c1", 1, 0.5),
+      ...convWeights(rng, "c2", 2, 0.4),
+      tensor("fc.w", [10, 98], randomValues(rng, 980, 0.3), true),
+      tensor("fc.b", [10], randomValues(rng, 10, 0.1)),
+    ],
+    inputs: [valueInfo("x", [1, 1, 14, 14])],
     outputs: [valueInfo("logits", [1, 10])],
   };
 }
@@ -416,12 +550,173 @@ describe("compiler: graph import and the reference CNN", function () {
     cnn.nodes[flatten + 1]!.input = ["/pool/nhwc"];
     const back = encode(cnn);
     await expectGraphMatchesOnnxruntime(onnxToGraph(back, "back.onnx"), back, mnist.test.slice(0, 5));
-    // Before a Conv it is refused, saying what is supported.
+    // Before a Conv it becomes a Transpose layer (a permutation of the values).
     const before = pytorchCnn(new Prng(26));
     before.nodes.unshift(node("in", "Transpose", ["input.1"], ["nchw"], [ints("perm", [0, 1, 3, 2])]));
     before.nodes[1]!.input[0] = "nchw";
-    expect(errorOf(() => onnxToGraph(encode(before), "before.onnx"))).to.match(
-      /Transpose node "in" is followed by Conv node "\/conv\/Conv"; a Transpose is supported only before a Flatten and a Gemm or MatMul/,
+    const beforeGraph = onnxToGraph(encode(before), "before.onnx");
+    expect(beforeGraph.layers.map((l) => l.kind)).to.deep.equal(["transpose", "conv", "relu", "maxpool", "dense"]);
+    await expectGraphMatchesOnnxruntime(beforeGraph, encode(before), mnist.test.slice(0, 5));
+    // Before a pool it is refused, saying what is supported.
+    const pooled = pytorchCnn(new Prng(27));
+    const relu = pooled.nodes.findIndex((n) => n.opType === "Relu");
+    pooled.nodes.splice(relu + 1, 0, node("t", "Transpose", ["/relu/out"], ["/relu/t"], [ints("perm", [0, 1, 3, 2])]));
+    pooled.nodes[relu + 2]!.input = ["/relu/t"];
+    expect(errorOf(() => onnxToGraph(encode(pooled), "pooled.onnx"))).to.match(
+      /Transpose node "t" is followed by MaxPool node "\/pool\/MaxPool"; a Transpose is supported only before a Conv or before a Flatten and a Gemm or MatMul/,
+    );
+  });
+
+  it("test_onnxToGraph_nhwcInputAndDilatedConvMatchOnnxruntime", async function () {
+    const bytes = encode(nhwcDilatedCnn(new Prng(28)));
+    const graph = onnxToGraph(bytes, "nhwc-dilated.onnx");
+    expect(graph.layers.map((l) => l.kind)).to.deep.equal(["transpose", "conv", "relu", "maxpool", "dense"]);
+    // The 3x3 kernel at dilation 2 is a 5x5 kernel with zeros between its taps.
+    const conv = graph.layers[1] as Extract<FloatGraph["layers"][number], { kind: "conv" }>;
+    expect(conv.k).to.equal(5);
+    expect(conv.weight.filter((w) => w !== 0).length).to.equal(3 * 9);
+    await expectGraphMatchesOnnxruntime(graph, bytes, mnist.test.slice(0, 10));
+    // Unequal dilations are refused, naming the node.
+    const unequal = nhwcDilatedCnn(new Prng(28));
+    unequal.nodes[1]!.attribute = unequal.nodes[1]!.attribute.map((a) =>
+      a.name === "dilations" ? ints("dilations", [2, 1]) : a,
+    );
+    expect(errorOf(() => onnxToGraph(encode(unequal), "unequal.onnx"))).to.include(
+      'Conv node "conv" has dilations [2, 1]; only equal dilations along both axes are supported',
+    );
+  });
+
+  it("test_onnxToGraph_clipAsRelu6MatchesOnnxruntime", async function () {
+    for (const max of [6, 0.5]) {
+      const bytes = encode(pytorchCnn(new Prng(31), { clip: max }));
+      const graph = onnxToGraph(bytes, "clip.onnx");
+      expect(graph.layers.map((l) => l.kind)).to.deep.equal(["conv", "clip", "maxpool", "dense"]);
+      await expectGraphMatchesOnnxruntime(graph, bytes, mnist.test.slice(0, 10));
+    }
+    // Only Clip(0, max) is a clamp the circuit has.
+    const negative = pytorchCnn(new Prng(31), { clip: 6 });
+    negative.initializers = negative.initializers.map((t) =>
+      t.name === "clip.min" ? tensor("clip.min", [], [-1]) : t,
+    );
+    expect(errorOf(() => onnxToGraph(encode(negative), "clip.onnx"))).to.include(
+      'Clip node "/relu/Clip" clips to [-1, 6]; only Clip(0, max) with a finite max > 0 (ReLU6 and the like) is supported',
+    );
+    // A Clip that no Conv or Gemm precedes has no clamp to use.
+    const first: FloatGraph = {
+      name: "clip-first",
+      inputShape: [196],
+      onnxInputShape: [1, 196],
+      outputSize: 2,
+      layers: [{ kind: "clip", node: "c", max: 0.5 }, tinyDense()],
+    };
+    expect(errorOf(() => quantizeGraph(first, [mnist.train[0]!.pixels]))).to.include(
+      '"clip-first": Clip node "c" must directly follow a Conv, Gemm or MatMul',
+    );
+  });
+
+  it("test_onnxToGraph_residualAddOfTwoTensorsMatchesOnnxruntime", async function () {
+    const bytes = encode(residualCnn(new Prng(33)));
+    const graph = onnxToGraph(bytes, "residual.onnx");
+    expect(graph.layers.map((l) => l.kind)).to.deep.equal([
+      "conv",
+      "relu",
+      "conv",
+      "relu",
+      "conv",
+      "add",
+      "relu",
+      "dense",
+    ]);
+    // The skip is the stem's Relu output, layer 1.
+    expect(graph.layers[5]).to.deep.equal({ kind: "add", node: "/Add", from: 1 });
+    await expectGraphMatchesOnnxruntime(graph, bytes, mnist.test.slice(0, 10));
+    // Two tensors added after a Relu (not a Conv's accumulators) are refused, naming the node.
+    const afterRelu = residualCnn(new Prng(33));
+    afterRelu.nodes[5]!.input = ["conv1.act", "h"];
+    afterRelu.nodes.splice(4, 1);
+    expect(errorOf(() => onnxToGraph(encode(afterRelu), "after-relu.onnx"))).to.include(
+      'Add node "/Add" adds two tensors but does not directly follow a Conv, Gemm or MatMul',
+    );
+    // The skip read as byte / 255 (the input itself) has no exact integer scale in the sum.
+    const fromInput = onnxToGraph(encode(residualCnn(new Prng(33))), "from-input.onnx");
+    fromInput.layers = [
+      {
+        ...(fromInput.layers[0] as Extract<FloatGraph["layers"][number], { kind: "conv" }>),
+        stride: 1,
+        outC: 1,
+        weight: new Float64Array(9).fill(0.1),
+        bias: new Float64Array(1),
+      },
+      { kind: "add", node: "/Add", from: -1 },
+      { kind: "relu", node: "r" },
+      tinyDense(),
+    ];
+    const calibration = mnist.train.slice(0, 10).map((d) => d.pixels);
+    expect(errorOf(() => quantizeGraph(fromInput, calibration, { inputDivisor: 255 }))).to.include(
+      'Add node "/Add": its skip input carries a scale that is not a power of two',
+    );
+    // At byte / 256 the same block quantizes, the skip entering at the accumulators' scale.
+    const q = quantizeGraph(fromInput, calibration);
+    const add = q.layers[1] as Extract<QuantizedGraph["layers"][number], { kind: "add" }>;
+    expect(add.from).to.equal(-1);
+    expect(add.skipShift).to.equal(
+      (q.layers[0] as Extract<QuantizedGraph["layers"][number], { kind: "conv" }>).weightScaleBits,
+    );
+  });
+
+  it("test_onnxToGraph_leakyReluMatchesOnnxruntimeAndQuantizesAsTwoHalves", async function () {
+    const bytes = encode(leakyCnn(new Prng(35)));
+    const graph = onnxToGraph(bytes, "leaky.onnx");
+    expect(graph.layers.map((l) => l.kind)).to.deep.equal(["conv", "leakyrelu", "conv", "leakyrelu", "dense"]);
+    await expectGraphMatchesOnnxruntime(graph, bytes, mnist.test.slice(0, 10));
+    // Each LeakyRelu doubles the outputs of the layer before (relu(z), relu(-z)) and the inputs of the layer after.
+    const q = quantizeGraph(
+      graph,
+      mnist.train.slice(0, 500).map((d) => d.pixels),
+    );
+    const [c1, c2, fc] = q.layers as [QuantizedConv, QuantizedConv, QuantizedDenseLayer];
+    expect([c1.requant?.split, c2.inC, c2.requant?.split, fc.nIn]).to.deep.equal([true, 4, true, 196]);
+    const digits = mnist.test.slice(0, 300);
+    const ort = await onnxLogits(
+      bytes,
+      graph.onnxInputShape,
+      digits.map((d) => d.pixels),
+    );
+    const agree = digits.filter((d, i) => inferQuantizedGraph(q, d.pixels).predicted === argmax(ort[i]!)).length;
+    expect(agree / digits.length).to.be.at.least(0.97);
+    // A pool between the LeakyRelu and the next layer would mix the halves: refused, naming the node.
+    const pooled = leakyCnn(new Prng(35));
+    pooled.nodes.splice(
+      2,
+      0,
+      node("p", "MaxPool", ["l1.out"], ["p.out"], [ints("kernel_shape", [1, 1]), ints("strides", [1, 1])]),
+    );
+    pooled.nodes[3]!.input[0] = "p.out";
+    expect(
+      errorOf(() => quantizeGraph(onnxToGraph(encode(pooled), "pooled.onnx"), [mnist.train[0]!.pixels])),
+    ).to.include('LeakyRelu node "l1" must be followed directly by a Conv, Gemm or MatMul');
+  });
+
+  it("test_onnxToGraph_gemmTransAOnAColumnMatchesOnnxruntime", async function () {
+    const rng = new Prng(29);
+    const spec = (transA: number): Spec => ({
+      nodes: [
+        node("f", "Flatten", ["x"], ["f.out"], [int("axis", 1)]),
+        node("r", "Reshape", ["f.out", "column"], ["r.out"]),
+        node("g", "Gemm", ["r.out", "g.weight", "g.bias"], ["y"], [int("transA", transA), int("transB", 1)]),
+      ],
+      initializers: [
+        onnx.TensorProto.create({ name: "column", dims: [2], dataType: DataType.INT64, int64Data: [196, 1] }),
+        tensor("g.weight", [10, 196], randomValues(rng, 1960)),
+        tensor("g.bias", [10], randomValues(rng, 10)),
+      ],
+      inputs: [valueInfo("x", [1, 1, 14, 14])],
+      outputs: [valueInfo("y", [1, 10])],
+    });
+    const bytes = encode(spec(1));
+    await expectGraphMatchesOnnxruntime(onnxToGraph(bytes, "trans-a.onnx"), bytes, mnist.test.slice(0, 5));
+    expect(errorOf(() => onnxToGraph(encode(spec(0)), "column.onnx"))).to.include(
+      'Gemm node "g" needs a [1, N] input, got [196, 1]; add a Flatten',
     );
   });
 
@@ -448,6 +743,52 @@ describe("compiler: graph import and the reference CNN", function () {
     };
     const calibration = mnist.train.slice(0, 200).map((d) => d.pixels);
     expect(quantizeGraph(swapped, calibration)).to.deep.equal(quantizeGraph(graph, calibration));
+  });
+
+  it("test_quantizeGraph_declaredInputDivisorIsRecordedAndFoldedIntoTheFirstLayer", async function () {
+    const bytes = readFileSync(MLP);
+    const graph = onnxToGraph(bytes, "mnist-mlp");
+    const calibration = mnist.train.slice(0, 1000).map((d) => d.pixels);
+    const undeclared = quantizeGraph(graph, calibration);
+    expect(undeclared.inputDivisor).to.equal(undefined);
+    // Declaring 256 quantizes exactly as before; only the record differs.
+    const { inputDivisor, ...same } = quantizeGraph(graph, calibration, { inputDivisor: 256 });
+    expect(inputDivisor).to.equal(256);
+    expect(same).to.deep.equal(undeclared);
+    // byte / 255: the gain 255/256 is in the first layer's weights, and the integer reference
+    // agrees with onnxruntime fed byte / 255.
+    const q = quantizeGraph(graph, calibration, { inputDivisor: 255 });
+    expect(q.inputDivisor).to.equal(255);
+    expect(q.layers[0]).to.not.deep.equal(undeclared.layers[0]);
+    const digits = mnist.test.slice(0, 300);
+    const ort = await onnxLogits(
+      bytes,
+      graph.onnxInputShape,
+      digits.map((d) => d.pixels),
+      255,
+    );
+    const agree = digits.filter((d, i) => inferQuantizedGraph(q, d.pixels).predicted === argmax(ort[i]!)).length;
+    expect(agree / digits.length).to.be.at.least(0.99);
+    const fidelity = await measureFidelity({
+      model: q,
+      onnx: bytes,
+      onnxSha256: "-",
+      onnxInputShape: graph.onnxInputShape,
+      inputs: digits.slice(0, 20),
+      evaluatedOn: "20 digits",
+      calibration: "1000 digits",
+      weightBits: 8,
+      activationBits: 8,
+    });
+    expect(fidelity.input).to.equal("float input = byte / 255");
+    expect(fidelityMarkdown(fidelity)).to.include("| input mapping ");
+    for (const bad of [0, -1, Number.NaN])
+      expect(errorOf(() => quantizeGraph(graph, calibration, { inputDivisor: bad }))).to.equal(
+        `"mnist-mlp": the input divisor must be a positive number (the model reads byte / divisor), got ${bad}`,
+      );
+    const cli = await runPoi(["compile", MLP, "--input-divisor", "zero", "--no-circuit"]);
+    expect(cli.code).to.not.equal(0);
+    expect(cli.err).to.include('--input-divisor takes a positive number (the model reads byte / n), got "zero"');
   });
 
   it("test_packGraphOutput_roundTripsEveryMode", function () {
@@ -483,6 +824,26 @@ describe("compiler: circuits equal the integer reference", function () {
     {
       tag: "maxpool-pad",
       build: () => onnxToGraph(encode(pytorchCnn(new Prng(9), { poolPad: 1 })), "maxpool-pad"),
+      output: "both",
+    },
+    {
+      tag: "clip",
+      build: () => onnxToGraph(encode(pytorchCnn(new Prng(32), { clip: 0.75 })), "clip"),
+      output: "both",
+    },
+    {
+      tag: "residual",
+      build: () => onnxToGraph(encode(residualCnn(new Prng(34))), "residual"),
+      output: "both",
+    },
+    {
+      tag: "leaky",
+      build: () => onnxToGraph(encode(leakyCnn(new Prng(36))), "leaky"),
+      output: "both",
+    },
+    {
+      tag: "nhwc-dilated",
+      build: () => onnxToGraph(encode(nhwcDilatedCnn(new Prng(30))), "nhwc-dilated"),
       output: "both",
     },
   ];
@@ -526,9 +887,21 @@ describe("compiler: poi compile and poi inspect", function () {
     const onnxPath = path.join(tmp, "TorchMlp.onnx");
     writeFileSync(onnxPath, pytorchMlpFromReference());
     const out = path.join(tmp, "torch-mlp");
-    const { code, out: stdout } = await runPoi(["compile", onnxPath, "--out", out, "--witness-checks", "10", "--json"]);
+    // The reference MLP was trained on byte / 256: it declares that mapping.
+    const { code, out: stdout } = await runPoi([
+      "compile",
+      onnxPath,
+      "--out",
+      out,
+      "--witness-checks",
+      "10",
+      "--input-divisor",
+      "256",
+      "--json",
+    ]);
     expect(code).to.equal(0);
     const result = JSON.parse(stdout);
+    expect(readQuantizedGraph(path.join(out, "torch-mlp.quantized.json")).inputDivisor).to.equal(256);
     expect(readdirSync(out).sort()).to.deep.equal([
       "build",
       "compile.json",
@@ -540,6 +913,7 @@ describe("compiler: poi compile and poi inspect", function () {
     const fidelity = JSON.parse(readFileSync(path.join(out, "torch-mlp.fidelity.json"), "utf8")) as FidelityReport;
     expect(fidelity).to.deep.equal(result.fidelity);
     expect(fidelity.inputs).to.equal(1000);
+    expect(fidelity.input).to.equal("float input = byte / 256");
     expect(fidelity.top1Agreement).to.be.at.least(0.99);
     expect(fidelity.floatAccuracy).to.equal(0.95);
     expect(fidelity.circuit).to.deep.equal({
@@ -806,7 +1180,7 @@ describe("compiler: bad input (exact messages, non-zero exit, nothing written)",
       encode(s),
       `"tanh.onnx": unsupported operators "Tanh" at node "/act/Tanh", "LpPool" at node "${s.nodes[2]!.name}" ` +
         "(supported: Conv, BatchNormalization, Gemm, MatMul, Add, Relu, MaxPool, AveragePool, Flatten, Reshape, " +
-        "Squeeze, Unsqueeze, Transpose, Identity, Dropout, Constant, Pad, Sub, Div, Mul, Softmax, LogSoftmax, Sigmoid)",
+        "Squeeze, Unsqueeze, Transpose, Identity, Dropout, Constant, Pad, Sub, Div, Mul, Softmax, LogSoftmax, Sigmoid, Clip, LeakyRelu)",
     );
   });
 
@@ -915,7 +1289,7 @@ describe("compiler: bad input (exact messages, non-zero exit, nothing written)",
     s.nodes[1]!.input = ["/conv/Conv_output_0"];
     const graph = onnxToGraph(encode(s), "norelu.onnx");
     expect(errorOf(() => quantizeGraph(graph, [new Uint8Array(196)]))).to.equal(
-      '"norelu.onnx": Conv node "/conv/Conv" must be followed by Relu: only the last layer (a Gemm or MatMul giving the logits) may be linear',
+      '"norelu.onnx": Conv node "/conv/Conv" must be followed by Relu or Clip: only the last layer (a Gemm or MatMul giving the logits) may be linear',
     );
   });
 });

@@ -13,7 +13,8 @@ import { onnxGraphAccuracy } from "../../scripts/compiler/float-reference.ts";
 import { argmax } from "../../scripts/circuit/reference.ts";
 import { graphForward, product, type FloatGraph, type GraphDenseLayer } from "../../scripts/model/graph.ts";
 import { downsample14, loadMnist, toFloatInput, type Digit } from "../../scripts/model/mnist.ts";
-import { graphToOnnx, onnxToGraph } from "../../scripts/model/onnx-import.ts";
+import { graphToOnnx, GRAPH_OPS, onnxToGraph } from "../../scripts/model/onnx-import.ts";
+import { circuitOperator, layerOperator } from "../../scripts/model/ops/registry.ts";
 import { Prng } from "../../scripts/model/prng.ts";
 import { SMALL_MLP, trainMlp } from "../../scripts/model/train-mlp.ts";
 import { graphAccuracy } from "../../scripts/model/trained-model.ts";
@@ -576,6 +577,30 @@ describe("model: training and ONNX", function () {
     const { accuracy } = await onnxGraphAccuracy(file, [1, 196], data.test);
     expect(accuracy).to.equal(metrics.floatAccuracy);
     expect(graphAccuracy(model, data.test)).to.equal(accuracy);
+  });
+});
+
+describe("model: operator registry", function () {
+  it("test_registry_everyOperatorHasARowInTheDocsOperatorTable", function () {
+    // The first cell of each row of docs/compiler.md's operator table names its operators.
+    const doc = readFileSync(path.join(ROOT, "docs/compiler.md"), "utf8");
+    const table = doc.slice(doc.indexOf("## What it accepts"), doc.indexOf("### Adding an operator"));
+    const named = new Set(
+      table
+        .split("\n")
+        .filter((l) => l.startsWith("| "))
+        .flatMap((l) => l.split("|")[1]!.split(/[^A-Za-z0-9]+/)),
+    );
+    const missing = GRAPH_OPS.filter((op) => !named.has(op));
+    expect(missing, "operators without a row in docs/compiler.md").to.deep.equal([]);
+    expect(GRAPH_OPS.length).to.be.greaterThan(20);
+  });
+
+  it("test_registry_everyLayerKindHasAForwardPassAndEveryQuantizedKindACircuit", function () {
+    const graph = onnxToGraph(modelBytes(pytorchStyleGraph(new Prng(21)).spec), "mlp.onnx");
+    for (const layer of graph.layers) expect(layerOperator(layer.kind).kind).to.equal(layer.kind);
+    expect(() => layerOperator("softmax" as never)).to.throw('no operator module for layer kind "softmax"');
+    expect(() => circuitOperator("relu" as never)).to.throw('no operator module for quantized layer kind "relu"');
   });
 });
 
