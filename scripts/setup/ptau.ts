@@ -370,9 +370,9 @@ export async function resolvePtau(options: {
 export const MAX_DEV_POWER = 26;
 
 /**
- * Makes a development ptau of the given power in `outDir` from a secret known while it is
- * made (dev-ptau.ts), records its blake2b next to it, and reuses it on later calls after
- * checking it against that record.
+ * Makes a development ptau of the given power in `outDir` from a public secret (dev-ptau.ts),
+ * records its blake2b next to it, and reuses it on later calls after checking it against that
+ * record.
  */
 export async function generateDevPtau(
   power: number,

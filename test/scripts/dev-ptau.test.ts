@@ -1,6 +1,7 @@
 /**
- * Development powers of tau made from a known secret (scripts/setup/dev-ptau.ts): snarkjs
- * verifies them, their Lagrange sections are the bytes snarkjs's own `prepare phase2` computes,
+ * Development powers of tau made from a public secret (scripts/setup/dev-ptau.ts): snarkjs
+ * verifies them, every machine makes the same file, its [tau]_2 is the PLONK verifier's
+ * development ceremony, their Lagrange sections are the bytes snarkjs's own `prepare phase2` computes,
  * they are labelled insecure, refused where a listed file is required, and reused from the
  * machine's cache only while they match the hash recorded when they were made.
  */
@@ -9,8 +10,10 @@ import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import type { Curve } from "ffjavascript";
 import * as snarkjs from "snarkjs";
 import { DEV_CONTRIBUTION_NAME } from "../../scripts/setup/dev-ptau.ts";
+import { UNIVERSAL_CEREMONIES } from "../../scripts/setup/plonk-setup.ts";
 import {
   checkDevPtau,
   checkKnownOrDevPtau,
@@ -45,7 +48,19 @@ function withoutLagrangeSections(file: string): Buffer {
   throw new Error(`${file} has no section 12`);
 }
 
-describe("development powers of tau from a known secret", function () {
+/** The bytes of section `id` of a .ptau file. */
+function sectionOf(file: string, id: number): Buffer {
+  const bytes = readFileSync(file);
+  let pos = 12;
+  while (pos < bytes.length) {
+    const size = Number(bytes.readBigUInt64LE(pos + 4));
+    if (bytes.readUInt32LE(pos) === id) return bytes.subarray(pos + 12, pos + 12 + size);
+    pos += 12 + size;
+  }
+  throw new Error(`${file} has no section ${id}`);
+}
+
+describe("development powers of tau from a public secret", function () {
   let dir: string;
 
   before(() => {
@@ -66,6 +81,21 @@ describe("development powers of tau from a known secret", function () {
     writeFileSync(before, withoutLagrangeSections(made.path));
     await snarkjs.powersOfTau.preparePhase2(before, prepared);
     expect(Buffer.compare(readFileSync(prepared), readFileSync(made.path))).to.equal(0);
+  });
+
+  it("is the same file on every machine, whose [tau]_2 is the PLONK verifier's development ceremony", async function () {
+    const made = await generateDevPtau(6, dir);
+    const elsewhere = await generateDevPtau(6, path.join(dir, "elsewhere"));
+    expect(elsewhere.path).to.not.equal(made.path);
+    expect(Buffer.compare(readFileSync(elsewhere.path), readFileSync(made.path))).to.equal(0);
+    // tau*G2 is the second point of the tauG2 section (3), as the PLONK setup reads it.
+    const curve = (await snarkjs.curves.getCurveFromName("bn128")) as unknown as Curve;
+    const size = curve.G2.F.n8 * 2;
+    const point = sectionOf(made.path, 3).subarray(size, 2 * size);
+    const tau2 = (curve.G2.toObject(curve.G2.fromRprLEM(point, 0)) as bigint[][]).map((c) => c.map(String));
+    const generated = UNIVERSAL_CEREMONIES.find((c) => c.id === 5)!;
+    expect(generated.insecure).to.equal(true);
+    expect(tau2.slice(0, 2)).to.deep.equal(generated.tau2);
   });
 
   it("is labelled insecure and refused where a listed ceremony or development file is required", async function () {

@@ -17,7 +17,7 @@ export const ptauCommand: Command = {
     "",
     "  check   blake2b of the file against the public ceremony files and the listed development",
     "          files; exit 3 if unknown or smaller than 2^N",
-    "  new     make an INSECURE development ptau from a secret known while it is made (every",
+    "  new     make an INSECURE development ptau from a public secret (the same file on every machine; every",
     "          section computed directly, Lagrange bases included); the name says dev-insecure",
     "          and a .json record of its blake2b sits next to it. About a minute at 2^12",
     "  --min-power N  check: refuse a file smaller than 2^N (exit 3)",
