@@ -297,14 +297,19 @@ export async function verifyUniversalManifest(
   const manifest = JSON.parse(readFileSync(file, "utf8")) as UniversalManifest;
   if (manifest.format !== UNIVERSAL_MANIFEST_FORMAT)
     throw new Error(`${file} is not a poi universal manifest (format ${String(manifest.format)})`);
-  const entries: [string, ArtifactEntry][] = [
-    ["zkey", manifest.artifacts.zkey],
-    ["vkey", manifest.artifacts.vkey],
-    ["wasm", manifest.artifacts.wasm],
+  const entries: [string, ArtifactEntry | undefined][] = [
+    ["zkey", manifest.artifacts?.zkey],
+    ["vkey", manifest.artifacts?.vkey],
+    ["wasm", manifest.artifacts?.wasm],
     ["quantized model", manifest.model],
   ];
+  const incomplete = entries.find(([, e]) => typeof e?.path !== "string" || typeof e?.sha256 !== "string");
+  if (incomplete || typeof manifest.keyHash !== "string" || typeof manifest.circuit !== "string")
+    throw new Error(
+      `universal manifest ${file} is incomplete: ${incomplete ? `the ${incomplete[0]} entry (path and sha256)` : '"keyHash" or "circuit"'} is missing`,
+    );
   const paths: string[] = [];
-  for (const [what, entry] of entries) {
+  for (const [what, entry] of entries as [string, ArtifactEntry][]) {
     const abs = path.resolve(path.dirname(file), entry.path);
     if (!existsSync(abs)) throw new Error(`${what} ${abs}, named by universal manifest ${file}, is missing`);
     const actual = await sha256File(abs);
