@@ -14,6 +14,7 @@ import path from "node:path";
 import { JsonRpcProvider } from "ethers";
 import { inferQuantizedGraph } from "../../scripts/model/graph-inference.ts";
 import { buildModel, REFERENCE_MODELS } from "../../scripts/pipeline.ts";
+import { releaseProverThreads } from "../../scripts/prove/prover.ts";
 import { quietSqliteWarning } from "../../scripts/cli/support.ts";
 import { poiAsUser as poi } from "../helpers/cli.ts";
 import { SINGLE_FULFILMENT_HISTORY } from "../helpers/market.ts";
@@ -34,8 +35,9 @@ describe("poi validator serving a universal-mode model (PLONK) on a hardhat node
     dir = mkdtempSync(path.join(os.tmpdir(), "poi-validator-universal-"));
   });
 
-  after(() => {
+  after(async () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
+    await releaseProverThreads(); // the PLONK setup of a fresh clone started snarkjs's workers
   });
 
   it("refuses a corrupted zkey before the chain, then fulfils a request with the integer reference's output", async function () {
@@ -120,6 +122,10 @@ describe("poi validator serving a universal-mode model (PLONK) on a hardhat node
       expect(refused.code, refused.err).to.equal(3);
       expect(refused.err).to.match(/zkey test-universal-tiny\.plonk\.zkey has sha256 .*pins/);
       expect(await provider.getTransactionCount(validatorAddress)).to.equal(0); // nothing sent, not even the stake
+      // A universal model is never batched: a batch circuit for it is a usage error.
+      const batched = await poi(validatorArgs(`${manifest};batch=4:${referenceManifest}`));
+      expect(batched.code, batched.err).to.equal(2);
+      expect(batched.err).to.match(/universal-mode model's manifest: .*no batch circuit/);
 
       const served = await poi(validatorArgs(manifest));
       expect(served.code, served.err).to.equal(0);
