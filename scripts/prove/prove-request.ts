@@ -23,9 +23,10 @@ import { inferQuantizedGraph, packGraphOutput } from "../model/graph-inference.t
 import { readQuantizedGraph, type QuantizedGraph } from "../model/quantize-graph.ts";
 import { sha256File } from "../setup/hash.ts";
 import { readManifest, type Manifest } from "../setup/manifest.ts";
+import { verifyUniversalManifest, type UniversalManifest } from "../setup/plonk-setup.ts";
 import { committedModelCommitment } from "./committed-input.ts";
 import { Prover, type ProofResult } from "./prover.ts";
-import type { UniversalProof, UniversalProver } from "./universal-prover.ts";
+import { UniversalProver, type UniversalProof } from "./universal-prover.ts";
 
 /** What a request carries that the proof depends on. */
 export interface RequestToProve {
@@ -274,6 +275,23 @@ export async function proveRequests(
     witnessMs: proof.witnessMs,
     proveMs: proof.proveMs,
   };
+}
+
+/** A universal-mode model's artifacts: its warm PLONK prover and its integer reference. */
+export interface UniversalArtifacts {
+  prover: UniversalProver;
+  model: QuantizedGraph;
+  manifest: UniversalManifest;
+}
+
+/**
+ * Loads a universal-mode model through its manifest (`poi setup --proof-system plonk`): every file
+ * it pins (zkey, vkey, wasm, quantized model) checked against its sha256 first.
+ * @throws naming the manifest or the file at fault
+ */
+export async function loadUniversalArtifacts(manifestFile: string): Promise<UniversalArtifacts> {
+  const { manifest, zkey, wasm, model } = await verifyUniversalManifest(manifestFile);
+  return { prover: await UniversalProver.load(wasm, zkey), model: readQuantizedGraph(model), manifest };
 }
 
 /**

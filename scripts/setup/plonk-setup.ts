@@ -5,10 +5,12 @@
  * verify-setup`). The protocol's verifier (contracts/libraries/Plonk.sol) takes the ceremony's
  * [tau]_2 from its own table, by the ceremony id the key names; this module holds the same table.
  */
-import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { keccak256, solidityPacked } from "ethers";
 import * as snarkjs from "snarkjs";
+import { sha256File } from "./hash.ts";
+import { artifactEntry, type ArtifactEntry } from "./manifest.ts";
 import { checkPtauForSetup, ptauInMemory, type ResolvedPtau } from "./ptau.ts";
 
 /** A ceremony the protocol's PLONK verifier knows by id (contracts/libraries/Plonk.sol). */
@@ -194,6 +196,12 @@ export interface PlonkSetupOptions {
   outDir: string;
   /** Take a development (insecure) ptau file. Without it only a public ceremony file is taken. */
   allowInsecurePtau?: boolean;
+  /**
+   * The circuit's witness WebAssembly and the quantized model it was generated from: with both,
+   * `<name>.plonk.manifest.json` pins them with the key (what `poi validator` serves from).
+   */
+  wasm?: string;
+  quantized?: string;
 }
 
 export interface PlonkSetupResult {
@@ -205,6 +213,8 @@ export interface PlonkSetupResult {
   ptau: ResolvedPtau;
   /** Gates after snarkjs's R1CS-to-PLONK conversion. */
   constraints: number;
+  /** The universal manifest, written when the wasm and the quantized model were given. */
+  manifestFile?: string;
 }
 
 /**
@@ -218,9 +228,100 @@ export async function plonkSetup(o: PlonkSetupOptions): Promise<PlonkSetupResult
   mkdirSync(o.outDir, { recursive: true });
   const zkey = path.join(o.outDir, `${o.name}.plonk.zkey`);
   const vkeyPath = path.join(o.outDir, `${o.name}.plonk.vkey.json`);
+  for (const [file, what] of [
+    [o.wasm, "witness WebAssembly"],
+    [o.quantized, "quantized model"],
+  ] as const)
+    if (file !== undefined && !existsSync(file)) throw new Error(`${what} ${file} does not exist`);
   const { vk, constraints } = await buildPlonkKey(o.r1cs, ptau, zkey);
   writeFileSync(vkeyPath, JSON.stringify(vk, null, 1) + "\n");
-  return { zkey, vkeyPath, vk, keyHash: plonkKeyHash(vk), ceremony: ceremonyOfKey(vk)!, ptau, constraints };
+  const result = { zkey, vkeyPath, vk, keyHash: plonkKeyHash(vk), ceremony: ceremonyOfKey(vk)!, ptau, constraints };
+  if (o.wasm === undefined || o.quantized === undefined) return result;
+  const manifestFile = path.join(o.outDir, `${o.name}.plonk.manifest.json`);
+  const entry = (file: string) => artifactEntry(o.outDir, file);
+  const manifest: UniversalManifest = {
+    format: UNIVERSAL_MANIFEST_FORMAT,
+    proofSystem: "plonk",
+    circuit: o.name,
+    gates: constraints,
+    publicSignals: ["inputCommitment", "output", "binding"],
+    keyHash: result.keyHash,
+    ceremony: { id: result.ceremony.id, name: result.ceremony.name, insecure: result.ceremony.insecure },
+    model: await entry(o.quantized),
+    artifacts: { zkey: await entry(zkey), vkey: await entry(vkeyPath), wasm: await entry(o.wasm) },
+  };
+  writeFileSync(manifestFile, JSON.stringify(manifest, null, 2) + "\n");
+  return { ...result, manifestFile };
+}
+
+export const UNIVERSAL_MANIFEST_FORMAT = "poi-universal-manifest/1";
+
+/**
+ * What a validator serves a universal-mode model from: the sha256 of its PLONK zkey and vkey, its
+ * witness WebAssembly and the quantized model (the integer reference), as a Groth16 manifest pins
+ * a baked model's artifacts. Paths are relative to the manifest's folder.
+ */
+export interface UniversalManifest {
+  format: typeof UNIVERSAL_MANIFEST_FORMAT;
+  proofSystem: "plonk";
+  circuit: string;
+  /** Gates after the R1CS-to-PLONK conversion. */
+  gates: number;
+  publicSignals: string[];
+  /** keccak256 of the key as the registry stores it ({@link plonkKeyHash}). */
+  keyHash: string;
+  ceremony: { id: number; name: string; insecure: boolean };
+  model: ArtifactEntry;
+  artifacts: { zkey: ArtifactEntry; vkey: ArtifactEntry; wasm: ArtifactEntry };
+}
+
+/** True if `file` is JSON in the universal manifest's format (else it may be a Groth16 manifest). */
+export function isUniversalManifest(file: string): boolean {
+  try {
+    return (JSON.parse(readFileSync(file, "utf8")) as { format?: unknown }).format === UNIVERSAL_MANIFEST_FORMAT;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Reads a universal manifest and checks every file it pins against its sha256.
+ * @returns the manifest and the absolute path of each file
+ * @throws naming the manifest or the first missing or corrupted file
+ */
+export async function verifyUniversalManifest(
+  file: string,
+): Promise<{ manifest: UniversalManifest; zkey: string; vkey: string; wasm: string; model: string }> {
+  if (!existsSync(file))
+    throw new Error(`universal manifest ${file} does not exist; run poi setup --proof-system plonk`);
+  const manifest = JSON.parse(readFileSync(file, "utf8")) as UniversalManifest;
+  if (manifest.format !== UNIVERSAL_MANIFEST_FORMAT)
+    throw new Error(`${file} is not a poi universal manifest (format ${String(manifest.format)})`);
+  const entries: [string, ArtifactEntry | undefined][] = [
+    ["zkey", manifest.artifacts?.zkey],
+    ["vkey", manifest.artifacts?.vkey],
+    ["wasm", manifest.artifacts?.wasm],
+    ["quantized model", manifest.model],
+  ];
+  const incomplete = entries.find(([, e]) => typeof e?.path !== "string" || typeof e?.sha256 !== "string");
+  if (incomplete || typeof manifest.keyHash !== "string" || typeof manifest.circuit !== "string")
+    throw new Error(
+      `universal manifest ${file} is incomplete: ${incomplete ? `the ${incomplete[0]} entry (path and sha256)` : '"keyHash" or "circuit"'} is missing`,
+    );
+  const paths: string[] = [];
+  for (const [what, entry] of entries as [string, ArtifactEntry][]) {
+    const abs = path.resolve(path.dirname(file), entry.path);
+    if (!existsSync(abs)) throw new Error(`${what} ${abs}, named by universal manifest ${file}, is missing`);
+    const actual = await sha256File(abs);
+    if (actual !== entry.sha256)
+      throw new Error(
+        `${what} ${path.basename(abs)} has sha256 ${actual.slice(0, 16)}..., universal manifest ${file} pins ` +
+          `${entry.sha256.slice(0, 16)}...: the file is corrupted or from another setup; refusing to use it`,
+      );
+    paths.push(abs);
+  }
+  const [zkey, vkey, wasm, model] = paths as [string, string, string, string];
+  return { manifest, zkey, vkey, wasm, model };
 }
 
 /**

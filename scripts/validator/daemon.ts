@@ -1,6 +1,8 @@
 /**
  * The validator daemon: watches the market's InferenceRequested events for the models it serves
- * (any compiled model: baked MLPs and CNNs, committed models, each with its batch circuits),
+ * (any compiled model: baked MLPs and CNNs, committed models, each with its batch circuits, and
+ * universal-mode models, proved with PLONK through proveUniversalRequest and settled with
+ * fulfilUniversal, one request per proof: a universal model is never batched),
  * claims the requests whose fee meets its minimum, proves them through the one proving path
  * (scripts/prove/prove-request.ts) with each model's warm Prover and fulfils them.
  *
@@ -46,11 +48,15 @@ import {
   circuitMode,
   ProofRefusedError,
   proveRequests,
+  proveUniversalRequest,
   type ModelArtifacts,
+  type UniversalArtifacts,
 } from "../prove/prove-request.ts";
+import type { QuantizedGraph } from "../model/quantize-graph.ts";
 import { committedModelCommitment } from "../prove/committed-input.ts";
 import { requestOnChain, requestsOnChain, type RequestOnChain } from "../chain/terms.ts";
 import type { Prover } from "../prove/prover.ts";
+import type { PlonkProofWords } from "../setup/plonk-setup.ts";
 import { decideBatches, ProvingClock, type BatchCandidate } from "./batch-policy.ts";
 import {
   FINAL_STATES,
@@ -61,17 +67,38 @@ import {
   type RequestState,
 } from "./journal.ts";
 
-/** One model the daemon serves: its registry id, its artifacts and its batch circuits. */
-export interface ServedModel {
-  modelId: bigint;
-  /** Its single-inference prover (baked or committed circuit) and quantized model. */
-  artifacts: ModelArtifacts;
-  /**
-   * Batch circuits of this model that the validator can prove, by batch size K (> 1). Sizes the
-   * registry has no batch verifier for are ignored; none at all means one proof per request.
-   */
-  batchProvers?: ReadonlyMap<number, Prover>;
-}
+/**
+ * One model the daemon serves: its registry id and either its Groth16 artifacts (with its batch
+ * circuits) or, for a universal-mode model, its PLONK artifacts (never batched).
+ */
+export type ServedModel =
+  | {
+      modelId: bigint;
+      /** Its single-inference prover (baked or committed circuit) and quantized model. */
+      artifacts: ModelArtifacts;
+      /**
+       * Batch circuits of this model that the validator can prove, by batch size K (> 1). Sizes the
+       * registry has no batch verifier for are ignored; none at all means one proof per request.
+       */
+      batchProvers?: ReadonlyMap<number, Prover>;
+      universal?: undefined;
+    }
+  | {
+      modelId: bigint;
+      /** A universal-mode model: its PLONK prover, key manifest and quantized model. */
+      universal: UniversalArtifacts;
+      artifacts?: undefined;
+      batchProvers?: undefined;
+    };
+
+/** The integer reference of a served model. */
+const referenceOf = (s: ServedModel): QuantizedGraph => (s.universal ? s.universal.model : s.artifacts.model);
+/** The circuit a served model is proved with. */
+const circuitOf = (s: ServedModel): string =>
+  s.universal ? s.universal.manifest.circuit : s.artifacts.prover.manifest.circuit;
+/** The registry mode a served model must have. */
+const modeOf = (s: ServedModel): "baked" | "committed" | "universal" | "batch" =>
+  s.universal ? "universal" : circuitMode(s.artifacts.prover);
 
 export interface DaemonOptions {
   market: InferenceMarket;
@@ -147,6 +174,8 @@ export function isRevert(err: unknown): boolean {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+type Groth16Words = [bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint];
+
 interface Timing {
   witnessMs?: number;
   proveMs?: number;
@@ -201,6 +230,21 @@ export class ValidatorDaemon {
     if (this.o.models.length === 0) throw new Error("the daemon needs at least one model to serve");
     for (const served of this.o.models) {
       if (this.models.has(served.modelId)) throw new Error(`model ${served.modelId} is served twice`);
+      if (served.universal) {
+        // The type forbids batch provers; a caller without types is told so.
+        if ((served as { batchProvers?: unknown }).batchProvers)
+          throw new Error(`model ${served.modelId}: a universal-mode model is never batched`);
+        this.models.set(served.modelId, {
+          served,
+          batchProvers: new Map(),
+          batchSizes: [],
+          sizesKnown: true,
+          brokenSizes: new Set(),
+          clock: new ProvingClock(new Map([[1, served.universal.manifest.gates]])),
+          lastWaiting: "",
+        });
+        continue;
+      }
       const { prover } = served.artifacts;
       if (circuitMode(prover) === "batch")
         throw new Error(
@@ -350,9 +394,9 @@ export class ValidatorDaemon {
       pending: journal.pending().length,
       models: models.map((m) => ({
         modelId: m.served.modelId,
-        model: m.served.artifacts.model.name,
-        circuit: m.served.artifacts.prover.manifest.circuit,
-        mode: circuitMode(m.served.artifacts.prover),
+        model: referenceOf(m.served).name,
+        circuit: circuitOf(m.served),
+        mode: modeOf(m.served),
         batchSizes: m.batchSizes,
       })),
       batchWaitSeconds: this.o.batchWaitSeconds,
@@ -364,17 +408,28 @@ export class ValidatorDaemon {
    * a committed model's weights must open the registered commitment (which its proofs then carry).
    */
   private async checkRegistered(m: ModelState): Promise<void> {
-    const { modelId, artifacts } = m.served;
+    const { modelId } = m.served;
     const registry = IModelRegistry__factory.connect(await this.o.market.registry(), this.o.signer);
     const entry = await registry.model(modelId);
-    const mode = circuitMode(artifacts.prover);
-    const registered = entry.mode === 1n ? "committed" : "baked";
+    const mode = modeOf(m.served);
+    const registered = entry.mode === 2n ? "universal" : entry.mode === 1n ? "committed" : "baked";
     if (entry.owner === ZeroAddress)
       throw new DaemonFatalError(`model ${modelId} is not registered in the market's registry`);
     if (registered !== mode)
       throw new DaemonFatalError(
-        `model ${modelId} is registered in ${registered} mode; ${artifacts.prover.manifest.circuit} is a ${mode} circuit`,
+        `model ${modelId} is registered in ${registered} mode; ${circuitOf(m.served)} is a ${mode} circuit`,
       );
+    if (m.served.universal) {
+      // The registry pins the key's hash: a manifest of another key would prove what the market refuses.
+      const { keyHash } = m.served.universal.manifest;
+      if (keyHash.toLowerCase() !== entry.vkHash.toLowerCase())
+        throw new DaemonFatalError(
+          `model ${modelId}: the PLONK key of ${circuitOf(m.served)} has hash ${keyHash}, the registry pins ` +
+            `${entry.vkHash}: serve the registered model's own universal manifest`,
+        );
+      return;
+    }
+    const { artifacts } = m.served;
     if (mode !== "committed") return;
     let commitment: bigint;
     try {
@@ -651,8 +706,7 @@ export class ValidatorDaemon {
           const nonce = await signer.getNonce("pending");
           r = this.set(r, "submitting", { nonce });
           try {
-            const proof = r.proof!.map(BigInt) as [bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint];
-            const tx = await market.connect(signer).fulfil(r.requestId, onChain.terms, r.output!, proof, { nonce });
+            const tx = await this.sendFulfilment(r, onChain.terms, nonce);
             this.o.journal.update(r.requestId, "submitting", { txHash: tx.hash });
             const receipt = await tx.wait();
             const t = this.timings.get(r.requestId) ?? {};
@@ -859,7 +913,7 @@ export class ValidatorDaemon {
     const k = b.requestIds.length;
     const m = this.model(b.modelId);
     const prover = m?.batchProvers.get(k);
-    if (!m || !prover) {
+    if (!m || !prover || m.served.universal) {
       await this.dropBatch(b, `no batch circuit of size ${k} for model ${b.modelId} configured here`, true);
       return undefined;
     }
@@ -867,7 +921,7 @@ export class ValidatorDaemon {
     let proof;
     try {
       proof = await proveRequests(
-        { ...m.served.artifacts, prover },
+        { ...m.served.artifacts!, prover },
         b.requestIds.map((id) => {
           const r = journal.get(id)!;
           return { requestId: id, inputCommitment: r.inputCommitment, input: getBytes(r.input) };
@@ -948,12 +1002,27 @@ export class ValidatorDaemon {
     }
   }
 
+  /**
+   * Sends a proved request's fulfilment with the journalled nonce: fulfilUniversal with the
+   * uint256[24] PLONK proof for a universal-mode model, fulfil with the Groth16 uint256[8] else.
+   */
+  private async sendFulfilment(r: JournalRequest, terms: RequestOnChain["terms"], nonce: number) {
+    const market = this.o.market.connect(this.o.signer);
+    const words = r.proof!.map(BigInt);
+    if (this.model(r.modelId)?.served.universal) {
+      if (words.length !== 24)
+        throw new DaemonFatalError(`request ${r.requestId}: the journal holds no PLONK proof (${words.length} words)`);
+      return market.fulfilUniversal(r.requestId, terms, r.output!, words as PlonkProofWords, { nonce });
+    }
+    return market.fulfil(r.requestId, terms, r.output!, words as Groth16Words, { nonce });
+  }
+
   /** Returns an error message if the inline input cannot be proven, else undefined. */
   private checkInput(r: JournalRequest): string | undefined {
     const m = this.model(r.modelId);
     if (!m) return `model ${r.modelId} is not served by this validator`;
     try {
-      checkRequestInput(m.served.artifacts.model, { ...r, input: getBytes(r.input) });
+      checkRequestInput(referenceOf(m.served), { ...r, input: getBytes(r.input) });
     } catch (err) {
       if (err instanceof ProofRefusedError) return err.message;
       throw err;
@@ -968,14 +1037,18 @@ export class ValidatorDaemon {
       this.finish(r, "failed", `model ${r.modelId} is not served by this validator; nothing submitted`);
       return this.o.journal.get(r.requestId)!;
     }
-    log({ event: "proving", requestId: r.requestId, modelId: r.modelId });
-    let proof;
+    log({ event: "proving", requestId: r.requestId, modelId: r.modelId, mode: modeOf(m.served) });
+    const request = { requestId: r.requestId, inputCommitment: r.inputCommitment, input: getBytes(r.input) };
+    let proof: { outputs: bigint[]; predicted: number[]; calldata: bigint[]; witnessMs: number; proveMs: number };
     try {
-      proof = await proveRequests(
-        m.served.artifacts,
-        [{ requestId: r.requestId, inputCommitment: r.inputCommitment, input: getBytes(r.input) }],
-        await bindingFor(market, signer),
-      );
+      const binding = await bindingFor(market, signer);
+      if (m.served.universal) {
+        const { prover, model } = m.served.universal;
+        const p = await proveUniversalRequest(prover, model, request, binding);
+        proof = { ...p, outputs: [p.output], predicted: [p.predicted], calldata: p.proof };
+      } else {
+        proof = await proveRequests(m.served.artifacts, [request], binding);
+      }
     } catch (err) {
       if (!(err instanceof ProofRefusedError)) throw err;
       this.finish(r, "failed", `${err.message}; nothing submitted`);

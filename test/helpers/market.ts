@@ -76,3 +76,19 @@ export async function attestedInBatch(
   const fact = factOf(modelId, inputCommitment, output);
   return fact === p.fact && (await market.isAttested(fact, p.root, p.proof));
 }
+
+/**
+ * A validator journal's history of a request it claimed and fulfilled alone: each transaction is
+ * journalled with its nonce before it is sent (the first `claiming`, `submitting`), then with its
+ * hash (the second).
+ */
+export const SINGLE_FULFILMENT_HISTORY = [
+  "seen",
+  "claiming",
+  "claiming",
+  "claimed",
+  "proved",
+  "submitting",
+  "submitting",
+  "fulfilled",
+] as const;

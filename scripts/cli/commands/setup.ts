@@ -4,7 +4,7 @@
  * starts a ceremony for `poi contribute` and `poi beacon` to continue.
  */
 import { randomBytes } from "node:crypto";
-import { closeSync, openSync, readSync } from "node:fs";
+import { closeSync, existsSync, openSync, readSync } from "node:fs";
 import path from "node:path";
 import { applyBeacon, contribute, initCeremony } from "../../setup/ceremony.ts";
 import { plonkSetup } from "../../setup/plonk-setup.ts";
@@ -32,12 +32,16 @@ export const setupCommand: Command = {
     "Writes <name>.ceremony.json and, once finished, the zkey, vkey, verifier, <name>.transcript.json",
     "and manifest.json (sha256 of every artifact, transcript included) into --out.",
     "",
-    "poi setup --proof-system plonk --r1cs FILE --ptau FILE [--name NAME] [--out DIR] [--allow-insecure-ptau]",
+    "poi setup --proof-system plonk --r1cs FILE --ptau FILE [--wasm FILE] [--quantized FILE] [--name NAME] [--out DIR]",
+    "          [--allow-insecure-ptau]",
     "",
     "  Universal mode: a PLONK key made from the r1cs and a public ceremony file alone (no phase 2, no",
     "  secret: anyone rebuilds it with poi verify-setup --universal). Only a listed ceremony file is",
     "  taken; a development ptau needs --allow-insecure-ptau and the key then names an INSECURE ceremony.",
-    "  Writes <name>.plonk.zkey and <name>.plonk.vkey.json into --out and prints the key's hash.",
+    "  Writes <name>.plonk.zkey and <name>.plonk.vkey.json into --out and prints the key's hash. With the",
+    "  circuit's wasm and quantized model (--wasm, --quantized; by default found next to the r1cs as",
+    "  poi compile leaves them) it also writes <name>.plonk.manifest.json, the sha256 of the zkey, vkey, wasm",
+    "  and quantized model, which poi validator --serve takes (and refuses with exit 3 on a mismatch).",
     "  Exit 3 if the ptau is refused or too small for the circuit's PLONK gates.",
   ].join("\n"),
   summary: "phase-2 trusted setup of a compiled circuit: contributions, beacon, transcript, manifest",
@@ -52,6 +56,7 @@ export const setupCommand: Command = {
     "verifier",
     "verifier-contract",
     "proof-system",
+    "quantized",
   ],
   booleanFlags: ["allow-insecure-ptau"],
   async run(args) {
@@ -112,14 +117,43 @@ async function universalSetup(args: Parameters<Command["run"]>[0]): Promise<{ js
   const ptau = existingFile(required(args, "ptau", "a powers-of-tau ceremony file"), "ptau");
   const name = flag(args, "name") ?? path.basename(r1cs, ".r1cs");
   const outDir = flag(args, "out") ?? path.dirname(r1cs);
+  // What poi compile leaves next to the r1cs: build/<circuit>_js/<circuit>.wasm, <circuit>.quantized.json above it.
+  const circuit = path.basename(r1cs, ".r1cs");
+  const found = (...candidates: string[]) => candidates.find((f) => existsSync(f));
+  const wasmFlag = flag(args, "wasm");
+  const wasm =
+    wasmFlag !== undefined
+      ? binaryFile(wasmFlag, "wasm", "\0asm", "circom --wasm")
+      : found(path.join(path.dirname(r1cs), `${circuit}_js`, `${circuit}.wasm`));
+  const quantizedFlag = flag(args, "quantized");
+  const quantized =
+    quantizedFlag !== undefined
+      ? existingFile(quantizedFlag, "quantized model")
+      : found(
+          path.join(path.dirname(r1cs), `${circuit}.quantized.json`),
+          path.join(path.dirname(r1cs), "..", `${circuit}.quantized.json`),
+        );
   const result = await progress(args, "PLONK setup (universal mode)", () =>
-    integrity(() => plonkSetup({ name, r1cs, ptau, outDir, allowInsecurePtau: args.flags.has("allow-insecure-ptau") })),
+    integrity(() =>
+      plonkSetup({
+        name,
+        r1cs,
+        ptau,
+        outDir,
+        wasm,
+        quantized,
+        allowInsecurePtau: args.flags.has("allow-insecure-ptau"),
+      }),
+    ),
   );
   const text = [
     `PLONK setup of ${name}: ${result.constraints} gates, domain 2^${result.vk.power}, key hash ${result.keyHash}`,
     `  ceremony ${result.ceremony.id}: ${result.ceremony.name}`,
     `  zkey ${result.zkey}`,
     `  vkey ${result.vkeyPath}`,
+    result.manifestFile
+      ? `  manifest ${result.manifestFile} (for poi validator --serve)`
+      : `  no manifest: ${wasm ? "" : "--wasm "}${quantized ? "" : "--quantized "}not given nor found next to the r1cs`,
     result.ceremony.insecure
       ? "  WARNING: the key names an INSECURE development ceremony: whoever made it can forge proofs"
       : "",
@@ -127,7 +161,10 @@ async function universalSetup(args: Parameters<Command["run"]>[0]): Promise<{ js
     .filter(Boolean)
     .join("\n");
   const { vk: _vk, ptau: resolved, ...rest } = result;
-  return { json: { ...rest, ptau: resolved.path, insecurePtau: resolved.insecure }, text };
+  return {
+    json: { ...rest, manifestFile: rest.manifestFile ?? null, ptau: resolved.path, insecurePtau: resolved.insecure },
+    text,
+  };
 }
 
 /** The beacon and everything after it; shared with `poi beacon`. */

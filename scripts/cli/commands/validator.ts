@@ -1,6 +1,7 @@
 /**
  * `poi validator`: the validator daemon's front. For each model it serves, checks the artifacts
- * against the manifest, loads the warm prover and the quantized model the manifest names,
+ * against the manifest (a Groth16 artifact manifest, or the universal manifest of `poi setup
+ * --proof-system plonk`), loads the warm prover and the quantized model the manifest names,
  * connects, and runs scripts/validator/daemon.ts until SIGINT/SIGTERM (or, with
  * --exit-when-idle, until nothing is left to do).
  */
@@ -18,6 +19,7 @@ import {
   manifestArg,
   manifestFile,
   NETWORK_FLAGS,
+  readJsonFile,
   NETWORK_HELP,
   onChain,
   readDeployment,
@@ -56,7 +58,9 @@ export const validatorCommand: Command = {
     "  --serve SPECS          serve other models too, one spec each, separated by spaces: the model id, its",
     "                         manifest, optionally its quantized model and batch circuits, e.g.",
     '                         --serve "2=cnn/manifest.json 3=c/manifest.json;quantized=mine.quantized.json;batch=4:c4/manifest.json"',
-    "                         (without --model-id and --manifest, only these models are served)",
+    "                         (without --model-id and --manifest, only these models are served). A universal-mode",
+    "                         model is served from its <name>.plonk.manifest.json (poi setup --proof-system plonk):",
+    "                         proved with PLONK, settled with fulfilUniversal, one request per proof (no batch)",
     "  --exit-when-idle       stop once every request seen is settled",
     "  --mint-stake           mint the market's minimum stake first (development TestToken only)",
     NETWORK_HELP,
@@ -98,6 +102,11 @@ export const validatorCommand: Command = {
     type ServedModel = import("../../validator/daemon.ts").ServedModel;
     const models: ServedModel[] = [];
     for (const spec of specs) {
+      if (spec.universal) {
+        const { loadUniversalArtifacts } = await import("../../prove/prove-request.ts");
+        models.push({ modelId: spec.modelId, universal: await integrity(() => loadUniversalArtifacts(spec.manifest)) });
+        continue;
+      }
       const artifacts = await integrity(() => loadModelArtifacts(spec.manifest, { quantizedFile: spec.quantized }));
       if (circuitMode(artifacts.prover) === "batch")
         throw usageError(
@@ -212,8 +221,18 @@ function batchFlag(value: string | undefined): [number, string][] {
 interface ServeSpec {
   modelId: bigint;
   manifest: string;
+  /** The manifest is a universal-mode model's (PLONK): no other quantized model, no batch. */
+  universal: boolean;
   quantized?: string;
   batch: [number, string][];
+}
+
+const UNIVERSAL_MANIFEST_FORMAT = "poi-universal-manifest/1";
+
+/** True if `file` is a universal manifest (`poi setup --proof-system plonk`); a usage error if it is no JSON. */
+function isUniversal(file: string, what: string): boolean {
+  const m = readJsonFile(file, what) as { format?: unknown } | null;
+  return m?.format === UNIVERSAL_MANIFEST_FORMAT;
 }
 
 /**
@@ -230,9 +249,16 @@ function serveSpecs(args: Parameters<Command["run"]>[0], dep: ReturnType<typeof 
       bigintFlag(args, "model-id") ?? (dep.deployment.modelId ? BigInt(dep.deployment.modelId) : undefined);
     if (modelId === undefined) throw usageError("--model-id is required (the deployment file names no model)");
     const quantized = flag(args, "quantized");
+    const given = flag(args, "manifest");
+    const universal = given !== undefined && isUniversal(given, "--manifest");
+    if (universal && (quantized !== undefined || flag(args, "batch") !== undefined))
+      throw usageError(
+        `--manifest ${given} is a universal-mode model's: it pins its quantized model and has no batch circuit (drop --quantized and --batch)`,
+      );
     specs.push({
       modelId,
-      manifest: manifestFile(args, dep),
+      manifest: universal ? given : manifestFile(args, dep),
+      universal,
       quantized: quantized === undefined ? undefined : existingFile(quantized, "--quantized"),
       batch: batchFlag(flag(args, "batch")).map(([k, file]) => [k, manifestArg(file, `--batch ${k}: manifest`)]),
     });
@@ -243,11 +269,17 @@ function serveSpecs(args: Parameters<Command["run"]>[0], dep: ReturnType<typeof 
     const [head, ...options] = text.split(";");
     const m = /^(\d+)=(.+)$/.exec(head!);
     if (!m) throw usageError(`--serve takes ID=MANIFEST[;quantized=FILE][;batch=K:MANIFEST,...], got "${text}"`);
+    const universal = isUniversal(m[2]!, `--serve ${m[1]}: manifest`);
     const spec: ServeSpec = {
       modelId: BigInt(m[1]!),
-      manifest: manifestArg(m[2]!, `--serve ${m[1]}: manifest`),
+      manifest: universal ? m[2]! : manifestArg(m[2]!, `--serve ${m[1]}: manifest`),
+      universal,
       batch: [],
     };
+    if (universal && options.length > 0)
+      throw usageError(
+        `--serve ${m[1]}: ${m[2]} is a universal-mode model's manifest: it pins its quantized model and has no batch circuit (no options)`,
+      );
     for (const option of options) {
       const [key, value] = option.split(/=(.*)/s);
       if (key === "quantized" && value) spec.quantized = existingFile(value, `--serve ${m[1]}: quantized model`);
