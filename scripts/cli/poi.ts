@@ -43,7 +43,9 @@ async function modelStep<T>(file: string, fn: () => Promise<T>): Promise<T> {
     return await fn();
   } catch (err) {
     if (err instanceof CliError || !(err instanceof Error) || err.constructor !== Error) throw err;
-    throw usageError(err.message.includes(file) ? err.message : `${file}: ${err.message}`);
+    // A message that names the file already (by path or by name) is not prefixed with it again.
+    const named = err.message.includes(file) || err.message.includes(`"${path.basename(file)}"`);
+    throw usageError(named ? err.message : `${file}: ${err.message}`);
   }
 }
 

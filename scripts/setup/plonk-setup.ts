@@ -340,7 +340,16 @@ export async function rebuildPlonkKey(
 }
 
 async function checkUniversalPtau(file: string, allowInsecure: boolean): Promise<ResolvedPtau> {
-  const ptau = await checkPtauForSetup(file, allowInsecure);
+  let ptau: ResolvedPtau;
+  try {
+    ptau = await checkPtauForSetup(file, allowInsecure);
+  } catch (err) {
+    const message = (err as Error).message;
+    if (allowInsecure || !/not a known/.test(message)) throw err;
+    throw new Error(
+      `${message}; a development file made by poi (poi ptau new) is taken only with --allow-insecure-ptau`,
+    );
+  }
   if (ptau.insecure && !allowInsecure)
     throw new Error(
       `ptau file ${path.basename(file)} is a development file (${ptau.origin}): universal mode rests only on a ` +

@@ -137,8 +137,10 @@ describe("poi validator batch flags", function () {
     try {
       const deployment = path.join(dir, "deployment.json");
       writeFileSync(deployment, JSON.stringify({ format: "poi-deployment/1", market: "0x", modelId: "1" }));
+      // A real model manifest, so that the batch flags are what is refused.
+      const manifest = (await buildModel(REFERENCE_MODELS["mnist-mlp"])).manifestFile;
       const run = (batch: string) =>
-        main(["validator", "--deployment", deployment, "--manifest", deployment, "--batch", batch]);
+        main(["validator", "--deployment", deployment, "--manifest", manifest, "--batch", batch]);
       expect(await run("1=x.json")).to.equal(2);
       expect(await run("4")).to.equal(2);
       expect(await run(`4=${path.join(dir, "missing.json")}`)).to.equal(2);

@@ -28,6 +28,8 @@ export const setupCommand: Command = {
     "  --verifier FILE       where the Solidity verifier goes (default contracts/verifiers/<Name>Verifier.sol)",
     "  --verifier-contract NAME  the verifier contract's name (default <Name>Verifier)",
     "  --allow-insecure-ptau accept an unlisted ptau (e.g. from poi ptau new), labelled INSECURE",
+    "  --proof-system NAME   groth16 (default: the phase-2 ceremony above) or plonk (universal mode, below)",
+    "  --quantized FILE      plonk: the compiled model's quantized file, pinned in the universal manifest",
     "",
     "Writes <name>.ceremony.json and, once finished, the zkey, vkey, verifier, <name>.transcript.json",
     "and manifest.json (sha256 of every artifact, transcript included) into --out.",
