@@ -15,13 +15,6 @@ export const APP_BUILD_DIR = path.resolve(APP_DIR, "..", "build", "app");
 export default defineConfig({
   root: APP_DIR,
   base: "./",
-  resolve: {
-    alias: {
-      // scripts/model/mnist.ts reads the `mnist` package through Node's require; the page only
-      // takes its downsampling, and gets the held-out digits from the server.
-      "node:module": path.join(APP_DIR, "src", "node-module.ts"),
-    },
-  },
   build: {
     outDir: APP_BUILD_DIR,
     emptyOutDir: true,

@@ -5,7 +5,7 @@
  * held-out digit, already in that form. Either way the page shows the bytes as they will be
  * committed.
  */
-import { downsample14, IMAGE_SIDE } from "../../scripts/model/mnist.ts";
+import { downsample14, IMAGE_SIDE } from "../../scripts/model/digit-image.ts";
 
 const RAW = 28;
 const BOX = 20;

@@ -11,7 +11,7 @@ import { requestBinding } from "../../scripts/chain/binding.ts";
 import { postRequests } from "../../scripts/chain/requester.ts";
 import { RequestStatus } from "../../scripts/chain/terms.ts";
 import { packedCommitment } from "../../scripts/circuit/reference.ts";
-import { IMAGE_SIZE } from "../../scripts/model/mnist.ts";
+import { IMAGE_SIZE } from "../../scripts/model/digit-image.ts";
 import { barChart, perMinute } from "./charts.ts";
 import { connectChain, developmentPayers, injectedPayer, short, shortError, type Chain, type Payer } from "./chain.ts";
 import type { AppCircuit, AppConfig, AppDigits } from "./config.ts";

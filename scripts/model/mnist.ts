@@ -6,18 +6,15 @@
  * `get()` pick samples with Math.random, which would make the split differ between runs.
  */
 import { createRequire } from "node:module";
+import { downsample14, IMAGE_SIDE, IMAGE_SIZE } from "./digit-image.ts";
+
+export { downsample14, IMAGE_SIDE, IMAGE_SIZE, toFloatInput } from "./digit-image.ts";
 
 const require = createRequire(import.meta.url);
 
-/** Side length of the downsampled image. */
-export const IMAGE_SIDE = 14;
-/** Number of pixels the model reads. */
-export const IMAGE_SIZE = IMAGE_SIDE * IMAGE_SIDE;
 /** Held-out digits per class: the last ones of each class in the package. */
 export const TEST_PER_CLASS = 100;
 export const NUM_CLASSES = 10;
-
-const RAW_SIDE = 28;
 
 export interface Digit {
   /** 196 = 14x14 pixels, row-major, values 0..255. */
@@ -70,39 +67,6 @@ export function loadMnist28(): { train: Digit[]; test: Digit[] } {
     }
   }
   return { train, test };
-}
-
-/**
- * 28x28 floats in [0,1] to 14x14 bytes: each output pixel is the mean of a 2x2 block,
- * p = round(255 * (a + b + c + d) / 4), clamped to 0..255.
- */
-export function downsample14(raw28: ArrayLike<number>): Uint8Array {
-  if (raw28.length !== RAW_SIDE * RAW_SIDE) {
-    throw new Error(`expected a 28x28 image (784 values), got ${raw28.length} values`);
-  }
-  const out = new Uint8Array(IMAGE_SIZE);
-  for (let r = 0; r < IMAGE_SIDE; r++) {
-    for (let c = 0; c < IMAGE_SIDE; c++) {
-      const top = 2 * r * RAW_SIDE + 2 * c;
-      const sum = raw28[top]! + raw28[top + 1]! + raw28[top + RAW_SIDE]! + raw28[top + RAW_SIDE + 1]!;
-      const p = Math.round((255 * sum) / 4);
-      out[r * IMAGE_SIDE + c] = Math.min(255, Math.max(0, p));
-    }
-  }
-  return out;
-}
-
-/**
- * The float model's input for each pixel byte p: p / inputDivisor. The reference models use
- * 256 (the default here): dividing by a power of two makes the value exactly representable in
- * float32, and a fixed-point circuit that takes the raw byte p with 8 fractional bits sees the
- * very same number. Other divisors (poi compile declares 255 by default) are folded into the
- * first layer's weights by the quantizer.
- */
-export function toFloatInput(pixels: ArrayLike<number>, inputDivisor = 256): Float32Array {
-  const x = new Float32Array(pixels.length);
-  for (let i = 0; i < pixels.length; i++) x[i] = pixels[i]! / inputDivisor;
-  return x;
 }
 
 /**

@@ -20,7 +20,7 @@ import {
   type PlonkVerificationKey,
 } from "../../scripts/setup/plonk-setup.ts";
 import type { PlonkHarness } from "../../types/ethers-contracts/index.js";
-import { devPot12, tinyUniversalModel, type UniversalModel } from "../helpers/universal-model.ts";
+import { universalDevPtau, tinyUniversalModel, type UniversalModel } from "../helpers/universal-model.ts";
 
 const { ethers } = await network.create();
 
@@ -63,7 +63,7 @@ describe("Plonk: the protocol's PLONK verifier with real snarkjs proofs", functi
   };
 
   before(async function () {
-    const ptau = await devPot12();
+    const ptau = await universalDevPtau();
     model = await tinyUniversalModel(ptau);
     key = encodePlonkKey(model.vk);
     const input = { pixels: Array.from(model.inputs[0]), binding: 12345n };
@@ -172,7 +172,7 @@ describe("Plonk: the protocol's PLONK verifier with real snarkjs proofs", functi
     });
 
     it("a rebuilt key has the registered key's hash (what poi verify-setup compares)", async function () {
-      const rebuilt = await rebuildPlonkKey(model.r1cs, await devPot12(), true);
+      const rebuilt = await rebuildPlonkKey(model.r1cs, await universalDevPtau(), true);
       expect(rebuilt.keyHash).to.equal(plonkKeyHash(model.vk));
       expect(rebuilt.ceremony.id).to.equal(ceremonyOfKey(model.vk)!.id);
     });

@@ -16,7 +16,7 @@ import { DEV_MARKET_PARAMS, deployProtocol } from "../../scripts/chain/protocol.
 import { encodePlonkKey, plonkProofWords } from "../../scripts/setup/plonk-setup.ts";
 import { InferenceMarket__factory, type InferenceMarket } from "../../types/ethers-contracts/index.js";
 import { attestedByRequest, termsOf } from "../helpers/market.ts";
-import { devPot12, tinyUniversalModel, type UniversalModel } from "../helpers/universal-model.ts";
+import { universalDevPtau, tinyUniversalModel, type UniversalModel } from "../helpers/universal-model.ts";
 
 const { ethers, networkHelpers } = await network.create();
 
@@ -34,7 +34,7 @@ describe("Universal-mode models in the market (protocol-owned PLONK verifier)", 
   const facts: { inputCommitment: bigint; output: bigint }[] = [];
 
   before(async function () {
-    const ptau = await devPot12();
+    const ptau = await universalDevPtau();
     model = await tinyUniversalModel(ptau);
     key = encodePlonkKey(model.vk);
     for (const input of model.inputs) {

@@ -21,7 +21,7 @@ import { releaseProverThreads } from "../../scripts/prove/prover.ts";
 import { UniversalProver } from "../../scripts/prove/universal-prover.ts";
 import { ceremonyOfKey, plonkKeyHash } from "../../scripts/setup/plonk-setup.ts";
 import { foreignStderrLines, startHardhatNode, startPoiAsUser } from "../helpers/processes.ts";
-import { devPot12, tinyUniversalModel, type UniversalModel } from "../helpers/universal-model.ts";
+import { universalDevPtau, tinyUniversalModel, type UniversalModel } from "../helpers/universal-model.ts";
 
 const { ethers } = await network.create();
 
@@ -38,7 +38,7 @@ describe("Universal mode end to end (PLONK, small circuit)", function () {
   let out: string;
 
   before(async function () {
-    ptau = await devPot12();
+    ptau = await universalDevPtau();
     model = await tinyUniversalModel(ptau);
     out = mkdtempSync(path.join(os.tmpdir(), "poi-universal-e2e-"));
   });

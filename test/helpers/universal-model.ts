@@ -33,7 +33,7 @@ const NAME = "test-universal-tiny";
  * shared development file where the clone has one (ceremony 2), else the file poi generates once
  * per machine from its public secret (ceremony 5), exactly as a new user's clone finds it.
  */
-export async function devPot12(): Promise<string> {
+export async function universalDevPtau(): Promise<string> {
   return (await resolvePtau({ minPower: 12 })).path;
 }
 

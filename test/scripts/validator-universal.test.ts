@@ -19,7 +19,7 @@ import { quietSqliteWarning } from "../../scripts/cli/support.ts";
 import { poiAsUser as poi } from "../helpers/cli.ts";
 import { SINGLE_FULFILMENT_HISTORY } from "../helpers/market.ts";
 import { startHardhatNode } from "../helpers/processes.ts";
-import { devPot12, tinyUniversalModel, type UniversalModel } from "../helpers/universal-model.ts";
+import { universalDevPtau, tinyUniversalModel, type UniversalModel } from "../helpers/universal-model.ts";
 
 describe("poi validator serving a universal-mode model (PLONK) on a hardhat node", function () {
   let dir: string;
@@ -30,7 +30,7 @@ describe("poi validator serving a universal-mode model (PLONK) on a hardhat node
   before(async function () {
     // The deployment's own model is the reference MLP; the universal model is registered next to it.
     referenceManifest = (await buildModel(REFERENCE_MODELS["mnist-mlp"])).manifestFile;
-    ptau = await devPot12();
+    ptau = await universalDevPtau();
     model = await tinyUniversalModel(ptau);
     dir = mkdtempSync(path.join(os.tmpdir(), "poi-validator-universal-"));
   });
