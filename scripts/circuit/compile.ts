@@ -32,15 +32,25 @@ export function artifactPaths(name: string, outDir: string): CircuitArtifacts {
 }
 
 /**
- * Runs circom on `circomFile` with full constraint simplification (--O2) and --inspect,
- * which fails on under-constrained `<--` assignments it can detect.
+ * circom's constraint simplification. O2 (the default, for Groth16) substitutes every linear
+ * constraint away: a linear combination is free in R1CS, so a dot product inlined into each
+ * constraint that uses it costs nothing. O1 keeps linear constraints that are more than a copy, so
+ * a dot product stays one signal: what a PLONK circuit wants, since there every term of a linear
+ * combination costs a gate each time it appears (the reference MLP: 43,383 PLONK gates from its O2
+ * r1cs, 13,425 from its O1 r1cs; docs/benchmarks.md).
+ */
+export type Simplification = "O1" | "O2";
+
+/**
+ * Runs circom on `circomFile` with constraint simplification (--O2 unless `simplification` says
+ * O1) and --inspect, which fails on under-constrained `<--` assignments it can detect.
  * @returns the artifact paths and circom's report
  */
 export async function compileCircuit(
   circomFile: string,
   outDir: string,
   includeDirs: string[] = [],
-  options: { allowInspectWarnings?: boolean } = {},
+  options: { allowInspectWarnings?: boolean; simplification?: Simplification } = {},
 ): Promise<CircuitArtifacts & { log: string }> {
   if (!existsSync(circomFile)) throw new Error(`circuit ${circomFile} does not exist`);
   mkdirSync(outDir, { recursive: true });
@@ -50,7 +60,7 @@ export async function compileCircuit(
   // Absolute paths (relative ones are taken from the repository root), since circom runs elsewhere.
   const abs = (p: string) => path.resolve(ROOT, p);
   const includes = [CIRCUITS_LIB, circomlibRoot, ...includeDirs.map(abs)];
-  const args = [cli, abs(circomFile), "--r1cs", "--wasm", "--sym", "--O2", "--inspect"];
+  const args = [cli, abs(circomFile), "--r1cs", "--wasm", "--sym", `--${options.simplification ?? "O2"}`, "--inspect"];
   args.push(...includes.flatMap((d) => ["-l", d]), "-o", abs(outDir));
   let stdout = "";
   let stderr = "";

@@ -8,6 +8,7 @@ import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { compileModel } from "../compiler/compile-model.ts";
 import { formatInspectReport, inspectModel } from "../compiler/inspect-model.ts";
+import { plonkDomainPower } from "../setup/plonk-setup.ts";
 import { TOOLKIT_COMMANDS } from "./commands/index.ts";
 import {
   CliError,
@@ -120,7 +121,9 @@ export const COMMANDS: Command[] = [
           `accuracy float ${pct(f.floatAccuracy)} / quantized ${pct(f.quantizedAccuracy)} (${f.evaluatedOn})`,
         `  constraints: ${result.info.constraints ?? "not compiled"} (estimated ${result.info.estimatedConstraints})`,
         result.info.mode === "universal"
-          ? "  universal mode: set it up with poi setup --proof-system plonk --r1cs ... --ptau <ceremony file>"
+          ? `  universal mode: ${result.info.plonkGates === undefined ? "" : `${result.info.plonkGates} PLONK gates (circom --O1); `}` +
+            "set it up with poi setup --proof-system plonk --r1cs ... --ptau <ceremony file" +
+            `${result.info.plonkGates === undefined ? "" : ` of 2^${plonkDomainPower(result.info.plonkGates)} or more`}>`
           : "",
       ]
         .filter(Boolean)

@@ -12,7 +12,8 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import * as snarkjs from "snarkjs";
-import { compileCircuit } from "../circuit/compile.ts";
+import { compileCircuit, type Simplification } from "../circuit/compile.ts";
+import { plonkDomainPower, plonkGateCount } from "../setup/plonk-setup.ts";
 import { generateGraphCircuit } from "../circuit/generate-graph.ts";
 import {
   committedArchitecture,
@@ -85,6 +86,13 @@ export interface CompiledModelInfo {
   estimatedConstraints: number;
   /** From the compiled r1cs, when the circuit was compiled. */
   constraints?: number;
+  /**
+   * circom's simplification of the compiled r1cs: O2 for Groth16 (baked, committed), O1 for
+   * universal mode, whose PLONK gates count every term of a linear combination (compile.ts).
+   */
+  simplification?: Simplification;
+  /** Universal mode: the PLONK gates of the compiled r1cs, which fix the ceremony file's power. */
+  plonkGates?: number;
   publicSignals: string[];
 }
 
@@ -360,9 +368,13 @@ export async function compileModel(o: CompileOptions): Promise<CompileResult> {
     if (committed) info.modelCommitment = committed.commitment.toString();
 
     if (o.circuit ?? true) {
-      const compiled = await compileCircuit(path.join(tmp, files.circom), path.join(tmp, "build"));
+      info.simplification = mode === "universal" ? "O1" : "O2";
+      const compiled = await compileCircuit(path.join(tmp, files.circom), path.join(tmp, "build"), [], {
+        simplification: info.simplification,
+      });
       const r1cs = await snarkjs.r1cs.info(compiled.r1cs);
       info.constraints = r1cs.nConstraints;
+      if (mode === "universal") info.plonkGates = plonkGateCount(compiled.r1cs);
       const checks = Math.min(o.witnessChecks ?? 100, evalInputs.length);
       let equal = 0;
       for (let n = 0; n < checks; n++) {
@@ -387,6 +399,10 @@ export async function compileModel(o: CompileOptions): Promise<CompileResult> {
         witnessesEqualToReference: equal,
       };
       log(`circuit: ${r1cs.nConstraints} constraints; ${equal} witnesses equal the integer reference`);
+      if (info.plonkGates !== undefined)
+        log(
+          `universal mode: ${info.plonkGates} PLONK gates, a ceremony file of 2^${plonkDomainPower(info.plonkGates)} or more`,
+        );
     }
 
     writeFileSync(path.join(tmp, files.quantized), `${JSON.stringify(quantized)}\n`);

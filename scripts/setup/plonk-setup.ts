@@ -254,6 +254,77 @@ export async function plonkSetup(o: PlonkSetupOptions): Promise<PlonkSetupResult
   return { ...result, manifestFile };
 }
 
+/**
+ * The PLONK gates of a circuit, counted from its r1cs alone (no ceremony file), exactly as
+ * snarkjs's PLONK setup converts it: a gate per public signal, then for each R1CS constraint A·B = C
+ * a gate, plus one addition gate for each term of a linear combination beyond what the gate holds
+ * (one per factor of a product, three in a sum, which a constant factor turns the constraint into).
+ * So the ceremony file a circuit needs is known before its setup (`plonkDomainPower`), and the
+ * test suite checks the count against the setup's own.
+ * @throws naming the file if it is missing or not an r1cs file
+ */
+export function plonkGateCount(r1csFile: string): number {
+  if (!existsSync(r1csFile)) throw new Error(`r1cs file ${r1csFile} does not exist`);
+  const bytes = readFileSync(r1csFile);
+  const fail = (why: string) => new Error(`${r1csFile} is not an r1cs file (${why})`);
+  if (bytes.length < 12 || bytes.toString("latin1", 0, 4) !== "r1cs") throw fail("no r1cs magic");
+  // Sections: type (u32), size (u64), data; the header (1) and the constraints (2) may come in any order.
+  const sections = new Map<number, number>();
+  for (let at = 12, n = bytes.readUInt32LE(8); n > 0; n--) {
+    if (at + 12 > bytes.length) throw fail("truncated section table");
+    sections.set(bytes.readUInt32LE(at), at + 12);
+    at += 12 + Number(bytes.readBigUInt64LE(at + 4));
+  }
+  const header = sections.get(1);
+  const constraints = sections.get(2);
+  if (header === undefined || constraints === undefined) throw fail("no header or constraints section");
+  const n8 = bytes.readUInt32LE(header);
+  const little = (at: number) => {
+    let v = 0n;
+    for (let i = n8 - 1; i >= 0; i--) v = (v << 8n) | BigInt(bytes[at + i]!);
+    return v;
+  };
+  const prime = little(header + 4);
+  const nPublic = bytes.readUInt32LE(header + 8 + n8) + bytes.readUInt32LE(header + 12 + n8);
+  const nConstraints = bytes.readUInt32LE(header + 28 + n8);
+
+  let at = constraints;
+  /** A linear combination: wire -> coefficient (wire 0 is the constant one), zero terms dropped. */
+  const readLc = () => {
+    const lc = new Map<number, bigint>();
+    for (let terms = bytes.readUInt32LE(at), i = ((at += 4), 0); i < terms; i++, at += 4 + n8) {
+      const coefficient = little(at + 4) % prime;
+      if (coefficient !== 0n) lc.set(bytes.readUInt32LE(at), coefficient);
+    }
+    return lc;
+  };
+  const variables = (lc: Map<number, bigint>) => lc.size - (lc.has(0) ? 1 : 0);
+  /** k·lc1 - lc2, zero terms dropped. */
+  const join = (lc1: Map<number, bigint>, k: bigint, lc2: Map<number, bigint>) => {
+    const out = new Map<number, bigint>();
+    for (const [w, c] of lc1) out.set(w, (k * c) % prime);
+    for (const [w, c] of lc2) out.set(w, ((out.get(w) ?? 0n) - c + prime) % prime);
+    for (const [w, c] of out) if (c === 0n) out.delete(w);
+    return out;
+  };
+  // A sum gate holds three variables; a product gate one per factor and one for the result.
+  const sumGates = (lc: Map<number, bigint>) => Math.max(0, variables(lc) - 3) + 1;
+  let gates = nPublic;
+  for (let c = 0; c < nConstraints; c++) {
+    const [a, b, cc] = [readLc(), readLc(), readLc()];
+    if (a.size === 0 || b.size === 0) gates += sumGates(cc);
+    else if (variables(a) === 0) gates += sumGates(join(b, a.get(0)!, cc));
+    else if (variables(b) === 0) gates += sumGates(join(a, b.get(0)!, cc));
+    else gates += [a, b, cc].reduce((g, lc) => g + Math.max(0, variables(lc) - 1), 1);
+  }
+  return gates;
+}
+
+/** The power of two of the PLONK domain for `gates` gates: the ptau power a setup needs (at least 3). */
+export function plonkDomainPower(gates: number): number {
+  return Math.max(3, (gates - 1).toString(2).length);
+}
+
 export const UNIVERSAL_MANIFEST_FORMAT = "poi-universal-manifest/1";
 
 /**
@@ -363,7 +434,13 @@ async function buildPlonkKey(
   ptau: ResolvedPtau,
   zkey: string | { type: "mem"; data?: Uint8Array },
 ): Promise<{ vk: PlonkVerificationKey; constraints: number }> {
-  if (!existsSync(r1cs)) throw new Error(`r1cs file ${r1cs} does not exist`);
+  const gates = plonkGateCount(r1cs);
+  const power = plonkDomainPower(gates);
+  if (power > ptau.power)
+    throw new Error(
+      `ptau file ${path.basename(ptau.path)} (2^${ptau.power}) is too small for ${path.basename(r1cs)}: ` +
+        `${gates} PLONK gates need 2^${power} (a public ceremony file: powersOfTau28_hez_final_${String(power).padStart(2, "0")}.ptau)`,
+    );
   const lines: string[] = [];
   const logger = {
     info: (m: string) => void lines.push(m),
@@ -372,15 +449,16 @@ async function buildPlonkKey(
     debug: () => {},
   };
   const result = await snarkjs.plonk.setup(r1cs, ptauInMemory(ptau.path), zkey, logger);
-  const gates = Number(/Plonk constraints: (\d+)/.exec(lines.join("\n"))?.[1] ?? NaN);
-  // snarkjs's PLONK setup reports a too small ceremony on its logger and returns -1.
-  if (result === -1 || lines.some((l) => /too big/.test(l))) {
+  if (result === -1) {
     if (typeof zkey === "string") rmSync(zkey, { force: true });
-    throw new Error(
-      `ptau file ${path.basename(ptau.path)} (2^${ptau.power}) is too small for ${path.basename(r1cs)}: ` +
-        `${gates} PLONK gates need 2^${Math.ceil(Math.log2(gates + 1))}`,
-    );
+    throw new Error(`snarkjs's PLONK setup failed on ${path.basename(r1cs)}: ${lines.slice(-1)[0] ?? "no message"}`);
   }
+  // The count chose the ceremony's size: it must be the setup's own.
+  const made = Number(/Plonk constraints: (\d+)/.exec(lines.join("\n"))?.[1] ?? NaN);
+  if (made !== gates)
+    throw new Error(
+      `snarkjs's PLONK setup made ${made} gates of ${path.basename(r1cs)}, poi counted ${gates}: please report it`,
+    );
   const vk = (await snarkjs.zKey.exportVerificationKey(zkey)) as unknown as PlonkVerificationKey;
   if (!ceremonyOfKey(vk))
     throw new Error(

@@ -71,12 +71,16 @@ export async function tinyUniversalModel(ptau: string): Promise<UniversalModel> 
     existsSync(vkeyPath) &&
     readFileSync(circomFile, "utf8") === source &&
     JSON.stringify(JSON.parse(readFileSync(stamp, "utf8"))) ===
-      JSON.stringify({ r1cs: await sha256File(r1cs), ptau: path.basename(ptau) });
+      JSON.stringify({ r1cs: await sha256File(r1cs), ptau: path.basename(ptau), simplification: "O1" });
   if (!fresh) {
     writeFileSync(circomFile, source);
-    await compileCircuit(circomFile, dir);
+    // As poi compile --mode universal compiles it: circom --O1 (scripts/circuit/compile.ts).
+    await compileCircuit(circomFile, dir, [], { simplification: "O1" });
     await plonkSetup({ name: NAME, r1cs, ptau, outDir: dir, allowInsecurePtau: true });
-    writeFileSync(stamp, JSON.stringify({ r1cs: await sha256File(r1cs), ptau: path.basename(ptau) }) + "\n");
+    writeFileSync(
+      stamp,
+      JSON.stringify({ r1cs: await sha256File(r1cs), ptau: path.basename(ptau), simplification: "O1" }) + "\n",
+    );
   }
   const vk = JSON.parse(readFileSync(vkeyPath, "utf8")) as PlonkVerificationKey;
   return { name: NAME, quantized, r1cs, wasm, zkey, vk, inputs: inputs(58, 4) };
