@@ -9,7 +9,7 @@
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { compileCircuit, CIRCUITS_LIB, ROOT } from "./circuit/compile.ts";
+import { artifactPaths, compileCircuit, CIRCUITS_LIB, ROOT } from "./circuit/compile.ts";
 import { modelCircuit, type ModelCircuit } from "./compiler/compile-model.ts";
 import { loadMnist } from "./model/mnist.ts";
 import { onnxToGraph } from "./model/onnx-import.ts";
@@ -24,6 +24,14 @@ import {
   MANIFEST_FORMAT,
 } from "./setup/manifest.ts";
 import { sha256File } from "./setup/hash.ts";
+import {
+  plonkDomainPower,
+  plonkGateCount,
+  plonkSetup,
+  verifyUniversalManifest,
+  type PlonkVerificationKey,
+  type UniversalManifest,
+} from "./setup/plonk-setup.ts";
 import { ptauPowerFor, resolvePtau } from "./setup/ptau.ts";
 import * as snarkjs from "snarkjs";
 
@@ -328,6 +336,89 @@ export async function buildCircuit(
   };
   writeManifest(manifestFile, manifest);
   return { manifestFile, manifest, cached: false };
+}
+
+/** A generated circom main set up in universal mode (PLONK), and where its artifacts are. */
+export interface BuiltUniversalCircuit {
+  name: string;
+  r1cs: string;
+  wasm: string;
+  zkey: string;
+  vkeyPath: string;
+  vk: PlonkVerificationKey;
+  /** The universal manifest that `poi validator` serves the model from. */
+  manifestFile: string;
+  manifest: UniversalManifest;
+  /** PLONK gates of the r1cs (circom --O1). */
+  gates: number;
+  ptau: { file: string; insecure: boolean };
+  cached: boolean;
+}
+
+/**
+ * Universal mode of a generated circom main, as `poi compile --mode universal` and `poi setup
+ * --proof-system plonk` make it: compiled with circom --O1, set up with PLONK on the smallest ptau
+ * that fits its gates (or `ptauPath`), with a universal manifest pinning the zkey, vkey, wasm and
+ * the quantized model. Reused while the source, the ptau and every pinned file's hash hold: the
+ * key is deterministic, so a rebuild would make the same one.
+ * @param modelFile the quantized model (QuantizedGraph JSON) the circuit was generated from
+ */
+export async function buildUniversalCircuit(
+  spec: { name: string; circomFile: string; buildDir: string; modelFile: string },
+  options: { ptauPath?: string; log?: (msg: string) => void } = {},
+): Promise<BuiltUniversalCircuit> {
+  const stampFile = path.join(spec.buildDir, "universal.stamp.json");
+  const manifestFile = path.join(spec.buildDir, `${spec.name}.plonk.manifest.json`);
+  const stamp = { sourceHash: sourceHash(readFileSync(spec.circomFile, "utf8")), simplification: "O1" };
+  const artifacts = artifactPaths(spec.name, spec.buildDir);
+  const result = async (cached: boolean, ptau: BuiltUniversalCircuit["ptau"]): Promise<BuiltUniversalCircuit> => {
+    const checked = await verifyUniversalManifest(manifestFile);
+    return {
+      name: spec.name,
+      r1cs: artifacts.r1cs,
+      wasm: checked.wasm,
+      zkey: checked.zkey,
+      vkeyPath: checked.vkey,
+      vk: JSON.parse(readFileSync(checked.vkey, "utf8")) as PlonkVerificationKey,
+      manifestFile,
+      manifest: checked.manifest,
+      gates: checked.manifest.gates,
+      ptau,
+      cached,
+    };
+  };
+  if (existsSync(stampFile) && existsSync(manifestFile) && existsSync(artifacts.r1cs)) {
+    const old = JSON.parse(readFileSync(stampFile, "utf8")) as typeof stamp & { ptau: BuiltUniversalCircuit["ptau"] };
+    const samePtau = !options.ptauPath || old.ptau.file === path.basename(options.ptauPath);
+    if (old.sourceHash === stamp.sourceHash && old.simplification === stamp.simplification && samePtau) {
+      try {
+        return await result(true, old.ptau);
+      } catch (err) {
+        options.log?.(`cached universal artifacts rejected (${(err as Error).message}); rebuilding`);
+      }
+    }
+  }
+  const compiled = await compileCircuit(spec.circomFile, spec.buildDir, [], { simplification: "O1" });
+  const gates = plonkGateCount(compiled.r1cs);
+  const ptau = await resolvePtau({
+    minPower: plonkDomainPower(gates),
+    explicitPath: options.ptauPath,
+    log: options.log,
+  });
+  await plonkSetup({
+    name: spec.name,
+    r1cs: compiled.r1cs,
+    ptau: ptau.path,
+    outDir: spec.buildDir,
+    // A development ptau is taken here as the Groth16 builds take one: the manifest names its
+    // ceremony, which the verifier knows as insecure.
+    allowInsecurePtau: ptau.insecure,
+    wasm: compiled.wasm,
+    quantized: spec.modelFile,
+  });
+  const used = { file: path.basename(ptau.path), insecure: ptau.insecure };
+  writeFileSync(stampFile, JSON.stringify({ ...stamp, ptau: used }, null, 2) + "\n");
+  return result(false, used);
 }
 
 async function main(): Promise<void> {

@@ -5,7 +5,7 @@
  * proving path (integer reference, binding, PLONK prover), settlement by the protocol's own PLONK
  * verifier, and the validator's withdrawal.
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { expect } from "chai";
@@ -19,7 +19,13 @@ import { inferQuantizedGraph } from "../../scripts/model/graph-inference.ts";
 import { ProofRefusedError } from "../../scripts/prove/prove-request.ts";
 import { releaseProverThreads } from "../../scripts/prove/prover.ts";
 import { UniversalProver } from "../../scripts/prove/universal-prover.ts";
-import { ceremonyOfKey, plonkKeyHash } from "../../scripts/setup/plonk-setup.ts";
+import {
+  ceremonyOfKey,
+  plonkDomainPower,
+  plonkGateCount,
+  plonkKeyHash,
+  plonkSetup,
+} from "../../scripts/setup/plonk-setup.ts";
 import { foreignStderrLines, startHardhatNode, startPoiAsUser } from "../helpers/processes.ts";
 import { universalDevPtau, tinyUniversalModel, type UniversalModel } from "../helpers/universal-model.ts";
 
@@ -58,6 +64,45 @@ describe("Universal mode end to end (PLONK, small circuit)", function () {
     expect(universal.info.publicSignals).to.deep.equal(["inputCommitment", "output", "binding"]);
     const circom = (r: typeof baked) => readFileSync(path.join(r.outDir, r.info.files.circom), "utf8");
     expect(circom(universal)).to.equal(circom(baked));
+  });
+
+  it("compiles the universal circuit with circom --O1: the same outputs, a third of the O2 r1cs's PLONK gates", async function () {
+    const onnxPath = path.join("test", "fixtures", "exporters", "pytorch-mlp.onnx");
+    const compiled = (mode: string) =>
+      compileModel({ onnxPath, mode, witnessChecks: 3, outDir: path.join(out, `built-${mode}`), command: "test" });
+    // compileModel checks each witness's outputs against the integer reference: O1 keeps them.
+    const universal = await compiled("universal");
+    const baked = await compiled("baked");
+    const r1cs = (r: typeof baked) => path.join(r.outDir, "build", `${r.info.name}.r1cs`);
+    expect(universal.info.simplification).to.equal("O1");
+    expect(baked.info.simplification).to.equal("O2");
+    expect(universal.fidelity.circuit?.witnessesEqualToReference).to.equal(3);
+    expect(universal.info.plonkGates).to.equal(plonkGateCount(r1cs(universal)));
+    expect(baked.info.plonkGates).to.equal(undefined);
+    // A dense layer's dot products are one signal each under O1, inlined into every use under O2.
+    expect(3 * universal.info.plonkGates!).to.be.below(plonkGateCount(r1cs(baked)));
+  });
+
+  it("counts a circuit's PLONK gates as the setup makes them, and refuses a ptau too small for them before any file", async function () {
+    const made = await plonkSetup({ name: "count", r1cs: model.r1cs, ptau, outDir: out, allowInsecurePtau: true });
+    // plonkSetup also checks snarkjs's own count against plonkGateCount, and throws if they differ.
+    expect(made.constraints).to.equal(plonkGateCount(model.r1cs));
+    expect(made.vk.power).to.equal(plonkDomainPower(made.constraints));
+    // The reference MLP's Groth16 r1cs (circom --O2): 43,383 gates, more than the test's ptau holds.
+    const groth16R1cs = path.join("circuits", "build", "mnist-mlp", "mnist-mlp.r1cs");
+    const gates = plonkGateCount(groth16R1cs);
+    expect(plonkDomainPower(gates)).to.be.above(14);
+    const dir = path.join(out, "too-small");
+    const err = await plonkSetup({ name: "big", r1cs: groth16R1cs, ptau, outDir: dir, allowInsecurePtau: true }).then(
+      () => undefined,
+      (e: Error) => e.message,
+    );
+    expect(err).to.match(
+      new RegExp(
+        `too small for mnist-mlp\\.r1cs: ${gates} PLONK gates need 2\\^${plonkDomainPower(gates)} .*powersOfTau28_hez_final_${plonkDomainPower(gates)}\\.ptau`,
+      ),
+    );
+    expect(existsSync(path.join(dir, "big.plonk.zkey"))).to.equal(false);
   });
 
   it("poi setup --proof-system plonk takes a development ptau only when told, and makes the same key every time", async function () {

@@ -1,18 +1,19 @@
 /**
  * A tiny baked model (a 4-3 dense layer) in universal mode, small enough for the power-12
  * development ptau after the R1CS-to-PLONK conversion: quantized through the one pipeline,
- * generated, compiled, and set up with PLONK (scripts/setup/plonk-setup.ts). Artifacts live in
- * circuits/build/test-universal-tiny and are reused while the generated source is unchanged.
+ * generated, compiled and set up as universal mode does it (buildUniversalCircuit: circom --O1,
+ * PLONK). Artifacts live in circuits/build/test-universal-tiny and are reused while the generated
+ * source and the ptau are unchanged.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { compileCircuit, ROOT } from "../../scripts/circuit/compile.ts";
+import { ROOT } from "../../scripts/circuit/compile.ts";
 import { generateGraphCircuit } from "../../scripts/circuit/generate-graph.ts";
 import type { GraphLayer } from "../../scripts/model/graph.ts";
 import { Prng } from "../../scripts/model/prng.ts";
 import { quantizeGraph, type QuantizedGraph } from "../../scripts/model/quantize-graph.ts";
-import { sha256File } from "../../scripts/setup/hash.ts";
-import { plonkSetup, type PlonkVerificationKey } from "../../scripts/setup/plonk-setup.ts";
+import { buildUniversalCircuit } from "../../scripts/pipeline.ts";
+import type { PlonkVerificationKey } from "../../scripts/setup/plonk-setup.ts";
 import { resolvePtau } from "../../scripts/setup/ptau.ts";
 
 export interface UniversalModel {
@@ -54,34 +55,21 @@ export async function tinyUniversalModel(ptau: string): Promise<UniversalModel> 
   const dir = path.join(ROOT, "circuits", "build", NAME);
   mkdirSync(dir, { recursive: true });
   const circomFile = path.join(dir, `${NAME}.circom`);
+  const modelFile = path.join(dir, `${NAME}.quantized.json`);
   const source = generateGraphCircuit(quantized, {
     templateName: "TestUniversalTiny",
     command: "test/helpers/universal-model.ts",
     source: "a test model",
   });
-  const stamp = path.join(dir, "universal.stamp.json");
-  const r1cs = path.join(dir, `${NAME}.r1cs`);
-  const wasm = path.join(dir, `${NAME}_js`, `${NAME}.wasm`);
-  const zkey = path.join(dir, `${NAME}.plonk.zkey`);
-  const vkeyPath = path.join(dir, `${NAME}.plonk.vkey.json`);
-  const fresh =
-    existsSync(stamp) &&
-    existsSync(zkey) &&
-    existsSync(wasm) &&
-    existsSync(vkeyPath) &&
-    readFileSync(circomFile, "utf8") === source &&
-    JSON.stringify(JSON.parse(readFileSync(stamp, "utf8"))) ===
-      JSON.stringify({ r1cs: await sha256File(r1cs), ptau: path.basename(ptau), simplification: "O1" });
-  if (!fresh) {
-    writeFileSync(circomFile, source);
-    // As poi compile --mode universal compiles it: circom --O1 (scripts/circuit/compile.ts).
-    await compileCircuit(circomFile, dir, [], { simplification: "O1" });
-    await plonkSetup({ name: NAME, r1cs, ptau, outDir: dir, allowInsecurePtau: true });
-    writeFileSync(
-      stamp,
-      JSON.stringify({ r1cs: await sha256File(r1cs), ptau: path.basename(ptau), simplification: "O1" }) + "\n",
-    );
-  }
-  const vk = JSON.parse(readFileSync(vkeyPath, "utf8")) as PlonkVerificationKey;
+  // Rewritten only when they change, so that the cached setup stays valid.
+  for (const [file, text] of [
+    [circomFile, source],
+    [modelFile, JSON.stringify(quantized) + "\n"],
+  ] as const)
+    if (!existsSync(file) || readFileSync(file, "utf8") !== text) writeFileSync(file, text);
+  const { r1cs, wasm, zkey, vk } = await buildUniversalCircuit(
+    { name: NAME, circomFile, buildDir: dir, modelFile },
+    { ptauPath: ptau },
+  );
   return { name: NAME, quantized, r1cs, wasm, zkey, vk, inputs: inputs(58, 4) };
 }
