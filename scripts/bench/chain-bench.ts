@@ -9,7 +9,7 @@ import { Contract, getBytes, type Signer } from "ethers";
 import { Groth16Harness__factory, type InferenceMarket } from "../../types/ethers-contracts/index.js";
 import { requestBinding } from "../chain/binding.ts";
 import { registerCommittedCircuit } from "../chain/committed.ts";
-import { deployProtocol, registerCommittedModel } from "../chain/protocol.ts";
+import { deployProtocol, registerCommittedModel, registerUniversalModel } from "../chain/protocol.ts";
 import { postRequest, postRequests } from "../chain/requester.ts";
 import {
   claimRequest,
@@ -17,6 +17,7 @@ import {
   ensureStaked,
   fulfilBatchRequests,
   fulfilRequest,
+  fulfilUniversalRequest,
   openRequests,
   type OpenRequest,
 } from "../chain/validator.ts";
@@ -27,6 +28,7 @@ import type { QuantizedGraph } from "../model/quantize-graph.ts";
 import { offChainRequest, proveRequests } from "../prove/prove-request.ts";
 import type { Manifest } from "../setup/manifest.ts";
 import type { Prover, ProofResult } from "../prove/prover.ts";
+import type { UniversalProver } from "../prove/universal-prover.ts";
 
 /** Gas every transaction pays before executing anything (no access list, not a creation). */
 export const INTRINSIC_GAS = 21_000n;
@@ -444,4 +446,58 @@ export async function runCommittedChainBench(options: {
   const sorted = [...single.loopFulfilGas].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   const fulfilGas = sorted.length ? sorted[Math.floor(sorted.length / 2)] : single.firstFulfilGas;
   return { fulfilGas, perMinute: single.loop.perMinute, single };
+}
+
+/** Market figures of a universal-mode (PLONK) model, as docs/benchmarks.md's universal section shows them. */
+export interface UniversalChainBench extends SingleChainBench {
+  /** receipt.gasUsed of registerUniversalModel (the key's checks and its data contract). */
+  registerGas: bigint;
+}
+
+/**
+ * A universal-mode model registered next to the deployment's baked one by its PLONK key, then
+ * the single-model figures of every row: the verify gas of the check the market makes (the
+ * registry's verifyUniversal, the protocol's own PLONK code on the key's data contract, with a
+ * real proof), the first fulfil and a loop of request -> claim -> prove -> fulfilUniversal
+ * through the validator's own code (fulfilUniversalRequest).
+ */
+export async function runUniversalChainBench(options: {
+  ethers: HardhatEthers;
+  /** The baked model every deployProtocol registers; the universal one is registered next to it. */
+  bakedManifestFile: string;
+  vkeyFile: string;
+  prover: UniversalProver;
+  quantized: QuantizedGraph;
+  digits: Digit[];
+  seconds: number;
+  log: (msg: string) => void;
+}): Promise<UniversalChainBench> {
+  const { ethers, prover, quantized, digits } = options;
+  const { protocol, requester, validator } = await deployFunded(ethers, { manifestFile: options.bakedManifestFile });
+  const [, modelOwner] = await ethers.getSigners();
+  const universal = await registerUniversalModel(protocol.registry, modelOwner, {
+    vkeyFile: options.vkeyFile,
+    feeToken: await protocol.token.getAddress(),
+    price: 10n ** 18n,
+  });
+  options.log(`registerUniversalModel: ${universal.gasUsed} gas`);
+  const single = await singleModelBench({
+    ...options,
+    market: protocol.market,
+    modelId: universal.modelId,
+    requester,
+    validator,
+    measureVerify: async () => {
+      // A real proof (any binding: the verifier does not interpret the signals).
+      const proof = await prover.prove({ pixels: Array.from(digits[0].pixels), binding: 1n });
+      const args = [universal.modelId, proof.publicSignals, proof.proof] as const;
+      if (!(await protocol.registry.verifyUniversal(...args)))
+        throw new Error("the protocol's PLONK verifier rejects a real proof");
+      const estimate = await protocol.registry.verifyUniversal.estimateGas(...args);
+      const data = protocol.registry.interface.encodeFunctionData("verifyUniversal", [...args]);
+      return { gas: estimate - INTRINSIC_GAS, calldataGas: calldataGas(data), calldataBytes: getBytes(data).length };
+    },
+    fulfil: (r) => fulfilUniversalRequest(protocol.market, validator, prover, quantized, r),
+  });
+  return { ...single, registerGas: universal.gasUsed };
 }

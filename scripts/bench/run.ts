@@ -14,19 +14,26 @@
  * (worker pools of 1 and 2, and for the MLP the calling thread) and the path it replaced
  * (snarkjs.groth16.fullProve in one process, and the snarkjs CLI). The browser build of the
  * prover then proves the MLP in headless Chromium. Also writes docs/benchmarks.json.
+ *
+ * Universal mode (issue 17, universal-bench.ts): the MLP and the CNN built as poi compile --mode
+ * universal builds them (circom --O1, PLONK), proven by the validator's UniversalProver in this
+ * process after the Groth16 rounds, registered and settled with fulfilUniversal on the chain, and
+ * judged against the Groth16 figures of the same run.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import hre from "hardhat";
 import * as prettier from "prettier";
+import * as snarkjs from "snarkjs";
 import { ROOT } from "../circuit/compile.ts";
 import { loadMnist } from "../model/mnist.ts";
-import { buildModel, REFERENCE_MODELS } from "../pipeline.ts";
+import { buildModel, buildUniversalCircuit, paths, REFERENCE_MODELS, type BuiltUniversalCircuit } from "../pipeline.ts";
 import { findChromium, proveInBrowser } from "../prove/browser-run.ts";
 import { offChainRequest, proveRequests, requestCircuitInput } from "../prove/prove-request.ts";
 import { Prover, releaseProverThreads } from "../prove/prover.ts";
 import { artifactPath, type Manifest } from "../setup/manifest.ts";
+import { plonkGateCount } from "../setup/plonk-setup.ts";
 import { BENCH_BATCH_SIZES, BENCH_CNN, benchBatch, buildBenchBatch, buildBenchCnn } from "./bench-circuits.ts";
 import { benchJson, type JsonRowInput } from "./bench-json.ts";
 import { describeMachine } from "./machine.ts";
@@ -34,6 +41,7 @@ import { mergeWorkerReports, runProveWorker, runSnarkjsCli, type CliReport, type
 import type { ProveWorkerReport } from "./prove-worker.ts";
 import { benchmarksJson, renderReport, type BrowserFigure, type SummaryRow } from "./report.ts";
 import { median } from "./stats.ts";
+import { renderUniversal, timeUniversalProver, universalJson, type UniversalRow } from "./universal-bench.ts";
 
 const OUT = path.join(ROOT, "docs", "benchmarks.md");
 const OUT_JSON = path.join(ROOT, "docs", "benchmarks.json");
@@ -67,11 +75,12 @@ async function browserFigure(manifestFile: string, input: Record<string, unknown
 
 /**
  * Sections of OUT that this benchmark does not measure (new-user ptau and setup times; the
- * universal-setup comparison of scripts/setup/plonk-compare.ts): a new report keeps them.
+ * hand-measured comparison of universal proof systems, scripts/setup/plonk-compare.ts, that chose
+ * PLONK): a new report keeps them.
  */
 const KEPT_SECTIONS = [
   "## Development ptau and setup per circuit",
-  "## Universal setup: PLONK and FFLONK against Groth16",
+  "## How PLONK was chosen: PLONK and FFLONK against Groth16 (hand-measured)",
 ];
 
 function keptSection(file: string): string {
@@ -84,10 +93,13 @@ function keptSection(file: string): string {
   }).join("");
 }
 
-/** The hand-measured `universal` entry of OUT_JSON (plonk-compare.ts), which a new run keeps. */
-function keptUniversalJson(): unknown {
+/**
+ * The hand-measured `universalChoice` entry of OUT_JSON (plonk-compare.ts: PLONK and FFLONK side by
+ * side, how PLONK was chosen), which a new run keeps.
+ */
+function keptUniversalChoice(): unknown {
   if (!existsSync(OUT_JSON)) return undefined;
-  return (JSON.parse(readFileSync(OUT_JSON, "utf8")) as { universal?: unknown }).universal;
+  return (JSON.parse(readFileSync(OUT_JSON, "utf8")) as { universalChoice?: unknown }).universalChoice;
 }
 
 function intArg(name: string, fallback: number, min: number): number {
@@ -204,6 +216,34 @@ async function main(): Promise<void> {
     benchBatches.push(
       await timedBuild(`${benchBatch(k).name} (bench only)`, buildNotes, () => buildBenchBatch(k, buildLog)),
     );
+  // Universal mode (issue 17) of the MLP and the CNN: the same generated circuits, built as
+  // poi compile --mode universal and poi setup --proof-system plonk build them.
+  const cnnPaths = paths(BENCH_CNN.name, paths(BENCH_CNN.name).buildDir);
+  const universalBuilds: { label: string; built: BuiltUniversalCircuit; setupMs?: number }[] = [];
+  for (const [label, name, source] of [
+    ["MNIST MLP, universal", model.name, paths(model.name)],
+    ["MNIST CNN, universal", BENCH_CNN.name, cnnPaths],
+  ] as const) {
+    const t0 = performance.now();
+    const u = await buildUniversalCircuit(
+      {
+        name,
+        circomFile: source.circom,
+        buildDir: path.join(ROOT, "circuits", "build", `${name}-universal`),
+        modelFile: source.quantized,
+      },
+      buildLog,
+    );
+    const setupMs = u.cached ? undefined : performance.now() - t0;
+    buildNotes.push(
+      u.cached
+        ? `${name} (universal, bench only): cached artifacts reused (${int(u.gates)} PLONK gates, ${u.ptau.file}).`
+        : `${name} (universal, bench only): built in this run: circom --O1 + PLONK setup took ${((setupMs ?? 0) / 1000).toFixed(0)} s ` +
+            `(${int(u.gates)} PLONK gates, ${u.ptau.file}${u.ptau.insecure ? ", insecure development file" : ""}).`,
+    );
+    log(`${name} (universal): ${u.cached ? "cached" : `built in ${((setupMs ?? 0) / 1000).toFixed(0)} s`}`);
+    universalBuilds.push({ label, built: u, setupMs });
+  }
   const { manifest, manifestFile } = built;
   const { test } = loadMnist();
   if (digitIndex >= test.length) throw new Error(`--digit must be below ${test.length}`);
@@ -244,6 +284,9 @@ async function main(): Promise<void> {
     const [mlpTimes, cnnTimes, committedTimes] = timeTargets(targets, runs, tmp);
     const reports = mlpTimes.reports;
     const browser = await browserFigure(manifestFile, bakedInput, runs);
+    // Universal-mode proofs, in this process once the Groth16 rounds are over.
+    const universalProvers = [];
+    for (const u of universalBuilds) universalProvers.push(await timeUniversalProver(u.built, bakedInput, runs, log));
     const twoThreads = reports.find((r) => r.mode === "pool of 2")!;
     const allThreads = reports.find((r) => r.mode === `pool of ${Math.max(2, machine.cores)}`)!;
 
@@ -310,6 +353,44 @@ async function main(): Promise<void> {
       seconds,
       log,
     });
+    const { runUniversalChainBench } = await import("./chain-bench.ts");
+    const warmTotal = (r: ProveWorkerReport) => median(r.witnessMs.map((w, i) => w + r.proveMs[i]));
+    const groth16Of = [
+      { reports, manifestFile, manifest, quantized: built.quantized },
+      {
+        reports: cnnTimes.reports,
+        manifestFile: cnnBuilt.manifestFile,
+        manifest: cnnBuilt.manifest,
+        quantized: cnnBuilt.quantized,
+      },
+    ];
+    const universalRows: UniversalRow[] = [];
+    for (const [i, u] of universalBuilds.entries()) {
+      log(`chain, ${u.label}: register, verify and fulfil gas, then a ${seconds} s validator loop`);
+      const g = groth16Of[i];
+      const { prover: universalProver, times } = universalProvers[i];
+      universalRows.push({
+        label: u.label,
+        built: u.built,
+        r1csConstraints: (await snarkjs.r1cs.info(u.built.r1cs)).nConstraints,
+        groth16Constraints: g.manifest.constraints,
+        o2Gates: plonkGateCount(artifactPath(g.manifestFile, g.manifest, "r1cs")),
+        setupMs: u.setupMs,
+        times,
+        groth16WarmMs: warmTotal(g.reports.find((r) => r.mode === `pool of ${Math.max(2, machine.cores)}`)!),
+        groth16FullProveWarmMs: warmTotal(g.reports.find((r) => r.mode === "snarkjs fullProve")!),
+        chain: await runUniversalChainBench({
+          ethers,
+          bakedManifestFile: manifestFile,
+          vkeyFile: u.built.vkeyPath,
+          prover: universalProver,
+          quantized: g.quantized,
+          digits: test,
+          seconds,
+          log,
+        }),
+      });
+    }
     await releaseProverThreads();
 
     const perSettle = (l: { seconds: number; settled: number }) => (l.settled ? (l.seconds * 1000) / l.settled : NaN);
@@ -399,7 +480,14 @@ async function main(): Promise<void> {
     const report = renderReport(result);
     // Formatted like the rest of the tree, so that `npm run lint` passes on a fresh report.
     const style = (await prettier.resolveConfig(OUT)) ?? {};
-    writeFileSync(OUT, await prettier.format(report + keptSection(OUT), { ...style, filepath: OUT }));
+    const largest = rows[0].largestK;
+    if ("missing" in largest)
+      throw new Error("the MLP's batches were not measured: no Groth16 settlement figure to compare");
+    const universalSection = renderUniversal(universalRows, largest, runs).join("\n");
+    writeFileSync(
+      OUT,
+      await prettier.format(report + "\n" + universalSection + "\n" + keptSection(OUT), { ...style, filepath: OUT }),
+    );
     log(`wrote ${path.relative(ROOT, OUT)}`);
     const jsonRows: JsonRowInput[] = [
       { id: "mlp-baked", summary: rows[0], chain },
@@ -423,7 +511,8 @@ async function main(): Promise<void> {
         };
       }),
       prover: proving.prover,
-      universal: keptUniversalJson(),
+      universal: universalJson(universalRows, largest),
+      universalChoice: keptUniversalChoice(),
     };
     writeFileSync(OUT_JSON, await prettier.format(JSON.stringify(json), { ...style, filepath: OUT_JSON }));
     log(`wrote ${path.relative(ROOT, OUT_JSON)}`);
