@@ -16,6 +16,7 @@ import { product } from "../model/graph.ts";
 import { circuitOperator } from "../model/ops/registry.ts";
 import { quantizeGraph, readQuantizedGraph, type QuantizedGraph } from "../model/quantize-graph.ts";
 import { ptauPowerFor } from "../setup/ptau.ts";
+import { plonkDomainPower, plonkGateCount } from "../setup/plonk-setup.ts";
 import {
   COMPILE_FORMAT,
   DEFAULT_CALIBRATION_DIGITS,
@@ -51,6 +52,8 @@ export interface InspectReport {
     items: CostItem[];
     /** From the compiled r1cs, when a compile output with a circuit was inspected. */
     compiled?: number;
+    /** A universal-mode compile output: the PLONK gates of its r1cs (plonkGateCount). */
+    plonkGates?: number;
   };
   /** Smallest power p such that 2^p >= constraints + public inputs + 1. */
   ptauPower: number;
@@ -80,6 +83,7 @@ export async function inspectModel(target: string): Promise<InspectReport> {
     throw new Error(`"${target}" does not exist; pass an .onnx file or a poi compile output directory`);
   let model: QuantizedGraph;
   let compiled: number | undefined;
+  let plonkGates: number | undefined;
   let source: InspectReport["source"];
   let mode: "baked" | "committed" = "baked";
   let weightBits = 8;
@@ -93,9 +97,10 @@ export async function inspectModel(target: string): Promise<InspectReport> {
     model = readQuantizedGraph(path.join(target, info.files.quantized));
     const r1cs = path.join(target, "build", `${info.name}.r1cs`);
     if (existsSync(r1cs)) compiled = (await snarkjs.r1cs.info(r1cs)).nConstraints;
+    // A universal-mode circuit is the baked one (compiled with --O1); its PLONK gates are counted
+    // from the r1cs, not estimated from the layers.
+    if (existsSync(r1cs) && info.mode === "universal") plonkGates = plonkGateCount(r1cs);
     source = "compiled";
-    // A universal-mode circuit is the baked one; its PLONK gates (several times the R1CS
-    // constraints, docs/benchmarks.md) are not estimated here.
     mode = info.mode === "committed" ? "committed" : "baked";
     weightBits = info.weightBits ?? 8;
     basis.push(`quantized model read from ${path.join(path.basename(target), info.files.quantized)}`);
@@ -145,7 +150,7 @@ export async function inspectModel(target: string): Promise<InspectReport> {
     source,
     inputShape: model.inputShape,
     layers: describeLayers(model),
-    constraints: { estimated: estimate.total, items: estimate.items, compiled },
+    constraints: { estimated: estimate.total, items: estimate.items, compiled, plonkGates },
     ptauPower,
     provingMemoryMiB: proving.mib,
     provingTimeMs: proving.ms,
@@ -162,6 +167,11 @@ export function formatInspectReport(r: InspectReport): string {
     ...r.layers.map((l) => `  ${l}`),
     ``,
     `constraints (estimated): ${n(r.constraints.estimated)}${r.constraints.compiled !== undefined ? `; compiled r1cs: ${n(r.constraints.compiled)}` : ""}`,
+    ...(r.constraints.plonkGates === undefined
+      ? []
+      : [
+          `PLONK gates (universal mode): ${n(r.constraints.plonkGates)}, a ceremony file of 2^${plonkDomainPower(r.constraints.plonkGates)} or more`,
+        ]),
     ...r.constraints.items.map(
       (i) => `  ${i.template} [${i.node}]: ${n(i.instances)} x ${n(i.constraintsEach)} = ${n(i.constraints)}`,
     ),

@@ -14,6 +14,7 @@ import { deployProtocol, registerUniversalModel } from "../../scripts/chain/prot
 import { postRequest } from "../../scripts/chain/requester.ts";
 import { requestTerms } from "../../scripts/chain/terms.ts";
 import { compileModel } from "../../scripts/compiler/compile-model.ts";
+import { formatInspectReport, inspectModel } from "../../scripts/compiler/inspect-model.ts";
 import { ensureStaked, fulfilUniversalRequest } from "../../scripts/chain/validator.ts";
 import { inferQuantizedGraph } from "../../scripts/model/graph-inference.ts";
 import { ProofRefusedError } from "../../scripts/prove/prove-request.ts";
@@ -81,6 +82,13 @@ describe("Universal mode end to end (PLONK, small circuit)", function () {
     expect(baked.info.plonkGates).to.equal(undefined);
     // A dense layer's dot products are one signal each under O1, inlined into every use under O2.
     expect(3 * universal.info.plonkGates!).to.be.below(plonkGateCount(r1cs(baked)));
+    // poi inspect of the output names the gates and the ceremony power they need.
+    const inspected = await inspectModel(universal.outDir);
+    expect(inspected.constraints.plonkGates).to.equal(universal.info.plonkGates);
+    expect(formatInspectReport(inspected)).to.include(
+      `PLONK gates (universal mode): ${universal.info.plonkGates!.toLocaleString("en-US")}, a ceremony file of 2^${plonkDomainPower(universal.info.plonkGates!)}`,
+    );
+    expect((await inspectModel(baked.outDir)).constraints.plonkGates).to.equal(undefined);
   });
 
   it("counts a circuit's PLONK gates as the setup makes them, and refuses a ptau too small for them before any file", async function () {
