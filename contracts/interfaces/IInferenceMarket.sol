@@ -402,7 +402,8 @@ interface IInferenceMarket {
      * increasing (so none repeats). The proof is checked against the registry's batch verifier
      * for this model and `K = requestIds.length`; none registered reverts. The market builds the
      * public signals `[fold, challenge, batchBinding]` itself (preceded by the weights commitment
-     * for a committed model):
+     * for a committed model; a universal model's batches go to {fulfilBatchUniversal}, and revert
+     * {InferenceMarketInvalidBatchProof} here):
      * `batchBinding = keccak256(abi.encode(chainId, market, msg.sender, requestIds)) mod r`,
      * `challenge = keccak256(abi.encode(batchBinding, inputCommitments, outputs)) mod r`,
      * `fold = sum_i challenge^(2i+1) * inputCommitment_i + challenge^(2i+2) * output_i mod r`
@@ -419,6 +420,25 @@ interface IInferenceMarket {
         Request[] calldata reqs,
         uint256[] calldata outputs,
         uint256[8] calldata proof
+    ) external;
+
+    /**
+     * @notice Fulfils a batch of requests of one universal-mode model with one PLONK proof, as
+     * {fulfilBatch} does.
+     * @dev The same checks, the same public signals `[fold, challenge, batchBinding]` (bound to
+     * msg.sender and every request id), and the same settlement (fees credited once, one Merkle
+     * root of the batch's facts), with the proof checked by the protocol's own {Plonk} verifier
+     * against the model's universal key for `K = requestIds.length` (see
+     * {IModelRegistry-verifyUniversal}). Reverts {InferenceMarketNoBatchVerifier} if the model has
+     * no key for K, and {InferenceMarketInvalidBatchProof} for a model of another mode, whose
+     * batches go to {fulfilBatch}.
+     * @param proof PLONK proof, the 24 words of snarkjs's calldata.
+     */
+    function fulfilBatchUniversal(
+        uint256[] calldata requestIds,
+        Request[] calldata reqs,
+        uint256[] calldata outputs,
+        uint256[24] calldata proof
     ) external;
 
     /**

@@ -87,7 +87,7 @@ interface IModelRegistry {
     /// @notice Emitted when model `modelId` is published as version `version` of `previousModelId`.
     event ModelVersionPublished(uint256 indexed previousModelId, uint256 indexed modelId, uint32 version);
 
-    /// @notice Emitted when baked model `modelId` gets the key `key` for batches of `batchSize`.
+    /// @notice Emitted when baked or universal model `modelId` gets the key `key` for batches of `batchSize`.
     event BatchKeyRegistered(uint256 indexed modelId, uint256 batchSize, address key, bytes32 vkHash);
 
     /// @notice Emitted when committed model `modelId` may be batched with circuit `circuitId`.
@@ -136,6 +136,12 @@ interface IModelRegistry {
      */
     error ModelRegistryInvalidUniversalKey(Plonk.KeyDefect defect, uint256 offset);
 
+    /**
+     * @notice The universal-mode key for batches of `batchSize` names ceremony `ceremony`, the
+     * model's single-inference key names `modelCeremony`: all keys of a model rest on one ceremony.
+     */
+    error ModelRegistryCeremonyMismatch(uint256 batchSize, uint256 ceremony, uint256 modelCeremony);
+
     /// @notice Batch size `batchSize` is not allowed (below 2, or given twice).
     error ModelRegistryInvalidBatchSize(uint256 batchSize);
 
@@ -173,29 +179,39 @@ interface IModelRegistry {
      * @notice Registers a universal-mode model owned by the caller, or a new version of one it owns:
      * its proofs are PLONK proofs whose key was made from a public powers-of-tau ceremony alone,
      * with no per-model secret, checked by the protocol's own {Plonk} code.
-     * @dev Writes the key once into a data contract and records `vkHash = keccak256(key)`; the key
-     * names its ceremony (its first word), whose `[tau]_2` the verifier takes from its own table,
-     * so a key made from any other powers of tau cannot verify. Anyone can rebuild the key from the
+     * @dev Writes each key once into a data contract and records `vkHash = keccak256(key)` of the
+     * single-inference key; each key names its ceremony (its first word), whose `[tau]_2` the
+     * verifier takes from its own table, so a key made from any other powers of tau cannot verify.
+     * Every batch key must name the single key's ceremony ({ModelRegistryCeremonyMismatch}), so one
+     * ceremony is all a requester has to trust for the model. Anyone can rebuild each key from the
      * model's published r1cs and the ceremony file and compare the hash (`poi verify-setup`).
-     * Single inferences only (no batch keys). Emits {ModelRegistered} and, for a version,
-     * {ModelVersionPublished}.
+     * Emits {ModelRegistered}, {BatchKeyRegistered} per batch key, and {ModelVersionPublished}
+     * for a version.
      * @param terms Fee token, price, royalty recipient, previous version, metadata.
-     * @param verificationKey {Plonk} layout, for 3 public signals.
+     * @param verificationKey Single-inference key, {Plonk} layout, for 3 public signals.
+     * @param batchSizes Batch sizes (each >= 2, no repeats) the model also has keys for; may be empty.
+     * @param batchKeys Key of each batch size, {Plonk} layout, for the 3 public signals of a batch
+     * (fold, challenge, batch binding), naming the same ceremony as `verificationKey`.
      * @return modelId The new model's id.
      */
     function registerUniversalModel(
         ModelTerms calldata terms,
-        bytes calldata verificationKey
+        bytes calldata verificationKey,
+        uint256[] calldata batchSizes,
+        bytes[] calldata batchKeys
     ) external returns (uint256 modelId);
 
     /**
-     * @notice Checks a universal-mode proof of model `modelId` for `signals` with the protocol's own
-     * {Plonk} verifier, against the model's key and the `[tau]_2` of the ceremony the key names.
-     * @dev False (never reverts) for a model that is not in universal mode, or any proof that
-     * {Plonk-verify} refuses. The market calls it for {IInferenceMarket-fulfilUniversal}.
+     * @notice Checks a universal-mode proof of `batchSize` inferences of model `modelId` (1 for a
+     * single inference) for `signals` with the protocol's own {Plonk} verifier, against the model's
+     * key for that size and the `[tau]_2` of the ceremony the key names.
+     * @dev False (never reverts) for a model that is not in universal mode, a batch size it has no
+     * key for, or any proof that {Plonk-verify} refuses. The market calls it for
+     * {IInferenceMarket-fulfilUniversal} and {IInferenceMarket-fulfilBatchUniversal}.
      */
     function verifyUniversal(
         uint256 modelId,
+        uint256 batchSize,
         uint256[] calldata signals,
         uint256[24] calldata proof
     ) external view returns (bool);
@@ -291,8 +307,8 @@ interface IModelRegistry {
     function metadata(uint256 modelId) external view returns (string memory metadataURI, bytes32 onnxHash);
 
     /**
-     * @notice What checks proofs of `batchSize` inferences of `modelId`: for a baked model the
-     * data contract of its key, for a committed one its batch circuit's verifier; zero if none.
+     * @notice What checks proofs of `batchSize` inferences of `modelId`: for a baked or universal
+     * model the data contract of its key, for a committed one its batch circuit's verifier; zero if none.
      */
     function batchVerifier(uint256 modelId, uint256 batchSize) external view returns (address);
 

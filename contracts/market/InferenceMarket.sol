@@ -213,7 +213,7 @@ contract InferenceMarket is IInferenceMarket, IInferenceAttestations, Ownable2St
         signals[2] = ProofBinding.compute(block.chainid, address(this), requestId, msg.sender);
         // The registry runs the protocol's own {Plonk} code on the model's key (it holds the code
         // so that the market stays under the contract size limit), false for another mode.
-        if (!_registry.verifyUniversal(req.modelId, signals, proof)) revert InferenceMarketInvalidProof(requestId);
+        if (!_registry.verifyUniversal(req.modelId, 1, signals, proof)) revert InferenceMarketInvalidProof(requestId);
         _fulfilled(requestId, req, output, claimer, royaltyRecipient);
     }
 
@@ -245,6 +245,27 @@ contract InferenceMarket is IInferenceMarket, IInferenceAttestations, Ownable2St
         (uint256[] memory inputCommitments, address[] memory claimers) = _checkBatch(requestIds, reqs, outputs);
         uint256 modelId = reqs[0].modelId;
         address royaltyRecipient = _verifyBatch(modelId, requestIds, inputCommitments, outputs, proof);
+        _settleBatch(modelId, requestIds, reqs, outputs, claimers, royaltyRecipient);
+    }
+
+    /// @inheritdoc IInferenceMarket
+    function fulfilBatchUniversal(
+        uint256[] calldata requestIds,
+        Request[] calldata reqs,
+        uint256[] calldata outputs,
+        uint256[24] calldata proof
+    ) external nonReentrant whenNotPaused {
+        (uint256[] memory inputCommitments, address[] memory claimers) = _checkBatch(requestIds, reqs, outputs);
+        uint256 modelId = reqs[0].modelId;
+        uint256 k = requestIds.length;
+        (, uint256[3] memory batchSignals) = _batchSignals(modelId, requestIds, inputCommitments, outputs);
+        uint256[] memory signals = new uint256[](3);
+        for (uint256 i = 0; i < 3; ++i) signals[i] = batchSignals[i];
+        // The registry runs {Plonk} on the model's key for K, false for a model of another mode.
+        if (!_registry.verifyUniversal(modelId, k, signals, proof)) {
+            revert InferenceMarketInvalidBatchProof(requestIds[0], k);
+        }
+        (, , , address royaltyRecipient) = _registry.proofTerms(modelId);
         _settleBatch(modelId, requestIds, reqs, outputs, claimers, royaltyRecipient);
     }
 
@@ -819,10 +840,28 @@ contract InferenceMarket is IInferenceMarket, IInferenceAttestations, Ownable2St
     }
 
     /**
-     * @dev Checks a batch's proof against the model's batch verifier for its size, and returns the
-     * model's royalty recipient. As in {fulfil}, every public signal is rebuilt here: the batch
-     * binding covers the caller and every request id, and the fold covers every input commitment
-     * and output.
+     * @dev The model's batch verifier for the batch's size (reverts if it has none) and the
+     * batch's public signals `[fold, challenge, batchBinding]`. As in {fulfil}, every public signal
+     * is rebuilt here: the batch binding covers the caller and every request id, and the fold
+     * covers every input commitment and output.
+     */
+    function _batchSignals(
+        uint256 modelId,
+        uint256[] calldata requestIds,
+        uint256[] memory inputCommitments,
+        uint256[] calldata outputs
+    ) private view returns (address verifier, uint256[3] memory signals) {
+        uint256 k = requestIds.length;
+        verifier = _registry.batchVerifier(modelId, k);
+        if (verifier == address(0)) revert InferenceMarketNoBatchVerifier(modelId, k);
+        uint256 batchBinding = ProofBinding.computeBatch(block.chainid, address(this), msg.sender, requestIds);
+        (uint256 folded, uint256 challenge) = ProofBinding.fold(batchBinding, inputCommitments, outputs);
+        signals = [folded, challenge, batchBinding];
+    }
+
+    /**
+     * @dev Checks a batch's Groth16 proof against the model's batch verifier for its size
+     * ({_batchSignals}), and returns the model's royalty recipient.
      */
     function _verifyBatch(
         uint256 modelId,
@@ -831,16 +870,12 @@ contract InferenceMarket is IInferenceMarket, IInferenceAttestations, Ownable2St
         uint256[] calldata outputs,
         uint256[8] calldata proof
     ) private view returns (address royaltyRecipient) {
-        uint256 k = requestIds.length;
-        address verifier = _registry.batchVerifier(modelId, k);
-        if (verifier == address(0)) revert InferenceMarketNoBatchVerifier(modelId, k);
+        (address verifier, uint256[3] memory signals) = _batchSignals(modelId, requestIds, inputCommitments, outputs);
         IModelRegistry.Mode mode;
         uint256 weights;
         (mode, , weights, royaltyRecipient) = _registry.proofTerms(modelId);
-        uint256 batchBinding = ProofBinding.computeBatch(block.chainid, address(this), msg.sender, requestIds);
-        (uint256 folded, uint256 challenge) = ProofBinding.fold(batchBinding, inputCommitments, outputs);
-        if (!_verify(mode, verifier, weights, [folded, challenge, batchBinding], proof)) {
-            revert InferenceMarketInvalidBatchProof(requestIds[0], k);
+        if (!_verify(mode, verifier, weights, signals, proof)) {
+            revert InferenceMarketInvalidBatchProof(requestIds[0], requestIds.length);
         }
     }
 

@@ -71,27 +71,42 @@ contract ModelRegistry is IModelRegistry {
     /// @inheritdoc IModelRegistry
     function registerUniversalModel(
         ModelTerms calldata terms,
-        bytes calldata verificationKey_
+        bytes calldata verificationKey_,
+        uint256[] calldata batchSizes,
+        bytes[] calldata batchKeys
     ) external returns (uint256 modelId) {
-        (Plonk.KeyDefect defect, uint256 offset) = Plonk.keyDefect(verificationKey_);
-        if (defect != Plonk.KeyDefect.None) revert ModelRegistryInvalidUniversalKey(defect, offset);
-        if (
-            uint256(bytes32(verificationKey_[Plonk.N_PUBLIC_OFFSET:Plonk.N_PUBLIC_OFFSET + 32])) != BAKED_PUBLIC_SIGNALS
-        ) {
-            revert ModelRegistryInvalidUniversalKey(Plonk.KeyDefect.BadDomain, Plonk.N_PUBLIC_OFFSET);
-        }
+        if (batchSizes.length != batchKeys.length)
+            revert ModelRegistryLengthMismatch(batchSizes.length, batchKeys.length);
+        _checkUniversalKey(verificationKey_, BAKED_PUBLIC_SIGNALS);
         address key = VerificationKeyStore.write(verificationKey_);
         modelId = _register(terms, Mode.Universal, key, 0, 0, keccak256(verificationKey_));
+
+        // Every key of the model rests on its single key's ceremony: a requester checks one ceremony.
+        uint256 ceremony = uint256(bytes32(verificationKey_[0:32]));
+        for (uint256 i = 0; i < batchSizes.length; ++i) {
+            uint256 k = batchSizes[i];
+            bytes calldata batchKey = batchKeys[i];
+            _checkBatchSize(modelId, k);
+            _checkUniversalKey(batchKey, BATCH_PUBLIC_SIGNALS);
+            uint256 batchCeremony = uint256(bytes32(batchKey[0:32]));
+            if (batchCeremony != ceremony) revert ModelRegistryCeremonyMismatch(k, batchCeremony, ceremony);
+            address stored = VerificationKeyStore.write(batchKey);
+            _batchVerifiers[modelId][k] = stored;
+            emit BatchKeyRegistered(modelId, k, stored, keccak256(batchKey));
+        }
     }
 
     /// @inheritdoc IModelRegistry
     function verifyUniversal(
         uint256 modelId,
+        uint256 batchSize,
         uint256[] calldata signals,
         uint256[24] calldata proof
     ) external view returns (bool) {
         Model storage m = _models[modelId];
-        return m.mode == Mode.Universal && Plonk.verify(m.verifier, signals, proof);
+        if (m.mode != Mode.Universal) return false;
+        address key = batchSize == 1 ? m.verifier : _batchVerifiers[modelId][batchSize];
+        return key != address(0) && Plonk.verify(key, signals, proof);
     }
 
     /// @inheritdoc IModelRegistry
@@ -292,6 +307,18 @@ contract ModelRegistry is IModelRegistry {
         if (key.length != Groth16.keyLength(nPublic)) revert ModelRegistryInvalidKeyLength(key.length, nPublic);
         (Groth16.KeyDefect defect, uint256 offset) = Groth16.keyDefect(key);
         if (defect != Groth16.KeyDefect.None) revert ModelRegistryInvalidKey(defect, offset);
+    }
+
+    /**
+     * @dev Refuses a universal-mode key that {Plonk-keyDefect} finds unfit, or that is not for
+     * `nPublic` public signals (reported as `BadDomain` at the signal count's offset).
+     */
+    function _checkUniversalKey(bytes calldata key, uint256 nPublic) private pure {
+        (Plonk.KeyDefect defect, uint256 offset) = Plonk.keyDefect(key);
+        if (defect != Plonk.KeyDefect.None) revert ModelRegistryInvalidUniversalKey(defect, offset);
+        if (uint256(bytes32(key[Plonk.N_PUBLIC_OFFSET:Plonk.N_PUBLIC_OFFSET + 32])) != nPublic) {
+            revert ModelRegistryInvalidUniversalKey(Plonk.KeyDefect.BadDomain, Plonk.N_PUBLIC_OFFSET);
+        }
     }
 
     function _checkBatchSize(uint256 modelId, uint256 k) private view {

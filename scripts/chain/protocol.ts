@@ -137,7 +137,7 @@ export async function registerBakedModel(
 
 /**
  * The PLONK key of `vkeyFile` as the registry stores it.
- * @throws naming the file if it is not a PLONK key, not for a single inference's 3 signals, or
+ * @throws naming the file if it is not a PLONK key, not for the 3 signals of a single inference or a batch, or
  *   made from a ceremony the protocol does not know
  */
 export function universalKeyBytes(vkeyFile: string): string {
@@ -158,20 +158,24 @@ export function universalKeyBytes(vkeyFile: string): string {
 
 /**
  * Registers a universal-mode model owned by `owner` with the PLONK key of `vkeyFile` (written by
- * `poi setup --proof-system plonk`), encoded as the registry stores it. The key must name a ceremony
- * the protocol knows and be for the 3 signals of a single inference.
+ * `poi setup --proof-system plonk`), encoded as the registry stores it, and optionally the PLONK
+ * key of each batch circuit (`batchKeys`). Every key must name a ceremony the protocol knows, the
+ * same one for all of them, and be for 3 public signals (a single inference's or a batch's).
  */
 export async function registerUniversalModel(
   registry: ModelRegistry,
   owner: Signer,
-  options: ModelTermsOptions & { vkeyFile: string },
+  options: ModelTermsOptions & { vkeyFile: string; batchKeys?: { vkeyFile: string; batchSize: number }[] },
 ): Promise<RegisteredModel & { vkHash: string }> {
   const key = universalKeyBytes(options.vkeyFile);
+  const batches = options.batchKeys ?? [];
+  const sizes = batches.map((b) => b.batchSize);
+  const keys = batches.map((b) => universalKeyBytes(b.vkeyFile));
   const r = registry.connect(owner);
   const t = await terms(owner, options);
-  const modelId = await r.registerUniversalModel.staticCall(t, key);
-  const receipt = await (await r.registerUniversalModel(t, key)).wait();
-  return { ...(await registered(registry, modelId, [], receipt!.gasUsed)), vkHash: keccak256(key) };
+  const modelId = await r.registerUniversalModel.staticCall(t, key, sizes, keys);
+  const receipt = await (await r.registerUniversalModel(t, key, sizes, keys)).wait();
+  return { ...(await registered(registry, modelId, sizes, receipt!.gasUsed)), vkHash: keccak256(key) };
 }
 
 /** Registers a committed model owned by `owner` on governance circuit `circuitId`. */

@@ -2,19 +2,22 @@
  * The validator's side of one request: stake, read the request from its event, claim it, check
  * that the inline input opens the commitment, compute the witness, prove, and submit the
  * fulfilment; and of a batch: group pending requests of one model, prove them with the batch
- * circuit and settle them with one fulfilBatch.
+ * circuit and settle them with one fulfilBatch (fulfilBatchUniversal for a universal-mode model).
  */
-import { ZeroAddress, type Signer } from "ethers";
+import { ZeroAddress, type ContractTransactionResponse, type Signer } from "ethers";
 import {
   IModelRegistry__factory,
   TestToken__factory,
   type InferenceMarket,
 } from "../../types/ethers-contracts/index.js";
 import {
+  ProofRefusedError,
   proveRequests,
   proveUniversalRequest,
+  proveUniversalRequests,
   type ModelArtifacts,
   type ProofBindingData,
+  type UniversalArtifacts,
 } from "../prove/prove-request.ts";
 import type { UniversalProver } from "../prove/universal-prover.ts";
 import type { QuantizedGraph } from "../model/quantize-graph.ts";
@@ -232,14 +235,46 @@ export async function fulfilBatchRequests(
   if (requests.some((r) => r.modelId !== requests[0]!.modelId))
     throw new Error("a batch holds requests of one model only");
   const p = await proveRequests(artifacts, requests, await bindingFor(market, validator));
-  const terms = new Map(requests.map((r) => [r.requestId, r.terms]));
-  const tx = await market.connect(validator).fulfilBatch(
-    p.requestIds,
-    p.requestIds.map((id) => terms.get(id)!),
-    p.outputs,
-    p.calldata,
+  return settleBatch(requests, p, (ids, terms) =>
+    market.connect(validator).fulfilBatch(ids, terms, p.outputs, p.calldata),
   );
-  const receipt = await tx.wait();
+}
+
+/**
+ * Proves a batch of requests of one universal-mode model with its PLONK batch circuit (through
+ * proveUniversalRequests, bound as {@link fulfilBatchRequests} binds) and settles them with one
+ * `fulfilBatchUniversal`.
+ * @throws as proveUniversalRequests does (nothing is submitted then)
+ */
+export async function fulfilBatchUniversalRequests(
+  market: InferenceMarket,
+  validator: Signer,
+  artifacts: Pick<UniversalArtifacts, "prover" | "model" | "manifest">,
+  requests: Pick<OpenRequest, "requestId" | "modelId" | "inputCommitment" | "input" | "terms">[],
+): Promise<BatchFulfilment> {
+  if (requests.some((r) => r.modelId !== requests[0]!.modelId))
+    throw new Error("a batch holds requests of one model only");
+  const p = await proveUniversalRequests(artifacts, requests, await bindingFor(market, validator));
+  if (p.mode !== "batch")
+    throw new ProofRefusedError(`${artifacts.prover.circuit} is not a batch circuit: fulfil its requests one by one`);
+  return settleBatch(requests, p, (ids, terms) =>
+    market.connect(validator).fulfilBatchUniversal(ids, terms, p.outputs, p.proof),
+  );
+}
+
+/** Submits a proven batch with `submit` (the requests' terms in the proof's order) and reports it. */
+async function settleBatch(
+  requests: Pick<OpenRequest, "requestId" | "terms">[],
+  p: Pick<BatchFulfilment, "requestIds" | "predicted" | "outputs" | "witnessMs" | "proveMs">,
+  submit: (requestIds: bigint[], terms: RequestTerms[]) => Promise<ContractTransactionResponse>,
+): Promise<BatchFulfilment> {
+  const terms = new Map(requests.map((r) => [r.requestId, r.terms]));
+  const receipt = await (
+    await submit(
+      p.requestIds,
+      p.requestIds.map((id) => terms.get(id)!),
+    )
+  ).wait();
   return {
     requestIds: p.requestIds,
     predicted: p.predicted,

@@ -135,8 +135,24 @@ export async function loadModelArtifacts(
 
 /** The kind of circuit a prover holds, from its manifest's public signals. */
 export function circuitMode(prover: Prover): CircuitMode {
-  const first = prover.manifest.publicSignals[0];
+  return signalsMode(prover.manifest.publicSignals);
+}
+
+/** The kind of circuit whose public signals are `publicSignals` (a Groth16 or universal manifest's). */
+function signalsMode(publicSignals: readonly string[]): CircuitMode {
+  const first = publicSignals[0];
   return first === "fold" ? "batch" : first === "modelCommitment" ? "committed" : "baked";
+}
+
+/**
+ * What building a circuit input needs of a circuit, whatever its proof system: its name, its
+ * public signals (which tell single, batch and committed circuits apart) and, for a committed
+ * circuit, the architecture it fixes.
+ */
+interface CircuitShape {
+  circuit: string;
+  publicSignals: readonly string[];
+  committedArchitecture?: () => ReturnType<Prover["committedArchitecture"]>;
 }
 
 /**
@@ -185,9 +201,25 @@ export function requestCircuitInput(
   requests: readonly RequestToProve[],
   bindingData: ProofBindingData | { binding: bigint },
 ): RequestCircuitInput {
-  const { prover, model } = artifacts;
-  const mode = circuitMode(prover);
-  const circuit = prover.manifest.circuit;
+  const { prover } = artifacts;
+  const shape = {
+    circuit: prover.manifest.circuit,
+    publicSignals: prover.manifest.publicSignals,
+    committedArchitecture: () => prover.committedArchitecture(),
+  };
+  return circuitInput(shape, artifacts, requests, bindingData);
+}
+
+/** {@link requestCircuitInput} for a circuit of either proof system. */
+function circuitInput(
+  shape: CircuitShape,
+  artifacts: Pick<ModelArtifacts, "model" | "weightsCommitment">,
+  requests: readonly RequestToProve[],
+  bindingData: ProofBindingData | { binding: bigint },
+): RequestCircuitInput {
+  const { model } = artifacts;
+  const mode = signalsMode(shape.publicSignals);
+  const { circuit } = shape;
   if (requests.length === 0) throw new ProofRefusedError("nothing to prove: no request given");
   if (mode !== "batch" && requests.length !== 1)
     throw new ProofRefusedError(
@@ -219,7 +251,9 @@ export function requestCircuitInput(
       input = { pixels: pixels[0], binding };
       expected = [batch[0]!.inputCommitment, outputs[0]!, binding];
     } else {
-      const arch = prover.committedArchitecture();
+      if (!shape.committedArchitecture)
+        throw new ProofRefusedError(`${circuit}: a committed circuit has no universal-mode prover`);
+      const arch = shape.committedArchitecture();
       let commitment: bigint;
       try {
         commitment = committedModelCommitment(model, arch);
@@ -259,11 +293,7 @@ export async function proveRequests(
     bindingData,
   );
   const proof = await artifacts.prover.prove(input);
-  if (proof.publicSignals.length !== expected.length || proof.publicSignals.some((v, i) => v !== expected[i]))
-    throw new ProofRefusedError(
-      `${requestIds.length > 1 ? `batch ${requestIds.join(",")}` : `request ${requestIds[0]}`}: the public signals ` +
-        `proven by ${artifacts.prover.manifest.circuit} differ from the integer reference of "${artifacts.model.name}"; refusing to submit`,
-    );
+  checkProvenSignals(artifacts.prover.manifest.circuit, artifacts.model, requestIds, proof.publicSignals, expected);
   return {
     mode,
     requestIds,
@@ -275,6 +305,22 @@ export async function proveRequests(
     witnessMs: proof.witnessMs,
     proveMs: proof.proveMs,
   };
+}
+
+/** Throws a ProofRefusedError unless the proven public signals are the ones the reference predicts. */
+function checkProvenSignals(
+  circuit: string,
+  model: QuantizedGraph,
+  requestIds: readonly bigint[],
+  proven: readonly bigint[],
+  expected: readonly bigint[],
+): void {
+  if (proven.length === expected.length && proven.every((v, i) => v === expected[i])) return;
+  throw new ProofRefusedError(
+    `${requestIds.length > 1 ? `batch ${requestIds.join(",")}` : `request ${requestIds[0]}`}: the public signals ` +
+      `proven by ${circuit} differ from the integer reference of "${model.name}"; refusing to submit`,
+    requestIds.length === 1 ? requestIds[0] : undefined,
+  );
 }
 
 /** A universal-mode model's artifacts: its warm PLONK prover and its integer reference. */
@@ -294,10 +340,47 @@ export async function loadUniversalArtifacts(manifestFile: string): Promise<Univ
   return { prover: await UniversalProver.load(wasm, zkey), model: readQuantizedGraph(model), manifest };
 }
 
+/** The public signals of a universal-mode single-inference circuit, as its manifest names them. */
+const UNIVERSAL_SINGLE_SIGNALS = ["inputCommitment", "output", "binding"] as const;
+
+/** A universal-mode proof of one request or of a batch, with what the market settles. */
+export interface UniversalRequestProof extends UniversalProof {
+  mode: "baked" | "batch";
+  /** In the order the market takes them (increasing for a batch). */
+  requestIds: bigint[];
+  outputs: bigint[];
+  predicted: number[];
+}
+
 /**
- * The proving path of a universal-mode (PLONK) request: the same input check, integer reference
- * and binding as a baked model's ({@link requestCircuitInput}'s single branch), proven with the
- * model's PLONK prover, and the same comparison of the proven signals with the reference's.
+ * The proving path of universal-mode (PLONK) requests: the same input checks, integer reference,
+ * binding (a batch's over the prover and every request id) and circuit input as a Groth16 proof
+ * ({@link requestCircuitInput}), proven with the model's PLONK prover, and the same comparison of
+ * the proven signals with the reference's. A batch circuit (its manifest's signals start with
+ * `fold`) proves several requests of one model at once, for `fulfilBatchUniversal`.
+ * @throws ProofRefusedError
+ */
+export async function proveUniversalRequests(
+  artifacts: Pick<UniversalArtifacts, "prover" | "model"> & { manifest: Pick<UniversalManifest, "publicSignals"> },
+  requests: readonly RequestToProve[],
+  bindingData: ProofBindingData,
+): Promise<UniversalRequestProof> {
+  const { prover, model } = artifacts;
+  const shape = { circuit: prover.circuit, publicSignals: artifacts.manifest.publicSignals };
+  const { mode, requestIds, outputs, predicted, input, expected } = circuitInput(
+    shape,
+    { model },
+    requests,
+    bindingData,
+  );
+  if (mode === "committed") throw new ProofRefusedError(`${prover.circuit}: universal mode has no committed circuit`);
+  const proven = await prover.prove(input);
+  checkProvenSignals(prover.circuit, model, requestIds, proven.publicSignals, expected);
+  return { mode, requestIds, outputs, predicted, ...proven };
+}
+
+/**
+ * {@link proveUniversalRequests} for one request of a universal-mode model's single-inference circuit.
  * @throws ProofRefusedError
  */
 export async function proveUniversalRequest(
@@ -306,16 +389,11 @@ export async function proveUniversalRequest(
   request: RequestToProve,
   bindingData: ProofBindingData,
 ): Promise<{ output: bigint; predicted: number } & UniversalProof> {
-  const pixels = checkRequestInput(model, request);
-  const reference = inferQuantizedGraph(model, pixels);
-  const binding = requestBinding(bindingData.chainId, bindingData.market, request.requestId, bindingData.prover);
-  const proven = await prover.prove({ pixels, binding });
-  const expected = [request.inputCommitment, reference.output, binding];
-  if (proven.publicSignals.length !== 3 || proven.publicSignals.some((v, i) => v !== expected[i]))
-    throw new ProofRefusedError(
-      `request ${request.requestId}: the public signals proven by ${prover.circuit} differ from the integer ` +
-        `reference of "${model.name}"; refusing to submit`,
-      request.requestId,
-    );
-  return { output: reference.output, predicted: reference.predicted, ...proven };
+  const p = await proveUniversalRequests(
+    { prover, model, manifest: { publicSignals: [...UNIVERSAL_SINGLE_SIGNALS] } },
+    [request],
+    bindingData,
+  );
+  const { publicSignals, proof, witnessMs, proveMs } = p;
+  return { output: p.outputs[0]!, predicted: p.predicted[0]!, publicSignals, proof, witnessMs, proveMs };
 }

@@ -202,6 +202,12 @@ export interface PlonkSetupOptions {
    */
   wasm?: string;
   quantized?: string;
+  /**
+   * The names of the circuit's public signals, recorded in the manifest: a single inference's
+   * (`inputCommitment, output, binding`) unless given, or the circuit's symbol file next to its
+   * r1cs names a batch's (`fold, challenge, batchBinding`).
+   */
+  publicSignals?: string[];
 }
 
 export interface PlonkSetupResult {
@@ -244,7 +250,7 @@ export async function plonkSetup(o: PlonkSetupOptions): Promise<PlonkSetupResult
     proofSystem: "plonk",
     circuit: o.name,
     gates: constraints,
-    publicSignals: ["inputCommitment", "output", "binding"],
+    publicSignals: o.publicSignals ?? universalPublicSignals(o.r1cs),
     keyHash: result.keyHash,
     ceremony: { id: result.ceremony.id, name: result.ceremony.name, insecure: result.ceremony.insecure },
     model: await entry(o.quantized),
@@ -252,6 +258,16 @@ export async function plonkSetup(o: PlonkSetupOptions): Promise<PlonkSetupResult
   };
   writeFileSync(manifestFile, JSON.stringify(manifest, null, 2) + "\n");
   return { ...result, manifestFile };
+}
+
+/**
+ * The public signals of a universal-mode circuit of poi's compiler, told from its symbol file
+ * (`<circuit>.sym` next to the r1cs): a batch circuit's first public signal is `main.fold`.
+ */
+function universalPublicSignals(r1csFile: string): string[] {
+  const sym = r1csFile.replace(/\.r1cs$/, ".sym");
+  const first = existsSync(sym) ? readFileSync(sym, "utf8").split("\n", 1)[0]!.split(",")[3] : undefined;
+  return first === "main.fold" ? ["fold", "challenge", "batchBinding"] : ["inputCommitment", "output", "binding"];
 }
 
 /**

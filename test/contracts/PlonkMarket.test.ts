@@ -71,7 +71,7 @@ describe("Universal-mode models in the market (protocol-owned PLONK verifier)", 
       metadataURI: "ipfs://tiny",
       onnxHash: ethers.ZeroHash,
     };
-    await registry.connect(modelOwner).registerUniversalModel(terms, key);
+    await registry.connect(modelOwner).registerUniversalModel(terms, key, [], []);
     await token.mint(requester.address, 100n * PRICE);
     for (const m of [market, other]) {
       await token.connect(requester).approve(await m.getAddress(), ethers.MaxUint256);
@@ -134,7 +134,7 @@ describe("Universal-mode models in the market (protocol-owned PLONK verifier)", 
         [key.slice(0, -2), 1n, 0n], // WrongLength
       ];
       for (const [bad, defect, offset] of cases) {
-        await expect(registry.connect(modelOwner).registerUniversalModel(terms, bad))
+        await expect(registry.connect(modelOwner).registerUniversalModel(terms, bad, [], []))
           .to.be.revertedWithCustomError(registry, "ModelRegistryInvalidUniversalKey")
           .withArgs(defect, offset);
       }
@@ -219,7 +219,7 @@ describe("Universal-mode models in the market (protocol-owned PLONK verifier)", 
         facts[3].output,
         requestBinding(chainId, await market.getAddress(), baked, validator.address),
       ];
-      expect(await registry.verifyUniversal(BAKED, signals, proof)).to.equal(false);
+      expect(await registry.verifyUniversal(BAKED, 1n, signals, proof)).to.equal(false);
       const universal = await request(market, requester, UNIVERSAL, 3);
       const eight = proof.slice(0, 8) as Proof8;
       await expect(

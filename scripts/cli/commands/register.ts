@@ -26,8 +26,8 @@ export const registerCommand: Command = {
   name: "register",
   usage: [
     "poi register (--manifest FILE | --plonk-vkey FILE) [--price TOKENS] [--fee-token ADDR] [--royalty-recipient ADDR]",
-    "             [--batch-manifest FILE --batch-size K] [--previous-version ID] [--metadata-uri URI]",
-    "             [--circuit-id N [--weights-commitment C]]",
+    "             [(--batch-manifest FILE | --batch-plonk-vkey FILE) --batch-size K]",
+    "             [--previous-version ID] [--metadata-uri URI] [--circuit-id N [--weights-commitment C]]",
     "             [--deployment FILE] [--network NAME] [--rpc-url URL] [--account N|ADDR]",
     "",
     "Registers a model owned by the account; registration is permissionless. A baked model's",
@@ -41,6 +41,8 @@ export const registerCommand: Command = {
     "  --fee-token ADDR          ERC-20 the price is paid in (default: the deployment's token)",
     "  --royalty-recipient ADDR  receives the royalty (default: the account)",
     "  --batch-manifest FILE     a batch circuit of the same model, proving --batch-size K inferences",
+    "  --batch-plonk-vkey FILE   universal mode: the PLONK key of the model's batch circuit proving --batch-size K",
+    "                            inferences, made from the same ceremony as --plonk-vkey",
     "  --batch-size K            the number of inferences the batch circuit proves at once (2 or more)",
     "  --previous-version ID     publish this as a new version of a model the account owns",
     "  --metadata-uri URI        where the model card and artifacts are described",
@@ -56,6 +58,7 @@ export const registerCommand: Command = {
     "fee-token",
     "royalty-recipient",
     "batch-manifest",
+    "batch-plonk-vkey",
     "batch-size",
     "previous-version",
     "metadata-uri",
@@ -66,14 +69,23 @@ export const registerCommand: Command = {
   booleanFlags: [],
   async run(args) {
     const plonkVkey = flag(args, "plonk-vkey");
+    const batchPlonkVkey = flag(args, "batch-plonk-vkey");
     const price = tokenFlag(args, "price", 10n ** 18n)!;
+    const batchSize = bigintFlag(args, "batch-size");
+    if (batchSize !== undefined && batchSize < 2n) throw usageError("--batch-size must be at least 2");
+    if (batchPlonkVkey !== undefined && plonkVkey === undefined)
+      throw usageError("--batch-plonk-vkey is the batch key of a universal-mode model: give its --plonk-vkey too");
     if (plonkVkey !== undefined) {
-      for (const f of ["manifest", "batch-manifest", "batch-size", "circuit-id", "weights-commitment"])
+      for (const f of ["manifest", "batch-manifest", "circuit-id", "weights-commitment"])
         if (flag(args, f) !== undefined)
           throw usageError(`--${f} does not apply to a universal-mode model (--plonk-vkey)`);
+      if ((batchPlonkVkey === undefined) !== (batchSize === undefined))
+        throw usageError("--batch-plonk-vkey and --batch-size go together");
       const { universalKeyBytes } = await import("../../chain/protocol.ts");
       // A key the registry would refuse is refused here, before any chain (exit 3).
       await integrity(() => universalKeyBytes(existingFile(plonkVkey, "PLONK verification key")));
+      if (batchPlonkVkey !== undefined)
+        await integrity(() => universalKeyBytes(existingFile(batchPlonkVkey, "PLONK batch verification key")));
     }
     const manifestFile =
       plonkVkey === undefined
@@ -81,10 +93,8 @@ export const registerCommand: Command = {
         : undefined;
     const manifest = manifestFile === undefined ? undefined : await loadManifest(manifestFile);
     const batchManifest = flag(args, "batch-manifest");
-    const batchSize = bigintFlag(args, "batch-size");
-    if ((batchManifest === undefined) !== (batchSize === undefined))
+    if (plonkVkey === undefined && (batchManifest === undefined) !== (batchSize === undefined))
       throw usageError("--batch-manifest and --batch-size go together");
-    if (batchSize !== undefined && batchSize < 2n) throw usageError("--batch-size must be at least 2");
     const batchKeys =
       batchManifest === undefined
         ? []
@@ -116,7 +126,11 @@ export const registerCommand: Command = {
     if (plonkVkey !== undefined) {
       const model = await progress(args, "registering the universal-mode model and storing its key", () =>
         onChain("registration failed", () =>
-          registerUniversalModel(registry, signer, { vkeyFile: plonkVkey, ...common }),
+          registerUniversalModel(registry, signer, {
+            vkeyFile: plonkVkey,
+            batchKeys: batchPlonkVkey === undefined ? [] : [{ vkeyFile: batchPlonkVkey, batchSize: Number(batchSize) }],
+            ...common,
+          }),
         ),
       );
       return {
@@ -124,11 +138,17 @@ export const registerCommand: Command = {
           modelId: model.modelId.toString(),
           mode: "universal",
           key: model.verifier,
+          batchKeys: model.batchVerifiers,
           vkHash: model.vkHash,
           ...summary,
           gasUsed: model.gasUsed.toString(),
         },
-        text: `registered model #${model.modelId} (universal, PLONK): key stored at ${model.verifier}, vkHash ${model.vkHash}, owner ${owner}, price ${formatUnits(price)} of ${feeToken}`,
+        text:
+          `registered model #${model.modelId} (universal, PLONK): key stored at ${model.verifier}, vkHash ${model.vkHash}, ` +
+          Object.entries(model.batchVerifiers)
+            .map(([k, at]) => `batch key for ${k} at ${at}, `)
+            .join("") +
+          `owner ${owner}, price ${formatUnits(price)} of ${feeToken}`,
       };
     }
     if (circuitId !== undefined) {
