@@ -16,9 +16,11 @@ import {
   claimRequests,
   ensureStaked,
   fulfilBatchRequests,
+  fulfilBatchUniversalRequests,
   fulfilRequest,
   fulfilUniversalRequest,
   openRequests,
+  type BatchFulfilment,
   type OpenRequest,
 } from "../chain/validator.ts";
 import { packedCommitment } from "../circuit/reference.ts";
@@ -28,6 +30,7 @@ import type { QuantizedGraph } from "../model/quantize-graph.ts";
 import { offChainRequest, proveRequests } from "../prove/prove-request.ts";
 import type { Manifest } from "../setup/manifest.ts";
 import type { Prover, ProofResult } from "../prove/prover.ts";
+import type { UniversalArtifacts } from "../prove/prove-request.ts";
 import type { UniversalProver } from "../prove/universal-prover.ts";
 
 /** Gas every transaction pays before executing anything (no access list, not a creation). */
@@ -76,8 +79,8 @@ export interface BatchLifecycleBench {
   requestGas: bigint[];
   claimGas: bigint[];
   settleGas: bigint[];
-  /** eth_estimateGas of the protocol's verifier with a real batch proof, minus INTRINSIC_GAS. */
-  verifyGas: bigint;
+  /** eth_estimateGas of the protocol's verifier with a real batch proof, minus INTRINSIC_GAS (when measured). */
+  verifyGas?: bigint;
   /** Warm witness + proof of each batch proof. */
   proveMs: number[];
 }
@@ -286,64 +289,101 @@ export async function runChainBench(options: {
     fulfil: (r) => fulfilRequest(protocol.market, validator, { prover, model: quantized }, r),
   });
 
+  const batches = await batchLifecycles({
+    ethers,
+    protocol,
+    modelId: protocol.modelId,
+    requester,
+    validator,
+    digits,
+    sizes: sizes.map((b) => b.size),
+    rounds: options.rounds ?? 3,
+    log: options.log,
+    fulfil: (k, open) => {
+      const b = sizes.find((s) => s.size === k)!;
+      return fulfilBatchRequests(protocol.market, validator, { prover: b.prover, model: quantized }, open);
+    },
+    verifyGas: async (k, pixels) => {
+      const b = sizes.find((s) => s.size === k)!;
+      const batchProof = await b.prover.prove({ pixels, challenge: 1n, batchBinding: 1n });
+      return (await measureProtocolVerifyGas(protocol.batchVerifiers[k], governance, batchProof)).gas;
+    },
+    constraints: (k) => sizes.find((s) => s.size === k)!.manifest.constraints,
+  });
+  return { ...single, batches };
+}
+
+/**
+ * Batches of each size in `sizes` through their whole life, `rounds` times each: requestInferences
+ * of K digits, claimBatch, then `fulfil` (a real proof of the K claimed requests, settled in one
+ * transaction), with the validator's stake raised for the largest batch's bonds first.
+ */
+async function batchLifecycles(o: {
+  ethers: HardhatEthers;
+  protocol: Awaited<ReturnType<typeof deployProtocol>>;
+  modelId: bigint;
+  requester: Signer;
+  validator: Signer;
+  digits: Digit[];
+  sizes: number[];
+  rounds: number;
+  log: (msg: string) => void;
+  fulfil: (size: number, open: OpenRequest[]) => Promise<BatchFulfilment>;
+  /** Verify gas of a real batch proof of these pixels (any binding), when measured. */
+  verifyGas?: (size: number, pixels: number[][]) => Promise<bigint>;
+  /** The batch circuit's size: R1CS constraints, or PLONK gates. */
+  constraints: (size: number) => number;
+}): Promise<BatchLifecycleBench[]> {
+  const { ethers, protocol, requester, validator, digits } = o;
   // A batch claim locks one bond per request: stake enough for the largest batch on top of minStake.
   const { claimBond } = await protocol.market.params();
-  const largest = sizes.length ? sizes[sizes.length - 1].size : 0;
-  const extra = claimBond * BigInt(largest);
+  const extra = claimBond * BigInt(Math.max(0, ...o.sizes));
   if (extra > 0n) {
-    await (await protocol.token.mint(validator.address, extra)).wait();
+    await (await protocol.token.mint(await validator.getAddress(), extra)).wait();
     await (await protocol.token.connect(validator).approve(await protocol.market.getAddress(), extra)).wait();
     await (await protocol.market.connect(validator).stake(extra)).wait();
   }
   const pick = (offset: number, n: number) => Array.from({ length: n }, (_, i) => digits[(offset + i) % digits.length]);
   const batches: BatchLifecycleBench[] = [];
   let offset = 200;
-  for (const b of sizes) {
+  for (const size of [...o.sizes].sort((a, b) => a - b)) {
     const requestGas: bigint[] = [];
     const claimGas: bigint[] = [];
     const settleGas: bigint[] = [];
     const proveMs: number[] = [];
-    for (let round = 0; round < (options.rounds ?? 3); round++) {
+    for (let round = 0; round < o.rounds; round++) {
       const fromBlock = (await ethers.provider.getBlockNumber()) + 1;
       const posted = await postRequests(
         protocol.market,
         requester,
-        protocol.modelId,
-        pick(offset, b.size).map((d) => d.pixels),
+        o.modelId,
+        pick(offset, size).map((d) => d.pixels),
       );
-      offset += b.size;
+      offset += size;
       const ids = new Set(posted.map((p) => p.requestId));
-      const open = (await openRequests(protocol.market.connect(validator), protocol.modelId, fromBlock)).filter((r) =>
+      const open = (await openRequests(protocol.market.connect(validator), o.modelId, fromBlock)).filter((r) =>
         ids.has(r.requestId),
       );
-      if (open.length !== b.size) throw new Error(`K = ${b.size}: ${open.length} of the posted requests are open`);
+      if (open.length !== size) throw new Error(`K = ${size}: ${open.length} of the posted requests are open`);
       // postRequests splits one transaction's gas evenly: the sum is the transaction's.
       requestGas.push(posted.reduce((sum, p) => sum + p.gasUsed, 0n));
       claimGas.push(await claimRequests(protocol.market, validator, open));
-      const f = await fulfilBatchRequests(protocol.market, validator, { prover: b.prover, model: quantized }, open);
+      const f = await o.fulfil(size, open);
       settleGas.push(f.gasUsed);
       proveMs.push(f.witnessMs + f.proveMs);
     }
-    const batchProof = await b.prover.prove({
-      pixels: pick(offset, b.size).map((d) => Array.from(d.pixels)),
-      challenge: 1n,
-      batchBinding: 1n,
-    });
-    const verifyGas = (await measureProtocolVerifyGas(protocol.batchVerifiers[b.size], governance, batchProof)).gas;
-    options.log(
-      `K = ${b.size}: requestInferences ${requestGas.join(", ")}, claimBatch ${claimGas.join(", ")}, fulfilBatch ${settleGas.join(", ")} gas`,
+    const verifyGas = o.verifyGas
+      ? await o.verifyGas(
+          size,
+          pick(offset, size).map((d) => Array.from(d.pixels)),
+        )
+      : undefined;
+    o.log(
+      `K = ${size}: requestInferences ${requestGas.join(", ")}, claimBatch ${claimGas.join(", ")}, settlement ${settleGas.join(", ")} gas`,
     );
-    batches.push({
-      size: b.size,
-      constraints: b.manifest.constraints,
-      requestGas,
-      claimGas,
-      settleGas,
-      verifyGas,
-      proveMs,
-    });
+    batches.push({ size, constraints: o.constraints(size), requestGas, claimGas, settleGas, verifyGas, proveMs });
   }
-  return { ...single, batches };
+  return batches;
 }
 
 /** One baked graph model (the reference CNN) registered alone, single fulfilment only. */
@@ -450,16 +490,19 @@ export async function runCommittedChainBench(options: {
 
 /** Market figures of a universal-mode (PLONK) model, as docs/benchmarks.md's universal section shows them. */
 export interface UniversalChainBench extends SingleChainBench {
-  /** receipt.gasUsed of registerUniversalModel (the key's checks and its data contract). */
+  /** receipt.gasUsed of registerUniversalModel (the keys' checks and their data contracts). */
   registerGas: bigint;
+  /** The whole life of universal batches of each K built, with real PLONK proofs, smallest K first. */
+  batches: BatchLifecycleBench[];
 }
 
 /**
- * A universal-mode model registered next to the deployment's baked one by its PLONK key, then
- * the single-model figures of every row: the verify gas of the check the market makes (the
- * registry's verifyUniversal, the protocol's own PLONK code on the key's data contract, with a
- * real proof), the first fulfil and a loop of request -> claim -> prove -> fulfilUniversal
- * through the validator's own code (fulfilUniversalRequest).
+ * A universal-mode model registered next to the deployment's baked one by its PLONK key (and its
+ * batch keys), then the single-model figures of every row: the verify gas of the check the market
+ * makes (the registry's verifyUniversal, the protocol's own PLONK code on the key's data contract,
+ * with a real proof), the first fulfil and a loop of request -> claim -> prove -> fulfilUniversal
+ * through the validator's own code (fulfilUniversalRequest); then `batchRounds` batches of each K
+ * through requestInferences, claimBatch and fulfilBatchUniversal (fulfilBatchUniversalRequests).
  */
 export async function runUniversalChainBench(options: {
   ethers: HardhatEthers;
@@ -471,12 +514,16 @@ export async function runUniversalChainBench(options: {
   digits: Digit[];
   seconds: number;
   log: (msg: string) => void;
+  batches?: { size: number; vkeyFile: string; artifacts: UniversalArtifacts }[];
+  batchRounds?: number;
 }): Promise<UniversalChainBench> {
   const { ethers, prover, quantized, digits } = options;
   const { protocol, requester, validator } = await deployFunded(ethers, { manifestFile: options.bakedManifestFile });
   const [, modelOwner] = await ethers.getSigners();
+  const sizes = options.batches ?? [];
   const universal = await registerUniversalModel(protocol.registry, modelOwner, {
     vkeyFile: options.vkeyFile,
+    batchKeys: sizes.map((b) => ({ vkeyFile: b.vkeyFile, batchSize: b.size })),
     feeToken: await protocol.token.getAddress(),
     price: 10n ** 18n,
   });
@@ -490,7 +537,7 @@ export async function runUniversalChainBench(options: {
     measureVerify: async () => {
       // A real proof (any binding: the verifier does not interpret the signals).
       const proof = await prover.prove({ pixels: Array.from(digits[0].pixels), binding: 1n });
-      const args = [universal.modelId, proof.publicSignals, proof.proof] as const;
+      const args = [universal.modelId, 1n, proof.publicSignals, proof.proof] as const;
       if (!(await protocol.registry.verifyUniversal(...args)))
         throw new Error("the protocol's PLONK verifier rejects a real proof");
       const estimate = await protocol.registry.verifyUniversal.estimateGas(...args);
@@ -499,5 +546,19 @@ export async function runUniversalChainBench(options: {
     },
     fulfil: (r) => fulfilUniversalRequest(protocol.market, validator, prover, quantized, r),
   });
-  return { ...single, registerGas: universal.gasUsed };
+  const batches = await batchLifecycles({
+    ethers,
+    protocol,
+    modelId: universal.modelId,
+    requester,
+    validator,
+    digits,
+    sizes: sizes.map((b) => b.size),
+    rounds: options.batchRounds ?? 1,
+    log: options.log,
+    fulfil: (k, open) =>
+      fulfilBatchUniversalRequests(protocol.market, validator, sizes.find((b) => b.size === k)!.artifacts, open),
+    constraints: (k) => sizes.find((b) => b.size === k)!.artifacts.manifest.gates,
+  });
+  return { ...single, registerGas: universal.gasUsed, batches };
 }

@@ -165,7 +165,7 @@ function renderSettlement(r: BenchResult): string[] {
     `| 1 | ${int(r.model.constraints)} | ${int(one.requestGas)} | ${int(one.claimGas)} | ${int(one.fulfilGas)} (first ${int(one.fulfilGasFirst)}) | ${int(one.lifecycleGasPerInferenceK1)} | ${int(c.verifyGas)} | | yes |`,
     ...batches.map((b, i) => {
       const raw = c.batches[i];
-      return `| ${b.k} | ${int(raw.constraints)} | ${int(b.requestGasPerInference)} | ${int(b.claimGasPerInference)} | ${int(b.settleGasPerInference)} | ${int(b.lifecycleGasPerInference)} | ${int(raw.verifyGas)} | ${ms(median(raw.proveMs))} | ${b.measured ? "yes" : "no (projected)"} |`;
+      return `| ${b.k} | ${int(raw.constraints)} | ${int(b.requestGasPerInference)} | ${int(b.claimGasPerInference)} | ${int(b.settleGasPerInference)} | ${int(b.lifecycleGasPerInference)} | ${raw.verifyGas === undefined ? "" : int(raw.verifyGas)} | ${ms(median(raw.proveMs))} | ${b.measured ? "yes" : "no (projected)"} |`;
     }),
     "",
     "#### Goals (issue 13)",

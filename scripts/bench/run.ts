@@ -30,7 +30,7 @@ import { ROOT } from "../circuit/compile.ts";
 import { loadMnist } from "../model/mnist.ts";
 import { buildModel, buildUniversalCircuit, paths, REFERENCE_MODELS, type BuiltUniversalCircuit } from "../pipeline.ts";
 import { findChromium, proveInBrowser } from "../prove/browser-run.ts";
-import { offChainRequest, proveRequests, requestCircuitInput } from "../prove/prove-request.ts";
+import { loadUniversalArtifacts, offChainRequest, proveRequests, requestCircuitInput } from "../prove/prove-request.ts";
 import { Prover, releaseProverThreads } from "../prove/prover.ts";
 import { artifactPath, type Manifest } from "../setup/manifest.ts";
 import { plonkGateCount } from "../setup/plonk-setup.ts";
@@ -41,7 +41,13 @@ import { mergeWorkerReports, runProveWorker, runSnarkjsCli, type CliReport, type
 import type { ProveWorkerReport } from "./prove-worker.ts";
 import { benchmarksJson, renderReport, type BrowserFigure, type SummaryRow } from "./report.ts";
 import { median } from "./stats.ts";
-import { renderUniversal, timeUniversalProver, universalJson, type UniversalRow } from "./universal-bench.ts";
+import {
+  renderUniversal,
+  timeUniversalProver,
+  UNIVERSAL_BATCH_SIZES,
+  universalJson,
+  type UniversalRow,
+} from "./universal-bench.ts";
 
 const OUT = path.join(ROOT, "docs", "benchmarks.md");
 const OUT_JSON = path.join(ROOT, "docs", "benchmarks.json");
@@ -216,14 +222,10 @@ async function main(): Promise<void> {
     benchBatches.push(
       await timedBuild(`${benchBatch(k).name} (bench only)`, buildNotes, () => buildBenchBatch(k, buildLog)),
     );
-  // Universal mode (issue 17) of the MLP and the CNN: the same generated circuits, built as
-  // poi compile --mode universal and poi setup --proof-system plonk build them.
+  // Universal mode (issue 17) of the MLP and the CNN, and of the MLP's K = 4 and 8 batch circuits:
+  // the same generated circuits, built as poi compile --mode universal and poi setup build them.
   const cnnPaths = paths(BENCH_CNN.name, paths(BENCH_CNN.name).buildDir);
-  const universalBuilds: { label: string; built: BuiltUniversalCircuit; setupMs?: number }[] = [];
-  for (const [label, name, source] of [
-    ["MNIST MLP, universal", model.name, paths(model.name)],
-    ["MNIST CNN, universal", BENCH_CNN.name, cnnPaths],
-  ] as const) {
+  const buildUniversal = async (name: string, source: { circom: string; quantized: string }) => {
     const t0 = performance.now();
     const u = await buildUniversalCircuit(
       {
@@ -242,7 +244,17 @@ async function main(): Promise<void> {
             `(${int(u.gates)} PLONK gates, ${u.ptau.file}${u.ptau.insecure ? ", insecure development file" : ""}).`,
     );
     log(`${name} (universal): ${u.cached ? "cached" : `built in ${((setupMs ?? 0) / 1000).toFixed(0)} s`}`);
-    universalBuilds.push({ label, built: u, setupMs });
+    return { built: u, setupMs };
+  };
+  const universalBuilds = [
+    { label: "MNIST MLP, universal", ...(await buildUniversal(model.name, paths(model.name))) },
+    { label: "MNIST CNN, universal", ...(await buildUniversal(BENCH_CNN.name, cnnPaths)) },
+  ];
+  const universalBatches: { size: number; built: BuiltUniversalCircuit }[] = [];
+  for (const k of UNIVERSAL_BATCH_SIZES) {
+    const name = k === batchModel.batch ? batchModel.name : benchBatch(k).name;
+    const source = k === batchModel.batch ? paths(name) : paths(name, paths(name).buildDir);
+    universalBatches.push({ size: k, built: (await buildUniversal(name, source)).built });
   }
   const { manifest, manifestFile } = built;
   const { test } = loadMnist();
@@ -388,6 +400,17 @@ async function main(): Promise<void> {
           digits: test,
           seconds,
           log,
+          // The MLP's batches: one real PLONK proof of K requests per size.
+          batches:
+            i === 0
+              ? await Promise.all(
+                  universalBatches.map(async (b) => ({
+                    size: b.size,
+                    vkeyFile: b.built.vkeyPath,
+                    artifacts: await loadUniversalArtifacts(b.built.manifestFile),
+                  })),
+                )
+              : [],
         }),
       });
     }
