@@ -95,9 +95,9 @@ library Plonk {
     /**
      * @notice `[tau]_2` of a named ceremony, in the pairing precompile's order (x_im, x_re, y_im,
      * y_re); `known` is false for any other id.
-     * @dev The Hermez point is the `X_2` of every verifier snarkjs exports from a Hermez file (it
-     * was not recomputed from the file on the machines this was written on, which cannot download
-     * it: `poi verify-setup` with a real ceremony file compares it). The development points were
+     * @dev The Hermez point is the `X_2` of every verifier snarkjs exports from a Hermez file;
+     * test/scripts/hermez-ceremony.test.ts reads it from the genuine power-12 file (shipped by the
+     * npm package circomkit 0.0.1, its blake2b checked) and compares. The development points were
      * read from the files in the project's development ptau directory (their README has the
      * files' hashes); anyone holding their maker's secret can forge proofs for their keys. The
      * generated development files' secret is public (tau = sha512 of a fixed string, mod r), so

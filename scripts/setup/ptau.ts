@@ -4,10 +4,12 @@
  * and says so in its name, in the record kept next to it, and in everything that reports on it;
  * it is never taken where a listed file is required (`checkPtau`).
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, renameSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import os from "node:os";
 import path from "node:path";
 import { makeKnownSecretPtau } from "./dev-ptau.ts";
+import { buildBn128 } from "ffjavascript";
 import * as snarkjs from "snarkjs";
 import { hashFile } from "./hash.ts";
 
@@ -222,6 +224,85 @@ export const PUBLIC_PTAU: KnownPtau[] = [
     origin: "Hermez ceremony (54 contributions + beacon)",
   },
 ];
+
+/**
+ * A genuine Hermez file that reaches the project through the npm registry, the only network its
+ * machines have: the first release of circomkit ships the ceremony's power-12 file. It is a
+ * development dependency, so that a test (test/scripts/hermez-ceremony.test.ts) checks the
+ * protocol's Hermez [tau]_2 against the real file.
+ */
+export const PACKAGED_HERMEZ_PTAU = {
+  npmPackage: "circomkit",
+  version: "0.0.1",
+  file: "ptau/powersOfTau28_hez_final_12.ptau",
+} as const;
+
+/**
+ * The absolute path of the packaged Hermez file ({@link PACKAGED_HERMEZ_PTAU}), after checking it
+ * against the ceremony's published blake2b; undefined where the package is not installed.
+ * @throws if the package's file is not the published Hermez file of its name
+ */
+export async function packagedHermezPtau(): Promise<string | undefined> {
+  const { npmPackage, file: inPackage } = PACKAGED_HERMEZ_PTAU;
+  let file: string;
+  try {
+    file = createRequire(import.meta.url).resolve(`${npmPackage}/${inPackage}`);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "MODULE_NOT_FOUND") return undefined;
+    throw err;
+  }
+  const published = PUBLIC_PTAU.find((k) => k.file === path.basename(inPackage))!;
+  const found = await checkPtau(file, published.power);
+  if (found.blake2b !== published.blake2b) {
+    throw new Error(
+      `${file} in the ${npmPackage} package has blake2b ${found.blake2b.slice(0, 16)}... (${found.origin}), ` +
+        `not the published ${published.blake2b.slice(0, 16)}... of ${published.file}`,
+    );
+  }
+  return file;
+}
+
+/** [tau]_2 as snarkjs writes a PLONK key's X_2: [[x_re, x_im], [y_re, y_im]]. */
+export type G2Affine = [[string, string], [string, string]];
+
+/**
+ * [tau]_2 of a ptau file: the second point of its tauG2 section (3), the point a PLONK key made
+ * from the file carries as X_2. Reads only the section table and that point.
+ * @throws if the file is not a ptau file or has no tauG2 section with two points
+ */
+export async function ptauTau2(file: string): Promise<G2Affine> {
+  const curve = await buildBn128(true);
+  const fd = openSync(file, "r");
+  try {
+    const read = (position: number, length: number) => {
+      const buffer = Buffer.alloc(length);
+      if (readSync(fd, buffer, 0, length, position) !== length) throw new Error(`${file} ends inside a section`);
+      return buffer;
+    };
+    const head = read(0, 12);
+    if (head.toString("latin1", 0, 4) !== "ptau") throw new Error(`${file} is not a ptau file`);
+    const pointSize = curve.G2.F.n8 * 2;
+    let position = 12;
+    for (let section = 0; section < head.readUInt32LE(8); section++) {
+      const sectionHead = read(position, 12);
+      const size = Number(sectionHead.readBigUInt64LE(4));
+      if (sectionHead.readUInt32LE(0) === 3) {
+        if (size < 2 * pointSize) throw new Error(`${file} has fewer than two tauG2 points`);
+        const point = curve.G2.toObject(curve.G2.fromRprLEM(read(position + 12 + pointSize, pointSize), 0));
+        const [x, y] = point as bigint[][];
+        return [
+          [String(x[0]), String(x[1])],
+          [String(y[0]), String(y[1])],
+        ];
+      }
+      position += 12 + size;
+    }
+    throw new Error(`${file} has no tauG2 section`);
+  } finally {
+    closeSync(fd);
+    await curve.terminate();
+  }
+}
 
 export interface ResolvedPtau {
   path: string;
