@@ -2,17 +2,20 @@
  * `poi deploy`'s switch for insecure ceremonies: the model registry takes universal (PLONK) keys of
  * the insecure development ceremonies on the local development chain (chain id 31337) by default,
  * and on any other chain only with --allow-insecure-ceremonies. The deployment file records what the
- * registry says, `poi models` prints it with each universal model's ceremony, and `poi register`
- * refuses a development key for a registry that does not accept it (exit 3), registering nothing.
+ * registry says, `poi models` prints it with each universal model's ceremony (as `poi status` does
+ * for a request's model), and `poi register` refuses a development key for a registry that does not
+ * accept it (exit 3), registering nothing.
  * The other chain is a `hardhat node --chain-id 1337` of the test's own.
  */
 import { expect } from "chai";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { JsonRpcProvider, MaxUint256 } from "ethers";
 import { buildModel, REFERENCE_MODELS, type BuiltModel } from "../../scripts/pipeline.ts";
 import { releaseProverThreads } from "../../scripts/prove/prover.ts";
 import { ceremonyOfKey } from "../../scripts/setup/plonk-setup.ts";
+import { InferenceMarket__factory, TestToken__factory } from "../../types/ethers-contracts/index.js";
 import { poiInProcess as poiHere } from "../helpers/cli.ts";
 import { startHardhatNode, type HardhatNode } from "../helpers/processes.ts";
 import { universalDevPtau, tinyUniversalModel } from "../helpers/universal-model.ts";
@@ -83,7 +86,7 @@ describe("poi deploy: a registry that refuses insecure ceremonies off the develo
     ).to.deep.equal(["baked"]);
   });
 
-  it("with --allow-insecure-ceremonies it accepts them, and poi models shows the model's INSECURE ceremony", async function () {
+  it("with --allow-insecure-ceremonies it accepts them; poi models and poi status show the model's INSECURE ceremony", async function () {
     const file = path.join(dir, "other.json");
     const net = ["--network", "localhost", "--rpc-url", node.url, "--deployment", file];
     const deployed = await poiHere([
@@ -109,5 +112,25 @@ describe("poi deploy: a registry that refuses insecure ceremonies off the develo
     const json = JSON.parse((await poiHere(["models", ...net, "--json"])).out);
     expect(json.models[1].ceremony).to.include({ id: ceremony, insecure: true });
     expect(json.models[0].ceremony, "a baked model names no ceremony").to.equal(undefined);
+
+    // A request to the universal model: poi status names its model's ceremony too.
+    const provider = new JsonRpcProvider(node.url, undefined, { staticNetwork: true });
+    try {
+      const requester = await provider.getSigner(5);
+      const d = written(file);
+      const token = TestToken__factory.connect(d.token, requester);
+      await (await token.mint(requester.address, 10n ** 18n)).wait();
+      await (await token.approve(d.market, MaxUint256)).wait();
+      const market = InferenceMarket__factory.connect(d.market, requester);
+      const deadline = BigInt((await provider.getBlock("latest"))!.timestamp + 3600);
+      await (await market.requestInference(2n, 1n, "0x", deadline, 10n ** 18n)).wait();
+    } finally {
+      provider.destroy();
+    }
+    const status = await poiHere(["status", "--request", "1", ...net]);
+    expect(status.code, status.err).to.equal(EXIT.ok);
+    expect(status.out).to.match(
+      new RegExp(`request #1 \\(model #2, universal on ceremony ${ceremony} INSECURE \\(.+\\)\\): Open`),
+    );
   });
 });
