@@ -16,10 +16,10 @@ import {VerificationKeyStore} from "../libraries/VerificationKeyStore.sol";
  * committed (a governance circuit plus a weights commitment) or universal (a PLONK key resting on
  * a public powers-of-tau ceremony).
  * @dev There is no governance here: every power over a model belongs to its owner, and none of
- * them can change how an existing model's proofs are checked. Whether universal keys of insecure
- * (development) ceremonies are taken is fixed at deployment and can never change. Keys, circuits and commitments are
+ * them can change how an existing model's proofs are checked. Keys, circuits and commitments are
  * fixed at registration; changing them means publishing a new version (a new model id, linked to
- * the old one), so a requester always knows which key its fee is paid against.
+ * the old one), so a requester always knows which key its fee is paid against. Whether universal
+ * keys of insecure (development) ceremonies are taken is fixed at deployment and never changes.
  */
 contract ModelRegistry is IModelRegistry {
     /// @inheritdoc IModelRegistry
