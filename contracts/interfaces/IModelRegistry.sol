@@ -10,13 +10,16 @@ import {Plonk} from "../libraries/Plonk.sol";
 /**
  * @title IModelRegistry
  * @notice Permissionless registry of the models the inference market sells.
- * @dev Anyone registers a model, in one of two modes:
+ * @dev Anyone registers a model, in one of three modes:
  * - *baked*: the weights are constants of the model's own circuit. The model brings its own
  *   verification keys as bytes (one for single inferences, optionally one per batch size); each
  *   is written once into a data contract and checked by the protocol's own verifier code
  *   ({Groth16}), so no model can make the protocol run code it wrote.
  * - *committed*: the model names a circuit of the governance {ICircuitRegistry} and the Poseidon
  *   commitment to its weights, which becomes a public signal of every proof.
+ * - *universal*: the model brings a PLONK key made from a public powers-of-tau ceremony alone,
+ *   which names that ceremony; {acceptsInsecureCeremonies}, fixed at deployment, says whether keys
+ *   of the protocol's insecure development ceremonies are taken too.
  * Registration never trusts the caller with anything but its own model: a model whose key or
  * circuit is wrong can only fail its own requests, which are then refunded.
  * Model ids are assigned incrementally from 1; id 0 never denotes a model.
@@ -31,7 +34,7 @@ interface IModelRegistry {
 
     /**
      * @notice A registered model.
-     * @param mode Baked or committed.
+     * @param mode Baked, committed or universal.
      * @param active Whether new requests are accepted. Open requests stay fulfillable either way.
      * @param owner Account that sets the price and metadata, deactivates, publishes versions.
      * @param royaltyRecipient Account credited the model's royalty on each fulfilment.
@@ -142,6 +145,14 @@ interface IModelRegistry {
      */
     error ModelRegistryCeremonyMismatch(uint256 batchSize, uint256 ceremony, uint256 modelCeremony);
 
+    /**
+     * @notice The universal-mode key names `ceremony`, an insecure development ceremony (see
+     * {Plonk-ceremony}: whoever knows its secret can forge proofs for the key), and this registry
+     * was deployed not to accept them ({acceptsInsecureCeremonies} is false). Set the key up from a
+     * public ceremony file instead.
+     */
+    error ModelRegistryInsecureCeremony(uint256 ceremony);
+
     /// @notice Batch size `batchSize` is not allowed (below 2, or given twice).
     error ModelRegistryInvalidBatchSize(uint256 batchSize);
 
@@ -185,8 +196,9 @@ interface IModelRegistry {
      * Every batch key must name the single key's ceremony ({ModelRegistryCeremonyMismatch}), so one
      * ceremony is all a requester has to trust for the model. Anyone can rebuild each key from the
      * model's published r1cs and the ceremony file and compare the hash (`poi verify-setup`).
-     * Emits {ModelRegistered}, {BatchKeyRegistered} per batch key, and {ModelVersionPublished}
-     * for a version.
+     * A key naming an insecure (development) ceremony is refused with
+     * {ModelRegistryInsecureCeremony} unless {acceptsInsecureCeremonies}. Emits {ModelRegistered},
+     * {BatchKeyRegistered} per batch key, and {ModelVersionPublished} for a version.
      * @param terms Fee token, price, royalty recipient, previous version, metadata.
      * @param verificationKey Single-inference key, {Plonk} layout, for 3 public signals.
      * @param batchSizes Batch sizes (each >= 2, no repeats) the model also has keys for; may be empty.
@@ -200,6 +212,23 @@ interface IModelRegistry {
         uint256[] calldata batchSizes,
         bytes[] calldata batchKeys
     ) external returns (uint256 modelId);
+
+    /**
+     * @notice Whether {registerUniversalModel} takes keys of insecure (development) ceremonies,
+     * fixed at deployment. A requester or integrator relying on universal-mode proofs checks that
+     * this is false: then every universal model of the registry names a secure (public) ceremony.
+     * True only on development chains, whose models may rest on development ptau files.
+     */
+    function acceptsInsecureCeremonies() external view returns (bool);
+
+    /**
+     * @notice The ceremony a universal-mode model's key names, and whether that ceremony is
+     * insecure (a development one, see {Plonk-ceremony}); `(0, false)` for a model that is not in
+     * universal mode or does not exist.
+     * @dev The ceremony is what the key claims: the verifier checks its proofs under that
+     * ceremony's `[tau]_2`, so a key made from another ptau and relabelled verifies nothing.
+     */
+    function universalCeremony(uint256 modelId) external view returns (uint256 ceremony, bool insecure);
 
     /**
      * @notice Checks a universal-mode proof of `batchSize` inferences of model `modelId` (1 for a

@@ -8,7 +8,7 @@ pragma solidity ^0.8.28;
  * data. A universal-mode model's proofs rest only on a public powers-of-tau ceremony: its key is
  * a deterministic function of its circuit and of the ceremony file, so no per-model secret exists.
  * @dev The key names its ceremony, and the pairing check takes that ceremony's `[tau]_2` from
- * {ceremonyTau2}, a protocol constant, never from the key: a key built from any other powers of
+ * {ceremony}, a protocol constant, never from the key: a key built from any other powers of
  * tau (one whose tau its author knows) cannot verify a proof. Key layout, 32-byte big-endian words:
  * `ceremony | power | nPublic | k1 | k2 | omega | Qm | Ql | Qr | Qo | Qc | S1 | S2 | S3` with each
  * point as `(x, y)` and the point at infinity as `(0, 0)`; {KEY_LENGTH} bytes. The proof is the 24
@@ -57,7 +57,7 @@ library Plonk {
     /**
      * @notice What makes a key unfit, as found by {keyDefect}.
      * - `WrongLength`: the key is not {KEY_LENGTH} bytes;
-     * - `UnknownCeremony`: the key names no ceremony of {ceremonyTau2};
+     * - `UnknownCeremony`: the key names no ceremony of {ceremony};
      * - `BadDomain`: the power is not in 3..28, omega does not generate a domain of 2^power
      *   elements, or the number of public signals is 0 or more than the domain holds;
      * - `NotCanonical`: a scalar is not below r or a coordinate not below q;
@@ -93,8 +93,12 @@ library Plonk {
     }
 
     /**
-     * @notice `[tau]_2` of a named ceremony, in the pairing precompile's order (x_im, x_re, y_im,
-     * y_re); `known` is false for any other id.
+     * @notice The protocol's table of ceremonies: whether `id` names one (`known`), whether it is
+     * INSECURE (`insecure`: a development ceremony whose secret its maker, or for
+     * {CEREMONY_DEV_GENERATED} anyone, knows, so proofs of its keys can be forged), and its
+     * `[tau]_2` in the pairing precompile's order (x_im, x_re, y_im, y_re). `(false, false, 0)`
+     * for any other id. The one place that says which ceremonies are insecure: a registry deployed
+     * without accepting insecure ceremonies refuses keys that name one.
      * @dev The Hermez point is the `X_2` of every verifier snarkjs exports from a Hermez file;
      * test/scripts/hermez-ceremony.test.ts reads it from the genuine power-12 file (shipped by the
      * npm package circomkit 0.0.1, its blake2b checked) and compares. The development points were
@@ -103,10 +107,11 @@ library Plonk {
      * generated development files' secret is public (tau = sha512 of a fixed string, mod r), so
      * anyone can forge proofs for theirs.
      */
-    function ceremonyTau2(uint256 ceremony) internal pure returns (bool known, uint256[4] memory tau2) {
-        if (ceremony == CEREMONY_HERMEZ) {
+    function ceremony(uint256 id) internal pure returns (bool known, bool insecure, uint256[4] memory tau2) {
+        if (id == CEREMONY_HERMEZ) {
             return (
                 true,
+                false,
                 [
                     17231025384763736816414546592865244497437017442647097510447326538965263639101,
                     21831381940315734285607113342023901060522397560371972897001948545212302161822,
@@ -115,8 +120,9 @@ library Plonk {
                 ]
             );
         }
-        if (ceremony == CEREMONY_DEV_POT12) {
+        if (id == CEREMONY_DEV_POT12) {
             return (
+                true,
                 true,
                 [
                     19917493679357863759941211497841290110067957558235516960024924007566644950436,
@@ -126,8 +132,9 @@ library Plonk {
                 ]
             );
         }
-        if (ceremony == CEREMONY_DEV_POT16) {
+        if (id == CEREMONY_DEV_POT16) {
             return (
+                true,
                 true,
                 [
                     1662799725822925086573793091945655248133252611139325269376779349297547236418,
@@ -137,8 +144,9 @@ library Plonk {
                 ]
             );
         }
-        if (ceremony == CEREMONY_DEV_POT17) {
+        if (id == CEREMONY_DEV_POT17) {
             return (
+                true,
                 true,
                 [
                     13285898264090764631426578743785378624429735869024096369531196040122373259452,
@@ -148,8 +156,9 @@ library Plonk {
                 ]
             );
         }
-        if (ceremony == CEREMONY_DEV_GENERATED) {
+        if (id == CEREMONY_DEV_GENERATED) {
             return (
+                true,
                 true,
                 [
                     17929103847966638224813779956792202529379573931498342755536433671850820953518,
@@ -159,7 +168,7 @@ library Plonk {
                 ]
             );
         }
-        return (false, tau2);
+        return (false, false, tau2);
     }
 
     /**
@@ -173,7 +182,7 @@ library Plonk {
      */
     function keyDefect(bytes calldata key) internal pure returns (KeyDefect, uint256) {
         if (key.length != KEY_LENGTH) return (KeyDefect.WrongLength, 0);
-        (bool known, ) = ceremonyTau2(_word(key, 0));
+        (bool known, , ) = ceremony(_word(key, 0));
         if (!known) return (KeyDefect.UnknownCeremony, 0);
         uint256 power = _word(key, POWER_OFFSET);
         if (power < 3 || power > MAX_POWER) return (KeyDefect.BadDomain, POWER_OFFSET);
@@ -224,7 +233,7 @@ library Plonk {
         assembly ("memory-safe") {
             extcodecopy(key, vk, 1, KEY_LENGTH)
         }
-        (bool known, uint256[4] memory tau2) = ceremonyTau2(vk[0]);
+        (bool known, , uint256[4] memory tau2) = ceremony(vk[0]);
         // A registered key passed {keyDefect}; these keep an unchecked one from costing unbounded gas.
         if (!known || vk[1] < 3 || vk[1] > MAX_POWER || signals.length == 0 || vk[2] != signals.length) return false;
         for (uint256 i = 0; i < signals.length; ++i) {

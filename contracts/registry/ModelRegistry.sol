@@ -12,12 +12,14 @@ import {VerificationKeyStore} from "../libraries/VerificationKeyStore.sol";
 
 /**
  * @title ModelRegistry
- * @notice Permissionless registry of models, baked (own verification keys, held as data) or
- * committed (a governance circuit plus a weights commitment).
+ * @notice Permissionless registry of models, baked (own verification keys, held as data),
+ * committed (a governance circuit plus a weights commitment) or universal (a PLONK key resting on
+ * a public powers-of-tau ceremony).
  * @dev There is no governance here: every power over a model belongs to its owner, and none of
  * them can change how an existing model's proofs are checked. Keys, circuits and commitments are
  * fixed at registration; changing them means publishing a new version (a new model id, linked to
- * the old one), so a requester always knows which key its fee is paid against.
+ * the old one), so a requester always knows which key its fee is paid against. Whether universal
+ * keys of insecure (development) ceremonies are taken is fixed at deployment and never changes.
  */
 contract ModelRegistry is IModelRegistry {
     /// @inheritdoc IModelRegistry
@@ -28,6 +30,7 @@ contract ModelRegistry is IModelRegistry {
     uint16 public constant BATCH_PUBLIC_SIGNALS = 3;
 
     ICircuitRegistry private immutable _circuits;
+    bool private immutable _acceptsInsecureCeremonies;
 
     mapping(uint256 modelId => Model) private _models;
     mapping(uint256 modelId => address) private _pendingOwners;
@@ -38,10 +41,16 @@ contract ModelRegistry is IModelRegistry {
     mapping(uint256 modelId => uint256) private _nextVersions;
     uint256 private _modelCount;
 
-    /// @param circuits Governance registry of the circuits committed models may use.
-    constructor(ICircuitRegistry circuits) {
+    /**
+     * @param circuits Governance registry of the circuits committed models may use.
+     * @param acceptsInsecureCeremonies_ Whether {registerUniversalModel} takes keys that name an
+     * insecure (development) ceremony of {Plonk-ceremony}: true only for development chains, where
+     * proofs are made with development ptau files; false for any deployment whose proofs matter.
+     */
+    constructor(ICircuitRegistry circuits, bool acceptsInsecureCeremonies_) {
         if (address(circuits) == address(0)) revert ModelRegistryZeroAddress();
         _circuits = circuits;
+        _acceptsInsecureCeremonies = acceptsInsecureCeremonies_;
     }
 
     /// @inheritdoc IModelRegistry
@@ -78,11 +87,14 @@ contract ModelRegistry is IModelRegistry {
         if (batchSizes.length != batchKeys.length)
             revert ModelRegistryLengthMismatch(batchSizes.length, batchKeys.length);
         _checkUniversalKey(verificationKey_, BAKED_PUBLIC_SIGNALS);
+        // The key's first word names its ceremony; keyDefect found it in the table.
+        uint256 ceremony = uint256(bytes32(verificationKey_[0:32]));
+        (, bool insecure, ) = Plonk.ceremony(ceremony);
+        if (insecure && !_acceptsInsecureCeremonies) revert ModelRegistryInsecureCeremony(ceremony);
         address key = VerificationKeyStore.write(verificationKey_);
         modelId = _register(terms, Mode.Universal, key, 0, 0, keccak256(verificationKey_));
 
         // Every key of the model rests on its single key's ceremony: a requester checks one ceremony.
-        uint256 ceremony = uint256(bytes32(verificationKey_[0:32]));
         for (uint256 i = 0; i < batchSizes.length; ++i) {
             uint256 k = batchSizes[i];
             bytes calldata batchKey = batchKeys[i];
@@ -94,6 +106,20 @@ contract ModelRegistry is IModelRegistry {
             _batchVerifiers[modelId][k] = stored;
             emit BatchKeyRegistered(modelId, k, stored, keccak256(batchKey));
         }
+    }
+
+    /// @inheritdoc IModelRegistry
+    function acceptsInsecureCeremonies() external view returns (bool) {
+        return _acceptsInsecureCeremonies;
+    }
+
+    /// @inheritdoc IModelRegistry
+    function universalCeremony(uint256 modelId) external view returns (uint256 ceremony, bool insecure) {
+        Model storage m = _models[modelId];
+        if (m.mode != Mode.Universal) return (0, false);
+        // The key's first word names its ceremony (Plonk.sol's key layout).
+        ceremony = uint256(bytes32(VerificationKeyStore.read(m.verifier)));
+        (, insecure, ) = Plonk.ceremony(ceremony);
     }
 
     /// @inheritdoc IModelRegistry

@@ -15,9 +15,9 @@ contract PlonkHarness is Groth16Harness {
         return Plonk.keyDefect(key);
     }
 
-    /// @notice {Plonk-ceremonyTau2} of `ceremony`.
-    function ceremonyTau2(uint256 ceremony) external pure returns (bool known, uint256[4] memory tau2) {
-        return Plonk.ceremonyTau2(ceremony);
+    /// @notice {Plonk-ceremony} of `id`.
+    function ceremony(uint256 id) external pure returns (bool known, bool insecure, uint256[4] memory tau2) {
+        return Plonk.ceremony(id);
     }
 
     /// @notice {Plonk-verify} of `proof` for `signals` against the key at `pointer`.

@@ -28,7 +28,10 @@ export const DEFAULT_MARKET_PARAMS = {
  *
  * Parameters: `governance` (admin of the CircuitRegistry and owner of the InferenceMarket;
  * default: the deploying account), `circuitAdminDelay` (seconds between a CircuitRegistry
- * registration and its activation, and of every admin transfer; default two days) and every
+ * registration and its activation, and of every admin transfer; default two days),
+ * `allowInsecureCeremonies` (whether the ModelRegistry takes universal keys of the insecure
+ * development ceremonies, fixed for its lifetime; default false: only the parameter files of the
+ * local development chain, deploy/parameters/hardhat.json and localhost.json, set it) and every
  * field of {@link DEFAULT_MARKET_PARAMS}.
  */
 export function buildPoiCore(m: ModuleBuilder, stakeToken: DeployedAddress) {
@@ -37,7 +40,7 @@ export function buildPoiCore(m: ModuleBuilder, stakeToken: DeployedAddress) {
   const params = Object.fromEntries(
     Object.entries(DEFAULT_MARKET_PARAMS).map(([name, value]) => [name, m.getParameter(name, value)]),
   );
-  const registry = m.contract("ModelRegistry", [circuitRegistry]);
+  const registry = m.contract("ModelRegistry", [circuitRegistry, m.getParameter("allowInsecureCeremonies", false)]);
   const market = m.contract("InferenceMarket", [registry, stakeToken, governance, params]);
   return { circuitRegistry, registry, market };
 }
@@ -47,7 +50,8 @@ export function buildPoiCore(m: ModuleBuilder, stakeToken: DeployedAddress) {
  * existing ERC-20. Per-network parameters live in deploy/parameters/<network>.json.
  *
  * Parameters: `stakeToken` (required, address of a token without fee on transfer),
- * `governance`, `circuitAdminDelay`, and the market parameters.
+ * `governance`, `circuitAdminDelay`, `allowInsecureCeremonies` (default false), and the market
+ * parameters.
  */
 export default buildModule("Poi", (m) => {
   const stakeToken = m.getParameter<string>("stakeToken");

@@ -7,7 +7,8 @@ import { buildPoiCore } from "./Poi.js";
  * token and the token development models are priced in, plus CircuitRegistry, ModelRegistry and
  * InferenceMarket. Never use it where the tokens must have value.
  *
- * Parameters: `governance`, `circuitAdminDelay` and the market parameters of `Poi`.
+ * Parameters: `governance`, `circuitAdminDelay`, `allowInsecureCeremonies` (default false, as for
+ * `Poi`: the local chain's parameter files set it) and the market parameters of `Poi`.
  */
 export default buildModule("PoiDev", (m) => {
   const token = m.contract("TestToken");

@@ -19,7 +19,7 @@ import {
   type TestToken,
 } from "../../types/ethers-contracts/index.js";
 import { encodeVerificationKey } from "../setup/groth16-setup.ts";
-import { encodePlonkKey, type PlonkVerificationKey } from "../setup/plonk-setup.ts";
+import { encodePlonkKey, UNIVERSAL_CEREMONIES, type PlonkVerificationKey } from "../setup/plonk-setup.ts";
 import { artifactPath, readManifest } from "../setup/manifest.ts";
 
 /** Market parameters (see IInferenceMarket.Params). */
@@ -46,6 +46,19 @@ export const DEV_MARKET_PARAMS: MarketParams = {
   minStake: 100n * 10n ** 18n,
   claimBond: 10n * 10n ** 18n,
 };
+
+/** Chain id of Hardhat's in-process chain and of `hardhat node`: the local development chain. */
+export const DEV_CHAIN_ID = 31337n;
+
+/**
+ * Whether a ModelRegistry deployed on chain `chainId` accepts universal keys of the insecure
+ * development ceremonies unless its deployer says otherwise: on the local development chain yes
+ * (its models rest on development ptau files), on any other chain no (whoever knows such a
+ * ceremony's secret, for the generated files anyone, can forge proofs of its keys).
+ */
+export function acceptsInsecureCeremoniesByDefault(chainId: bigint): boolean {
+  return chainId === DEV_CHAIN_ID;
+}
 
 /** Public signals of a baked model's single-inference circuit, in order. */
 const BAKED_SIGNALS = ["inputCommitment", "output", "binding"];
@@ -157,10 +170,29 @@ export function universalKeyBytes(vkeyFile: string): string {
 }
 
 /**
+ * Refuses, before any transaction, what ModelRegistry.registerUniversalModel would revert with
+ * `ModelRegistryInsecureCeremony`: a key (as {@link universalKeyBytes} encodes it) naming an
+ * insecure development ceremony, for a registry that does not accept them.
+ * @param accepts the registry's `acceptsInsecureCeremonies()`
+ * @throws naming the key file, its ceremony and the registry
+ */
+export function checkCeremonyAccepted(vkeyFile: string, key: string, accepts: boolean, registryAddress: string): void {
+  const id = BigInt(key.slice(0, 66));
+  const ceremony = UNIVERSAL_CEREMONIES.find((c) => BigInt(c.id) === id);
+  if (accepts || !ceremony?.insecure) return;
+  throw new Error(
+    `${vkeyFile} names ceremony ${id} (${ceremony.name}), an insecure development ceremony whose proofs can be ` +
+      `forged, and the model registry ${registryAddress} was deployed not to accept those: set the model up ` +
+      "from a public ceremony file (poi setup --proof-system plonk --ptau powersOfTau28_hez_final_NN.ptau)",
+  );
+}
+
+/**
  * Registers a universal-mode model owned by `owner` with the PLONK key of `vkeyFile` (written by
  * `poi setup --proof-system plonk`), encoded as the registry stores it, and optionally the PLONK
  * key of each batch circuit (`batchKeys`). Every key must name a ceremony the protocol knows, the
- * same one for all of them, and be for 3 public signals (a single inference's or a batch's).
+ * same one for all of them, one the registry accepts ({@link checkCeremonyAccepted}), and be for 3
+ * public signals (a single inference's or a batch's).
  */
 export async function registerUniversalModel(
   registry: ModelRegistry,
@@ -168,6 +200,7 @@ export async function registerUniversalModel(
   options: ModelTermsOptions & { vkeyFile: string; batchKeys?: { vkeyFile: string; batchSize: number }[] },
 ): Promise<RegisteredModel & { vkHash: string }> {
   const key = universalKeyBytes(options.vkeyFile);
+  checkCeremonyAccepted(options.vkeyFile, key, await registry.acceptsInsecureCeremonies(), await registry.getAddress());
   const batches = options.batchKeys ?? [];
   const sizes = batches.map((b) => b.batchSize);
   const keys = batches.map((b) => universalKeyBytes(b.vkeyFile));
@@ -223,8 +256,10 @@ export interface Protocol {
 /**
  * Deploys a development token (fees and stake alike), the circuit registry (governed by
  * `governance`, with `circuitDelay` seconds between a circuit's registration and its use), the
- * model registry and the market, then registers the baked model built at `manifestFile`
- * (and its batch keys) from `modelOwner`, priced in the token.
+ * model registry (accepting universal keys of insecure development ceremonies as
+ * `allowInsecureCeremonies` says, by default only on the local development chain: see
+ * {@link acceptsInsecureCeremoniesByDefault}) and the market, then registers the baked model built
+ * at `manifestFile` (and its batch keys) from `modelOwner`, priced in the token.
  */
 export async function deployProtocol(
   /** Finds the model owner's signer by address (Hardhat's `ethers` does). */
@@ -239,6 +274,8 @@ export async function deployProtocol(
     /** Batch circuits whose keys the model registers too. */
     batchKeys?: { manifestFile: string; batchSize: number }[];
     circuitDelay?: bigint;
+    /** Whether the registry takes universal keys of insecure ceremonies (default: per chain id). */
+    allowInsecureCeremonies?: boolean;
   },
 ): Promise<Protocol> {
   const gas: Record<string, bigint> = {};
@@ -253,7 +290,12 @@ export async function deployProtocol(
     await governance.getAddress(),
   );
   await used("deploy CircuitRegistry", circuits.deploymentTransaction());
-  const registry = await new ModelRegistry__factory(governance).deploy(await circuits.getAddress());
+  let allowInsecure = options.allowInsecureCeremonies;
+  if (allowInsecure === undefined) {
+    if (!governance.provider) throw new Error("the deploying signer has no provider: cannot tell which chain it is");
+    allowInsecure = acceptsInsecureCeremoniesByDefault((await governance.provider.getNetwork()).chainId);
+  }
+  const registry = await new ModelRegistry__factory(governance).deploy(await circuits.getAddress(), allowInsecure);
   await used("deploy ModelRegistry", registry.deploymentTransaction());
   const market = await new InferenceMarket__factory(governance).deploy(
     await registry.getAddress(),

@@ -10,6 +10,7 @@ import { unpackGraphOutput } from "../model/graph-inference.ts";
 import { readQuantizedGraph, type QuantizedGraph } from "../model/quantize-graph.ts";
 import { sha256File } from "../setup/hash.ts";
 import type { Manifest } from "../setup/manifest.ts";
+import type { IModelRegistry } from "../../types/ethers-contracts/index.js";
 import {
   CliError,
   EXIT,
@@ -28,7 +29,33 @@ export interface KnownModel {
 }
 
 /** Mode of IModelRegistry.Mode. */
-export const MODEL_MODES = ["baked", "committed"] as const;
+export const MODEL_MODES = ["baked", "committed", "universal"] as const;
+
+/** The ceremony a universal-mode model's key names, as the registry reports it. */
+export interface ModelCeremony {
+  id: number;
+  /** The registry's word (Plonk.sol's table): a development ceremony whose proofs can be forged. */
+  insecure: boolean;
+  name: string | null;
+}
+
+/**
+ * The ceremony of universal-mode model `modelId` (IModelRegistry.universalCeremony), with its name
+ * from the toolkit's table, and how requesters see it: `ceremony 1 (Hermez ...)` or
+ * `ceremony 5 INSECURE (...)`.
+ */
+export async function modelCeremony(
+  registry: Pick<IModelRegistry, "universalCeremony">,
+  modelId: bigint,
+): Promise<{ ceremony: ModelCeremony; text: string }> {
+  const [id, insecure] = await registry.universalCeremony(modelId);
+  // Loaded here, not at the top: the setup module brings snarkjs, which most commands never need.
+  const { UNIVERSAL_CEREMONIES } = await import("../setup/plonk-setup.ts");
+  const name = UNIVERSAL_CEREMONIES.find((c) => BigInt(c.id) === id)?.name ?? null;
+  const ceremony = { id: Number(id), insecure, name };
+  const text = `ceremony ${id}${insecure ? " INSECURE" : ""}${name ? ` (${name.replace(/ \(INSECURE[^)]*\)$/, "")})` : ""}`;
+  return { ceremony, text };
+}
 
 /**
  * The manifest and quantized model of model `modelId`, or undefined when neither --manifest nor

@@ -432,6 +432,8 @@ export interface Deployment {
   /** Manifest of the registered model, relative to the deployment file. */
   manifest?: string;
   deployedAtBlock: number;
+  /** Whether the registry takes universal keys of insecure development ceremonies (as it said at deployment). */
+  acceptsInsecureCeremonies?: boolean;
   /** The node's url, when poi deploy was given --rpc-url: later commands use it by default. */
   rpcUrl?: string;
 }

@@ -55,8 +55,10 @@ export {
 
 // Deployment and registration of the protocol's contracts and models.
 export {
+  acceptsInsecureCeremoniesByDefault,
   connectMarket,
   deployProtocol,
+  DEV_CHAIN_ID,
   DEV_MARKET_PARAMS,
   registerBakedModel,
   registerCommittedModel,

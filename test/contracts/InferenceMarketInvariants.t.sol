@@ -349,7 +349,7 @@ contract InferenceMarketInvariantsTest {
         SettableVerifier verifier = new SettableVerifier(true);
         uint256 circuitId = circuits.registerCircuit(address(verifier), 0, 4, 1, 0, "");
         uint256 batchCircuitId = circuits.registerCircuit(address(verifier), 0, 4, 2, 0, "");
-        ModelRegistry registry = new ModelRegistry(circuits);
+        ModelRegistry registry = new ModelRegistry(circuits, true);
         _registry = registry;
         _feeToken = new TestToken();
         _stakeToken = new TestToken();

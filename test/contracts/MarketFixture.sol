@@ -67,7 +67,7 @@ abstract contract MarketFixture {
         circuitId = circuits.registerCircuit(address(verifier), keccak256("vk"), 4, 1, keccak256("manifest"), "m");
         batch2CircuitId = circuits.registerCircuit(address(batchVerifier), keccak256("vk2"), 4, 2, 0, "");
         batch4CircuitId = circuits.registerCircuit(address(batchVerifier), keccak256("vk4"), 4, 4, 0, "");
-        registry = new ModelRegistry(circuits);
+        registry = new ModelRegistry(circuits, true);
         feeToken = new TestToken();
         stakeToken = new TestToken();
         market = new InferenceMarket(registry, stakeToken, address(this), defaultParams());

@@ -84,10 +84,19 @@ contract ModelRegistryTest is MarketFixture {
 
     function test_constructor_revertsOnZeroCircuitRegistry() public {
         VM.expectRevert(IModelRegistry.ModelRegistryZeroAddress.selector);
-        new ModelRegistry(ICircuitRegistry(address(0)));
+        new ModelRegistry(ICircuitRegistry(address(0)), false);
         check(address(registry.circuitRegistry()) == address(circuits), "circuit registry stored");
         check(registry.BAKED_PUBLIC_SIGNALS() == 3 && registry.BATCH_PUBLIC_SIGNALS() == 3, "baked signals");
         check(registry.COMMITTED_PUBLIC_SIGNALS() == 4, "committed signals");
+    }
+
+    function test_constructor_fixesWhetherInsecureCeremoniesAreAccepted() public {
+        check(registry.acceptsInsecureCeremonies(), "the fixture's development registry accepts them");
+        check(!new ModelRegistry(circuits, false).acceptsInsecureCeremonies(), "a production registry refuses them");
+        (uint256 ceremony, bool insecure) = registry.universalCeremony(modelId);
+        check(ceremony == 0 && !insecure, "a committed model names no ceremony");
+        (ceremony, insecure) = registry.universalCeremony(99);
+        check(ceremony == 0 && !insecure, "an unknown model names no ceremony");
     }
 
     // ------------------------------------------------------------ registerCommittedModel
@@ -170,7 +179,7 @@ contract ModelRegistryTest is MarketFixture {
     function test_registerCommittedModel_refusesACircuitNotYetActive() public {
         CircuitRegistry slow = new CircuitRegistry(1 days, address(this));
         uint256 pending = slow.registerCircuit(address(verifier), 0, 4, 1, 0, "");
-        ModelRegistry slowRegistry = new ModelRegistry(slow);
+        ModelRegistry slowRegistry = new ModelRegistry(slow, false);
         IModelRegistry.ModelTerms memory t = terms(feeToken, PRICE);
         VM.expectRevert(abi.encodeWithSelector(IModelRegistry.ModelRegistryUnusableCircuit.selector, pending));
         slowRegistry.registerCommittedModel(t, pending, WEIGHTS, _none(), _none());

@@ -154,11 +154,14 @@ describe("Plonk: the protocol's PLONK verifier with real snarkjs proofs", functi
       expect(() => encodePlonkKey(vk)).to.throw(/not that of any ceremony the protocol knows/);
     });
 
-    it("the ceremony table of the toolkit is the contract's", async function () {
+    it("the ceremony table of the toolkit is the contract's, insecure ceremonies included", async function () {
       expect(UNIVERSAL_CEREMONIES.map((c) => c.id)).to.deep.equal([1, 2, 3, 4, 5]);
+      // Only the Hermez ceremony is secure: 2-4 are development files, 5 has a public secret.
+      expect(UNIVERSAL_CEREMONIES.filter((c) => !c.insecure).map((c) => c.id)).to.deep.equal([1]);
       for (let id = 1; id <= 5; id++) {
-        const [known, tau2] = await harness.ceremonyTau2(id);
+        const [known, insecure, tau2] = await harness.ceremony(id);
         expect(known).to.equal(true);
+        expect(insecure, `ceremony ${id}`).to.equal(UNIVERSAL_CEREMONIES[id - 1].insecure);
         const vk = JSON.parse(JSON.stringify(model.vk)) as PlonkVerificationKey;
         vk.X_2 = [
           [tau2[1].toString(), tau2[0].toString()],
@@ -167,8 +170,10 @@ describe("Plonk: the protocol's PLONK verifier with real snarkjs proofs", functi
         ];
         expect(BigInt("0x" + encodePlonkKey(vk).slice(2, 66))).to.equal(BigInt(id));
       }
-      expect((await harness.ceremonyTau2(0))[0]).to.equal(false);
-      expect((await harness.ceremonyTau2(6))[0]).to.equal(false);
+      for (const unknown of [0, 6]) {
+        const [known, insecure] = await harness.ceremony(unknown);
+        expect([known, insecure], `ceremony ${unknown}`).to.deep.equal([false, false]);
+      }
     });
 
     it("a rebuilt key has the registered key's hash (what poi verify-setup compares)", async function () {

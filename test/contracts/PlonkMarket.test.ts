@@ -2,7 +2,8 @@
  * Universal-mode models in the market: a model registered with a PLONK key (checked by
  * Plonk.keyDefect, written as data), requests fulfilled with real snarkjs PLONK proofs through the
  * protocol's own verifier, and the binding and replay refusals of baked-models.test.ts run for
- * universal-mode proofs. Needs the power-12 development ptau (shared) and circuits/build/mnist-mlp
+ * universal-mode proofs; and the deployment switch that makes a registry refuse keys of insecure
+ * (development) ceremonies. Needs the power-12 development ptau (shared) and circuits/build/mnist-mlp
  * (a baked model, for the cross-mode refusals).
  */
 import path from "node:path";
@@ -12,7 +13,12 @@ import { network } from "hardhat";
 import * as snarkjs from "snarkjs";
 import { requestBinding } from "../../scripts/chain/binding.ts";
 import { releaseProverThreads } from "../../scripts/prove/prover.ts";
-import { DEV_MARKET_PARAMS, deployProtocol } from "../../scripts/chain/protocol.ts";
+import {
+  acceptsInsecureCeremoniesByDefault,
+  DEV_CHAIN_ID,
+  DEV_MARKET_PARAMS,
+  deployProtocol,
+} from "../../scripts/chain/protocol.ts";
 import { encodePlonkKey, plonkProofWords } from "../../scripts/setup/plonk-setup.ts";
 import { InferenceMarket__factory, type InferenceMarket } from "../../types/ethers-contracts/index.js";
 import { attestedByRequest, termsOf } from "../helpers/market.ts";
@@ -26,6 +32,15 @@ const MODE_UNIVERSAL = 2n;
 const BAKED = 1n;
 const UNIVERSAL = 2n;
 type Proof8 = [bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint];
+const MLP_MANIFEST = path.join("circuits", "build", "mnist-mlp", "manifest.json");
+/** Plonk.sol's ceremony ids: the Hermez ceremony, then the insecure development ones. */
+const HERMEZ = 1n;
+const INSECURE = [2n, 3n, 4n, 5n];
+
+/** The key with its first word, the ceremony it names, set to `ceremony`. */
+function relabelled(key: string, ceremony: bigint): string {
+  return "0x" + ceremony.toString(16).padStart(64, "0") + key.slice(66);
+}
 
 describe("Universal-mode models in the market (protocol-owned PLONK verifier)", function () {
   let model: UniversalModel;
@@ -53,7 +68,7 @@ describe("Universal-mode models in the market (protocol-owned PLONK verifier)", 
   async function deploy() {
     const [governance, modelOwner, requester, validator, thief] = await ethers.getSigners();
     const { token, registry, market } = await deployProtocol(ethers, governance, {
-      manifestFile: path.join("circuits", "build", "mnist-mlp", "manifest.json"),
+      manifestFile: MLP_MANIFEST,
       modelOwner,
       price: PRICE,
     });
@@ -227,6 +242,103 @@ describe("Universal-mode models in the market (protocol-owned PLONK verifier)", 
       )
         .to.be.revertedWithCustomError(market, "InferenceMarketInvalidProof")
         .withArgs(universal);
+    });
+  });
+  describe("the deployment switch for insecure ceremonies", function () {
+    /** The protocol deployed as for a production chain: its registry refuses insecure ceremonies. */
+    async function production() {
+      const [governance, modelOwner] = await ethers.getSigners();
+      const { token, registry } = await deployProtocol(ethers, governance, {
+        manifestFile: MLP_MANIFEST,
+        modelOwner,
+        price: PRICE,
+        allowInsecureCeremonies: false,
+      });
+      const terms = {
+        feeToken: await token.getAddress(),
+        price: PRICE,
+        royaltyRecipient: modelOwner.address,
+        previousVersion: 0n,
+        metadataURI: "",
+        onnxHash: ethers.ZeroHash,
+      };
+      return { registry, terms, modelOwner };
+    }
+
+    it("a registry deployed without the switch refuses a key of each insecure ceremony, naming it, and keeps nothing", async function () {
+      const { registry, terms, modelOwner } = await networkHelpers.loadFixture(production);
+      expect(await registry.acceptsInsecureCeremonies()).to.equal(false);
+      const count = await registry.modelCount();
+      for (const ceremony of INSECURE) {
+        await expect(registry.connect(modelOwner).registerUniversalModel(terms, relabelled(key, ceremony), [], []))
+          .to.be.revertedWithCustomError(registry, "ModelRegistryInsecureCeremony")
+          .withArgs(ceremony);
+      }
+      expect(await registry.modelCount(), "no model registered").to.equal(count);
+      // A defect is still reported as such, before the ceremony's insecurity.
+      await expect(
+        registry.connect(modelOwner).registerUniversalModel(terms, relabelled(key, 5n).slice(0, -2), [], []),
+      ).to.be.revertedWithCustomError(registry, "ModelRegistryInvalidUniversalKey");
+    });
+
+    it("a registry deployed with the switch accepts them, and says which ceremony each model names", async function () {
+      const { registry, terms, modelOwner } = await networkHelpers.loadFixture(deploy);
+      expect(await registry.acceptsInsecureCeremonies()).to.equal(true);
+      for (const ceremony of [5n, 2n]) {
+        const id = await registry
+          .connect(modelOwner)
+          .registerUniversalModel.staticCall(terms, relabelled(key, ceremony), [], []);
+        await registry.connect(modelOwner).registerUniversalModel(terms, relabelled(key, ceremony), [], []);
+        expect(await registry.modelCount()).to.equal(id);
+        expect(await registry.universalCeremony(id)).to.deep.equal([ceremony, true]);
+      }
+      expect(await registry.universalCeremony(BAKED), "a baked model names none").to.deep.equal([0n, false]);
+    });
+
+    it("a key naming the Hermez ceremony is accepted by both; relabelled from a development file, its proofs fail", async function () {
+      const hermez = relabelled(key, HERMEZ);
+      const proven = await snarkjs.plonk.fullProve(
+        { pixels: Array.from(model.inputs[0]), binding: 0n },
+        model.wasm,
+        model.zkey,
+      );
+      const proof = plonkProofWords(proven.proof);
+      const signals = proven.publicSignals.map(BigInt);
+      // One fixture at a time: loading one reverts the chain to it, and the other's contracts with it.
+      for (const fixture of [production, deploy]) {
+        const { registry, terms, modelOwner } = await networkHelpers.loadFixture(fixture);
+        const id = await registry.connect(modelOwner).registerUniversalModel.staticCall(terms, hermez, [], []);
+        await registry.connect(modelOwner).registerUniversalModel(terms, hermez, [], []);
+        expect(await registry.universalCeremony(id), fixture.name).to.deep.equal([HERMEZ, false]);
+        // Points cannot tell their ceremony, so registration takes it; the pairing check under
+        // the Hermez [tau]_2 then refuses every proof of the development file's key.
+        expect(await registry.verifyUniversal(id, 1n, signals, proof), fixture.name).to.equal(false);
+        if (fixture === deploy) {
+          // The fixture's model 2 has the key as made: the same proof verifies there.
+          expect(await registry.verifyUniversal(UNIVERSAL, 1n, signals, proof)).to.equal(true);
+        }
+      }
+    });
+
+    it("deployProtocol accepts them by default on the local development chain only", async function () {
+      expect(acceptsInsecureCeremoniesByDefault(DEV_CHAIN_ID)).to.equal(true);
+      expect(acceptsInsecureCeremoniesByDefault(1n)).to.equal(false);
+      const local = await networkHelpers.loadFixture(deploy);
+      expect((await ethers.provider.getNetwork()).chainId).to.equal(DEV_CHAIN_ID);
+      expect(await local.registry.acceptsInsecureCeremonies(), "chain 31337, no switch given").to.equal(true);
+
+      const other = await network.create({ override: { chainId: 1337 } });
+      try {
+        const [governance, modelOwner] = await other.ethers.getSigners();
+        expect((await other.ethers.provider.getNetwork()).chainId).to.equal(1337n);
+        const options = { manifestFile: MLP_MANIFEST, modelOwner, price: PRICE };
+        const refusing = await deployProtocol(other.ethers, governance, options);
+        expect(await refusing.registry.acceptsInsecureCeremonies(), "chain 1337, no switch given").to.equal(false);
+        const allowed = await deployProtocol(other.ethers, governance, { ...options, allowInsecureCeremonies: true });
+        expect(await allowed.registry.acceptsInsecureCeremonies(), "chain 1337, switch given").to.equal(true);
+      } finally {
+        await other.close();
+      }
     });
   });
 });

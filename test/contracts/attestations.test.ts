@@ -32,7 +32,7 @@ async function deploy() {
     await (await circuits.registerCircuit(...args)).wait();
     return id;
   };
-  const registry = await ethers.deployContract("ModelRegistry", [await circuits.getAddress()]);
+  const registry = await ethers.deployContract("ModelRegistry", [await circuits.getAddress(), false]);
   const token = await ethers.deployContract("TestToken");
   const market = await ethers.deployContract("InferenceMarket", [
     await registry.getAddress(),

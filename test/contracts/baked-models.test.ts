@@ -85,6 +85,7 @@ describe("Baked models with real proofs (protocol-owned Groth16 verifier)", func
     const circuits = await ethers.deployContract("CircuitRegistry", [0n, governance.address]);
     const registry = (await ethers.deployContract("ModelRegistry", [
       await circuits.getAddress(),
+      false,
     ])) as unknown as ModelRegistry;
     const token = (await ethers.deployContract("TestToken")) as unknown as TestToken;
     const stakeToken = await ethers.deployContract("TestToken");

@@ -24,12 +24,20 @@ describe("Ignition modules", function () {
     expect(params.protocolFeeBps).to.equal(DEFAULT_MARKET_PARAMS.protocolFeeBps);
     expect(params.unbondingDelay).to.equal(DEFAULT_MARKET_PARAMS.unbondingDelay);
     expect(params.claimBond).to.equal(DEFAULT_MARKET_PARAMS.claimBond);
+    expect(await registry.acceptsInsecureCeremonies(), "insecure ceremonies only when asked").to.equal(false);
+  });
+
+  it("PoiDev's registry accepts insecure ceremonies when the parameter says so", async function () {
+    const { registry } = await ignition.deploy(PoiDevModule, {
+      parameters: { PoiDev: { allowInsecureCeremonies: true } },
+    });
+    expect(await registry.acceptsInsecureCeremonies()).to.equal(true);
   });
 
   it("Poi deploys around an existing stake token, governed by the deployer by default", async function () {
     const [deployer] = await ethers.getSigners();
     const stake = await ethers.deployContract("TestToken");
-    const { circuitRegistry, market } = await ignition.deploy(PoiModule, {
+    const { circuitRegistry, registry, market } = await ignition.deploy(PoiModule, {
       parameters: { Poi: { stakeToken: await stake.getAddress(), protocolFeeBps: 50n } },
     });
 
@@ -37,5 +45,7 @@ describe("Ignition modules", function () {
     expect(await circuitRegistry.defaultAdmin()).to.equal(deployer.address);
     expect(await market.stakeToken()).to.equal(await stake.getAddress());
     expect((await market.params()).protocolFeeBps).to.equal(50n);
+    // A production registry: universal keys of insecure (development) ceremonies are refused.
+    expect(await registry.acceptsInsecureCeremonies()).to.equal(false);
   });
 });

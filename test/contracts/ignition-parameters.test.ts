@@ -12,7 +12,13 @@ import { DEFAULT_MARKET_PARAMS } from "../../deploy/modules/Poi.js";
 import PoiDevModule from "../../deploy/modules/PoiDev.js";
 
 const DIR = path.join(import.meta.dirname, "..", "..", "deploy", "parameters");
-const KNOWN = new Set(["governance", "circuitAdminDelay", "stakeToken", ...Object.keys(DEFAULT_MARKET_PARAMS)]);
+const KNOWN = new Set([
+  "governance",
+  "circuitAdminDelay",
+  "stakeToken",
+  "allowInsecureCeremonies",
+  ...Object.keys(DEFAULT_MARKET_PARAMS),
+]);
 
 type Parameters = Record<string, Record<string, string | number>>;
 const files = readdirSync(DIR).filter((f) => f.endsWith(".json"));
@@ -41,6 +47,9 @@ describe("Ignition parameter files", function () {
       expect(await market.owner()).to.equal(ethers.getAddress(String(p.governance)));
       expect(await circuitRegistry.defaultAdminDelay()).to.equal(BigInt(p.circuitAdminDelay));
       expect(await registry.circuitRegistry()).to.equal(await circuitRegistry.getAddress());
+      // The local development chain (31337) takes development ceremonies, so its demos keep working.
+      expect(p.allowInsecureCeremonies, `${file} sets allowInsecureCeremonies`).to.equal(true);
+      expect(await registry.acceptsInsecureCeremonies()).to.equal(true);
       expect(await market.registry()).to.equal(await registry.getAddress());
       expect(await market.stakeToken()).to.equal(await token.getAddress());
       const onChain = await market.params();

@@ -78,7 +78,7 @@ async function deployMarket() {
   const circuits = await ethers.deployContract("CircuitRegistry", [0n, governance.address]);
   const verifier = await ethers.deployContract("SettableVerifier", [true]);
   await circuits.registerCircuit(await verifier.getAddress(), VK_HASH, 4n, 1n, ethers.ZeroHash, "");
-  const registry = await ethers.deployContract("ModelRegistry", [await circuits.getAddress()]);
+  const registry = await ethers.deployContract("ModelRegistry", [await circuits.getAddress(), false]);
   const token = await ethers.deployContract("TestToken");
   const market = await ethers.deployContract("InferenceMarket", await marketArgs(registry));
   await registry
@@ -731,7 +731,10 @@ describe("InferenceMarket", function () {
         const circuits2 = await otherChain.ethers.deployContract("CircuitRegistry", [0n, deployer.address]);
         const verifier2 = await otherChain.ethers.deployContract("SettableVerifier", [true]);
         await circuits2.registerCircuit(await verifier2.getAddress(), VK_HASH, 4n, 1n, ethers.ZeroHash, "");
-        const registry2 = await otherChain.ethers.deployContract("ModelRegistry", [await circuits2.getAddress()]);
+        const registry2 = await otherChain.ethers.deployContract("ModelRegistry", [
+          await circuits2.getAddress(),
+          false,
+        ]);
         await otherChain.ethers.deployContract("TestToken");
         const stake2 = await otherChain.ethers.deployContract("TestToken");
         const market2 = await otherChain.ethers.deployContract("InferenceMarket", [

@@ -23,7 +23,7 @@ async function deployRegistry() {
   const verifierAddress = await verifier.getAddress();
   await circuits.registerCircuit(verifierAddress, VK_HASH, 4n, 1n, ethers.ZeroHash, "ipfs://circuit");
   await circuits.registerCircuit(verifierAddress, ethers.id("batch"), 4n, 4n, ethers.ZeroHash, "ipfs://batch");
-  const registry = await ethers.deployContract("ModelRegistry", [await circuits.getAddress()]);
+  const registry = await ethers.deployContract("ModelRegistry", [await circuits.getAddress(), false]);
   const token = await ethers.deployContract("TestToken");
   const feeToken = await token.getAddress();
   const terms = (overrides: Partial<Record<string, unknown>> = {}) => ({
@@ -58,7 +58,7 @@ describe("ModelRegistry", function () {
 
     it("refuses a zero circuit registry", async function () {
       const factory = await ethers.getContractFactory("ModelRegistry");
-      await expect(factory.deploy(ethers.ZeroAddress)).to.be.revertedWithCustomError(
+      await expect(factory.deploy(ethers.ZeroAddress, false)).to.be.revertedWithCustomError(
         factory,
         "ModelRegistryZeroAddress",
       );

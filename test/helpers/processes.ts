@@ -153,8 +153,11 @@ export interface HardhatNode {
   stop(): Promise<void>;
 }
 
-/** `hardhat node --hostname 127.0.0.1 --port <free port>`, resolved once it accepts requests. */
-export async function startHardhatNode(timeoutMs = 120_000): Promise<HardhatNode> {
+/**
+ * `hardhat node --hostname 127.0.0.1 --port <free port>`, resolved once it accepts requests; with
+ * `chainId`, a node of that chain id instead of the development chain's 31337.
+ */
+export async function startHardhatNode(timeoutMs = 120_000, chainId?: number): Promise<HardhatNode> {
   const port = await freePort();
   const child = startChild([
     path.join(ROOT, "node_modules", "hardhat", "dist", "src", "cli.js"),
@@ -163,6 +166,7 @@ export async function startHardhatNode(timeoutMs = 120_000): Promise<HardhatNode
     "127.0.0.1",
     "--port",
     String(port),
+    ...(chainId === undefined ? [] : ["--chain-id", String(chainId)]),
   ]);
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + timeoutMs;

@@ -2,8 +2,10 @@
  * `poi deploy`: deploys a development fee/stake token, the CircuitRegistry, the ModelRegistry
  * and the InferenceMarket, registers the manifest's model as a baked model (its verification
  * key stored as data), and writes the addresses to a deployment file that the other commands
- * read. For a real network with an existing token, deploy with the Ignition module
- * deploy/modules/Poi.ts instead, then `poi register`.
+ * read. The registry accepts universal keys of insecure (development) ceremonies on the local
+ * development chain (chain id 31337) and nowhere else unless --allow-insecure-ceremonies says so.
+ * For a real network with an existing token, deploy with the Ignition module deploy/modules/Poi.ts
+ * instead, then `poi register`.
  */
 import { existsSync } from "node:fs";
 import path from "node:path";
@@ -36,12 +38,15 @@ export async function buildContracts(hre: { tasks: { getTask(n: string): { run(a
 export const deployCommand: Command = {
   name: "deploy",
   usage: [
-    "poi deploy --manifest FILE [--price TOKENS] [--model-owner ADDR] [--deployment FILE] [--force]",
-    "           [--network NAME] [--rpc-url URL] [--account N|ADDR]",
+    "poi deploy --manifest FILE [--price TOKENS] [--model-owner ADDR] [--allow-insecure-ceremonies]",
+    "           [--deployment FILE] [--force] [--network NAME] [--rpc-url URL] [--account N|ADDR]",
     "",
     "  --manifest FILE     the model's artifact manifest: its verification key is registered with the model",
     "  --price TOKENS      the model's price per inference (default 1)",
     "  --model-owner ADDR  account of the node that registers and owns the model (default: the deployer)",
+    "  --allow-insecure-ceremonies  let the registry take universal (PLONK) keys of the INSECURE development",
+    "                      ceremonies, whose proofs can be forged; fixed for the registry's lifetime. Default:",
+    "                      only on the local development chain (chain id 31337), refused on any other chain",
     "  --force             overwrite an existing deployment file (otherwise refused, exit 2)",
     NETWORK_HELP,
     "",
@@ -50,7 +55,7 @@ export const deployCommand: Command = {
   ].join("\n"),
   summary: "deploy token, registries and market; register the model with its verification key",
   valueFlags: ["manifest", "price", "model-owner", ...NETWORK_FLAGS],
-  booleanFlags: ["force"],
+  booleanFlags: ["force", "allow-insecure-ceremonies"],
   async run(args) {
     const file = deploymentFile(args);
     if (existsSync(file) && !args.flags.has("force"))
@@ -71,10 +76,16 @@ export const deployCommand: Command = {
           manifestFile,
           modelOwner: owner,
           price,
+          // Absent: the per-chain default (accepted on the local development chain only).
+          ...(args.flags.has("allow-insecure-ceremonies") ? { allowInsecureCeremonies: true } : {}),
         }),
       ),
     );
     const { chainId } = await ethers.provider.getNetwork();
+    // What the registry itself says, not what was asked of it.
+    const acceptsInsecureCeremonies = await onChain("cannot read the model registry", () =>
+      p.registry.acceptsInsecureCeremonies(),
+    );
     const d: Deployment = {
       format: "poi-deployment/1",
       network: networkName,
@@ -87,6 +98,7 @@ export const deployCommand: Command = {
       verifier: p.verifier,
       manifest: path.relative(path.dirname(path.resolve(file)), path.resolve(manifestFile)),
       deployedAtBlock: startBlock,
+      acceptsInsecureCeremonies,
       ...(rpcUrl ? { rpcUrl } : {}),
     };
     writeDeployment(file, d);
@@ -96,7 +108,10 @@ export const deployCommand: Command = {
       `deployed on ${networkName} (chain ${chainId}${rpcUrl ? ` at ${rpcUrl}` : ""}); addresses in ${file}`,
       `  token ${d.token} (TestToken, development)`,
       `  circuit registry ${d.circuits}`,
-      `  model registry ${d.registry}`,
+      `  model registry ${d.registry}: ` +
+        (acceptsInsecureCeremonies
+          ? "ACCEPTS universal keys of INSECURE development ceremonies (forgeable proofs; development only)"
+          : "refuses universal keys of insecure development ceremonies"),
       `  market ${d.market}`,
       `  model #${d.modelId}: ${manifest.circuit} (baked), key stored at ${d.verifier}, price ${formatUnits(price)}, vkHash ${manifest.vkHash}`,
       manifest.ptau.insecure ? "  WARNING: the model's setup used an INSECURE development ptau" : "",

@@ -36,7 +36,8 @@ export const registerCommand: Command = {
     "signal modelCommitment) names the governance circuit it runs on and its weights commitment.",
     "  --manifest FILE           the model's artifact manifest (single-inference circuit)",
     "  --plonk-vkey FILE         universal mode: the PLONK key of poi setup --proof-system plonk, made from",
-    "                            a ceremony ptau alone; checked by the protocol's own PLONK verifier",
+    "                            a ceremony ptau alone; checked by the protocol's own PLONK verifier. A key of an",
+    "                            INSECURE development ceremony is refused (exit 3) unless the registry accepts them",
     "  --price TOKENS            price per inference (default 1)",
     "  --fee-token ADDR          ERC-20 the price is paid in (default: the deployment's token)",
     "  --royalty-recipient ADDR  receives the royalty (default: the account)",
@@ -124,6 +125,12 @@ export const registerCommand: Command = {
     };
     const summary = { owner, feeToken, price: price.toString() };
     if (plonkVkey !== undefined) {
+      const { checkCeremonyAccepted, universalKeyBytes } = await import("../../chain/protocol.ts");
+      const accepts = await onChain("cannot read the model registry", () => registry.acceptsInsecureCeremonies());
+      // A registry deployed for production refuses keys of development ceremonies: said here (exit 3).
+      await integrity(() =>
+        checkCeremonyAccepted(plonkVkey, universalKeyBytes(plonkVkey), accepts, dep.deployment.registry),
+      );
       const model = await progress(args, "registering the universal-mode model and storing its key", () =>
         onChain("registration failed", () =>
           registerUniversalModel(registry, signer, {

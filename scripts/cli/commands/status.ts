@@ -1,6 +1,6 @@
 /** `poi status`: the market, an account, a request, and (with --journal) a validator's journal. */
 import { formatUnits } from "ethers";
-import { knownModel } from "../known-model.ts";
+import { knownModel, MODEL_MODES, modelCeremony } from "../known-model.ts";
 import {
   bigintFlag,
   connectDeployment,
@@ -100,19 +100,25 @@ export const statusCommand: Command = {
       const r = await onChain("cannot read the request's events", () => requestOnChain(market, id, from));
       const t = r.terms;
       const settled = await onChain("cannot read the request's events", () => settlementOf(market, id, r.blockNumber));
+      const { IModelRegistry__factory } = await import("../../../types/ethers-contracts/index.js");
+      const registry = IModelRegistry__factory.connect(await market.registry(), signer);
+      const entry = await onChain("cannot read the registry", () => registry.model(t.modelId));
+      const mode = MODEL_MODES[Number(entry.mode)] ?? `mode ${entry.mode}`;
+      // A universal model's proofs are only as sound as its ceremony: say which, and if it is insecure.
+      const ceremony =
+        mode === "universal"
+          ? await onChain("cannot read the model's ceremony", () => modelCeremony(registry, t.modelId))
+          : undefined;
       let answer: ReturnType<typeof describeSettlement> | undefined;
-      if (settled) {
-        const { IModelRegistry__factory } = await import("../../../types/ethers-contracts/index.js");
-        const registry = IModelRegistry__factory.connect(await market.registry(), signer);
-        const entry = await onChain("cannot read the registry", () => registry.model(t.modelId));
-        answer = describeSettlement(settled, await knownModel(args, dep, t.modelId, entry));
-      }
+      if (settled) answer = describeSettlement(settled, await knownModel(args, dep, t.modelId, entry));
       out.request = {
         id,
         status: STATUS[Number(r.status)],
         word: r.word,
         requester: t.requester,
         modelId: t.modelId,
+        mode,
+        ...(ceremony ? { ceremony: ceremony.ceremony } : {}),
         inputCommitment: t.inputCommitment,
         feeToken: t.feeToken,
         fee: t.fee,
@@ -126,7 +132,7 @@ export const statusCommand: Command = {
         bond: t.bond,
       };
       lines.push(
-        `request #${id} (model #${t.modelId}): ${STATUS[Number(r.status)]}, fee ${formatUnits(t.fee)}, deadline ${new Date(Number(t.deadline) * 1000).toISOString()}` +
+        `request #${id} (model #${t.modelId}, ${mode}${ceremony ? ` on ${ceremony.text}` : ""}): ${STATUS[Number(r.status)]}, fee ${formatUnits(t.fee)}, deadline ${new Date(Number(t.deadline) * 1000).toISOString()}` +
           (r.status === 2n ? `, claimed by ${t.claimer}` : ""),
       );
       if (answer) lines.push(answer.text);
