@@ -6,7 +6,7 @@
  * one transaction and claimed at once, the validator's one PLONK proof through the one proving
  * path, settlement with fulfilBatchUniversal, the fee split and the batch's attestation root.
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { expect } from "chai";
@@ -25,7 +25,9 @@ import { inferQuantizedGraph } from "../../scripts/model/graph-inference.ts";
 import { loadUniversalArtifacts, ProofRefusedError } from "../../scripts/prove/prove-request.ts";
 import { releaseProverThreads } from "../../scripts/prove/prover.ts";
 import { UniversalProver } from "../../scripts/prove/universal-prover.ts";
-import { plonkKeyHash, type UniversalManifest } from "../../scripts/setup/plonk-setup.ts";
+import { plonkKeyHash, plonkSetup, type UniversalManifest } from "../../scripts/setup/plonk-setup.ts";
+import type { LogEntry } from "../../scripts/validator/daemon.ts";
+import { quietSqliteWarning } from "../../scripts/cli/support.ts";
 import { requestOf } from "../helpers/market.ts";
 import { poiAsUser as poi } from "../helpers/cli.ts";
 import { startHardhatNode } from "../helpers/processes.ts";
@@ -47,6 +49,22 @@ describe("Universal-mode batches end to end (PLONK batch circuit, small model)",
     for (const k of [2, 4]) batches.set(k, await tinyUniversalBatch(ptau, model.quantized, k));
     out = mkdtempSync(path.join(os.tmpdir(), "poi-universal-batch-e2e-"));
   });
+
+  /** The single-inference circuit's universal manifest (what poi setup writes with --wasm and --quantized). */
+  async function singleManifest(): Promise<string> {
+    const quantized = path.join(out, `${model.name}.quantized.json`);
+    writeFileSync(quantized, `${JSON.stringify(model.quantized)}\n`);
+    const setup = await plonkSetup({
+      name: model.name,
+      r1cs: model.r1cs,
+      ptau,
+      outDir: path.join(out, "single"),
+      allowInsecurePtau: true,
+      wasm: model.wasm,
+      quantized,
+    });
+    return setup.manifestFile!;
+  }
 
   after(async function () {
     if (out) rmSync(out, { recursive: true, force: true });
@@ -201,4 +219,55 @@ describe("Universal-mode batches end to end (PLONK batch circuit, small model)",
       expect((await market.stakeOf(validator.address)).bonded).to.equal(0n);
     });
   }
+
+  it("the validator daemon serves the universal model's batch circuits: 4 requests claimed together, one fulfilBatchUniversal", async function () {
+    const { market, modelId } = await networkHelpers.loadFixture(registered);
+    const [, , requester, validator] = await ethers.getSigners();
+    const single = await loadUniversalArtifacts(await singleManifest());
+    const universalBatches = new Map(
+      await Promise.all([2, 4].map(async (k) => [k, await loadUniversalArtifacts(batches.get(k)!.manifest)] as const)),
+    );
+    const token = await ethers.getContractAt("TestToken", await market.stakeToken());
+    for (const account of [requester, validator]) await (await token.mint(account.address, 10n ** 21n)).wait();
+    const posted = await postRequests(market, requester, modelId, model.inputs.slice(0, 4));
+    await ensureStaked(market, validator);
+    const logs: LogEntry[] = [];
+    quietSqliteWarning(); // before node:sqlite is first loaded, as the CLI does
+    const { ValidatorDaemon } = await import("../../scripts/validator/daemon.ts");
+    const { Journal } = await import("../../scripts/validator/journal.ts");
+    const journal = Journal.open(path.join(out, "daemon.sqlite"));
+    try {
+      await new ValidatorDaemon({
+        market: market.connect(validator),
+        signer: validator,
+        models: [{ modelId, universal: single, universalBatches }],
+        journal,
+        minFee: 0n,
+        pollMs: 20,
+        exitWhenIdle: true,
+        batchWaitSeconds: 3600,
+        log: (e) => void logs.push(e),
+      }).run();
+    } finally {
+      journal.close();
+    }
+    const ids = posted.map((p) => p.requestId);
+    const claims = await market.queryFilter(market.filters.InferenceClaimed(), 0);
+    expect(claims.map((c) => c.args.requestId)).to.deep.equal(ids);
+    expect(new Set(claims.map((c) => c.transactionHash)).size).to.equal(1);
+    const fulfilled = await market.queryFilter(market.filters.InferenceFulfilled(), 0);
+    expect(fulfilled.map((e) => e.args.requestId)).to.deep.equal(ids);
+    const hashes = new Set(fulfilled.map((e) => e.transactionHash));
+    expect(hashes.size).to.equal(1);
+    const tx = await ethers.provider.getTransaction([...hashes][0]!);
+    expect(market.interface.parseTransaction({ data: tx!.data })?.name).to.equal("fulfilBatchUniversal");
+    for (const [i, e] of fulfilled.entries()) {
+      expect(e.args.output).to.equal(inferQuantizedGraph(model.quantized, Array.from(model.inputs[i]!)).output);
+      expect(e.args.validator).to.equal(validator.address);
+    }
+    const settled = logs.find((e) => e.event === "batch-settled");
+    expect(settled?.size).to.equal(4);
+    const receipt = await ethers.provider.getTransactionReceipt(tx!.hash);
+    expect(settled?.gasPerInference).to.equal(receipt!.gasUsed / 4n);
+  });
 });
