@@ -896,7 +896,10 @@ export class ValidatorDaemon {
         const terms = onChain.map((q) => q.terms);
         const m = market.connect(signer);
         // A universal-mode model's batch carries the PLONK uint256[24], a Groth16 one the uint256[8].
-        const tx = this.model(b.modelId)?.served.universal
+        const universal = this.model(b.modelId)?.served.universal !== undefined;
+        if (words.length !== (universal ? 24 : 8))
+          throw new DaemonFatalError(`batch ${b.batchId}: the journal holds a proof of ${words.length} words`);
+        const tx = universal
           ? await m.fulfilBatchUniversal(b.requestIds, terms, b.outputs!, words as PlonkProofWords, { nonce })
           : await m.fulfilBatch(b.requestIds, terms, b.outputs!, words as Groth16Words, { nonce });
         b = journal.updateBatch(b.batchId, "submitting", { txHash: tx.hash });
