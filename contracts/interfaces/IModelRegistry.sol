@@ -45,7 +45,7 @@ interface IModelRegistry {
      * Committed: the circuit's verifier contract (governance-registered).
      * @param circuitId Committed: the circuit in the circuit registry. Baked: 0.
      * @param weightsCommitment Committed: Poseidon commitment to the weights (< r, nonzero). Baked: 0.
-     * @param vkHash Baked: keccak256 of the single-inference key bytes. Committed: the circuit's vkHash.
+     * @param vkHash Baked and universal: keccak256 of the single-inference key bytes. Committed: the circuit's vkHash.
      * @param version 1 for a first registration, previous version + 1 for a published version.
      * @param previousVersion Model id this one succeeds, or 0.
      */

@@ -71,9 +71,7 @@ contract ModelRegistry is IModelRegistry {
             uint256 k = batchSizes[i];
             _checkBatchSize(modelId, k);
             _checkKey(batchKeys[i], BATCH_PUBLIC_SIGNALS);
-            address batchKey = VerificationKeyStore.write(batchKeys[i]);
-            _batchVerifiers[modelId][k] = batchKey;
-            emit BatchKeyRegistered(modelId, k, batchKey, keccak256(batchKeys[i]));
+            _storeBatchKey(modelId, k, batchKeys[i]);
         }
     }
 
@@ -102,9 +100,7 @@ contract ModelRegistry is IModelRegistry {
             _checkUniversalKey(batchKey, BATCH_PUBLIC_SIGNALS);
             uint256 batchCeremony = uint256(bytes32(batchKey[0:32]));
             if (batchCeremony != ceremony) revert ModelRegistryCeremonyMismatch(k, batchCeremony, ceremony);
-            address stored = VerificationKeyStore.write(batchKey);
-            _batchVerifiers[modelId][k] = stored;
-            emit BatchKeyRegistered(modelId, k, stored, keccak256(batchKey));
+            _storeBatchKey(modelId, k, batchKey);
         }
     }
 
@@ -345,6 +341,13 @@ contract ModelRegistry is IModelRegistry {
         if (uint256(bytes32(key[Plonk.N_PUBLIC_OFFSET:Plonk.N_PUBLIC_OFFSET + 32])) != nPublic) {
             revert ModelRegistryInvalidUniversalKey(Plonk.KeyDefect.BadDomain, Plonk.N_PUBLIC_OFFSET);
         }
+    }
+
+    /// @dev Writes a checked batch key of model `modelId` for batches of `k` into a data contract.
+    function _storeBatchKey(uint256 modelId, uint256 k, bytes calldata key) private {
+        address stored = VerificationKeyStore.write(key);
+        _batchVerifiers[modelId][k] = stored;
+        emit BatchKeyRegistered(modelId, k, stored, keccak256(key));
     }
 
     function _checkBatchSize(uint256 modelId, uint256 k) private view {

@@ -2,7 +2,7 @@
  * The validator daemon: watches the market's InferenceRequested events for the models it serves
  * (any compiled model: baked MLPs and CNNs, committed models, each with its batch circuits, and
  * universal-mode models, proved with PLONK through proveUniversalRequest and settled with
- * fulfilUniversal, one request per proof: a universal model is never batched),
+ * fulfilUniversal, or in batches with their PLONK batch circuits and fulfilBatchUniversal),
  * claims the requests whose fee meets its minimum, proves them through the one proving path
  * (scripts/prove/prove-request.ts) with each model's warm Prover and fulfils them.
  *
@@ -40,7 +40,7 @@
  * market's address) stops the daemon with a DaemonFatalError instead of idling on a chain that
  * holds none of its requests.
  */
-import { getBytes, hexlify, ZeroAddress, type Signer } from "ethers";
+import { getBytes, hexlify, keccak256, ZeroAddress, type Signer } from "ethers";
 import { IModelRegistry__factory, type InferenceMarket } from "../../types/ethers-contracts/index.js";
 import { bindingFor, ensureStaked, fulfilmentOf, RequestStatus, supportedBatchSizes } from "../chain/validator.ts";
 import {
@@ -49,6 +49,7 @@ import {
   ProofRefusedError,
   proveRequests,
   proveUniversalRequest,
+  proveUniversalRequests,
   type ModelArtifacts,
   type UniversalArtifacts,
 } from "../prove/prove-request.ts";
@@ -69,7 +70,7 @@ import {
 
 /**
  * One model the daemon serves: its registry id and either its Groth16 artifacts (with its batch
- * circuits) or, for a universal-mode model, its PLONK artifacts (never batched).
+ * circuits) or, for a universal-mode model, its PLONK artifacts (with its PLONK batch circuits).
  */
 export type ServedModel =
   | {
@@ -87,6 +88,8 @@ export type ServedModel =
       modelId: bigint;
       /** A universal-mode model: its PLONK prover, key manifest and quantized model. */
       universal: UniversalArtifacts;
+      /** Its PLONK batch circuits, by batch size K (> 1), as `batchProvers` are for Groth16. */
+      universalBatches?: ReadonlyMap<number, UniversalArtifacts>;
       artifacts?: undefined;
       batchProvers?: undefined;
     };
@@ -186,7 +189,8 @@ interface Timing {
 interface ModelState {
   /** With a committed model's registered weights commitment, once start() has read it. */
   served: ServedModel;
-  batchProvers: ReadonlyMap<number, Prover>;
+  /** Batch circuits by size: Groth16 provers, or a universal-mode model's PLONK batch artifacts. */
+  batchProvers: ReadonlyMap<number, Prover | UniversalArtifacts>;
   /** Batch sizes both declared here and registered for the model (empty: no batching). */
   batchSizes: number[];
   sizesKnown: boolean;
@@ -231,16 +235,27 @@ export class ValidatorDaemon {
     for (const served of this.o.models) {
       if (this.models.has(served.modelId)) throw new Error(`model ${served.modelId} is served twice`);
       if (served.universal) {
-        // The type forbids batch provers; a caller without types is told so.
+        // The type forbids Groth16 batch provers; a caller without types is told so.
         if ((served as { batchProvers?: unknown }).batchProvers)
-          throw new Error(`model ${served.modelId}: a universal-mode model is never batched`);
+          throw new Error(
+            `model ${served.modelId}: a universal-mode model's batches are PLONK circuits (universalBatches)`,
+          );
+        const batches = served.universalBatches ?? new Map<number, UniversalArtifacts>();
+        const gates = new Map<number, number>([[1, served.universal.manifest.gates]]);
+        for (const [k, b] of batches) {
+          if (b.manifest.publicSignals[0] !== "fold")
+            throw new Error(
+              `model ${served.modelId}: ${b.manifest.circuit}, given for batch size ${k}, is not a batch circuit`,
+            );
+          gates.set(k, b.manifest.gates);
+        }
         this.models.set(served.modelId, {
           served,
-          batchProvers: new Map(),
+          batchProvers: batches,
           batchSizes: [],
-          sizesKnown: true,
+          sizesKnown: batches.size === 0,
           brokenSizes: new Set(),
-          clock: new ProvingClock(new Map([[1, served.universal.manifest.gates]])),
+          clock: new ProvingClock(gates),
           lastWaiting: "",
         });
         continue;
@@ -427,6 +442,15 @@ export class ValidatorDaemon {
           `model ${modelId}: the PLONK key of ${circuitOf(m.served)} has hash ${keyHash}, the registry pins ` +
             `${entry.vkHash}: serve the registered model's own universal manifest`,
         );
+      for (const [k, b] of m.batchProvers as ReadonlyMap<number, UniversalArtifacts>) {
+        // A size the registry has no key for is left out by discoverBatchSizes; a registered one must be this key.
+        const key = await registry.verificationKey(modelId, k);
+        if (key !== "0x" && keccak256(key) !== b.manifest.keyHash.toLowerCase())
+          throw new DaemonFatalError(
+            `model ${modelId}: the PLONK key of ${b.manifest.circuit} has hash ${b.manifest.keyHash}, the registry's ` +
+              `key for batches of ${k} has ${keccak256(key)}: serve the registered model's own batch manifest`,
+          );
+      }
       return;
     }
     const { artifacts } = m.served;
@@ -868,14 +892,16 @@ export class ValidatorDaemon {
       const nonce = await signer.getNonce("pending");
       b = journal.updateBatch(b.batchId, "submitting", { nonce });
       try {
-        const proof = b.proof!.map(BigInt) as [bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint];
-        const tx = await market.connect(signer).fulfilBatch(
-          b.requestIds,
-          onChain.map((q) => q.terms),
-          b.outputs!,
-          proof,
-          { nonce },
-        );
+        const words = b.proof!.map(BigInt);
+        const terms = onChain.map((q) => q.terms);
+        const m = market.connect(signer);
+        // A universal-mode model's batch carries the PLONK uint256[24], a Groth16 one the uint256[8].
+        const universal = this.model(b.modelId)?.served.universal !== undefined;
+        if (words.length !== (universal ? 24 : 8))
+          throw new DaemonFatalError(`batch ${b.batchId}: the journal holds a proof of ${words.length} words`);
+        const tx = universal
+          ? await m.fulfilBatchUniversal(b.requestIds, terms, b.outputs!, words as PlonkProofWords, { nonce })
+          : await m.fulfilBatch(b.requestIds, terms, b.outputs!, words as Groth16Words, { nonce });
         b = journal.updateBatch(b.batchId, "submitting", { txHash: tx.hash });
         log({ event: "batch-sent", batchId: b.batchId, size: b.requestIds.length, txHash: tx.hash, nonce });
         await tx.wait();
@@ -913,21 +939,25 @@ export class ValidatorDaemon {
     const k = b.requestIds.length;
     const m = this.model(b.modelId);
     const prover = m?.batchProvers.get(k);
-    if (!m || !prover || m.served.universal) {
+    if (!m || !prover) {
       await this.dropBatch(b, `no batch circuit of size ${k} for model ${b.modelId} configured here`, true);
       return undefined;
     }
     log({ event: "batch-proving", modelId: b.modelId, batchId: b.batchId, size: k, requestIds: b.requestIds });
-    let proof;
+    let proof: { outputs: bigint[]; predicted: number[]; words: bigint[]; witnessMs: number; proveMs: number };
     try {
-      proof = await proveRequests(
-        { ...m.served.artifacts!, prover },
-        b.requestIds.map((id) => {
-          const r = journal.get(id)!;
-          return { requestId: id, inputCommitment: r.inputCommitment, input: getBytes(r.input) };
-        }),
-        await bindingFor(market, signer),
-      );
+      const requests = b.requestIds.map((id) => {
+        const r = journal.get(id)!;
+        return { requestId: id, inputCommitment: r.inputCommitment, input: getBytes(r.input) };
+      });
+      const binding = await bindingFor(market, signer);
+      if (m.served.universal) {
+        const p = await proveUniversalRequests(prover as UniversalArtifacts, requests, binding);
+        proof = { ...p, words: p.proof };
+      } else {
+        const p = await proveRequests({ ...m.served.artifacts, prover: prover as Prover }, requests, binding);
+        proof = { ...p, words: p.calldata };
+      }
     } catch (err) {
       if (isTransientRpcError(err)) throw err;
       // A batch circuit that does not match the model or its size (or a broken build): this size
@@ -940,7 +970,7 @@ export class ValidatorDaemon {
     this.batchTimings.set(b.batchId, { witnessMs: proof.witnessMs, proveMs: proof.proveMs });
     return journal.updateBatch(b.batchId, "proved", {
       outputs: proof.outputs,
-      proof: proof.calldata.map(String),
+      proof: proof.words.map(String),
       detail: `predicted ${proof.predicted.join(",")}, proof in ${Math.round(proof.witnessMs + proof.proveMs)} ms`,
     });
   }

@@ -51,10 +51,7 @@ export async function tinyUniversalBatch(
   const stampOf = async () =>
     JSON.stringify({ r1cs: await sha256File(r1cs), ptau: path.basename(ptau), simplification: "O1" });
   const fresh =
-    existsSync(stamp) &&
-    existsSync(manifest) &&
-    existsSync(vkeyPath) &&
-    existsSync(wasm) &&
+    [stamp, manifest, circomFile, quantizedFile, vkeyPath, wasm].every((f) => existsSync(f)) &&
     readFileSync(circomFile, "utf8") === source &&
     readFileSync(quantizedFile, "utf8") === quantizedJson &&
     JSON.stringify(JSON.parse(readFileSync(stamp, "utf8"))) === (await stampOf());

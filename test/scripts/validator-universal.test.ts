@@ -122,10 +122,12 @@ describe("poi validator serving a universal-mode model (PLONK) on a hardhat node
       expect(refused.code, refused.err).to.equal(3);
       expect(refused.err).to.match(/zkey test-universal-tiny\.plonk\.zkey has sha256 .*pins/);
       expect(await provider.getTransactionCount(validatorAddress)).to.equal(0); // nothing sent, not even the stake
-      // A universal model is never batched: a batch circuit for it is a usage error.
+      // A universal model's batch circuits are PLONK ones: a Groth16 batch manifest for it is a usage error.
       const batched = await poi(validatorArgs(`${manifest};batch=4:${referenceManifest}`));
       expect(batched.code, batched.err).to.equal(2);
-      expect(batched.err).to.match(/universal-mode model's manifest: .*no batch circuit/);
+      expect(batched.err).to.match(
+        /batch 4: .* is no universal manifest; a universal-mode model's batch circuits are PLONK ones/,
+      );
 
       const served = await poi(validatorArgs(manifest));
       expect(served.code, served.err).to.equal(0);

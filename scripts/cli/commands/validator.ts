@@ -60,7 +60,8 @@ export const validatorCommand: Command = {
     '                         --serve "2=cnn/manifest.json 3=c/manifest.json;quantized=mine.quantized.json;batch=4:c4/manifest.json"',
     "                         (without --model-id and --manifest, only these models are served). A universal-mode",
     "                         model is served from its <name>.plonk.manifest.json (poi setup --proof-system plonk):",
-    "                         proved with PLONK, settled with fulfilUniversal, one request per proof (no batch)",
+    "                         proved with PLONK, settled with fulfilUniversal; its batch circuits are PLONK ones too",
+    "                         (batch=K:<name>.plonk.manifest.json), settled with fulfilBatchUniversal",
     "  --exit-when-idle       stop once every request seen is settled",
     "  --mint-stake           mint the market's minimum stake first (development TestToken only)",
     NETWORK_HELP,
@@ -104,7 +105,21 @@ export const validatorCommand: Command = {
     for (const spec of specs) {
       if (spec.universal) {
         const { loadUniversalArtifacts } = await import("../../prove/prove-request.ts");
-        models.push({ modelId: spec.modelId, universal: await integrity(() => loadUniversalArtifacts(spec.manifest)) });
+        const universal = await integrity(() => loadUniversalArtifacts(spec.manifest));
+        if (universal.manifest.publicSignals[0] === "fold")
+          throw usageError(
+            `model ${spec.modelId}: ${universal.manifest.circuit} is a batch circuit; give it as a batch size`,
+          );
+        const universalBatches = new Map<number, typeof universal>();
+        for (const [k, file] of spec.batch) {
+          const batch = await integrity(() => loadUniversalArtifacts(file));
+          if (batch.manifest.publicSignals[0] !== "fold")
+            throw usageError(
+              `model ${spec.modelId}: batch ${k}=${file}: ${batch.manifest.circuit} is not a batch circuit`,
+            );
+          universalBatches.set(k, batch);
+        }
+        models.push({ modelId: spec.modelId, universal, universalBatches });
         continue;
       }
       const artifacts = await integrity(() => loadModelArtifacts(spec.manifest, { quantizedFile: spec.quantized }));
@@ -236,6 +251,19 @@ function isUniversal(file: string, what: string): boolean {
 }
 
 /**
+ * A batch circuit's manifest: a universal manifest (PLONK) for a universal-mode model, an artifact
+ * manifest (Groth16) for the others; a usage error naming `what` for the other kind.
+ */
+function batchManifest(file: string, universal: boolean, what: string): string {
+  if (!universal) return manifestArg(file, `${what} manifest`);
+  if (!isUniversal(file, `${what} manifest`))
+    throw usageError(
+      `${what}: ${file} is no universal manifest; a universal-mode model's batch circuits are PLONK ones`,
+    );
+  return file;
+}
+
+/**
  * The models to serve: the one of --model-id/--manifest/--quantized/--batch (default: the
  * deployment's), and one per --serve spec.
  */
@@ -251,16 +279,16 @@ function serveSpecs(args: Parameters<Command["run"]>[0], dep: ReturnType<typeof 
     const quantized = flag(args, "quantized");
     const given = flag(args, "manifest");
     const universal = given !== undefined && isUniversal(given, "--manifest");
-    if (universal && (quantized !== undefined || flag(args, "batch") !== undefined))
+    if (universal && quantized !== undefined)
       throw usageError(
-        `--manifest ${given} is a universal-mode model's: it pins its quantized model and has no batch circuit (drop --quantized and --batch)`,
+        `--manifest ${given} is a universal-mode model's: it pins its quantized model (drop --quantized)`,
       );
     specs.push({
       modelId,
       manifest: universal ? given : manifestFile(args, dep),
       universal,
       quantized: quantized === undefined ? undefined : existingFile(quantized, "--quantized"),
-      batch: batchFlag(flag(args, "batch")).map(([k, file]) => [k, manifestArg(file, `--batch ${k}: manifest`)]),
+      batch: batchFlag(flag(args, "batch")).map(([k, file]) => [k, batchManifest(file, universal, `--batch ${k}`)]),
     });
   } else if (flag(args, "quantized") !== undefined || flag(args, "batch") !== undefined) {
     throw usageError("--quantized and --batch apply to --model-id/--manifest; with --serve put them in the spec");
@@ -276,17 +304,17 @@ function serveSpecs(args: Parameters<Command["run"]>[0], dep: ReturnType<typeof 
       universal,
       batch: [],
     };
-    if (universal && options.length > 0)
-      throw usageError(
-        `--serve ${m[1]}: ${m[2]} is a universal-mode model's manifest: it pins its quantized model and has no batch circuit (no options)`,
-      );
     for (const option of options) {
       const [key, value] = option.split(/=(.*)/s);
+      if (key === "quantized" && universal)
+        throw usageError(
+          `--serve ${m[1]}: ${m[2]} is a universal-mode model's manifest: it pins its quantized model (no quantized=)`,
+        );
       if (key === "quantized" && value) spec.quantized = existingFile(value, `--serve ${m[1]}: quantized model`);
       else if (key === "batch" && value)
         spec.batch = batchFlag(value.replaceAll(":", "=")).map(([k, file]) => [
           k,
-          manifestArg(file, `--serve ${m[1]}: batch ${k} manifest`),
+          batchManifest(file, universal, `--serve ${m[1]}: batch ${k}`),
         ]);
       else throw usageError(`--serve ${m[1]}: unknown option "${option}" (quantized=FILE or batch=K:MANIFEST,...)`);
     }
