@@ -351,7 +351,7 @@ export interface BuiltUniversalCircuit {
   manifest: UniversalManifest;
   /** PLONK gates of the r1cs (circom --O1). */
   gates: number;
-  ptau: { file: string; insecure: boolean };
+  ptau: { file: string; insecure: boolean; power: number };
   cached: boolean;
 }
 
@@ -365,7 +365,16 @@ export interface BuiltUniversalCircuit {
  */
 export async function buildUniversalCircuit(
   spec: { name: string; circomFile: string; buildDir: string; modelFile: string },
-  options: { ptauPath?: string; log?: (msg: string) => void } = {},
+  options: {
+    ptauPath?: string;
+    /**
+     * The ptau's least power, when it exceeds the circuit's own: so that a model's single and
+     * batch circuits share one ceremony file (every key of a universal model names one ceremony,
+     * and each development file but poi's generated ones is a ceremony of its own).
+     */
+    minPower?: number;
+    log?: (msg: string) => void;
+  } = {},
 ): Promise<BuiltUniversalCircuit> {
   const stampFile = path.join(spec.buildDir, "universal.stamp.json");
   const manifestFile = path.join(spec.buildDir, `${spec.name}.plonk.manifest.json`);
@@ -390,7 +399,8 @@ export async function buildUniversalCircuit(
   if (existsSync(stampFile) && existsSync(manifestFile) && existsSync(artifacts.r1cs)) {
     const old = JSON.parse(readFileSync(stampFile, "utf8")) as typeof stamp & { ptau: BuiltUniversalCircuit["ptau"] };
     const samePtau = !options.ptauPath || old.ptau.file === path.basename(options.ptauPath);
-    if (old.sourceHash === stamp.sourceHash && old.simplification === stamp.simplification && samePtau) {
+    const largeEnough = old.ptau.power !== undefined && old.ptau.power >= (options.minPower ?? 0);
+    if (old.sourceHash === stamp.sourceHash && old.simplification === stamp.simplification && samePtau && largeEnough) {
       try {
         return await result(true, old.ptau);
       } catch (err) {
@@ -401,7 +411,7 @@ export async function buildUniversalCircuit(
   const compiled = await compileCircuit(spec.circomFile, spec.buildDir, [], { simplification: "O1" });
   const gates = plonkGateCount(compiled.r1cs);
   const ptau = await resolvePtau({
-    minPower: plonkDomainPower(gates),
+    minPower: Math.max(plonkDomainPower(gates), options.minPower ?? 0),
     explicitPath: options.ptauPath,
     log: options.log,
   });
@@ -416,7 +426,7 @@ export async function buildUniversalCircuit(
     wasm: compiled.wasm,
     quantized: spec.modelFile,
   });
-  const used = { file: path.basename(ptau.path), insecure: ptau.insecure };
+  const used = { file: path.basename(ptau.path), insecure: ptau.insecure, power: ptau.power };
   writeFileSync(stampFile, JSON.stringify({ ...stamp, ptau: used }, null, 2) + "\n");
   return result(false, used);
 }

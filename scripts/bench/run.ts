@@ -225,7 +225,7 @@ async function main(): Promise<void> {
   // Universal mode (issue 17) of the MLP and the CNN, and of the MLP's K = 4 and 8 batch circuits:
   // the same generated circuits, built as poi compile --mode universal and poi setup build them.
   const cnnPaths = paths(BENCH_CNN.name, paths(BENCH_CNN.name).buildDir);
-  const buildUniversal = async (name: string, source: { circom: string; quantized: string }) => {
+  const buildUniversal = async (name: string, source: { circom: string; quantized: string }, minPower?: number) => {
     const t0 = performance.now();
     const u = await buildUniversalCircuit(
       {
@@ -234,7 +234,7 @@ async function main(): Promise<void> {
         buildDir: path.join(ROOT, "circuits", "build", `${name}-universal`),
         modelFile: source.quantized,
       },
-      buildLog,
+      { ...buildLog, minPower },
     );
     const setupMs = u.cached ? undefined : performance.now() - t0;
     buildNotes.push(
@@ -246,16 +246,22 @@ async function main(): Promise<void> {
     log(`${name} (universal): ${u.cached ? "cached" : `built in ${((setupMs ?? 0) / 1000).toFixed(0)} s`}`);
     return { built: u, setupMs };
   };
-  const universalBuilds = [
-    { label: "MNIST MLP, universal", ...(await buildUniversal(model.name, paths(model.name))) },
-    { label: "MNIST CNN, universal", ...(await buildUniversal(BENCH_CNN.name, cnnPaths)) },
-  ];
+  // Every key of the MLP names one ceremony: its circuits share the ptau its largest batch needs.
   const universalBatches: { size: number; built: BuiltUniversalCircuit }[] = [];
-  for (const k of UNIVERSAL_BATCH_SIZES) {
+  for (const k of [...UNIVERSAL_BATCH_SIZES].sort((a, b) => b - a)) {
     const name = k === batchModel.batch ? batchModel.name : benchBatch(k).name;
     const source = k === batchModel.batch ? paths(name) : paths(name, paths(name).buildDir);
-    universalBatches.push({ size: k, built: (await buildUniversal(name, source)).built });
+    const minPower = universalBatches[0]?.built.ptau.power;
+    universalBatches.unshift({ size: k, built: (await buildUniversal(name, source, minPower)).built });
   }
+  const mlpPtauPower = universalBatches[universalBatches.length - 1]?.built.ptau.power;
+  const universalBuilds = [
+    { label: "MNIST MLP, universal", ...(await buildUniversal(model.name, paths(model.name), mlpPtauPower)) },
+    { label: "MNIST CNN, universal", ...(await buildUniversal(BENCH_CNN.name, cnnPaths)) },
+  ];
+  const ceremonies = new Set([universalBuilds[0], ...universalBatches].map((u) => u.built.manifest.ceremony.id));
+  if (ceremonies.size !== 1)
+    throw new Error(`the MLP's universal circuits name ceremonies ${[...ceremonies].join(", ")}: they must share one`);
   const { manifest, manifestFile } = built;
   const { test } = loadMnist();
   if (digitIndex >= test.length) throw new Error(`--digit must be below ${test.length}`);

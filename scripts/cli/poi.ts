@@ -56,7 +56,7 @@ export const COMMANDS: Command[] = [
     usage: [
       "poi compile <model.onnx> [--out DIR] [--calibration FILE] [--eval FILE] [--mode baked|committed|universal]",
       "            [--output logits|class|both] [--weight-bits N] [--activation-bits N] [--input-divisor N]",
-      "            [--witness-checks N|all] [--no-circuit]",
+      "            [--batch K] [--witness-checks N|all] [--no-circuit]",
       "",
       "  --out DIR             where to write the quantized model, circuit and reports (default build/compiled/<name>)",
       "  --calibration FILE    JSON array of inputs to calibrate the activation scales on (default: MNIST",
@@ -68,6 +68,8 @@ export const COMMANDS: Command[] = [
       "  --weight-bits N       bits of each quantized weight (default 8)",
       "  --activation-bits N   bits of each quantized activation (default 8)",
       "  --input-divisor N     the model reads input byte p as p / N (default 255); recorded in the quantized model",
+      "  --batch K             the model's batch circuit instead: K inferences per proof (2 to 64; baked or universal",
+      "                        mode), named <name>-batch<K>; its key is registered next to the single one",
       "  --witness-checks N    inputs whose circuit witness is checked against the integer reference (default 100, or all)",
       "  --no-circuit          quantize and report only; no circuit is generated or compiled",
       "",
@@ -83,6 +85,7 @@ export const COMMANDS: Command[] = [
       "weight-bits",
       "activation-bits",
       "input-divisor",
+      "batch",
       "witness-checks",
     ],
     booleanFlags: ["no-circuit"],
@@ -91,6 +94,9 @@ export const COMMANDS: Command[] = [
       if (!onnxPath || extra !== undefined) throw usageError("poi compile takes exactly one ONNX file");
       existingFile(onnxPath, "ONNX model");
       // The model reads input byte p as p / n (default 255); recorded in the quantized model.
+      const batchFlag = args.flags.get("batch");
+      if (batchFlag !== undefined && !/^\d+$/.test(batchFlag))
+        throw usageError(`--batch takes a whole number of inferences per proof (2 to 64), got "${batchFlag}"`);
       const divisor = args.flags.get("input-divisor");
       if (divisor !== undefined && !(Number(divisor) > 0 && Number.isFinite(Number(divisor))))
         throw usageError(`--input-divisor takes a positive number (the model reads byte / n), got "${divisor}"`);
@@ -106,6 +112,7 @@ export const COMMANDS: Command[] = [
             weightBits: positiveInt(args, "weight-bits"),
             activationBits: positiveInt(args, "activation-bits"),
             inputDivisor: divisor === undefined ? undefined : Number(divisor),
+            batch: batchFlag === undefined ? undefined : Number(batchFlag),
             witnessChecks: positiveInt(args, "witness-checks"),
             circuit: !args.flags.has("no-circuit"),
             command: `poi compile ${path.basename(onnxPath)}`,

@@ -14,6 +14,7 @@ import path from "node:path";
 import * as snarkjs from "snarkjs";
 import { compileCircuit, type Simplification } from "../circuit/compile.ts";
 import { plonkDomainPower, plonkGateCount } from "../setup/plonk-setup.ts";
+import { batchChallenge, batchFold } from "../circuit/batch-fold.ts";
 import { generateGraphCircuit } from "../circuit/generate-graph.ts";
 import {
   committedArchitecture,
@@ -36,6 +37,9 @@ export const COMPILE_FORMAT = "poi-compiled-model/1";
 export const DEFAULT_CALIBRATION_DIGITS = 1000;
 /** universal: the baked circuit (weights as constants), set up with PLONK on a public ceremony alone. */
 export const MODES = ["baked", "committed", "universal"] as const;
+
+/** The largest K of `poi compile --batch K`: beyond it the circuit outgrows every development ptau. */
+export const MAX_BATCH = 64;
 /** The declared input mapping when none is given: the model reads input byte p as p / 255. */
 export const DEFAULT_INPUT_DIVISOR = 255;
 
@@ -53,6 +57,12 @@ export interface CompileOptions {
   activationBits?: number;
   /** The model reads input byte p as p / inputDivisor (default 255), recorded in the quantized model. */
   inputDivisor?: number;
+  /**
+   * K inferences per proof (K >= 2): the model's batch circuit (public fold, challenge and batch
+   * binding), named `<name>-batch<K>`, whose key a model registers next to its single one. Baked and
+   * universal mode.
+   */
+  batch?: number;
   /** Compile the circuit with circom and compare witnesses (default true). */
   circuit?: boolean;
   /** Held-out inputs whose witness is compared with the integer reference (default 100). */
@@ -93,6 +103,8 @@ export interface CompiledModelInfo {
   simplification?: Simplification;
   /** Universal mode: the PLONK gates of the compiled r1cs, which fix the ceremony file's power. */
   plonkGates?: number;
+  /** A batch circuit: its K inferences per proof. */
+  batch?: number;
   publicSignals: string[];
 }
 
@@ -246,7 +258,13 @@ export async function compileModel(o: CompileOptions): Promise<CompileResult> {
   }
   const weightBits = o.weightBits ?? 8;
   const activationBits = o.activationBits ?? 8;
-  const name = modelNameFor(o.onnxPath);
+  if (o.batch !== undefined && !(Number.isInteger(o.batch) && o.batch >= 2 && o.batch <= MAX_BATCH))
+    throw new Error(`--batch takes a whole number of inferences from 2 to ${MAX_BATCH}, got ${o.batch}`);
+  if (o.batch !== undefined && mode === "committed")
+    throw new Error("--batch: committed mode has no batch circuit; use baked or universal mode");
+  const modelName = modelNameFor(o.onnxPath);
+  // A batch circuit's files carry its size; its quantized model is the model's own.
+  const name = modelName + (o.batch ? `-batch${o.batch}` : "");
   const outDir = path.resolve(o.outDir ?? path.join("build", "compiled", name));
 
   const { bytes, graph } = loadGraph(o.onnxPath);
@@ -288,12 +306,13 @@ export async function compileModel(o: CompileOptions): Promise<CompileResult> {
   );
   log(`input mapping: float input = byte / ${o.inputDivisor ?? DEFAULT_INPUT_DIVISOR}`);
   // Messages above name the file; the artifacts carry the kebab-case model name.
-  quantized.name = name;
+  quantized.name = modelName;
   const command = o.command ?? `poi compile ${path.basename(o.onnxPath)}`;
   const source = `${path.basename(o.onnxPath)} (sha256 ${onnxSha256.slice(0, 16)}...), calibrated on ${calibrationText}`;
   const generated = modelCircuit(quantized, {
     // A universal-mode circuit is the baked one: only its setup and proof system differ.
     mode: mode === "committed" ? "committed" : "baked",
+    batch: o.batch,
     templateName: templateNameFor(name),
     command,
     source,
@@ -303,9 +322,26 @@ export async function compileModel(o: CompileOptions): Promise<CompileResult> {
   const { circom, estimate } = generated;
   const committed = generated.committed;
   const weightsInput = committed ? committedWeightsInput(quantized) : {};
-  /** The circuit's public outputs for an input, in order. */
-  const expectedOutputs = (pixels: number[]): bigint[] => {
-    const r = inferQuantizedGraph(quantized, pixels);
+  /** The circuit's input and public signals for inputs (one, or a batch's K), in the signals' order. */
+  const expectedSignals = (inputs: number[][]): { input: Record<string, unknown>; expected: bigint[] } => {
+    const references = inputs.map((p) => inferQuantizedGraph(quantized, p));
+    if (o.batch) {
+      // Any batch binding works off-chain; the challenge is the one the market derives from it.
+      const commitments = references.map((r) => r.inputCommitment);
+      const outputs = references.map((r) => r.output);
+      const challenge = batchChallenge(1n, commitments, outputs);
+      return {
+        input: { pixels: inputs, challenge, batchBinding: 1 },
+        expected: [batchFold(challenge, commitments, outputs), challenge, 1n],
+      };
+    }
+    return {
+      input: { pixels: inputs[0], ...weightsInput, binding: 1 },
+      expected: [...expectedOutputs(references[0]!), 1n],
+    };
+  };
+  /** The circuit's public outputs for an input's reference, in order. */
+  const expectedOutputs = (r: ReturnType<typeof inferQuantizedGraph>): bigint[] => {
     if (!committed) return [r.inputCommitment, r.output];
     // The architecture's logit width bounds every model of it, so the packing uses it.
     const { logitBits, classBits } = committed.architecture;
@@ -367,6 +403,7 @@ export async function compileModel(o: CompileOptions): Promise<CompileResult> {
     };
     if (committed) info.modelCommitment = committed.commitment.toString();
 
+    if (o.batch) info.batch = o.batch;
     if (o.circuit ?? true) {
       info.simplification = mode === "universal" ? "O1" : "O2";
       const compiled = await compileCircuit(path.join(tmp, files.circom), path.join(tmp, "build"), [], {
@@ -375,19 +412,22 @@ export async function compileModel(o: CompileOptions): Promise<CompileResult> {
       const r1cs = await snarkjs.r1cs.info(compiled.r1cs);
       info.constraints = r1cs.nConstraints;
       if (mode === "universal") info.plonkGates = plonkGateCount(compiled.r1cs);
-      const checks = Math.min(o.witnessChecks ?? 100, evalInputs.length);
+      // A batch circuit's check takes K consecutive held-out inputs at a time.
+      const k = o.batch ?? 1;
+      const checks = Math.min(o.witnessChecks ?? 100, Math.floor(evalInputs.length / k));
       let equal = 0;
       for (let n = 0; n < checks; n++) {
-        const pixels = Array.from(evalInputs[n]!.pixels);
-        const expected = expectedOutputs(pixels);
+        const inputs = evalInputs.slice(n * k, n * k + k).map((x) => Array.from(x.pixels));
+        const { input, expected } = expectedSignals(inputs);
         const wtns: { type: "mem"; data?: Uint8Array } = { type: "mem" };
-        await snarkjs.wtns.calculate({ pixels, ...weightsInput, binding: 1 }, compiled.wasm, wtns);
+        await snarkjs.wtns.calculate(input, compiled.wasm, wtns);
         const w = await snarkjs.wtns.exportJson(wtns);
+        // The public signals: the outputs, then the public inputs (the binding; a batch's challenge too).
         const got = w.slice(1, 1 + expected.length);
         if (got.some((v, i) => v !== expected[i])) {
           throw new Error(
-            `the circuit's witness differs from the integer reference on input ${n} ` +
-              `(public outputs ${got.join(", ")} vs ${expected.join(", ")}); this is a compiler bug, please report it`,
+            `the circuit's witness differs from the integer reference on ${k > 1 ? `inputs ${n * k}-${n * k + k - 1}` : `input ${n}`} ` +
+              `(public signals ${got.join(", ")} vs ${expected.join(", ")}); this is a compiler bug, please report it`,
           );
         }
         equal++;

