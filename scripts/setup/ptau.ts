@@ -430,7 +430,8 @@ export async function resolvePtau(options: {
   generatedDir?: string;
   log?: (msg: string) => void;
 }): Promise<ResolvedPtau> {
-  if (options.explicitPath) return checkPtau(options.explicitPath, options.minPower);
+  // A listed file, or a development file made by poi with its record (as the cache's are).
+  if (options.explicitPath) return checkKnownOrDevPtau(options.explicitPath, options.minPower);
   const candidates = KNOWN_PTAU.filter((k) => k.power >= options.minPower).sort((a, b) => a.power - b.power);
   for (const dir of options.searchDirs ?? sharedPtauDirs()) {
     for (const k of candidates) {
@@ -492,14 +493,44 @@ export async function checkPtauForSetup(file: string, allowUnlisted: boolean): P
     return await checkPtau(file, 0);
   } catch (err) {
     if (!allowUnlisted || !existsSync(file) || !/not a known/.test((err as Error).message)) throw err;
+    // A development file made by poi keeps its record (its power and hash); any other is unlisted.
+    if (existsSync(recordPath(file))) return checkDevPtau(file, 0);
     return {
       path: file,
-      power: 0,
+      power: ptauHeaderPower(file),
       blake2b: await hashFile(file, "blake2b512"),
       insecure: true,
       origin: "unlisted file accepted with --allow-insecure-ptau (INSECURE: development only)",
     };
   }
+}
+
+/**
+ * The power a ptau file's header declares (2^power points), or 0 for a file that is not a ptau: an
+ * unlisted file's size, which no hash vouches for (a setup then finds it too small, or snarkjs
+ * refuses it).
+ */
+export function ptauHeaderPower(file: string): number {
+  const head = Buffer.alloc(4096);
+  const fd = openSync(file, "r");
+  let n: number;
+  try {
+    n = readSync(fd, head, 0, head.length, 0);
+  } finally {
+    closeSync(fd);
+  }
+  if (n < 12 || head.toString("latin1", 0, 4) !== "ptau") return 0;
+  // Sections: type (u32), size (u64), data; the header (1) holds n8, the prime (n8 bytes), the power.
+  for (let at = 12, sections = head.readUInt32LE(8); sections > 0 && at + 12 <= n; sections--) {
+    const type = head.readUInt32LE(at);
+    const size = Number(head.readBigUInt64LE(at + 4));
+    if (type === 1) {
+      const n8 = head.readUInt32LE(at + 12);
+      return at + 16 + n8 + 4 <= n ? head.readUInt32LE(at + 16 + n8) : 0;
+    }
+    at += 12 + size;
+  }
+  return 0;
 }
 
 /**

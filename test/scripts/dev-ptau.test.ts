@@ -20,6 +20,7 @@ import {
   checkPtauForSetup,
   devPtauCacheDir,
   generateDevPtau,
+  ptauHeaderPower,
   ptauTau2,
   resolvePtau,
   sharedPtauDirs,
@@ -89,7 +90,9 @@ describe("development powers of tau from a public secret", function () {
     await assert.rejects(checkPtau(made.path, 0), /not a known ceremony or development file/);
     await assert.rejects(checkPtauForSetup(made.path, false), /not a known ceremony or development file/);
     const asked = await checkPtauForSetup(made.path, true);
-    expect(asked.insecure).to.equal(true);
+    // Taken when asked, with the power and hash of its record.
+    expect(asked).to.include({ insecure: true, power: 6, blake2b: made.blake2b });
+    expect(ptauHeaderPower(made.path)).to.equal(6);
     const local = await checkKnownOrDevPtau(made.path, 6);
     expect(local).to.include({ insecure: true, power: 6, blake2b: made.blake2b });
     await assert.rejects(checkDevPtau(made.path, 7), /holds 2\^6 constraints; the circuit needs 2\^7/);
