@@ -45,6 +45,33 @@ describe("Universal mode end to end (PLONK, small circuit)", function () {
   let ptau: string;
   let out: string;
 
+  /** Funds `requester` and posts a request of `input`, stakes `validator`, and loads the prover of `zkey`. */
+  async function openRequest(
+    o: {
+      market: Awaited<ReturnType<typeof deployProtocol>>["market"];
+      token: Awaited<ReturnType<typeof deployProtocol>>["token"];
+      requester: Awaited<ReturnType<typeof ethers.getSigners>>[number];
+      validator: Awaited<ReturnType<typeof ethers.getSigners>>[number];
+      modelId: bigint;
+      input: Uint8Array;
+      price: bigint;
+    },
+    zkey: string,
+  ) {
+    await (await o.token.mint(o.requester.address, o.price)).wait();
+    const posted = await postRequest(o.market, o.requester, o.modelId, o.input);
+    await (await o.token.mint(o.validator.address, 1_000n * o.price)).wait();
+    await ensureStaked(o.market, o.validator);
+    const prover = await UniversalProver.load(model.wasm, zkey);
+    const request = {
+      requestId: posted.requestId,
+      inputCommitment: posted.inputCommitment,
+      input: o.input,
+      terms: await requestTerms(o.market, posted.requestId),
+    };
+    return { prover, request, posted };
+  }
+
   before(async function () {
     ptau = await universalDevPtau();
     model = await tinyUniversalModel(ptau);
@@ -236,18 +263,11 @@ describe("Universal mode end to end (PLONK, small circuit)", function () {
     });
     expect(await registry.universalCeremony(modelId)).to.deep.equal([1n, false]);
 
-    await (await token.mint(requester.address, price)).wait();
     const input = model.inputs[1];
-    const posted = await postRequest(market, requester, modelId, input);
-    await (await token.mint(validator.address, 1_000n * price)).wait();
-    await ensureStaked(market, validator);
-    const prover = await UniversalProver.load(model.wasm, setup.zkey);
-    const request = {
-      requestId: posted.requestId,
-      inputCommitment: posted.inputCommitment,
-      input,
-      terms: await requestTerms(market, posted.requestId),
-    };
+    const { prover, request, posted } = await openRequest(
+      { market, token, requester, validator, modelId, input, price },
+      setup.zkey,
+    );
     const fulfilled = await fulfilUniversalRequest(market, validator, prover, model.quantized, request);
     expect(fulfilled.output).to.equal(inferQuantizedGraph(model.quantized, Array.from(input)).output);
     expect((await market.requestState(posted.requestId)).status).to.equal(3n); // Fulfilled
@@ -270,19 +290,11 @@ describe("Universal mode end to end (PLONK, small circuit)", function () {
     expect((await registry.model(modelId)).vkHash).to.equal(vkHash);
     expect(vkHash).to.equal(plonkKeyHash(model.vk));
 
-    await (await token.mint(requester.address, 10n * price)).wait();
     const input = model.inputs[0];
-    const posted = await postRequest(market, requester, modelId, input);
-
-    await (await token.mint(validator.address, 1_000n * price)).wait();
-    await ensureStaked(market, validator);
-    const prover = await UniversalProver.load(model.wasm, model.zkey);
-    const request = {
-      requestId: posted.requestId,
-      inputCommitment: posted.inputCommitment,
-      input,
-      terms: await requestTerms(market, posted.requestId),
-    };
+    const { prover, request, posted } = await openRequest(
+      { market, token, requester, validator, modelId, input, price },
+      model.zkey,
+    );
     // An input that does not open the commitment is refused before any proof.
     const wrong = { ...request, input: Uint8Array.from([1, 2, 3, 4]) };
     const refusal = await fulfilUniversalRequest(market, validator, prover, model.quantized, wrong).catch(
